@@ -1,0 +1,81 @@
+# invar build. Sources are discovered by directory so adding a file needs no edit here.
+#   make            build/invard and build/invarctl
+#   make run        install build deps (Debian), build, start the embedded default target
+#   make check      install test deps (Debian), build, run unit + integration tests
+#   make unit       unit tests only
+#   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
+
+CC      ?= cc
+BUILD   ?= build
+ifeq ($(SAN),1)
+BUILD   := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+PKGS    := liburing jansson
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+           -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
+           -D_GNU_SOURCE -pthread -Iinclude -Isrc $(SANFLAGS) \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS += -pthread $(SANFLAGS)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -ljansson) -lisal
+
+# Library of everything but the program entry points, shared by programs and unit tests.
+LIB_SRCS  := $(shell find src -name '*.c' ! -name 'main.c' | sort)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_OBJ := $(BUILD)/src/main.o
+CTL_SRCS  := $(shell find tools/invarctl -name '*.c' 2>/dev/null | sort)
+CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run check unit integration deps-build deps-test clean format
+
+all: $(BUILD)/invard $(BUILD)/invarctl
+
+$(BUILD)/libinvar.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/invard: $(DAEMON_OBJ) $(BUILD)/libinvar.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/invarctl: $(CTL_OBJS) $(BUILD)/libinvar.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libinvar.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libinvar.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJ:.o=.d) $(CTL_OBJS:.o=.d)
+
+deps-build:
+	@./tools/install-deps.sh build
+
+deps-test:
+	@./tools/install-deps.sh test
+
+run: deps-build
+	$(MAKE) all
+	$(BUILD)/invard
+
+unit: $(UNIT_BINS)
+	@./tests/run-unit.sh $(UNIT_BINS)
+
+integration: all
+	@BUILD=$(BUILD) ./tests/run-integration.sh
+
+check: deps-test
+	$(MAKE) all unit
+	$(MAKE) integration
+
+format:
+	clang-format -i $$(find src tools include tests -name '*.[ch]')
+
+clean:
+	rm -rf build build-san

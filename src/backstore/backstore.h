@@ -1,0 +1,82 @@
+/* Backstores: where a LU's blocks live. Each backstore type is one const ops table registered
+ * in backstore.c. I/O is asynchronous: submit() starts it, io->done() reports it on the thread
+ * that submitted it (the worker), never from another thread. */
+#ifndef INVAR_BACKSTORE_H
+#define INVAR_BACKSTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stddef.h>
+
+#include "core/worker.h"
+
+#define BACKSTORE_OPS_VERSION 1
+
+enum bs_opcode {
+	BS_OP_READ = 1,
+	BS_OP_WRITE,
+	BS_OP_FLUSH,		/* make every completed write durable (SYNCHRONIZE CACHE) */
+};
+
+#define BS_IO_FUA (1u << 0)	/* this write is durable before done() (FUA, or WCE=0) */
+
+struct backstore;
+
+struct bs_io {
+	enum bs_opcode op;
+	uint32_t flags;		/* BS_IO_* */
+	uint64_t offset;	/* bytes */
+	uint64_t len;		/* bytes; 0 for FLUSH */
+	void *buf;		/* len bytes, contiguous */
+	struct worker *worker;	/* the submitting thread's worker (NULL: caller is not a worker) */
+	/* res: 0, or -errno (-EIO, -ENOSPC, -EDQUOT, -EROFS...). */
+	void (*done)(struct bs_io *io, int res);
+	void *priv;		/* the caller's */
+
+	/* Private to the backstore. */
+	struct uring_req ureq;
+	uint64_t done_bytes;
+	struct backstore *bs;
+};
+
+struct bs_config {
+	const char *type;	/* "file", "ram", "null" */
+	const char *path;	/* file: regular file or block device */
+	uint64_t size;		/* bytes; 0 = take it from the file (file) */
+	bool create;		/* file: create (sparse) if missing, with size */
+};
+
+struct backstore_ops {
+	uint32_t size;		/* sizeof(struct backstore_ops) the table was built with */
+	uint32_t version;	/* BACKSTORE_OPS_VERSION */
+	const char *name;
+	/* Open/create; sets bs->size (bytes) and may set bs->priv. Returns 0 or -errno; on error
+	 * fills err (a human reason) when err_len > 0. */
+	int (*open)(struct backstore *bs, const struct bs_config *cfg, char *err, size_t err_len);
+	void (*close)(struct backstore *bs);
+	void (*submit)(struct backstore *bs, struct bs_io *io);
+};
+
+struct backstore {
+	const struct backstore_ops *ops;
+	uint64_t size;			/* bytes */
+	char type[16];
+	char path[PATH_MAX];		/* file path, "" for ram/null */
+	bool read_only;
+	void *priv;
+};
+
+/* Looks the type up in the registry and opens it. On error returns -errno and a reason. */
+int backstore_open(const struct bs_config *cfg, struct backstore **out, char *err, size_t err_len);
+void backstore_close(struct backstore *bs);
+/* Fills io->bs and calls ops->submit. */
+void backstore_submit(struct backstore *bs, struct bs_io *io);
+/* The registered ops for a type name, or NULL. */
+const struct backstore_ops *backstore_find(const char *type);
+
+extern const struct backstore_ops bs_file_ops;
+extern const struct backstore_ops bs_ram_ops;
+extern const struct backstore_ops bs_null_ops;
+
+#endif

@@ -1,0 +1,71 @@
+/* The per-daemon context: the one place for state that is not per thread. */
+#ifndef INVAR_CORE_DAEMON_H
+#define INVAR_CORE_DAEMON_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "util/evloop.h"
+#include "util/list.h"
+
+struct worker;
+struct target;
+struct fabric_ops;
+
+struct daemon {
+	char data_dir[PATH_MAX];
+	char socket_path[PATH_MAX];
+
+	/* The main thread's loop: portals' listening sockets, the RPC socket, signals. */
+	struct ev_loop *main_loop;
+
+	unsigned nworkers;
+	struct worker *workers;
+	atomic_uint next_worker;
+
+	/* Control-path lock: the target list, each target's LUN table and the portal list.
+	 * Never taken per command. Lock order: daemon.lock, then target.lock, then lu.lock. */
+	pthread_mutex_t lock;
+	struct list_node targets; /* struct target.node */
+	struct list_node portals; /* fabric-owned portal objects */
+
+	atomic_uint_least64_t next_nexus_id;
+	atomic_uint next_tsih;
+
+	/* Fabric hooks, set by the fabric at init, called by the control plane. */
+	const struct fabric_ops *fabric;
+	void *fabric_priv;
+};
+
+/* What the control plane needs from a fabric (iSCSI today). All run on the main thread
+ * with daemon.lock NOT held. */
+struct fabric_ops {
+	int (*portal_add)(struct daemon *d, const char *addr_port);   /* "ADDR:PORT" or "[v6]:PORT" */
+	int (*portal_del)(struct daemon *d, const char *addr_port);
+	/* Calls fn for each portal's "ADDR:PORT" string (under daemon.lock). */
+	void (*portal_foreach)(struct daemon *d, void (*fn)(const char *addr_port, void *arg),
+			       void *arg);
+	/* A target's LUN table changed: refresh every session's view (REPORTED LUNS DATA HAS
+	 * CHANGED unit attention). */
+	void (*target_luns_changed)(struct daemon *d, struct target *t);
+	/* Close all sessions of a target (before it is deleted); returns the number closed. */
+	int (*target_close_sessions)(struct daemon *d, struct target *t);
+	/* Count of sessions logged in to the target. */
+	int (*target_session_count)(struct daemon *d, struct target *t);
+	/* Stop listening and close every connection (shutdown). */
+	void (*shutdown)(struct daemon *d);
+};
+
+struct target;
+
+int daemon_init(struct daemon *d, const char *data_dir, unsigned nworkers);
+/* Starts the worker threads. */
+int daemon_start_workers(struct daemon *d);
+/* Stops the workers, frees every target and LU. */
+void daemon_fini(struct daemon *d);
+/* Next worker for a new connection (round robin). */
+struct worker *daemon_pick_worker(struct daemon *d);
+
+#endif

@@ -1,0 +1,92 @@
+/* A logical unit: a backstore plus everything SCSI remembers about it (identity, profile, mode
+ * settings, unit attentions per I_T nexus). Created by the control plane, shared by every
+ * session that maps it, freed when the last reference goes. */
+#ifndef INVAR_CORE_LU_H
+#define INVAR_CORE_LU_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/limits.h"
+#include "util/list.h"
+
+struct backstore;
+struct it_nexus;
+struct scsi_profile;
+
+/* How a LU is described: what `--lun` and the RPC take, and what the saved config stores. */
+struct lu_config {
+	char backstore[16];		/* "file", "ram", "null" */
+	char path[4096];		/* file backstore */
+	uint64_t size;			/* bytes; 0 = from the file */
+	uint32_t block_size;		/* 512 or 4096; 0 = 512 */
+	char serial[INVAR_SERIAL_MAX + 1]; /* "" = generated from target+lun, stable */
+	uint8_t naa[16];		/* NAA designator; naa_len 0 = generated, stable */
+	unsigned naa_len;		/* 8 (NAA 5/6 short) or 16 (NAA 6 registered extended) */
+	char profile[32];		/* behaviour profile name; "" = newest */
+};
+
+/* Unit attention conditions, in SPC-4 priority order (lower value reported first). */
+enum ua_kind {
+	UA_POWER_ON = 0,		/* 29/01 POWER ON OCCURRED (29/00 for new nexus) */
+	UA_BUS_RESET,			/* 29/02 SCSI BUS RESET OCCURRED / target reset */
+	UA_LUN_RESET,			/* 29/03 BUS DEVICE RESET FUNCTION OCCURRED */
+	UA_NEXUS_LOSS,			/* 29/07 I_T NEXUS LOSS OCCURRED */
+	UA_MODE_CHANGED,		/* 2A/01 MODE PARAMETERS CHANGED */
+	UA_CAPACITY_CHANGED,		/* 2A/09 CAPACITY DATA HAS CHANGED */
+	UA_LUNS_CHANGED,		/* 3F/0E REPORTED LUNS DATA HAS CHANGED */
+	UA_KIND_COUNT
+};
+
+struct lu {
+	atomic_int refcnt;
+	struct backstore *bs;
+	struct lu_config cfg;		/* as created (identity resolved: serial/naa filled in) */
+	const struct scsi_profile *profile;
+
+	uint32_t block_size;
+	uint64_t num_blocks;		/* capacity in blocks */
+
+	/* Protects everything below on control and rare paths (UA set/clear, mode select,
+	 * reservation). The command path reads ua_pending and the atomics without it. */
+	pthread_mutex_t lock;
+	atomic_uint ua_pending;		/* number of nexuses with a UA queued: 0 = fast path */
+	struct list_node nexuses;	/* struct lu_nexus, one per I_T nexus that used the LU */
+	atomic_bool wce;		/* caching mode page WCE (volatile write cache enabled) */
+	atomic_bool dsense;		/* control mode page D_SENSE: descriptor-format sense */
+	uint8_t mode_state[64];		/* profile-defined saved/current mode values */
+	uint64_t reserved_nexus;	/* RESERVE(6/10) holder's nexus id, 0 = none */
+	bool removed;			/* unmapped everywhere: fail new commands */
+};
+
+/* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting
+ * with the POWER ON / nexus UA (SAM-5 6.2). */
+struct lu_nexus {
+	struct list_node node;
+	uint64_t nexus_id;
+	uint32_t ua_mask;		/* bit per enum ua_kind */
+};
+
+/* Opens the backstore, resolves identity (serial/NAA generated from seed when not given:
+ * the same seed always yields the same identity) and binds the profile. Returns 0 or -errno with
+ * a human reason in err. The new LU has one reference. */
+int lu_create(const struct lu_config *cfg, const char *identity_seed, struct lu **out, char *err,
+	      size_t err_len);
+void lu_get(struct lu *lu);
+void lu_put(struct lu *lu);
+
+/* Unit attentions. Establish on every nexus known to the LU except `except` (0 = none); new
+ * nexuses start with UA_POWER_ON. */
+void lu_ua_establish_all(struct lu *lu, enum ua_kind kind, uint64_t except_nexus);
+void lu_ua_establish(struct lu *lu, uint64_t nexus_id, enum ua_kind kind);
+/* If the nexus has a UA pending, clear the highest-priority one and return it (>= 0); else -1.
+ * Cheap when no UA is pending anywhere. */
+int lu_ua_take(struct lu *lu, uint64_t nexus_id);
+/* Highest-priority pending UA without clearing it, or -1. */
+int lu_ua_peek(struct lu *lu, uint64_t nexus_id);
+/* The nexus is gone (session closed): forget its per-LU state and any RESERVE(6/10). */
+void lu_nexus_gone(struct lu *lu, uint64_t nexus_id);
+
+#endif

@@ -1,0 +1,66 @@
+/* A SCSI target: a name, a table of LUNs, and (owned by the fabric) the sessions logged in to
+ * it. Targets live on daemon.targets, created and deleted by the control plane. */
+#ifndef INVAR_CORE_TARGET_H
+#define INVAR_CORE_TARGET_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/limits.h"
+#include "util/list.h"
+
+struct daemon;
+struct lu;
+
+struct target {
+	struct list_node node;		/* daemon.targets, under daemon.lock */
+	char iqn[INVAR_NAME_MAX + 1];
+	uint16_t tpgt;			/* target portal group tag, 1 for now */
+	atomic_int refcnt;
+
+	/* LUN table: lus[n] is LUN n or NULL. Written under daemon.lock by the control plane;
+	 * the command path never reads it: sessions take a lun_view snapshot (below). */
+	struct lu *lus[INVAR_MAX_LUNS];
+	/* Bumped on every LUN table change, so a session can tell its view is stale. */
+	atomic_uint lun_gen;
+
+	void *fabric_priv;		/* the fabric's per-target state (session list...) */
+};
+
+/* A session's private, immutable snapshot of a target's LUN table. It holds a reference on every
+ * LU it names, so the command path looks LUNs up without locks or atomics. */
+struct lun_view {
+	unsigned gen;
+	unsigned count;			/* number of mapped LUNs */
+	struct lu *lus[INVAR_MAX_LUNS];	/* indexed by LUN; NULL = not mapped */
+};
+
+/* Creates and links a target; -EEXIST if the name is taken, -EINVAL for a bad iSCSI name. */
+int target_create(struct daemon *d, const char *iqn, struct target **out);
+/* Unlinks and frees a target once the fabric has closed its sessions; LUs are released. */
+int target_delete(struct daemon *d, const char *iqn);
+/* Lookup by name with a reference (caller: target_put). Takes daemon.lock itself. */
+struct target *target_find_get(struct daemon *d, const char *iqn);
+/* Same, with daemon.lock already held. */
+struct target *target_find_locked(struct daemon *d, const char *iqn);
+void target_get(struct target *t);
+void target_put(struct target *t);
+
+/* Map lu at lun (the target takes over the caller's reference on success). -EEXIST if taken,
+ * -ERANGE if lun >= INVAR_MAX_LUNS. Tells the fabric so sessions see the change. */
+int target_lun_add(struct daemon *d, struct target *t, unsigned lun, struct lu *lu);
+int target_lun_del(struct daemon *d, struct target *t, unsigned lun);
+/* Lowest free LUN number, or -ENOSPC. Under daemon.lock. */
+int target_lun_next_free(struct target *t);
+
+/* Snapshot the LUN table (takes LU references). For an ACL-mapped view, the initiator name will
+ * select the mapping; today every initiator sees every LUN. Returns NULL on ENOMEM. */
+struct lun_view *lun_view_get(struct daemon *d, struct target *t, const char *initiator);
+void lun_view_put(struct lun_view *v);
+
+/* iSCSI name check (RFC 7143 4.2.7: iqn., eui., naa. forms; lower-case letters, digits, '-',
+ * '.', ':'; at most 223 bytes). Returns 0 or -EINVAL. */
+int iscsi_name_validate(const char *name);
+
+#endif

@@ -1,0 +1,32 @@
+/* The SCSI emulation entry points the fabric calls. The core owns CDB parsing and emulation,
+ * so every backstore behaves the same (SPC-4, SBC-3). */
+#ifndef INVAR_SCSI_H
+#define INVAR_SCSI_H
+
+#include "core/task.h"
+
+struct lu;
+struct it_nexus;
+
+/* Decode the CDB: checks the opcode against the LU's profile, the fields, the LBA range, unit
+ * attentions and reservations; sets t->dir, t->data_out_len and t->data_in_max. Returns 0 when
+ * the fabric should go on (collect data-out, then scsi_task_execute), or -1 when the task is
+ * already complete: t->status (and sense) are set and done() has NOT been called; the fabric
+ * sends the status itself. */
+int scsi_task_setup(struct scsi_task *t);
+
+/* Execute a task that scsi_task_setup() accepted. Calls t->done(t) exactly once, possibly
+ * before returning. */
+void scsi_task_execute(struct scsi_task *t);
+
+/* Build CHECK CONDITION sense for a reason on a task (uses the LU's D_SENSE setting). */
+enum sense_reason;
+void scsi_task_set_sense(struct scsi_task *t, enum sense_reason r);
+
+/* Task management effects on the LU (SAM-5 7.11, SPC-4 6.6): the fabric aborts its own tasks and
+ * then calls these so unit attentions and reservations follow the standard. */
+void scsi_lu_reset(struct lu *lu, const struct it_nexus *by);	/* LOGICAL UNIT RESET */
+void scsi_target_reset(struct lu *lu, const struct it_nexus *by); /* TARGET WARM/COLD RESET */
+void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus); /* session gone */
+
+#endif

@@ -1,0 +1,76 @@
+/* One sense-reason enum, one table (sense.c) mapping each to key/ASC/ASCQ. Every command
+ * handler reports a failure as a reason; nothing builds sense bytes by hand. */
+#ifndef INVAR_SCSI_SENSE_H
+#define INVAR_SCSI_SENSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Sense keys (SPC-4 4.5.6). */
+#define SK_NO_SENSE 0x0
+#define SK_RECOVERED_ERROR 0x1
+#define SK_NOT_READY 0x2
+#define SK_MEDIUM_ERROR 0x3
+#define SK_HARDWARE_ERROR 0x4
+#define SK_ILLEGAL_REQUEST 0x5
+#define SK_UNIT_ATTENTION 0x6
+#define SK_DATA_PROTECT 0x7
+#define SK_ABORTED_COMMAND 0xb
+#define SK_MISCOMPARE 0xe
+
+enum sense_reason {
+	SR_OK = 0,
+	SR_INVALID_OPCODE,		/* 5/20/00 INVALID COMMAND OPERATION CODE */
+	SR_INVALID_FIELD_IN_CDB,	/* 5/24/00 */
+	SR_INVALID_FIELD_IN_PARAM,	/* 5/26/00 INVALID FIELD IN PARAMETER LIST */
+	SR_PARAM_LIST_LENGTH_ERROR,	/* 5/1A/00 */
+	SR_LBA_OUT_OF_RANGE,		/* 5/21/00 LOGICAL BLOCK ADDRESS OUT OF RANGE */
+	SR_LUN_NOT_SUPPORTED,		/* 5/25/00 LOGICAL UNIT NOT SUPPORTED */
+	SR_SAVING_PARAMS_UNSUPPORTED,	/* 5/39/00 */
+	SR_MEDIUM_ERROR_READ,		/* 3/11/00 UNRECOVERED READ ERROR */
+	SR_MEDIUM_ERROR_WRITE,		/* 3/0C/00 WRITE ERROR */
+	SR_SPACE_ALLOC_FAILED,		/* 7/27/07 SPACE ALLOCATION FAILED WRITE PROTECT */
+	SR_WRITE_PROTECTED,		/* 7/27/00 WRITE PROTECTED */
+	SR_NOT_READY_STOPPED,		/* 2/04/02 INITIALIZING COMMAND REQUIRED (stopped unit) */
+	SR_NOT_READY_REMOVED,		/* 2/3A/00 MEDIUM NOT PRESENT */
+	SR_HARDWARE_ERROR,		/* 4/44/00 INTERNAL TARGET FAILURE */
+	SR_OUT_OF_RESOURCES,		/* 4/55/03 INSUFFICIENT RESOURCES (ENOMEM) */
+	SR_MISCOMPARE,			/* E/1D/00 MISCOMPARE DURING VERIFY OPERATION */
+	SR_MEDIUM_REMOVAL_PREVENTED,	/* 5/53/02 */
+	SR_UA_POWER_ON,			/* 6/29/01 */
+	SR_UA_POWER_ON_RESET,		/* 6/29/00 POWER ON, RESET, OR BUS DEVICE RESET OCCURRED */
+	SR_UA_BUS_RESET,		/* 6/29/02 */
+	SR_UA_LUN_RESET,		/* 6/29/03 */
+	SR_UA_NEXUS_LOSS,		/* 6/29/07 */
+	SR_UA_MODE_CHANGED,		/* 6/2A/01 */
+	SR_UA_CAPACITY_CHANGED,		/* 6/2A/09 */
+	SR_UA_LUNS_CHANGED,		/* 6/3F/0E */
+	SR_ABORTED_DATA_PHASE,		/* B/4B/00 DATA PHASE ERROR (iSCSI: data digest/sequence) */
+	SR_ABORTED_CMD_CLEARED,		/* B/2F/00 COMMANDS CLEARED BY ANOTHER INITIATOR */
+	SR_LU_COMM_FAILURE,		/* B/08/00 LOGICAL UNIT COMMUNICATION FAILURE */
+	SR_REASON_COUNT
+};
+
+struct sense_entry {
+	uint8_t key, asc, ascq;
+	const char *text;
+};
+
+/* The table entry for a reason. */
+const struct sense_entry *sense_lookup(enum sense_reason r);
+
+/* Encode sense data for a reason into buf (at least 18 bytes fixed, 8+ descriptor).
+ * info/info_valid: the INFORMATION field (e.g. LBA of a medium error, miscompare offset);
+ * sks/sks_valid: sense-key specific (e.g. field pointer for INVALID FIELD IN CDB: bit 7 SKSV,
+ * bit 6 C/D, bits 2..0 bit pointer in byte 0, field pointer in bytes 1-2).
+ * Returns the sense length. SPC-4 4.5.2 (descriptor) and 4.5.3 (fixed). */
+struct sense_extra {
+	bool info_valid;
+	uint64_t info;
+	bool sks_valid;
+	uint8_t sks[3];
+};
+unsigned sense_encode(uint8_t *buf, unsigned buf_len, enum sense_reason r, bool descriptor,
+		      const struct sense_extra *extra);
+
+#endif
