@@ -1,0 +1,166 @@
+/* The backstore registry and the checks every backstore type shares: ops table size/version,
+ * mandatory callbacks, and the I/O range against the backstore's size. */
+#include "backstore/backstore.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backstore/backstore_internal.h"
+
+/* Explicit registration: a type exists only if it is listed here. */
+static const struct backstore_ops *const bs_registry[] = {
+    &bs_file_ops,
+    &bs_ram_ops,
+    &bs_null_ops,
+};
+
+/* The smallest table that still holds every mandatory callback. New optional fields only ever
+ * go after submit, so an older, smaller table stays loadable. */
+#define BS_OPS_MIN_SIZE                                                                            \
+	(offsetof(struct backstore_ops, submit) + sizeof(((struct backstore_ops *)0)->submit))
+
+int bs_fail(char *err, size_t err_len, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && err_len) {
+		va_start(ap, fmt);
+		vsnprintf(err, err_len, fmt, ap);
+		va_end(ap);
+	}
+	return -errnum;
+}
+
+const struct backstore_ops *backstore_find(const char *type)
+{
+	size_t i;
+
+	if (!type)
+		return NULL;
+	for (i = 0; i < sizeof(bs_registry) / sizeof(bs_registry[0]); i++)
+		if (!strcmp(bs_registry[i]->name, type))
+			return bs_registry[i];
+	return NULL;
+}
+
+static int bs_ops_check(const struct backstore_ops *ops, char *err, size_t err_len)
+{
+	if (ops->size < BS_OPS_MIN_SIZE)
+		return bs_fail(err, err_len, EINVAL,
+			       "backstore type %s: ops table too small (%u < %zu)", ops->name,
+			       ops->size, BS_OPS_MIN_SIZE);
+	if (ops->version != BACKSTORE_OPS_VERSION)
+		return bs_fail(err, err_len, EINVAL,
+			       "backstore type %s: ops version %u, this build supports %u",
+			       ops->name, ops->version, BACKSTORE_OPS_VERSION);
+	if (!ops->open || !ops->close || !ops->submit)
+		return bs_fail(err, err_len, EINVAL, "backstore type %s: missing %s callback",
+			       ops->name,
+			       !ops->open    ? "open"
+			       : !ops->close ? "close"
+					     : "submit");
+	return 0;
+}
+
+int backstore_open(const struct bs_config *cfg, struct backstore **out, char *err, size_t err_len)
+{
+	const struct backstore_ops *ops;
+	struct backstore *bs;
+	int ret;
+
+	if (err && err_len)
+		err[0] = '\0';
+	*out = NULL;
+	if (!cfg || !cfg->type || !cfg->type[0])
+		return bs_fail(err, err_len, EINVAL, "backstore type is required");
+	ops = backstore_find(cfg->type);
+	if (!ops)
+		return bs_fail(err, err_len, ENOENT,
+			       "unknown backstore type (known: file, ram, null)");
+	ret = bs_ops_check(ops, err, err_len);
+	if (ret < 0)
+		return ret;
+
+	bs = calloc(1, sizeof(*bs));
+	if (!bs)
+		return bs_fail(err, err_len, ENOMEM, "out of memory");
+	bs->ops = ops;
+	/* The registry name, not cfg->type: it is known to fit and is not caller-controlled. */
+	if (strlen(ops->name) >= sizeof(bs->type)) {
+		ret = bs_fail(err, err_len, EINVAL, "backstore type name too long");
+		goto out_free;
+	}
+	strcpy(bs->type, ops->name);
+	if (cfg->path) {
+		if (strlen(cfg->path) >= sizeof(bs->path)) {
+			ret = bs_fail(err, err_len, ENAMETOOLONG, "path longer than %zu bytes",
+				      sizeof(bs->path) - 1);
+			goto out_free;
+		}
+		strcpy(bs->path, cfg->path);
+	}
+
+	ret = ops->open(bs, cfg, err, err_len);
+	if (ret < 0) {
+		if (err && err_len && !err[0])
+			bs_fail(err, err_len, -ret, "%s backstore: %s", bs->type, strerror(-ret));
+		goto out_free;
+	}
+	if (ret > 0 || bs->size == 0) {
+		/* A type that "succeeded" without a size is a bug in that type, not the caller's.
+		 */
+		ops->close(bs);
+		ret = bs_fail(err, err_len, EINVAL, "%s backstore: opened with size 0", bs->type);
+		goto out_free;
+	}
+	*out = bs;
+	return 0;
+
+out_free:
+	free(bs);
+	return ret;
+}
+
+void backstore_close(struct backstore *bs)
+{
+	if (!bs)
+		return;
+	bs->ops->close(bs);
+	free(bs);
+}
+
+void backstore_submit(struct backstore *bs, struct bs_io *io)
+{
+	io->bs = bs;
+	io->done_bytes = 0;
+
+	switch (io->op) {
+	case BS_OP_FLUSH:
+		break;
+	case BS_OP_WRITE:
+		if (bs->read_only) {
+			io->done(io, -EROFS);
+			return;
+		}
+		/* fall through */
+	case BS_OP_READ:
+		/* Written to not overflow: offset <= size first, then len against what is left. */
+		if (io->offset > bs->size || io->len > bs->size - io->offset ||
+		    (io->len && !io->buf)) {
+			io->done(io, -EINVAL);
+			return;
+		}
+		if (!io->len) {
+			io->done(io, 0);
+			return;
+		}
+		break;
+	default:
+		io->done(io, -EINVAL);
+		return;
+	}
+	bs->ops->submit(bs, io);
+}

@@ -1,0 +1,368 @@
+/* The file backstore: a regular file or a block device, through the page cache (no O_DIRECT).
+ * I/O goes on the submitting worker's io_uring; durability comes from RWF_DSYNC (FUA, or a
+ * write with WCE=0) and fdatasync (SYNCHRONIZE CACHE). Callers that are not on a worker thread
+ * (unit tests, the control plane) get the same semantics synchronously. */
+#include "backstore/backstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <liburing.h> /* brings <linux/fs.h>: BLKGETSIZE64 */
+
+#include "backstore/backstore_internal.h"
+#include "util/list.h"
+
+/* One read/write submission at most: a CQE result is an int, and Linux caps a single transfer
+ * at 0x7ffff000 bytes anyway. Longer I/Os continue as short transfers. */
+#define FILE_IO_CHUNK (1u << 30)
+
+struct file_bs {
+	int fd;
+	bool is_blk;
+};
+
+int bs_file_fd(const struct backstore *bs)
+{
+	const struct file_bs *f;
+
+	if (!bs || bs->ops != &bs_file_ops || !bs->priv)
+		return -1;
+	f = bs->priv;
+	return f->fd;
+}
+
+/* Give a clear reason when the directory a file should live in is missing. */
+static int file_check_parent(const char *path, char *err, size_t err_len)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	size_t n;
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		n = (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return bs_fail(err, err_len, ENAMETOOLONG, "file backstore: path too long");
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	if (stat(dir, &st) < 0) {
+		if (errno == ENOENT)
+			return bs_fail(err, err_len, ENOENT,
+				       "file backstore: parent directory %s does not exist", dir);
+		return bs_fail(err, err_len, errno, "file backstore: parent directory %s: %s", dir,
+			       strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return bs_fail(err, err_len, ENOTDIR, "file backstore: %s is not a directory", dir);
+	return 0;
+}
+
+/* Open (or create) cfg->path; sets *created when this call made the file. */
+static int file_open_fd(const struct bs_config *cfg, bool *created, char *err, size_t err_len)
+{
+	int fd, ret, e;
+
+	*created = false;
+	fd = open(cfg->path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && cfg->create) {
+		if (!cfg->size)
+			return bs_fail(
+			    err, err_len, EINVAL,
+			    "file backstore: %s does not exist and size is required to create it",
+			    cfg->path);
+		ret = file_check_parent(cfg->path, err, err_len);
+		if (ret < 0)
+			return ret;
+		/* 0600: a disk image holds someone's data. */
+		fd = open(cfg->path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0)
+			*created = true;
+		else if (errno == EEXIST) /* created by someone else meanwhile */
+			fd = open(cfg->path, O_RDWR | O_CLOEXEC);
+	}
+	if (fd >= 0)
+		return fd;
+
+	e = errno;
+	if (e == ENOENT) {
+		ret = file_check_parent(cfg->path, err, err_len);
+		if (ret < 0)
+			return ret;
+		return bs_fail(err, err_len, ENOENT,
+			       "file backstore: %s does not exist (set create to make it)",
+			       cfg->path);
+	}
+	return bs_fail(err, err_len, e, "file backstore: cannot open %s: %s", cfg->path,
+		       strerror(e));
+}
+
+/* Work out the exposed size; grows a regular file (sparsely) to cfg->size if needed. */
+static int file_size_setup(int fd, const struct bs_config *cfg, bool created, bool *is_blk,
+			   uint64_t *size, char *err, size_t err_len)
+{
+	struct stat st;
+	uint64_t dev_size;
+
+	if (fstat(fd, &st) < 0)
+		return bs_fail(err, err_len, errno, "file backstore: stat %s: %s", cfg->path,
+			       strerror(errno));
+
+	if (S_ISBLK(st.st_mode)) {
+		*is_blk = true;
+		if (ioctl(fd, BLKGETSIZE64, &dev_size) < 0)
+			return bs_fail(err, err_len, errno, "file backstore: %s: BLKGETSIZE64: %s",
+				       cfg->path, strerror(errno));
+		if (cfg->size > dev_size)
+			return bs_fail(
+			    err, err_len, EINVAL,
+			    "file backstore: size %llu is larger than block device %s (%llu bytes)",
+			    (unsigned long long)cfg->size, cfg->path, (unsigned long long)dev_size);
+		*size = cfg->size ? cfg->size : dev_size;
+		if (!*size)
+			return bs_fail(err, err_len, EINVAL,
+				       "file backstore: block device %s has size 0", cfg->path);
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return bs_fail(err, err_len, EINVAL,
+			       "file backstore: %s is not a regular file or block device",
+			       cfg->path);
+
+	*is_blk = false;
+	if (cfg->size > (uint64_t)INT64_MAX)
+		return bs_fail(err, err_len, EFBIG, "file backstore: size too large");
+	if (!cfg->size) {
+		if (st.st_size <= 0)
+			return bs_fail(err, err_len, EINVAL,
+				       "file backstore: %s is empty; give a size to grow it",
+				       cfg->path);
+		*size = (uint64_t)st.st_size;
+		return 0;
+	}
+	*size = cfg->size;
+	/* A file created just now has size 0 and is grown here: sparse, no blocks allocated. A
+	 * larger existing file is left alone and its first cfg->size bytes are exposed. */
+	if (created || cfg->size > (uint64_t)st.st_size) {
+		if (ftruncate(fd, (off_t)cfg->size) < 0)
+			return bs_fail(err, err_len, errno,
+				       "file backstore: cannot size %s to %llu: %s", cfg->path,
+				       (unsigned long long)cfg->size, strerror(errno));
+	}
+	return 0;
+}
+
+static int file_open(struct backstore *bs, const struct bs_config *cfg, char *err, size_t err_len)
+{
+	struct file_bs *f;
+	bool created, is_blk = false;
+	uint64_t size = 0;
+	int fd, ret;
+
+	if (!cfg->path || !cfg->path[0])
+		return bs_fail(err, err_len, EINVAL, "file backstore: path is required");
+
+	fd = file_open_fd(cfg, &created, err, err_len);
+	if (fd < 0)
+		return fd;
+	ret = file_size_setup(fd, cfg, created, &is_blk, &size, err, err_len);
+	if (ret < 0)
+		goto out_close;
+
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		ret = bs_fail(err, err_len, ENOMEM, "out of memory");
+		goto out_close;
+	}
+	f->fd = fd;
+	f->is_blk = is_blk;
+	bs->priv = f;
+	bs->size = size;
+	return 0;
+
+out_close:
+	close(fd);
+	if (created)
+		unlink(cfg->path);
+	return ret;
+}
+
+/* Callers must have completed every I/O before closing (the LU holds the backstore). */
+static void file_close(struct backstore *bs)
+{
+	struct file_bs *f = bs->priv;
+
+	if (!f)
+		return;
+	close(f->fd);
+	free(f);
+	bs->priv = NULL;
+}
+
+/* A transfer returned 0 bytes before io->len was reached. A regular file read past EOF reads
+ * as zeroes (the file may have been truncated under us); anything else is an error: never
+ * retry a transfer that makes no progress. */
+static int file_no_progress(struct file_bs *f, struct bs_io *io)
+{
+	if (io->op == BS_OP_READ && !f->is_blk) {
+		memset((char *)io->buf + io->done_bytes, 0, io->len - io->done_bytes);
+		io->done_bytes = io->len;
+		return 0;
+	}
+	return -EIO;
+}
+
+static uint32_t file_chunk(const struct bs_io *io)
+{
+	uint64_t left = io->len - io->done_bytes;
+
+	return left > FILE_IO_CHUNK ? FILE_IO_CHUNK : (uint32_t)left;
+}
+
+/* The rest of io, synchronously on this thread. Returns 0 or -errno. */
+static int file_sync_io(struct file_bs *f, struct bs_io *io)
+{
+	bool dsync_after = false;
+	ssize_t r;
+
+	if (io->op == BS_OP_FLUSH)
+		return fdatasync(f->fd) < 0 ? -errno : 0;
+
+	while (io->done_bytes < io->len) {
+		char *p = (char *)io->buf + io->done_bytes;
+		off_t off = (off_t)(io->offset + io->done_bytes);
+		size_t n = file_chunk(io);
+
+		if (io->op == BS_OP_READ) {
+			r = pread(f->fd, p, n, off);
+		} else if ((io->flags & BS_IO_FUA) && !dsync_after) {
+			struct iovec iov = {.iov_base = p, .iov_len = n};
+
+			r = pwritev2(f->fd, &iov, 1, off, RWF_DSYNC);
+			if (r < 0 && errno == EOPNOTSUPP) {
+				/* Kernel without RWF_DSYNC: plain writes, then one fdatasync. */
+				dsync_after = true;
+				continue;
+			}
+		} else {
+			r = pwrite(f->fd, p, n, off);
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return file_no_progress(f, io);
+		if ((uint64_t)r > io->len - io->done_bytes)
+			return -EIO;
+		io->done_bytes += (uint64_t)r;
+	}
+	if (dsync_after && fdatasync(f->fd) < 0)
+		return -errno;
+	return 0;
+}
+
+static void file_uring_cb(struct uring_req *req, int res);
+
+/* Queue the rest of io on its worker's ring; false if it must go synchronously instead. */
+static bool file_queue(struct file_bs *f, struct bs_io *io)
+{
+	struct worker *w = io->worker;
+	struct io_uring_sqe *sqe;
+	char *p;
+
+	/* A ring is only ever touched by its own thread. */
+	if (!w || w != worker_self())
+		return false;
+	sqe = worker_ring_sqe(w);
+	if (!sqe)
+		return false;
+
+	p = (char *)io->buf + io->done_bytes;
+	switch (io->op) {
+	case BS_OP_READ:
+		io_uring_prep_read(sqe, f->fd, p, file_chunk(io), io->offset + io->done_bytes);
+		break;
+	case BS_OP_WRITE:
+		io_uring_prep_write(sqe, f->fd, p, file_chunk(io), io->offset + io->done_bytes);
+		if (io->flags & BS_IO_FUA)
+			sqe->rw_flags = RWF_DSYNC;
+		break;
+	case BS_OP_FLUSH:
+		io_uring_prep_fsync(sqe, f->fd, IORING_FSYNC_DATASYNC);
+		break;
+	}
+	io->ureq.cb = file_uring_cb;
+	worker_ring_queue(w, sqe, &io->ureq);
+	return true;
+}
+
+static void file_sync_finish(struct file_bs *f, struct bs_io *io)
+{
+	io->done(io, file_sync_io(f, io));
+}
+
+static void file_uring_cb(struct uring_req *req, int res)
+{
+	struct bs_io *io = container_of(req, struct bs_io, ureq);
+	struct file_bs *f = io->bs->priv;
+
+	/* Interrupted, or a flag this kernel's io_uring refuses: finish with the blocking
+	 * syscalls, which terminate (and report the same error if it is real). */
+	if (res == -EINTR || res == -EAGAIN || (res == -EOPNOTSUPP && io->op == BS_OP_WRITE)) {
+		file_sync_finish(f, io);
+		return;
+	}
+	if (res < 0) {
+		io->done(io, res); /* -EIO, -ENOSPC, -EDQUOT...: unchanged */
+		return;
+	}
+	if (io->op == BS_OP_FLUSH) {
+		io->done(io, 0);
+		return;
+	}
+	if (res == 0) {
+		io->done(io, file_no_progress(f, io));
+		return;
+	}
+	if ((uint64_t)res > io->len - io->done_bytes) {
+		io->done(io, -EIO);
+		return;
+	}
+	io->done_bytes += (uint64_t)res;
+	if (io->done_bytes < io->len) {
+		/* Short transfer: queue the remainder (it goes out at the end of this pass). */
+		if (!file_queue(f, io))
+			file_sync_finish(f, io);
+		return;
+	}
+	io->done(io, 0);
+}
+
+static void file_submit(struct backstore *bs, struct bs_io *io)
+{
+	struct file_bs *f = bs->priv;
+
+	if (!file_queue(f, io))
+		file_sync_finish(f, io);
+}
+
+const struct backstore_ops bs_file_ops = {
+    .size = sizeof(struct backstore_ops),
+    .version = BACKSTORE_OPS_VERSION,
+    .name = "file",
+    .open = file_open,
+    .close = file_close,
+    .submit = file_submit,
+};

@@ -1,0 +1,627 @@
+/* Backstore unit tests: the registry and its checks, and null/ram/file open, I/O and errors,
+ * through the synchronous path (io->worker = NULL) and, for file, through a real worker's
+ * io_uring. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "backstore/backstore.h"
+#include "backstore/backstore_internal.h"
+#include "core/worker.h"
+#include "util/log.h"
+
+#define MIB (1024ull * 1024)
+#define GIB (1024ull * MIB)
+
+static char tmpdir[] = "/tmp/invar-bs-test-XXXXXX";
+static struct worker test_worker;
+static bool test_worker_running;
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+struct io_result {
+	int res;
+	int calls;
+	pthread_t thread;
+	sem_t sem;
+};
+
+static void io_done(struct bs_io *io, int res)
+{
+	struct io_result *r = io->priv;
+
+	r->res = res;
+	r->calls++;
+	r->thread = pthread_self();
+	sem_post(&r->sem);
+}
+
+static void io_fill(struct bs_io *io, struct io_result *r, enum bs_opcode op, uint32_t flags,
+		    uint64_t off, void *buf, uint64_t len)
+{
+	memset(io, 0, sizeof(*io));
+	memset(r, 0, sizeof(*r));
+	sem_init(&r->sem, 0, 0);
+	io->op = op;
+	io->flags = flags;
+	io->offset = off;
+	io->len = len;
+	io->buf = buf;
+	io->done = io_done;
+	io->priv = r;
+}
+
+/* Synchronous caller (not a worker): done() must have run exactly once before submit returns. */
+static int do_io(struct backstore *bs, enum bs_opcode op, uint32_t flags, uint64_t off, void *buf,
+		 uint64_t len)
+{
+	struct io_result r;
+	struct bs_io io;
+
+	io_fill(&io, &r, op, flags, off, buf, len);
+	backstore_submit(bs, &io);
+	assert_int_equal(r.calls, 1);
+	assert_true(pthread_equal(r.thread, pthread_self()));
+	assert_ptr_equal(io.bs, bs);
+	sem_destroy(&r.sem);
+	return r.res;
+}
+
+struct async_ctx {
+	struct backstore *bs;
+	struct bs_io io;
+	struct io_result r;
+};
+
+static void async_submit_on_worker(void *arg)
+{
+	struct async_ctx *c = arg;
+
+	c->io.worker = worker_self();
+	backstore_submit(c->bs, &c->io);
+}
+
+/* Submitted from the worker's thread; done() must come back on that same thread. */
+static int do_io_async(struct backstore *bs, enum bs_opcode op, uint32_t flags, uint64_t off,
+		       void *buf, uint64_t len)
+{
+	struct async_ctx c;
+	struct timespec ts;
+
+	assert_true(test_worker_running);
+	c.bs = bs;
+	io_fill(&c.io, &c.r, op, flags, off, buf, len);
+	assert_int_equal(ev_call(test_worker.loop, async_submit_on_worker, &c), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	assert_int_equal(sem_timedwait(&c.r.sem, &ts), 0);
+	/* No second completion may follow. */
+	usleep(1000);
+	assert_int_equal(c.r.calls, 1);
+	assert_true(pthread_equal(c.r.thread, test_worker.thread));
+	sem_destroy(&c.r.sem);
+	return c.r.res;
+}
+
+typedef int (*io_fn)(struct backstore *bs, enum bs_opcode op, uint32_t flags, uint64_t off,
+		     void *buf, uint64_t len);
+
+static void tmp_path(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", tmpdir, name);
+}
+
+static struct backstore *open_ok(const struct bs_config *cfg)
+{
+	struct backstore *bs = NULL;
+	char err[256] = "";
+	int ret = backstore_open(cfg, &bs, err, sizeof(err));
+
+	if (ret < 0)
+		fail_msg("backstore_open(%s): %d: %s", cfg->type, ret, err);
+	assert_non_null(bs);
+	return bs;
+}
+
+/* Expects failure with errnum and a non-empty reason containing want (when given). */
+static void open_fails(const struct bs_config *cfg, int errnum, const char *want)
+{
+	struct backstore *bs = (struct backstore *)0x1;
+	char err[256] = "";
+	int ret = backstore_open(cfg, &bs, err, sizeof(err));
+
+	if (ret != -errnum)
+		fail_msg("backstore_open(%s, %s): got %d (%s), want %d", cfg->type,
+			 cfg->path ? cfg->path : "-", ret, err, -errnum);
+	assert_null(bs);
+	assert_true(err[0] != '\0');
+	if (want && !strstr(err, want))
+		fail_msg("reason \"%s\" lacks \"%s\"", err, want);
+}
+
+static void fill_pattern(uint8_t *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 31 + seed);
+}
+
+static bool all_zero(const uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i])
+			return false;
+	return true;
+}
+
+/* The I/O checks every persistent type (ram, file) must pass. */
+static void check_rw(struct backstore *bs, io_fn io)
+{
+	uint8_t wbuf[8192], rbuf[8192];
+	uint64_t end = bs->size;
+
+	fill_pattern(wbuf, sizeof(wbuf), 7);
+	assert_int_equal(io(bs, BS_OP_WRITE, 0, 4096, wbuf, sizeof(wbuf)), 0);
+	memset(rbuf, 0xaa, sizeof(rbuf));
+	assert_int_equal(io(bs, BS_OP_READ, 0, 4096, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, wbuf, sizeof(wbuf));
+
+	/* Never-written blocks read as zeroes. */
+	memset(rbuf, 0xaa, 4096);
+	assert_int_equal(io(bs, BS_OP_READ, 0, 0, rbuf, 4096), 0);
+	assert_true(all_zero(rbuf, 4096));
+
+	/* FUA write, then flush. */
+	fill_pattern(wbuf, 512, 99);
+	assert_int_equal(io(bs, BS_OP_WRITE, BS_IO_FUA, end - 512, wbuf, 512), 0);
+	assert_int_equal(io(bs, BS_OP_FLUSH, 0, 0, NULL, 0), 0);
+	assert_int_equal(io(bs, BS_OP_READ, 0, end - 512, rbuf, 512), 0);
+	assert_memory_equal(rbuf, wbuf, 512);
+
+	/* Past the end, straddling the end, and an offset that would wrap: -EINVAL via done(). */
+	assert_int_equal(io(bs, BS_OP_READ, 0, end, rbuf, 512), -EINVAL);
+	assert_int_equal(io(bs, BS_OP_WRITE, 0, end - 512, wbuf, 1024), -EINVAL);
+	assert_int_equal(io(bs, BS_OP_READ, 0, UINT64_MAX - 100, rbuf, 512), -EINVAL);
+	/* A bad opcode is refused, not passed on. */
+	assert_int_equal(io(bs, (enum bs_opcode)42, 0, 0, rbuf, 512), -EINVAL);
+	/* Zero length completes at once. */
+	assert_int_equal(io(bs, BS_OP_READ, 0, 0, rbuf, 0), 0);
+}
+
+/* ---- registry ------------------------------------------------------------------------------ */
+
+static void test_registry(void **state)
+{
+	struct bs_config cfg = {.type = "tape", .size = MIB};
+	struct backstore *bs;
+	char err[128];
+
+	assert_ptr_equal(backstore_find("file"), &bs_file_ops);
+	assert_ptr_equal(backstore_find("ram"), &bs_ram_ops);
+	assert_ptr_equal(backstore_find("null"), &bs_null_ops);
+	assert_null(backstore_find("tape"));
+	assert_null(backstore_find(NULL));
+	assert_null(backstore_find(""));
+
+	open_fails(&cfg, ENOENT, "unknown");
+	cfg.type = NULL;
+	open_fails(&cfg, EINVAL, "type");
+	/* err may be absent. */
+	cfg.type = "null";
+	cfg.size = 0;
+	assert_int_equal(backstore_open(&cfg, &bs, NULL, 0), -EINVAL);
+	assert_int_equal(backstore_open(&cfg, &bs, err, 0), -EINVAL);
+
+	for (const struct backstore_ops *const *o =
+		 (const struct backstore_ops *const[]){&bs_file_ops, &bs_ram_ops, &bs_null_ops,
+						       NULL};
+	     *o; o++) {
+		assert_int_equal((*o)->size, sizeof(struct backstore_ops));
+		assert_int_equal((*o)->version, BACKSTORE_OPS_VERSION);
+	}
+	backstore_close(NULL);
+}
+
+/* ---- null --------------------------------------------------------------------------------- */
+
+static void test_null(void **state)
+{
+	struct bs_config cfg = {.type = "null"};
+	uint8_t buf[4096];
+	struct backstore *bs;
+
+	open_fails(&cfg, EINVAL, "size");
+	cfg.size = 16 * GIB;
+	bs = open_ok(&cfg);
+	assert_int_equal(bs->size, 16 * GIB);
+	assert_string_equal(bs->type, "null");
+
+	memset(buf, 0x55, sizeof(buf));
+	assert_int_equal(do_io(bs, BS_OP_WRITE, 0, 0, buf, sizeof(buf)), 0);
+	assert_int_equal(do_io(bs, BS_OP_WRITE, BS_IO_FUA, 8192, buf, sizeof(buf)), 0);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 0, buf, sizeof(buf)), 0);
+	assert_true(all_zero(buf, sizeof(buf)));
+	assert_int_equal(do_io(bs, BS_OP_FLUSH, 0, 0, NULL, 0), 0);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 16 * GIB, buf, 512), -EINVAL);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 16 * GIB - 512, buf, 512), 0);
+	backstore_close(bs);
+}
+
+/* ---- ram ---------------------------------------------------------------------------------- */
+
+static void test_ram(void **state)
+{
+	struct bs_config cfg = {.type = "ram"};
+	struct backstore *bs;
+
+	open_fails(&cfg, EINVAL, "size");
+
+	cfg.size = 4 * MIB;
+	bs = open_ok(&cfg);
+	assert_int_equal(bs->size, 4 * MIB);
+	assert_string_equal(bs->path, "");
+	check_rw(bs, do_io);
+	backstore_close(bs);
+
+	/* Large and sparse: costs nothing until written (MAP_NORESERVE). */
+	cfg.size = 64 * GIB;
+	bs = open_ok(&cfg);
+	check_rw(bs, do_io);
+	backstore_close(bs);
+}
+
+/* ---- file: open ---------------------------------------------------------------------------- */
+
+static void test_file_open_errors(void **state)
+{
+	struct bs_config cfg = {.type = "file"};
+	char path[PATH_MAX];
+	int fd;
+
+	open_fails(&cfg, EINVAL, "path");
+	cfg.path = "";
+	open_fails(&cfg, EINVAL, "path");
+
+	/* Missing parent directory: a clear reason, with or without create. */
+	snprintf(path, sizeof(path), "%s/no/such/dir/disk.img", tmpdir);
+	cfg.path = path;
+	cfg.size = MIB;
+	cfg.create = true;
+	open_fails(&cfg, ENOENT, "parent directory");
+	cfg.create = false;
+	open_fails(&cfg, ENOENT, "parent directory");
+
+	/* Missing file without create. */
+	tmp_path(path, sizeof(path), "missing.img");
+	open_fails(&cfg, ENOENT, "does not exist");
+	/* Create without a size. */
+	cfg.create = true;
+	cfg.size = 0;
+	open_fails(&cfg, EINVAL, "size");
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* An existing empty file and no size. */
+	tmp_path(path, sizeof(path), "empty.img");
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	cfg.create = false;
+	open_fails(&cfg, EINVAL, "empty");
+
+	/* Neither a regular file nor a block device. */
+	cfg.path = "/dev/null";
+	open_fails(&cfg, EINVAL, "not a regular file");
+	cfg.path = tmpdir;
+	cfg.size = MIB;
+	open_fails(&cfg, EISDIR, NULL);
+
+	/* Parent path component is a file. */
+	snprintf(path, sizeof(path), "%s/empty.img/disk.img", tmpdir);
+	cfg.path = path;
+	cfg.create = true;
+	open_fails(&cfg, ENOTDIR, NULL);
+}
+
+static void test_file_create_reopen(void **state)
+{
+	struct bs_config cfg = {.type = "file", .size = GIB, .create = true};
+	uint8_t wbuf[4096], rbuf[4096];
+	char path[PATH_MAX];
+	struct backstore *bs;
+	struct stat st;
+
+	tmp_path(path, sizeof(path), "sparse.img");
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	assert_int_equal(bs->size, GIB);
+	assert_string_equal(bs->path, path);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, GIB);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* Sparse: a 1 GiB file with (almost) no blocks. */
+	assert_true((uint64_t)st.st_blocks * 512 < MIB);
+
+	check_rw(bs, do_io);
+	fill_pattern(wbuf, sizeof(wbuf), 3);
+	assert_int_equal(do_io(bs, BS_OP_WRITE, 0, 512 * MIB, wbuf, sizeof(wbuf)), 0);
+	backstore_close(bs);
+
+	/* Reopen: size from the file, data still there; create on an existing file is a no-op. */
+	cfg.size = 0;
+	bs = open_ok(&cfg);
+	assert_int_equal(bs->size, GIB);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 512 * MIB, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, wbuf, sizeof(wbuf));
+	backstore_close(bs);
+
+	/* A larger size grows the file sparsely; data kept. */
+	cfg.create = false;
+	cfg.size = 2 * GIB;
+	bs = open_ok(&cfg);
+	assert_int_equal(bs->size, 2 * GIB);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 2 * GIB);
+	assert_true((uint64_t)st.st_blocks * 512 < MIB);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 512 * MIB, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, wbuf, sizeof(wbuf));
+	backstore_close(bs);
+
+	/* A smaller size exposes a prefix and leaves the file alone. */
+	cfg.size = MIB;
+	bs = open_ok(&cfg);
+	assert_int_equal(bs->size, MIB);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, MIB, rbuf, 512), -EINVAL);
+	backstore_close(bs);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 2 * GIB);
+	unlink(path);
+}
+
+/* The file shrank under us: a read past EOF is zero-filled, never a loop or garbage. */
+static void check_read_past_eof(io_fn io, const char *name)
+{
+	struct bs_config cfg = {.type = "file", .size = 16384, .create = true};
+	uint8_t wbuf[16384], rbuf[16384];
+	char path[PATH_MAX];
+	struct backstore *bs;
+
+	tmp_path(path, sizeof(path), name);
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	fill_pattern(wbuf, sizeof(wbuf), 11);
+	assert_int_equal(io(bs, BS_OP_WRITE, 0, 0, wbuf, sizeof(wbuf)), 0);
+	assert_int_equal(ftruncate(bs_file_fd(bs), 4096), 0);
+	memset(rbuf, 0xaa, sizeof(rbuf));
+	assert_int_equal(io(bs, BS_OP_READ, 0, 0, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, wbuf, 4096);
+	assert_true(all_zero(rbuf + 4096, sizeof(rbuf) - 4096));
+	backstore_close(bs);
+	unlink(path);
+}
+
+/* Writes to /dev/full fail with ENOSPC: put it under an open backstore's descriptor. A failed
+ * write must complete with -ENOSPC, never 0. */
+static void check_enospc_dev_full(io_fn io, const char *name)
+{
+	struct bs_config cfg = {.type = "file", .size = MIB, .create = true};
+	uint8_t buf[8192];
+	char path[PATH_MAX];
+	struct backstore *bs;
+	int full;
+
+	tmp_path(path, sizeof(path), name);
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	full = open("/dev/full", O_RDWR | O_CLOEXEC);
+	if (full < 0) {
+		backstore_close(bs);
+		unlink(path);
+		skip();
+	}
+	assert_true(dup2(full, bs_file_fd(bs)) >= 0);
+	close(full);
+	memset(buf, 0x5a, sizeof(buf));
+	assert_int_equal(io(bs, BS_OP_WRITE, 0, 0, buf, sizeof(buf)), -ENOSPC);
+	assert_int_equal(io(bs, BS_OP_WRITE, BS_IO_FUA, 4096, buf, sizeof(buf)), -ENOSPC);
+	backstore_close(bs);
+	unlink(path);
+}
+
+static void test_file_sync_io(void **state)
+{
+	struct bs_config cfg = {.type = "file", .size = 8 * MIB, .create = true};
+	char path[PATH_MAX];
+	struct backstore *bs;
+
+	tmp_path(path, sizeof(path), "sync.img");
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	check_rw(bs, do_io);
+	backstore_close(bs);
+	unlink(path);
+	check_read_past_eof(do_io, "eof-sync.img");
+}
+
+static void test_file_enospc_dev_full_sync(void **state)
+{
+	check_enospc_dev_full(do_io, "full-sync.img");
+}
+
+/* A real full file system: a 1 MiB tmpfs in a private mount namespace (in a child, since
+ * unshare(CLONE_NEWNS) needs a single-threaded process and nothing must leak to the host). */
+static int enospc_tmpfs_child(void)
+{
+	struct bs_config cfg = {.type = "file", .size = 8 * MIB, .create = true};
+	char mnt[256], path[PATH_MAX], err[256];
+	static uint8_t buf[2 * MIB];
+	struct backstore *bs;
+	struct bs_io io;
+	struct io_result r;
+	int ret = 0;
+
+	snprintf(mnt, sizeof(mnt), "%s/tmpfs", tmpdir);
+	if (mkdir(mnt, 0700) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("invar-test", mnt, "tmpfs", 0, "size=1M") < 0)
+		return 77;
+	snprintf(path, sizeof(path), "%s/disk.img", mnt);
+	cfg.path = path;
+	if (backstore_open(&cfg, &bs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tmpfs open: %s\n", err);
+		ret = 1;
+		goto out;
+	}
+	memset(buf, 0x11, sizeof(buf));
+	io_fill(&io, &r, BS_OP_WRITE, 0, 0, buf, sizeof(buf));
+	backstore_submit(bs, &io);
+	if (r.calls != 1 || r.res != -ENOSPC) {
+		fprintf(stderr, "tmpfs write: calls %d res %d, want -ENOSPC\n", r.calls, r.res);
+		ret = 1;
+	}
+	backstore_close(bs);
+out:
+	umount2(mnt, MNT_DETACH);
+	return ret;
+}
+
+static void test_file_enospc_tmpfs(void **state)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(enospc_tmpfs_child());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- file: through a worker's io_uring --------------------------------------------------- */
+
+static int worker_setup(void **state)
+{
+	if (worker_init(&test_worker, NULL, 0) < 0)
+		return -1;
+	if (worker_start(&test_worker) < 0) {
+		worker_fini(&test_worker);
+		return -1;
+	}
+	test_worker_running = true;
+	if (!test_worker.ring_ready)
+		print_message(
+		    "note: io_uring unavailable; the async tests exercise the fallback\n");
+	return 0;
+}
+
+static int worker_teardown(void **state)
+{
+	if (test_worker_running) {
+		worker_stop(&test_worker);
+		worker_fini(&test_worker);
+		test_worker_running = false;
+	}
+	return 0;
+}
+
+static void test_file_async_io(void **state)
+{
+	struct bs_config cfg = {.type = "file", .size = 8 * MIB, .create = true};
+	static uint8_t big[3 * MIB], rbig[3 * MIB];
+	char path[PATH_MAX];
+	struct backstore *bs;
+
+	tmp_path(path, sizeof(path), "async.img");
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	check_rw(bs, do_io_async);
+
+	/* Data written through the ring is there for a synchronous reader, and back. */
+	fill_pattern(big, sizeof(big), 5);
+	assert_int_equal(do_io_async(bs, BS_OP_WRITE, BS_IO_FUA, MIB, big, sizeof(big)), 0);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, MIB, rbig, sizeof(rbig)), 0);
+	assert_memory_equal(rbig, big, sizeof(big));
+	fill_pattern(big, sizeof(big), 6);
+	assert_int_equal(do_io(bs, BS_OP_WRITE, 0, MIB, big, sizeof(big)), 0);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, MIB, rbig, sizeof(rbig)), 0);
+	assert_memory_equal(rbig, big, sizeof(big));
+
+	/* A worker given to the wrong thread is not touched: synchronous fallback. */
+	{
+		struct io_result r;
+		struct bs_io io;
+
+		io_fill(&io, &r, BS_OP_READ, 0, 0, rbig, 4096);
+		io.worker = &test_worker;
+		backstore_submit(bs, &io);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.res, 0);
+		sem_destroy(&r.sem);
+	}
+	backstore_close(bs);
+	unlink(path);
+	check_read_past_eof(do_io_async, "eof-async.img");
+}
+
+static void test_file_enospc_dev_full_async(void **state)
+{
+	check_enospc_dev_full(do_io_async, "full-async.img");
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static int suite_setup(void **state)
+{
+	log_set_level(LOG_ERR);
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int suite_teardown(void **state)
+{
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_registry),
+	    cmocka_unit_test(test_null),
+	    cmocka_unit_test(test_ram),
+	    cmocka_unit_test(test_file_open_errors),
+	    cmocka_unit_test(test_file_create_reopen),
+	    cmocka_unit_test(test_file_sync_io),
+	    cmocka_unit_test(test_file_enospc_dev_full_sync),
+	    cmocka_unit_test(test_file_enospc_tmpfs),
+	    cmocka_unit_test_setup_teardown(test_file_async_io, worker_setup, worker_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_enospc_dev_full_async, worker_setup,
+					    worker_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
+}
