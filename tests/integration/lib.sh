@@ -57,6 +57,14 @@ invar_start() {
 	CTL=("$INVARCTL" --socket "$TMP/data/invar.sock")
 }
 
+# invar_start_config FILE: restart from a saved config; it lists its own portals, so the daemon
+# listens on the port the config names (the previous run's $PORT).
+invar_start_config() {
+	"$INVARD" --data-dir "$TMP/data" --config "$1" >>"$TMP/invard.log" 2>&1 &
+	INVARD_PID=$!
+	wait_listening "$PORT" || fail "invard did not start from $1"
+}
+
 # Stops invard with SIGTERM and requires a clean exit (status 0) within 10 s.
 invar_stop() {
 	local rc

@@ -1,0 +1,62 @@
+/* The saved configuration (docs/CONFIG.md): what invard serves, as plain data. The JSON codec
+ * here knows nothing of a running daemon, so it is tested on its own; ctl.h moves a config into
+ * and out of a daemon. */
+#ifndef INVAR_CTL_CONFIG_H
+#define INVAR_CTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "core/limits.h"
+#include "core/lu.h"
+
+struct ctl_lun {
+	unsigned lun;
+	struct lu_config cfg;
+};
+
+struct ctl_target {
+	char iqn[INVAR_NAME_MAX + 1];
+	struct ctl_lun *luns;
+	size_t nluns;
+};
+
+struct ctl_config {
+	char **portals;		/* canonical "ADDR:PORT" strings */
+	size_t nportals;
+	struct ctl_target *targets;
+	size_t ntargets;
+};
+
+void ctl_config_init(struct ctl_config *c);
+void ctl_config_free(struct ctl_config *c);
+
+/* Builders (used by invard's command line and by the daemon snapshot). Return 0 or -errno with a
+ * reason in err. ctl_config_add_portal normalizes the address; duplicates are refused. */
+int ctl_config_add_portal(struct ctl_config *c, const char *addr, char *err, size_t err_len);
+int ctl_config_add_target(struct ctl_config *c, const char *iqn, struct ctl_target **out,
+			  char *err, size_t err_len);
+int ctl_config_add_lun(struct ctl_target *t, unsigned lun, const struct lu_config *cfg,
+		       char *err, size_t err_len);
+
+/* JSON object for one LUN ({"lun", "backstore", "path", "size", ...}): the config and RPC form. */
+json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg);
+/* The whole config as the saved JSON object. NULL on ENOMEM. */
+json_t *ctl_config_to_json(const struct ctl_config *c);
+/* Parses and checks a config object. Every error names the field's path
+ * ("targets[0].luns[1].size: expected integer"). Unknown keys are logged as warnings and
+ * ignored; a newer "version" is refused. Returns 0 or -EINVAL; *c is initialized either way. */
+int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t err_len);
+
+/* Text forms: the saved file is the JSON object, indented, keys in a fixed order, newline at the
+ * end. ctl_config_dumps returns a malloc'ed string or NULL. */
+char *ctl_config_dumps(const struct ctl_config *c);
+int ctl_config_loads(const char *text, struct ctl_config *c, char *err, size_t err_len);
+int ctl_config_load_file(const char *path, struct ctl_config *c, char *err, size_t err_len);
+/* Writes a temporary file beside path, fsyncs it, renames it over path and fsyncs the directory:
+ * a reader sees the old file or the new one, never half of one. */
+int ctl_config_save_file(const struct ctl_config *c, const char *path, char *err, size_t err_len);
+
+#endif

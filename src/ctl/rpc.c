@@ -1,0 +1,603 @@
+#include "ctl/rpc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "core/daemon.h"
+#include "ctl/rpc_internal.h"
+#include "util/list.h"
+#include "util/log.h"
+
+/* Stop reading from a client whose responses pile up unread beyond this. */
+#define RPC_OUT_HIGH (4u << 20)
+
+struct rpc_client {
+	struct list_node node;
+	struct rpc_server *srv;
+	struct ev_fd ev;
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_off, out_len, out_cap;
+	bool closing;		/* close once out is flushed */
+};
+
+struct rpc_server {
+	struct daemon *d;
+	struct ev_fd ev;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+	struct list_node clients;
+	unsigned nclients;
+};
+
+int rpc_fail(struct rpc_call *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->code = code;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* ---- request decoding and dispatch ---- */
+
+static const struct rpc_method *rpc_method_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rpc_nmethods; i++)
+		if (!strcmp(rpc_methods[i].name, name))
+			return &rpc_methods[i];
+	return NULL;
+}
+
+static const char *rpc_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "?";
+}
+
+/* Fills the method's params struct from the request's params object, checking every param
+ * against the decoder table. Unknown params are refused so that a client relying on a newer
+ * optional param learns this daemon does not have it. */
+static int rpc_decode_params(struct rpc_call *c, const struct rpc_method *m, json_t *params,
+			     void *out)
+{
+	char safe[64];
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (params && !json_is_object(params) && !json_is_null(params))
+		return rpc_fail(c, RPC_ERR_INVALID_PARAMS, "params must be an object, not %s",
+				rpc_type_name(params));
+	if (params && json_is_object(params)) {
+		json_object_foreach(params, key, v)
+		{
+			for (i = 0; i < m->nparams; i++)
+				if (!strcmp(m->params[i].name, key))
+					break;
+			if (i == m->nparams)
+				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
+						"unknown param '%s' for %s",
+						log_sanitize(safe, sizeof(safe), key, strlen(key)),
+						m->name);
+		}
+	}
+	for (i = 0; i < m->nparams; i++) {
+		const struct rpc_param *p = &m->params[i];
+		char *field = (char *)out + p->offset;
+
+		v = params && json_is_object(params) ? json_object_get(params, p->name) : NULL;
+		if (v && json_is_null(v))
+			v = NULL;
+		if (!v) {
+			if (p->required)
+				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
+						"param '%s' is required", p->name);
+			if (p->type == RPC_PARAM_INT)
+				*(int64_t *)(void *)field = p->def;
+			continue;
+		}
+		switch (p->type) {
+		case RPC_PARAM_STRING:
+			if (!json_is_string(v))
+				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
+						"param '%s' must be a string, not %s", p->name,
+						rpc_type_name(v));
+			if (strlen(json_string_value(v)) != json_string_length(v))
+				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
+						"param '%s' contains a NUL byte", p->name);
+			if (p->max_len && json_string_length(v) > p->max_len)
+				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
+						"param '%s' is longer than %zu bytes", p->name,
+						p->max_len);
+			*(const char **)(void *)field = json_string_value(v);
+			break;
+		case RPC_PARAM_INT:
+			if (!json_is_integer(v))
+				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
+						"param '%s' must be an integer, not %s", p->name,
+						rpc_type_name(v));
+			if (json_integer_value(v) < p->min || json_integer_value(v) > p->max)
+				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
+						"param '%s' must be between %lld and %lld", p->name,
+						(long long)p->min, (long long)p->max);
+			*(int64_t *)(void *)field = json_integer_value(v);
+			break;
+		case RPC_PARAM_BOOL:
+			if (!json_is_boolean(v))
+				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
+						"param '%s' must be a boolean, not %s", p->name,
+						rpc_type_name(v));
+			*(bool *)(void *)field = json_is_true(v);
+			break;
+		}
+	}
+	return 0;
+}
+
+static json_t *rpc_error_response(json_t *id, int code, const char *msg)
+{
+	return json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code",
+			 code, "message", msg);
+}
+
+/* One request object → its response, or NULL for a notification. */
+static json_t *rpc_handle_one(struct daemon *d, json_t *req)
+{
+	struct rpc_call c = { .d = d };
+	const struct rpc_method *m;
+	json_t *id = NULL, *jm, *ver, *resp = NULL;
+	bool notification = false;
+	void *params = NULL;
+	char safe[64];
+
+	if (!json_is_object(req))
+		return rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST,
+					  "a request must be a JSON object");
+	if (json_object_get(req, "id")) {
+		id = json_object_get(req, "id");
+		if (!json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
+			return rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST,
+						  "id must be a string, an integer or null");
+	} else {
+		notification = true;
+	}
+	ver = json_object_get(req, "jsonrpc");
+	if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0")) {
+		rpc_fail(&c, RPC_ERR_INVALID_REQUEST, "\"jsonrpc\": \"2.0\" is required");
+		goto out;
+	}
+	jm = json_object_get(req, "method");
+	if (!json_is_string(jm)) {
+		rpc_fail(&c, RPC_ERR_INVALID_REQUEST, "\"method\" must be a string");
+		goto out;
+	}
+	m = rpc_method_find(json_string_value(jm));
+	if (!m) {
+		rpc_fail(&c, RPC_ERR_METHOD_NOT_FOUND, "method '%s' not found",
+			 log_sanitize(safe, sizeof(safe), json_string_value(jm),
+				      json_string_length(jm)));
+		goto out;
+	}
+	params = calloc(1, m->params_size ? m->params_size : 1);
+	if (!params) {
+		rpc_fail(&c, RPC_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (rpc_decode_params(&c, m, json_object_get(req, "params"), params) < 0)
+		goto out;
+	if (m->mutates)
+		log_info("rpc: %s", m->name);
+	else
+		log_debug("rpc: %s", m->name);
+	if (m->fn(&c, params) < 0 || c.code) {
+		if (!c.code)
+			rpc_fail(&c, RPC_ERR_INTERNAL, "%s failed", m->name);
+		if (m->mutates)
+			log_info("rpc: %s failed: %s", m->name, c.msg);
+	} else if (!c.result) {
+		c.result = json_object();
+	}
+out:
+	free(params);
+	if (notification) {
+		json_decref(c.result);
+		return NULL;
+	}
+	if (c.code) {
+		json_decref(c.result);
+		return rpc_error_response(id, c.code, c.msg);
+	}
+	resp = json_pack("{s:s, s:O?, s:o}", "jsonrpc", "2.0", "id", id, "result", c.result);
+	if (!resp)
+		resp = rpc_error_response(id, RPC_ERR_INTERNAL, "out of memory");
+	return resp;
+}
+
+static char *rpc_dump_line(json_t *resp)
+{
+	char *s, *line;
+	size_t n;
+
+	if (!resp)
+		return NULL;
+	s = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(resp);
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	line = realloc(s, n + 2);
+	if (!line) {
+		free(s);
+		return NULL;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	return line;
+}
+
+char *rpc_process(struct daemon *d, const char *req, size_t len)
+{
+	json_error_t jerr;
+	json_t *root, *resp, *batch, *v;
+	char msg[256];
+	size_t i;
+
+	root = json_loadb(req, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!root) {
+		snprintf(msg, sizeof(msg), "parse error at column %d: %s", jerr.column, jerr.text);
+		return rpc_dump_line(rpc_error_response(NULL, RPC_ERR_PARSE, msg));
+	}
+	if (!json_is_array(root)) {
+		resp = rpc_handle_one(d, root);
+		json_decref(root);
+		return rpc_dump_line(resp);
+	}
+	/* Batch (JSON-RPC 2.0 section 6). */
+	if (!json_array_size(root)) {
+		json_decref(root);
+		return rpc_dump_line(
+			rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST, "empty batch"));
+	}
+	batch = json_array();
+	json_array_foreach(root, i, v)
+	{
+		resp = rpc_handle_one(d, v);
+		if (resp && json_array_append_new(batch, resp) < 0)
+			break;
+	}
+	json_decref(root);
+	if (!batch || !json_array_size(batch)) {
+		json_decref(batch);
+		return NULL;
+	}
+	return rpc_dump_line(batch);
+}
+
+/* ---- the socket ---- */
+
+static void rpc_client_close(struct rpc_client *cl)
+{
+	struct rpc_server *s = cl->srv;
+
+	ev_fd_del(s->d->main_loop, &cl->ev);
+	close(cl->ev.fd);
+	list_del(&cl->node);
+	s->nclients--;
+	free(cl->in);
+	free(cl->out);
+	free(cl);
+}
+
+static void rpc_client_update_events(struct rpc_client *cl)
+{
+	uint32_t ev = 0;
+
+	if (!cl->closing && cl->out_len - cl->out_off < RPC_OUT_HIGH)
+		ev |= EPOLLIN;
+	if (cl->out_len > cl->out_off)
+		ev |= EPOLLOUT;
+	ev_fd_mod(cl->srv->d->main_loop, &cl->ev, ev);
+}
+
+/* Returns false when the client was closed. */
+static bool rpc_client_flush(struct rpc_client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		ssize_t n = send(cl->ev.fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+				 MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			rpc_client_close(cl);
+			return false;
+		}
+		cl->out_off += (size_t)n;
+	}
+	if (cl->out_off == cl->out_len) {
+		cl->out_off = cl->out_len = 0;
+		if (cl->closing) {
+			rpc_client_close(cl);
+			return false;
+		}
+	}
+	rpc_client_update_events(cl);
+	return true;
+}
+
+static int rpc_client_queue(struct rpc_client *cl, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (cl->out_off && cl->out_off == cl->out_len)
+		cl->out_off = cl->out_len = 0;
+	if (cl->out_len + n > cl->out_cap) {
+		size_t cap = cl->out_cap ? cl->out_cap : 4096;
+		char *p;
+
+		if (cl->out_off) {
+			memmove(cl->out, cl->out + cl->out_off, cl->out_len - cl->out_off);
+			cl->out_len -= cl->out_off;
+			cl->out_off = 0;
+		}
+		while (cap < cl->out_len + n)
+			cap *= 2;
+		p = realloc(cl->out, cap);
+		if (!p)
+			return -ENOMEM;
+		cl->out = p;
+		cl->out_cap = cap;
+	}
+	memcpy(cl->out + cl->out_len, line, n);
+	cl->out_len += n;
+	return 0;
+}
+
+static void rpc_client_reply(struct rpc_client *cl, const char *req, size_t len)
+{
+	char *line;
+	size_t i;
+
+	for (i = 0; i < len && (req[i] == ' ' || req[i] == '\t' || req[i] == '\r'); i++)
+		;
+	if (i == len)
+		return; /* blank line */
+	line = rpc_process(cl->srv->d, req, len);
+	if (line && rpc_client_queue(cl, line) < 0)
+		cl->closing = true;
+	free(line);
+}
+
+static void rpc_client_too_large(struct rpc_client *cl)
+{
+	char msg[96];
+	char *line;
+
+	snprintf(msg, sizeof(msg), "request larger than %u bytes", RPC_MAX_REQUEST);
+	line = rpc_dump_line(rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST, msg));
+	if (line)
+		rpc_client_queue(cl, line);
+	free(line);
+	log_warn("rpc: client sent a request over %u bytes; closing it", RPC_MAX_REQUEST);
+	cl->closing = true;
+	cl->in_len = 0;
+}
+
+static void rpc_client_cb(struct ev_fd *h, uint32_t events)
+{
+	struct rpc_client *cl = container_of(h, struct rpc_client, ev);
+	char *nl, *start;
+	bool eof = false;
+	ssize_t n;
+
+	if (events & EPOLLERR) {
+		rpc_client_close(cl);
+		return;
+	}
+	if ((events & (EPOLLIN | EPOLLHUP)) && !cl->closing) {
+		if (cl->in_cap - cl->in_len < 65536) {
+			size_t cap = cl->in_cap ? cl->in_cap * 2 : 65536;
+			char *p;
+
+			if (cap > RPC_MAX_REQUEST + 65536)
+				cap = RPC_MAX_REQUEST + 65536;
+			p = realloc(cl->in, cap);
+			if (!p) {
+				rpc_client_close(cl);
+				return;
+			}
+			cl->in = p;
+			cl->in_cap = cap;
+		}
+		n = recv(h->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len, 0);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			rpc_client_close(cl);
+			return;
+		}
+		if (n == 0)
+			eof = true;
+		if (n > 0)
+			cl->in_len += (size_t)n;
+		start = cl->in;
+		while ((nl = memchr(start, '\n', cl->in_len - (size_t)(start - cl->in)))) {
+			if ((size_t)(nl - start) > RPC_MAX_REQUEST) {
+				rpc_client_too_large(cl);
+				break;
+			}
+			rpc_client_reply(cl, start, (size_t)(nl - start));
+			start = nl + 1;
+		}
+		if (!cl->closing) {
+			cl->in_len -= (size_t)(start - cl->in);
+			memmove(cl->in, start, cl->in_len);
+			if (cl->in_len > RPC_MAX_REQUEST)
+				rpc_client_too_large(cl);
+		}
+		if (eof && !cl->closing) {
+			/* A last request without its newline still gets an answer. */
+			rpc_client_reply(cl, cl->in, cl->in_len);
+			cl->in_len = 0;
+			cl->closing = true;
+		}
+	}
+	rpc_client_flush(cl);
+}
+
+static void rpc_accept_cb(struct ev_fd *h, uint32_t events)
+{
+	struct rpc_server *s = container_of(h, struct rpc_server, ev);
+	struct rpc_client *cl;
+	int fd;
+
+	for (;;) {
+		fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("rpc: accept: %s", strerror(errno));
+			return;
+		}
+		if (s->nclients >= RPC_MAX_CLIENTS) {
+			log_warn("rpc: %u clients already connected; refusing another",
+				 s->nclients);
+			close(fd);
+			continue;
+		}
+		cl = calloc(1, sizeof(*cl));
+		if (!cl) {
+			close(fd);
+			continue;
+		}
+		cl->srv = s;
+		cl->ev.cb = rpc_client_cb;
+		if (ev_fd_add(s->d->main_loop, &cl->ev, fd, EPOLLIN) < 0) {
+			close(fd);
+			free(cl);
+			continue;
+		}
+		list_add_tail(&s->clients, &cl->node);
+		s->nclients++;
+	}
+}
+
+/* A socket file left behind: is a daemon still answering on it? */
+static bool rpc_socket_alive(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return alive;
+}
+
+int rpc_server_start(struct daemon *d, const char *path, struct rpc_server **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct rpc_server *s;
+	struct stat st;
+	mode_t old_umask;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("control socket path %s is longer than %zu bytes", path,
+			sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_err("%s exists and is not a socket", path);
+			return -EEXIST;
+		}
+		if (rpc_socket_alive(&sa)) {
+			log_err("another invard is answering on %s", path);
+			return -EADDRINUSE;
+		}
+		unlink(path);
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	list_init(&s->clients);
+	strcpy(s->path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	/* Created 0600 from the start: no window in which others could connect. */
+	old_umask = umask(0077);
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old_umask);
+	if (ret < 0)
+		goto err_fd;
+	if (chmod(path, 0600) < 0 || listen(fd, 16) < 0 || stat(path, &st) < 0) {
+		ret = -errno;
+		unlink(path);
+		goto err_fd;
+	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->ev.cb = rpc_accept_cb;
+	ret = ev_fd_add(d->main_loop, &s->ev, fd, EPOLLIN);
+	if (ret < 0) {
+		unlink(path);
+		goto err_fd;
+	}
+	*out = s;
+	return 0;
+
+err_fd:
+	close(fd);
+err:
+	log_err("control socket %s: %s", path, strerror(-ret));
+	free(s);
+	return ret;
+}
+
+void rpc_server_stop(struct rpc_server *s)
+{
+	struct list_node *n, *tmp;
+	struct stat st;
+
+	if (!s)
+		return;
+	list_for_each_safe(n, tmp, &s->clients)
+		rpc_client_close(list_entry(n, struct rpc_client, node));
+	ev_fd_del(s->d->main_loop, &s->ev);
+	close(s->ev.fd);
+	/* Only remove the file if it is still ours. */
+	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+		unlink(s->path);
+	free(s);
+}

@@ -1,0 +1,59 @@
+/* Between the RPC server (rpc.c) and its method table (methods.c). */
+#ifndef INVAR_CTL_RPC_INTERNAL_H
+#define INVAR_CTL_RPC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct daemon;
+
+/* JSON-RPC 2.0 reserved codes (section 5.1). Method failures use -errno instead. */
+#define RPC_ERR_PARSE -32700
+#define RPC_ERR_INVALID_REQUEST -32600
+#define RPC_ERR_METHOD_NOT_FOUND -32601
+#define RPC_ERR_INVALID_PARAMS -32602
+#define RPC_ERR_INTERNAL -32603
+
+/* One call being handled. A handler sets result, or fails through rpc_fail(). */
+struct rpc_call {
+	struct daemon *d;
+	json_t *result;
+	int code;
+	char msg[512];
+};
+
+int rpc_fail(struct rpc_call *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+enum rpc_param_type {
+	RPC_PARAM_STRING,	/* const char * at offset (borrowed from the request), NULL if absent */
+	RPC_PARAM_INT,		/* int64_t at offset, def if absent, checked against [min, max] */
+	RPC_PARAM_BOOL,		/* bool at offset, false if absent */
+};
+
+/* Decoder table entry: how one named param lands in the method's params struct. */
+struct rpc_param {
+	const char *name;
+	enum rpc_param_type type;
+	bool required;
+	size_t offset;
+	int64_t min, max, def;	/* INT */
+	size_t max_len;		/* STRING, bytes; 0 = no limit beyond the request size */
+};
+
+struct rpc_method {
+	const char *name;
+	int (*fn)(struct rpc_call *c, const void *params);
+	const struct rpc_param *params;
+	size_t nparams;
+	size_t params_size;	/* sizeof the struct the decoder fills */
+	bool mutates;		/* logged at info level */
+};
+
+extern const struct rpc_method rpc_methods[];
+extern const size_t rpc_nmethods;
+
+#endif

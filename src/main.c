@@ -1,0 +1,444 @@
+/* invard: the daemon. Command line → configuration → daemon → serve until SIGTERM/SIGINT.
+ * Usage in `invard --help`; the saved-config format in docs/CONFIG.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/epoll.h>
+
+#include "core/daemon.h"
+#include "ctl/config.h"
+#include "ctl/ctl.h"
+#include "ctl/lunspec.h"
+#include "ctl/rpc.h"
+#include "fabric/iscsi/iscsi.h"
+#include "invar/version.h"
+#include "util/log.h"
+
+#define DEFAULT_DATA_DIR "./invar-data"
+#define DEFAULT_TARGET "iqn.2026-11.org.invar:default"
+#define DEFAULT_LISTEN "127.0.0.1:3260"
+#define DEFAULT_LUN_FILE "lun0.img"
+#define DEFAULT_LUN_SIZE (1ull << 30)
+
+struct opts {
+	const char *data_dir;
+	const char *target;
+	const char *config;
+	const char *socket;
+	const char **listen;
+	unsigned nlisten;
+	const char **luns;
+	unsigned nluns;
+	unsigned workers;	/* 0 = one per online CPU */
+	int verbose;
+};
+
+struct sig_watch {
+	struct ev_fd ev;
+	struct daemon *d;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: invard [OPTION]...\n"
+		"Serve SCSI disks over iSCSI. Runs in the foreground, logs to stderr;\n"
+		"SIGTERM or SIGINT shuts down cleanly.\n"
+		"\n"
+		"  --listen ADDR:PORT   listen on this portal (repeatable; default " DEFAULT_LISTEN ")\n"
+		"                       IPv6 as [ADDR]:PORT; the port defaults to 3260\n"
+		"  --data-dir DIR       state directory, created 0700 (default " DEFAULT_DATA_DIR ")\n"
+		"  --target IQN         target name (default " DEFAULT_TARGET ")\n"
+		"  --lun SPEC           add the next LUN (0, 1, ...) to the target (repeatable):\n"
+		"                         ram:SIZE | null:SIZE | file:PATH[,size=SIZE]\n"
+		"                       then any of ,serial=S ,naa=HEX ,block_size=512|4096\n"
+		"                       ,profile=NAME. SIZE: 512, 64M, 1G, 1GiB, 10T (binary units).\n"
+		"                       A file with size= is created sparse if missing.\n"
+		"                       Without --lun: LUN 0 is DATA_DIR/" DEFAULT_LUN_FILE
+		", 1 GiB sparse,\n"
+		"                       created once and reused.\n"
+		"  --config FILE        restore a configuration saved by `invarctl config save`\n"
+		"                       (not combinable with --listen/--target/--lun)\n"
+		"  --workers N          worker threads (default: number of online CPUs)\n"
+		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
+		"  -v, --verbose        debug logging\n"
+		"  -h, --help           this text\n"
+		"  -V, --version        print the version\n");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "data-dir", required_argument, NULL, O_DATA_DIR },
+		{ "target", required_argument, NULL, O_TARGET },
+		{ "lun", required_argument, NULL, O_LUN },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "workers", required_argument, NULL, O_WORKERS },
+		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	unsigned long n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->data_dir = DEFAULT_DATA_DIR;
+	o->listen = calloc((size_t)argc, sizeof(*o->listen));
+	o->luns = calloc((size_t)argc, sizeof(*o->luns));
+	if (!o->listen || !o->luns)
+		return 1;
+	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN:
+			o->listen[o->nlisten++] = optarg;
+			break;
+		case O_DATA_DIR:
+			o->data_dir = optarg;
+			break;
+		case O_TARGET:
+			if (o->target) {
+				fprintf(stderr, "invard: --target given twice (one target per "
+						"command line; add more with invarctl)\n");
+				return 2;
+			}
+			o->target = optarg;
+			break;
+		case O_LUN:
+			o->luns[o->nluns++] = optarg;
+			break;
+		case O_CONFIG:
+			o->config = optarg;
+			break;
+		case O_WORKERS:
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || n < 1 || n > 1024) {
+				fprintf(stderr, "invard: --workers: '%s' is not 1 to 1024\n", optarg);
+				return 2;
+			}
+			o->workers = (unsigned)n;
+			break;
+		case O_SOCKET:
+			o->socket = optarg;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("invard %s (rpc %d.%d, config %d)\n", INVAR_VERSION_STRING,
+			       INVAR_RPC_VERSION_MAJOR, INVAR_RPC_VERSION_MINOR,
+			       INVAR_CONFIG_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "invard: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (o->config && (o->nlisten || o->nluns || o->target)) {
+		fprintf(stderr, "invard: use either --config or --listen/--target/--lun: the saved "
+				"config already lists portals, targets and LUNs\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* The configuration to serve when no --config is given: the command line, or the embedded
+ * default (one target, LUN 0 on a sparse 1 GiB file in the data directory). */
+static int config_from_cmdline(const struct opts *o, const char *data_dir, struct ctl_config *c)
+{
+	const char *iqn = o->target ? o->target : DEFAULT_TARGET;
+	struct ctl_target *t;
+	struct lu_config lc;
+	char err[512], path[PATH_MAX];
+	unsigned i;
+
+	ctl_config_init(c);
+	for (i = 0; i < o->nlisten; i++) {
+		if (ctl_config_add_portal(c, o->listen[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "invard: --listen %s: %s\n", o->listen[i], err);
+			return -EINVAL;
+		}
+	}
+	if (!o->nlisten && ctl_config_add_portal(c, DEFAULT_LISTEN, err, sizeof(err)) < 0)
+		return -EINVAL;
+	if (ctl_config_add_target(c, iqn, &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "invard: --target %s: %s\n", iqn, err);
+		return -EINVAL;
+	}
+	for (i = 0; i < o->nluns; i++) {
+		if (lunspec_parse(o->luns[i], &lc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "invard: --lun %s: %s\n", o->luns[i], err);
+			return -EINVAL;
+		}
+		/* The saved config must not depend on the directory invard was started in. */
+		if (lc.path[0] && lc.path[0] != '/') {
+			char cwd[PATH_MAX];
+
+			if (!getcwd(cwd, sizeof(cwd)) ||
+			    snprintf(path, sizeof(path), "%s/%s", cwd, lc.path) >= (int)sizeof(path) ||
+			    ctl_lu_set_path(&lc, path, err, sizeof(err)) < 0) {
+				fprintf(stderr, "invard: --lun %s: path too long\n", o->luns[i]);
+				return -EINVAL;
+			}
+		}
+		if (ctl_config_add_lun(t, i, &lc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "invard: --lun %s: %s\n", o->luns[i], err);
+			return -EINVAL;
+		}
+	}
+	if (!o->nluns) {
+		struct stat st;
+
+		memset(&lc, 0, sizeof(lc));
+		strcpy(lc.backstore, "file");
+		if (snprintf(lc.path, sizeof(lc.path), "%s/%s", data_dir, DEFAULT_LUN_FILE) >=
+		    (int)sizeof(lc.path))
+			return -ENAMETOOLONG;
+		/* Created once; afterwards it is reused at whatever size it has. */
+		lc.size = stat(lc.path, &st) == 0 ? 0 : DEFAULT_LUN_SIZE;
+		if (ctl_config_add_lun(t, 0, &lc, err, sizeof(err)) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for what we create. */
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void log_ready(struct daemon *d)
+{
+	struct ctl_config c;
+	char *line = NULL, size[32];
+	size_t i, j, len = 0;
+	FILE *f;
+
+	if (ctl_config_snapshot(d, &c) < 0)
+		return;
+	f = open_memstream(&line, &len);
+	if (!f) {
+		ctl_config_free(&c);
+		return;
+	}
+	fprintf(f, "ready:");
+	for (i = 0; i < c.ntargets; i++) {
+		fprintf(f, " target %s", c.targets[i].iqn);
+		for (j = 0; j < c.targets[i].nluns; j++) {
+			const struct ctl_lun *l = &c.targets[i].luns[j];
+
+			ctl_size_format(l->cfg.size, size, sizeof(size));
+			fprintf(f, "%s LUN %u %s%s%s %s", j ? "," : "", l->lun, l->cfg.backstore,
+				l->cfg.path[0] ? ":" : "", l->cfg.path, size);
+		}
+		fprintf(f, ";");
+	}
+	fprintf(f, " portals");
+	for (i = 0; i < c.nportals; i++)
+		fprintf(f, " %s", c.portals[i]);
+	if (!c.nportals)
+		fprintf(f, " (none)");
+	fprintf(f, "; control socket %s; %u worker%s", d->socket_path, d->nworkers,
+		d->nworkers == 1 ? "" : "s");
+	if (fclose(f) == 0 && line)
+		log_info("%s", line);
+	free(line);
+	ctl_config_free(&c);
+}
+
+static void signal_cb(struct ev_fd *h, uint32_t events)
+{
+	struct sig_watch *sw = container_of(h, struct sig_watch, ev);
+	struct signalfd_siginfo si;
+
+	while (read(h->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		log_info("%s received, shutting down", strsignal((int)si.ssi_signo));
+		ev_loop_stop(sw->d->main_loop);
+	}
+}
+
+/* One invard per data directory: a second one would fight over the socket and the images. */
+static int lock_data_dir(const char *data_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/invard.lock", data_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd; /* held until exit */
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_config cfg;
+	struct opts o;
+	struct daemon *d = NULL;
+	struct rpc_server *rpc = NULL;
+	struct sig_watch sw = { .ev.fd = -1 };
+	char data_dir[PATH_MAX], err[1024];
+	bool daemon_up = false, fabric_up = false;
+	sigset_t mask;
+	int ret, rc = 1, lock_fd = -1;
+
+	ret = parse_opts(argc, argv, &o);
+	if (ret)
+		return ret;
+	log_set_level(o.verbose ? LOG_DEBUG : LOG_INFO);
+
+	/* Block before any thread exists so every worker inherits the mask and the signals reach
+	 * the signalfd on the main loop only. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = mkdir_p(o.data_dir);
+	if (ret < 0 || !realpath(o.data_dir, data_dir)) {
+		log_err("data directory %s: %s", o.data_dir, strerror(ret < 0 ? -ret : errno));
+		goto out;
+	}
+	lock_fd = lock_data_dir(data_dir);
+	if (lock_fd < 0) {
+		log_err("data directory %s: %s", data_dir,
+			lock_fd == -EBUSY ? "another invard is using it" : strerror(-lock_fd));
+		goto out;
+	}
+
+	if (o.config) {
+		if (ctl_config_load_file(o.config, &cfg, err, sizeof(err)) < 0) {
+			log_err("config %s: %s", o.config, err);
+			goto out;
+		}
+	} else if (config_from_cmdline(&o, data_dir, &cfg) < 0) {
+		goto out_cfg;
+	}
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto out_cfg;
+	ret = daemon_init(d, data_dir, o.workers);
+	if (ret < 0) {
+		log_err("cannot initialize: %s", strerror(-ret));
+		goto out_cfg;
+	}
+	daemon_up = true;
+	if (o.socket) {
+		if (snprintf(d->socket_path, sizeof(d->socket_path), "%s", o.socket) >=
+		    (int)sizeof(d->socket_path)) {
+			log_err("--socket: path too long");
+			goto out_daemon;
+		}
+	}
+	ret = iscsi_fabric_init(d);
+	if (ret < 0) {
+		log_err("cannot start the iSCSI fabric: %s", strerror(-ret));
+		goto out_daemon;
+	}
+	fabric_up = true;
+
+	err[0] = '\0';
+	ret = ctl_config_apply(d, &cfg, err, sizeof(err));
+	if (ret < 0) {
+		if (o.config)
+			log_err("config %s: %s", o.config, err);
+		else
+			log_err("%s", err);
+		goto out_daemon;
+	}
+	ret = daemon_start_workers(d);
+	if (ret < 0) {
+		log_err("cannot start workers: %s", strerror(-ret));
+		goto out_daemon;
+	}
+	ret = rpc_server_start(d, d->socket_path, &rpc);
+	if (ret < 0)
+		goto out_daemon;
+
+	sw.d = d;
+	sw.ev.cb = signal_cb;
+	ret = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ret < 0 || ev_fd_add(d->main_loop, &sw.ev, ret, EPOLLIN) < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		if (ret >= 0)
+			close(ret);
+		goto out_daemon;
+	}
+
+	log_info("invard %s (rpc %d.%d)", INVAR_VERSION_STRING, INVAR_RPC_VERSION_MAJOR,
+		 INVAR_RPC_VERSION_MINOR);
+	log_ready(d);
+	ret = ev_loop_run(d->main_loop);
+	if (ret < 0)
+		log_err("main loop: %s", strerror(-ret));
+	else
+		rc = 0;
+	ev_fd_del(d->main_loop, &sw.ev);
+	close(sw.ev.fd);
+
+out_daemon:
+	if (fabric_up && d->fabric && d->fabric->shutdown)
+		d->fabric->shutdown(d);
+	rpc_server_stop(rpc);
+	if (daemon_up)
+		daemon_fini(d);	/* stops the workers */
+	if (fabric_up)
+		iscsi_fabric_fini(d);
+	free(d);
+	if (!rc)
+		log_info("stopped");
+out_cfg:
+	ctl_config_free(&cfg);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(o.listen);
+	free(o.luns);
+	return rc;
+}
