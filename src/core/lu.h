@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,6 +15,8 @@
 
 struct backstore;
 struct it_nexus;
+
+#define LU_NEXUS_HINT_SLOTS 64
 struct scsi_profile;
 
 /* How a LU is described: what `--lun` and the RPC take, and what the saved config stores. */
@@ -59,6 +62,15 @@ struct lu {
 	uint8_t mode_state[64];		/* profile-defined saved/current mode values */
 	uint64_t reserved_nexus;	/* RESERVE(6/10) holder's nexus id, 0 = none */
 	bool removed;			/* unmapped everywhere: fail new commands */
+
+	/* Added by the SCSI layer. */
+	atomic_bool stopped;		/* START STOP UNIT with START=0: media commands NOT READY */
+	atomic_bool swp;		/* control mode page SWP: software write protect */
+	bool prevent;			/* PREVENT ALLOW MEDIUM REMOVAL, under lock */
+	/* Lock-free hint of nexus ids that already have a struct lu_nexus (open addressing,
+	 * 0 = empty, ids are never reused). A hit lets the command path skip the lock; a miss
+	 * falls back to the list under lock, which is authoritative. */
+	_Atomic uint64_t nexus_hint[LU_NEXUS_HINT_SLOTS];
 };
 
 /* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting
@@ -74,6 +86,10 @@ struct lu_nexus {
  * a human reason in err. The new LU has one reference. */
 int lu_create(const struct lu_config *cfg, const char *identity_seed, struct lu **out, char *err,
 	      size_t err_len);
+/* Same, around a backstore the caller opened (tests use a fake one); the LU owns bs from then
+ * on, even on error. */
+int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *identity_seed,
+		 struct lu **out, char *err, size_t err_len);
 void lu_get(struct lu *lu);
 void lu_put(struct lu *lu);
 

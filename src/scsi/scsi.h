@@ -14,6 +14,11 @@ struct it_nexus;
  * already complete: t->status (and sense) are set and done() has NOT been called; the fabric
  * sends the status itself. */
 int scsi_task_setup(struct scsi_task *t);
+/* data_out_len is the SCSI transfer length (e.g. blocks x block size for WRITE). When the
+ * iSCSI Expected Data Transfer Length is smaller, the fabric collects only EDTL bytes and
+ * reports the difference as overflow; execute then writes only the whole blocks it received
+ * (SAM-5 5.4.3, libiscsi Write10 residuals). data_in_max is the most data-in the CDB allows;
+ * the fabric truncates to EDTL. */
 
 /* Execute a task that scsi_task_setup() accepted. Calls t->done(t) exactly once, possibly
  * before returning. */
@@ -28,5 +33,9 @@ void scsi_task_set_sense(struct scsi_task *t, enum sense_reason r);
 void scsi_lu_reset(struct lu *lu, const struct it_nexus *by);	/* LOGICAL UNIT RESET */
 void scsi_target_reset(struct lu *lu, const struct it_nexus *by); /* TARGET WARM/COLD RESET */
 void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus); /* session gone */
+
+/* Called by lu_create: current mode page values from the profile's defaults, and the WCE and
+ * D_SENSE atomics from them. */
+void scsi_lu_mode_init(struct lu *lu);
 
 #endif

@@ -73,4 +73,9 @@ struct sense_extra {
 unsigned sense_encode(uint8_t *buf, unsigned buf_len, enum sense_reason r, bool descriptor,
 		      const struct sense_extra *extra);
 
+/* Fill x's sense-key specific bytes with a field pointer (SPC-4 4.5.2.4.2): in_cdb sets C/D
+ * (the CDB, else the parameter list), byte is the offset of the bad field, bit its most
+ * significant bad bit (BPV set) or -1 when the whole byte is meant. */
+void sense_field_pointer(struct sense_extra *x, bool in_cdb, unsigned byte, int bit);
+
 #endif

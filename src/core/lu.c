@@ -1,0 +1,326 @@
+/* Logical units: identity, profile binding, reference counting, and per-I_T-nexus unit
+ * attentions (SAM-5 5.14; a nexus new to the LU starts with POWER ON, SAM-5 6.2). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backstore/backstore.h"
+#include "core/lu.h"
+#include "scsi/profile.h"
+#include "scsi/scsi.h"
+#include "util/log.h"
+
+/* ---- identity ----------------------------------------------------------------------------- */
+
+/* FNV-1a then a splitmix64 finaliser: stable across versions and platforms (the identity of an
+ * LU must never change for the same seed). */
+static uint64_t lu_hash(const char *s, const char *salt)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = s; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	for (const char *p = salt; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return h;
+}
+
+/* Identity generated from the seed (e.g. "target-iqn/lun"):
+ *  - serial: 16 lower-case hex digits of a hash of the seed;
+ *  - NAA: NAA 3h "Locally Assigned" (SPC-4 7.8.6.6.3), 8 bytes: 4-bit NAA 3 then 60 bits of a
+ *    second hash. invar owns no IEEE company id, and borrowing one (NAA 5/6) would claim
+ *    another vendor's name space; NAA 3 is the designator SPC-4 provides for exactly this. */
+static void lu_identity_resolve(struct lu_config *c, const char *seed)
+{
+	if (!seed)
+		seed = "";
+	if (!c->serial[0])
+		snprintf(c->serial, sizeof(c->serial), "%016" PRIx64, lu_hash(seed, "/serial"));
+	if (c->naa_len == 0) {
+		uint64_t h = lu_hash(seed, "/naa");
+
+		for (int i = 0; i < 8; i++)
+			c->naa[i] = (uint8_t)(h >> (56 - 8 * i));
+		c->naa[0] = (uint8_t)(0x30 | (c->naa[0] & 0x0f));
+		c->naa_len = 8;
+	}
+}
+
+/* ---- life ------------------------------------------------------------------------------- */
+
+int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *identity_seed,
+		 struct lu **out, char *err, size_t err_len)
+{
+	const struct scsi_profile *p;
+	struct lu *lu;
+	uint32_t bsz = cfg->block_size ? cfg->block_size : 512;
+
+	*out = NULL;
+	p = scsi_profile_find(cfg->profile);
+	if (!p) {
+		snprintf(err, err_len, "unknown behaviour profile '%.32s'", cfg->profile);
+		backstore_close(bs);
+		return -EINVAL;
+	}
+	if (bsz != 512 && bsz != 1024 && bsz != 2048 && bsz != 4096) {
+		snprintf(err, err_len, "block size %u not supported (512, 1024, 2048, 4096)", bsz);
+		backstore_close(bs);
+		return -EINVAL;
+	}
+	if (cfg->naa_len != 0 && cfg->naa_len != 8 && cfg->naa_len != 16) {
+		snprintf(err, err_len, "NAA designator must be 8 or 16 bytes");
+		backstore_close(bs);
+		return -EINVAL;
+	}
+	if (bs->size < bsz) {
+		snprintf(err, err_len, "backstore of %" PRIu64 " bytes holds no %u-byte block",
+			 bs->size, bsz);
+		backstore_close(bs);
+		return -EINVAL;
+	}
+	if (scsi_profile_mode_state_len(p) > sizeof(lu->mode_state)) {
+		snprintf(err, err_len, "profile '%s' needs more mode state than an LU holds",
+			 p->name);
+		backstore_close(bs);
+		return -EINVAL;
+	}
+	lu = calloc(1, sizeof(*lu));
+	if (!lu) {
+		snprintf(err, err_len, "out of memory");
+		backstore_close(bs);
+		return -ENOMEM;
+	}
+	atomic_init(&lu->refcnt, 1);
+	lu->bs = bs;
+	lu->cfg = *cfg;
+	lu->cfg.serial[sizeof(lu->cfg.serial) - 1] = '\0';
+	lu->cfg.block_size = bsz;
+	lu_identity_resolve(&lu->cfg, identity_seed);
+	lu->profile = p;
+	lu->block_size = bsz;
+	lu->num_blocks = bs->size / bsz;
+	pthread_mutex_init(&lu->lock, NULL);
+	atomic_init(&lu->ua_pending, 0);
+	list_init(&lu->nexuses);
+	atomic_init(&lu->stopped, false);
+	atomic_init(&lu->swp, false);
+	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
+		atomic_init(&lu->nexus_hint[i], 0);
+	scsi_lu_mode_init(lu);
+	*out = lu;
+	return 0;
+}
+
+int lu_create(const struct lu_config *cfg, const char *identity_seed, struct lu **out, char *err,
+	      size_t err_len)
+{
+	struct bs_config bc = {
+		.type = cfg->backstore,
+		.path = cfg->path,
+		.size = cfg->size,
+		.create = cfg->size != 0,
+	};
+	struct backstore *bs;
+	int r;
+
+	*out = NULL;
+	r = backstore_open(&bc, &bs, err, err_len);
+	if (r < 0)
+		return r;
+	return lu_create_on(cfg, bs, identity_seed, out, err, err_len);
+}
+
+void lu_get(struct lu *lu)
+{
+	atomic_fetch_add_explicit(&lu->refcnt, 1, memory_order_relaxed);
+}
+
+void lu_put(struct lu *lu)
+{
+	struct list_node *n, *tmp;
+
+	if (!lu || atomic_fetch_sub_explicit(&lu->refcnt, 1, memory_order_acq_rel) != 1)
+		return;
+	list_for_each_safe(n, tmp, &lu->nexuses) {
+		list_del(n);
+		free(list_entry(n, struct lu_nexus, node));
+	}
+	if (lu->bs)
+		backstore_close(lu->bs);
+	pthread_mutex_destroy(&lu->lock);
+	free(lu);
+}
+
+/* ---- per-nexus state and unit attentions -------------------------------------------------- */
+
+static unsigned hint_slot(uint64_t id)
+{
+	return (unsigned)((id * 0x9e3779b97f4a7c15ull) >> 58) % LU_NEXUS_HINT_SLOTS;
+}
+
+static bool hint_has(struct lu *lu, uint64_t id)
+{
+	unsigned s = hint_slot(id);
+
+	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++) {
+		uint64_t v = atomic_load_explicit(&lu->nexus_hint[(s + i) % LU_NEXUS_HINT_SLOTS],
+						  memory_order_acquire);
+		if (v == id)
+			return true;
+		if (v == 0)
+			return false;
+	}
+	return false;
+}
+
+/* Under lu->lock. A full table just means that nexus always takes the locked path. */
+static void hint_add(struct lu *lu, uint64_t id)
+{
+	unsigned s = hint_slot(id);
+
+	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++) {
+		_Atomic uint64_t *slot = &lu->nexus_hint[(s + i) % LU_NEXUS_HINT_SLOTS];
+
+		if (atomic_load_explicit(slot, memory_order_relaxed) == 0) {
+			atomic_store_explicit(slot, id, memory_order_release);
+			return;
+		}
+	}
+}
+
+/* Under lu->lock. Removed ids become a tombstone (UINT64_MAX) so probing goes on past them;
+ * ids are never reused, so a stale hit is impossible. */
+static void hint_del(struct lu *lu, uint64_t id)
+{
+	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
+		if (atomic_load_explicit(&lu->nexus_hint[i], memory_order_relaxed) == id)
+			atomic_store_explicit(&lu->nexus_hint[i], UINT64_MAX,
+					      memory_order_release);
+}
+
+static struct lu_nexus *nexus_find(struct lu *lu, uint64_t id)
+{
+	struct list_node *n;
+
+	list_for_each(n, &lu->nexuses) {
+		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
+
+		if (ln->nexus_id == id)
+			return ln;
+	}
+	return NULL;
+}
+
+static void ua_set(struct lu *lu, struct lu_nexus *ln, enum ua_kind kind)
+{
+	if (!ln->ua_mask)
+		atomic_fetch_add(&lu->ua_pending, 1);
+	ln->ua_mask |= 1u << kind;
+}
+
+/* Under lu->lock: the nexus record, created with UA_POWER_ON the first time (SAM-5 6.2). */
+static struct lu_nexus *nexus_get(struct lu *lu, uint64_t id)
+{
+	struct lu_nexus *ln = nexus_find(lu, id);
+
+	if (ln)
+		return ln;
+	ln = calloc(1, sizeof(*ln));
+	if (!ln)
+		return NULL;
+	ln->nexus_id = id;
+	list_add_tail(&lu->nexuses, &ln->node);
+	ua_set(lu, ln, UA_POWER_ON);
+	hint_add(lu, id);
+	return ln;
+}
+
+void lu_ua_establish_all(struct lu *lu, enum ua_kind kind, uint64_t except_nexus)
+{
+	struct list_node *n;
+
+	pthread_mutex_lock(&lu->lock);
+	list_for_each(n, &lu->nexuses) {
+		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
+
+		if (ln->nexus_id != except_nexus || except_nexus == 0)
+			ua_set(lu, ln, kind);
+	}
+	pthread_mutex_unlock(&lu->lock);
+}
+
+void lu_ua_establish(struct lu *lu, uint64_t nexus_id, enum ua_kind kind)
+{
+	struct lu_nexus *ln;
+
+	pthread_mutex_lock(&lu->lock);
+	ln = nexus_get(lu, nexus_id);
+	if (ln)
+		ua_set(lu, ln, kind);
+	pthread_mutex_unlock(&lu->lock);
+}
+
+static int ua_first(uint32_t mask)
+{
+	for (int k = 0; k < UA_KIND_COUNT; k++)
+		if (mask & (1u << k))
+			return k;
+	return -1;
+}
+
+static int ua_get(struct lu *lu, uint64_t nexus_id, bool take)
+{
+	struct lu_nexus *ln;
+	int k = -1;
+
+	if (atomic_load_explicit(&lu->ua_pending, memory_order_acquire) == 0 &&
+	    hint_has(lu, nexus_id))
+		return -1;
+	pthread_mutex_lock(&lu->lock);
+	ln = nexus_get(lu, nexus_id);
+	if (ln) {
+		k = ua_first(ln->ua_mask);
+		if (k >= 0 && take) {
+			ln->ua_mask &= ~(1u << k);
+			if (!ln->ua_mask)
+				atomic_fetch_sub(&lu->ua_pending, 1);
+		}
+	}
+	pthread_mutex_unlock(&lu->lock);
+	return k;
+}
+
+int lu_ua_take(struct lu *lu, uint64_t nexus_id)
+{
+	return ua_get(lu, nexus_id, true);
+}
+
+int lu_ua_peek(struct lu *lu, uint64_t nexus_id)
+{
+	return ua_get(lu, nexus_id, false);
+}
+
+void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
+{
+	struct lu_nexus *ln;
+
+	pthread_mutex_lock(&lu->lock);
+	ln = nexus_find(lu, nexus_id);
+	if (ln) {
+		if (ln->ua_mask)
+			atomic_fetch_sub(&lu->ua_pending, 1);
+		list_del(&ln->node);
+		free(ln);
+		hint_del(lu, nexus_id);
+	}
+	if (__atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED) == nexus_id)
+		__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&lu->lock);
+}

@@ -1,0 +1,37 @@
+/* Task buffers and release. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lu.h"
+#include "core/task.h"
+
+int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len)
+{
+	uint8_t *b;
+
+	if (!t->buf)
+		t->buf_len = 0;
+	if (t->buf && t->buf_len >= len)
+		return 0;
+	/* Grow keeps what is there and zeroes the new tail: VERIFY reads the medium after the
+	 * data-out it compares with. */
+	b = realloc(t->buf, len ? len : 1);
+	if (!b)
+		return -ENOMEM;
+	memset(b + t->buf_len, 0, len - t->buf_len);
+	t->buf = b;
+	t->buf_len = len;
+	return 0;
+}
+
+void scsi_task_release(struct scsi_task *t)
+{
+	free(t->buf);
+	t->buf = NULL;
+	t->buf_len = 0;
+	if (t->lu) {
+		lu_put(t->lu);
+		t->lu = NULL;
+	}
+}

@@ -1,0 +1,128 @@
+/* CDB field decode, SBC-3 5.x and SPC-4 4.2. */
+#include "scsi/cdb.h"
+#include "util/byteorder.h"
+
+unsigned cdb_group_len(uint8_t opcode)
+{
+	switch (opcode >> 5) {
+	case 0: return 6;
+	case 1:
+	case 2: return 10;
+	case 4: return 16;
+	case 5: return 12;
+	default: return 0;
+	}
+}
+
+/* Byte 1 of the 10/12/16-byte forms. */
+#define RW_PROTECT_SHIFT 5
+#define RW_DPO 0x10
+#define RW_FUA 0x08
+#define RW_BYTCHK_SHIFT 1
+#define RW_BYTCHK_MASK 0x03
+#define SYNC_IMMED 0x02
+
+bool cdb_decode_rw(const uint8_t *cdb, struct cdb_rw *rw)
+{
+	uint8_t op = cdb[0];
+
+	*rw = (struct cdb_rw){ 0 };
+	switch (op) {
+	case OP_READ_6:
+	case OP_WRITE_6:
+		/* SBC-3 5.9: 21-bit LBA in bytes 1-3, length in byte 4, 0 = 256. */
+		rw->lba = get_be24(cdb + 1) & 0x1fffff;
+		rw->nblocks = cdb[4] ? cdb[4] : 256;
+		rw->len_off = 4;
+		return true;
+	case OP_READ_10:
+	case OP_WRITE_10:
+	case OP_WRITE_VERIFY_10:
+	case OP_VERIFY_10:
+	case OP_SYNC_CACHE_10:
+		rw->lba = get_be32(cdb + 2);
+		rw->nblocks = get_be16(cdb + 7);
+		rw->len_off = 7;
+		break;
+	case OP_READ_12:
+	case OP_WRITE_12:
+	case OP_WRITE_VERIFY_12:
+	case OP_VERIFY_12:
+		rw->lba = get_be32(cdb + 2);
+		rw->nblocks = get_be32(cdb + 6);
+		rw->len_off = 6;
+		break;
+	case OP_READ_16:
+	case OP_WRITE_16:
+	case OP_WRITE_VERIFY_16:
+	case OP_VERIFY_16:
+		rw->lba = get_be64(cdb + 2);
+		rw->nblocks = get_be32(cdb + 10);
+		rw->len_off = 10;
+		break;
+	case OP_SYNC_CACHE_16:
+		rw->lba = get_be64(cdb + 2);
+		rw->nblocks = get_be32(cdb + 10);
+		rw->len_off = 10;
+		rw->immed = cdb[1] & SYNC_IMMED;
+		return true;
+	default:
+		return false;
+	}
+	if (op == OP_SYNC_CACHE_10) {
+		rw->immed = cdb[1] & SYNC_IMMED;
+		return true;
+	}
+	rw->protect = cdb[1] >> RW_PROTECT_SHIFT;
+	rw->dpo = cdb[1] & RW_DPO;
+	if (op == OP_VERIFY_10 || op == OP_VERIFY_12 || op == OP_VERIFY_16 ||
+	    op == OP_WRITE_VERIFY_10 || op == OP_WRITE_VERIFY_12 || op == OP_WRITE_VERIFY_16)
+		rw->bytchk = (cdb[1] >> RW_BYTCHK_SHIFT) & RW_BYTCHK_MASK;
+	else
+		rw->fua = cdb[1] & RW_FUA;
+	return true;
+}
+
+uint32_t cdb_alloc_len(const uint8_t *cdb)
+{
+	switch (cdb[0]) {
+	case OP_REQUEST_SENSE:
+	case OP_MODE_SENSE_6:
+	case OP_MODE_SELECT_6:
+		return cdb[4];
+	case OP_INQUIRY:
+		return get_be16(cdb + 3);
+	case OP_MODE_SENSE_10:
+	case OP_MODE_SELECT_10:
+		return get_be16(cdb + 7);
+	case OP_REPORT_LUNS:
+	case OP_MAINTENANCE_IN:
+		return get_be32(cdb + 6);
+	case OP_SERVICE_ACTION_IN_16:
+		return get_be32(cdb + 10);
+	default:
+		return 0;
+	}
+}
+
+int cdb_top_bit(uint8_t v)
+{
+	for (int b = 7; b >= 0; b--)
+		if (v & (1u << b))
+			return b;
+	return -1;
+}
+
+bool cdb_check_usage(const uint8_t *cdb, const uint8_t *usage, unsigned len,
+		     struct sense_extra *x)
+{
+	for (unsigned i = 1; i < len; i++) {
+		uint8_t bad = cdb[i] & (uint8_t)~usage[i];
+
+		if (bad) {
+			sense_field_pointer(x, true, i, cdb_top_bit(bad));
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,80 @@
+/* CDB field decode: every CDB field is read here at a named offset (SBC-3 5.x, SPC-4 6.x). */
+#ifndef INVAR_SCSI_CDB_H
+#define INVAR_SCSI_CDB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scsi/sense.h"
+
+/* Operation codes (SPC-4 Annex D, SBC-3 5.1). */
+#define OP_TEST_UNIT_READY 0x00
+#define OP_REQUEST_SENSE 0x03
+#define OP_READ_6 0x08
+#define OP_WRITE_6 0x0a
+#define OP_INQUIRY 0x12
+#define OP_MODE_SELECT_6 0x15
+#define OP_RESERVE_6 0x16
+#define OP_RELEASE_6 0x17
+#define OP_MODE_SENSE_6 0x1a
+#define OP_START_STOP_UNIT 0x1b
+#define OP_PREVENT_ALLOW 0x1e
+#define OP_READ_CAPACITY_10 0x25
+#define OP_READ_10 0x28
+#define OP_WRITE_10 0x2a
+#define OP_WRITE_VERIFY_10 0x2e
+#define OP_VERIFY_10 0x2f
+#define OP_SYNC_CACHE_10 0x35
+#define OP_MODE_SELECT_10 0x55
+#define OP_RESERVE_10 0x56
+#define OP_RELEASE_10 0x57
+#define OP_MODE_SENSE_10 0x5a
+#define OP_READ_16 0x88
+#define OP_WRITE_16 0x8a
+#define OP_WRITE_VERIFY_16 0x8e
+#define OP_VERIFY_16 0x8f
+#define OP_SYNC_CACHE_16 0x91
+#define OP_SERVICE_ACTION_IN_16 0x9e
+#define OP_REPORT_LUNS 0xa0
+#define OP_MAINTENANCE_IN 0xa3
+#define OP_READ_12 0xa8
+#define OP_WRITE_12 0xaa
+#define OP_WRITE_VERIFY_12 0xae
+#define OP_VERIFY_12 0xaf
+
+#define SA_READ_CAPACITY_16 0x10		/* SERVICE ACTION IN(16), SBC-3 5.16 */
+#define SA_REPORT_SUPPORTED_OPCODES 0x0c	/* MAINTENANCE IN, SPC-4 6.35 */
+
+/* The CDB length implied by the opcode's group code (SPC-4 4.2.5.1), 0 if variable/vendor. */
+unsigned cdb_group_len(uint8_t opcode);
+
+/* Block-addressed commands (READ/WRITE/VERIFY/WRITE AND VERIFY/SYNCHRONIZE CACHE). */
+struct cdb_rw {
+	uint64_t lba;
+	uint32_t nblocks;
+	uint8_t protect;	/* RDPROTECT/WRPROTECT/VRPROTECT, byte 1 bits 7-5 */
+	bool dpo;
+	bool fua;
+	uint8_t bytchk;		/* VERIFY/WRITE AND VERIFY, byte 1 bits 2-1 */
+	bool immed;		/* SYNCHRONIZE CACHE byte 1 bit 1 */
+	unsigned len_off;	/* offset of the transfer length field (for field pointers) */
+};
+
+/* Decode LBA, length and flags of a block command of any size. Returns false for an opcode
+ * that is not block-addressed. READ(6)/WRITE(6) length 0 means 256 blocks (SBC-3 5.8). */
+bool cdb_decode_rw(const uint8_t *cdb, struct cdb_rw *rw);
+
+/* ALLOCATION LENGTH / PARAMETER LIST LENGTH for commands that have one, by opcode. */
+uint32_t cdb_alloc_len(const uint8_t *cdb);
+
+/* Check every CDB bit against a usage mask (SPC-4 6.35.3 CDB USAGE DATA: a bit set = the
+ * command uses it). A reserved bit set fails with INVALID FIELD IN CDB and a field pointer to
+ * the first bad byte and its highest bad bit. The control byte is the last byte of the mask:
+ * NACA and LINK are not supported, so they fail the same way. */
+bool cdb_check_usage(const uint8_t *cdb, const uint8_t *usage, unsigned len,
+		     struct sense_extra *x);
+
+/* The highest set bit of a byte (0..7), or -1. */
+int cdb_top_bit(uint8_t v);
+
+#endif

@@ -1,0 +1,457 @@
+/* The command table and the entry points the fabric calls (scsi.h). The table is the single
+ * source for dispatch, field checking, REPORT SUPPORTED OPERATION CODES and the README command
+ * list; a profile chooses which rows exist for an LU. */
+#include <errno.h>
+#include <string.h>
+
+#include "backstore/backstore.h"
+#include "core/lu.h"
+#include "core/nexus.h"
+#include "scsi/cdb.h"
+#include "scsi/dispatch.h"
+#include "scsi/profile.h"
+#include "scsi/scsi.h"
+#include "util/log.h"
+
+/* Shorthands for the usage masks. */
+#define U32 0xff, 0xff, 0xff, 0xff
+#define U64 U32, U32
+#define CTRL 0x00	/* NACA, LINK and the vendor bits are not supported */
+
+/* Byte 1 of READ(10/12/16): RDPROTECT, DPO, FUA, RARC, FUA_NV (obsolete but accepted). */
+#define RD_FLAGS 0xfe
+/* WRITE(10/12/16): WRPROTECT, DPO, FUA, FUA_NV. */
+#define WR_FLAGS 0xfa
+/* VERIFY and WRITE AND VERIFY: xxPROTECT, DPO, BYTCHK (2 bits, SBC-3 r36 5.35). */
+#define VF_FLAGS 0xf6
+#define GROUP 0x1f
+
+#define BLOCK_RD (SCMD_F_MEDIUM | SCMD_F_BLOCK)
+#define BLOCK_WR (SCMD_F_MEDIUM | SCMD_F_BLOCK | SCMD_F_WRITE)
+
+static const struct scsi_cmd cmd_table[] = {
+	{ SCMD_TEST_UNIT_READY, OP_TEST_UNIT_READY, SCMD_NO_SA, "TEST UNIT READY", 6,
+	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_MEDIUM, 5,
+	  NULL, spc_test_unit_ready },
+	{ SCMD_REQUEST_SENSE, OP_REQUEST_SENSE, SCMD_NO_SA, "REQUEST SENSE", 6,
+	  { OP_REQUEST_SENSE, 0x01, 0, 0, 0xff, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK, 5, scsi_setup_alloc_in,
+	  spc_request_sense },
+	{ SCMD_READ_6, OP_READ_6, SCMD_NO_SA, "READ(6)", 6,
+	  { OP_READ_6, 0x1f, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_READ, BLOCK_RD, 30,
+	  sbc_setup_rw, sbc_read },
+	{ SCMD_WRITE_6, OP_WRITE_6, SCMD_NO_SA, "WRITE(6)", 6,
+	  { OP_WRITE_6, 0x1f, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
+	  sbc_setup_rw, sbc_write },
+	{ SCMD_INQUIRY, OP_INQUIRY, SCMD_NO_SA, "INQUIRY", 6,
+	  { OP_INQUIRY, 0x01, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK, 5, spc_setup_inquiry, spc_inquiry },
+	{ SCMD_MODE_SELECT_6, OP_MODE_SELECT_6, SCMD_NO_SA, "MODE SELECT(6)", 6,
+	  { OP_MODE_SELECT_6, 0x11, 0, 0, 0xff, CTRL }, SCSI_DIR_WRITE, 0, 5,
+	  mode_setup_select, mode_select },
+	{ SCMD_RESERVE_6, OP_RESERVE_6, SCMD_NO_SA, "RESERVE(6)", 6,
+	  { OP_RESERVE_6, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, 0, 5, NULL, spc_reserve },
+	{ SCMD_RELEASE_6, OP_RELEASE_6, SCMD_NO_SA, "RELEASE(6)", 6,
+	  { OP_RELEASE_6, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_RESV_OK, 5, NULL,
+	  spc_release },
+	{ SCMD_MODE_SENSE_6, OP_MODE_SENSE_6, SCMD_NO_SA, "MODE SENSE(6)", 6,
+	  { OP_MODE_SENSE_6, 0x08, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_READ, 0, 5,
+	  mode_setup_sense, mode_sense },
+	{ SCMD_START_STOP_UNIT, OP_START_STOP_UNIT, SCMD_NO_SA, "START STOP UNIT", 6,
+	  { OP_START_STOP_UNIT, 0x01, 0, 0x0f, 0xf7, CTRL }, SCSI_DIR_NONE, 0, 30,
+	  spc_setup_start_stop, spc_start_stop_unit },
+	{ SCMD_PREVENT_ALLOW, OP_PREVENT_ALLOW, SCMD_NO_SA, "PREVENT ALLOW MEDIUM REMOVAL", 6,
+	  { OP_PREVENT_ALLOW, 0, 0, 0, 0x03, CTRL }, SCSI_DIR_NONE, 0, 5, NULL,
+	  spc_prevent_allow },
+	{ SCMD_READ_CAPACITY_10, OP_READ_CAPACITY_10, SCMD_NO_SA, "READ CAPACITY(10)", 10,
+	  { OP_READ_CAPACITY_10, 0, U32, 0, 0, 0x01, CTRL }, SCSI_DIR_READ, SCMD_F_MEDIUM, 5,
+	  sbc_setup_read_capacity_10, sbc_read_capacity_10 },
+	{ SCMD_READ_10, OP_READ_10, SCMD_NO_SA, "READ(10)", 10,
+	  { OP_READ_10, RD_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_READ, BLOCK_RD, 30,
+	  sbc_setup_rw, sbc_read },
+	{ SCMD_WRITE_10, OP_WRITE_10, SCMD_NO_SA, "WRITE(10)", 10,
+	  { OP_WRITE_10, WR_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, BLOCK_WR,
+	  30, sbc_setup_rw, sbc_write },
+	{ SCMD_WRITE_VERIFY_10, OP_WRITE_VERIFY_10, SCMD_NO_SA, "WRITE AND VERIFY(10)", 10,
+	  { OP_WRITE_VERIFY_10, VF_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE,
+	  BLOCK_WR, 30, sbc_setup_rw, sbc_write },
+	{ SCMD_VERIFY_10, OP_VERIFY_10, SCMD_NO_SA, "VERIFY(10)", 10,
+	  { OP_VERIFY_10, VF_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, BLOCK_RD,
+	  30, sbc_setup_rw, sbc_verify },
+	{ SCMD_SYNC_CACHE_10, OP_SYNC_CACHE_10, SCMD_NO_SA, "SYNCHRONIZE CACHE(10)", 10,
+	  { OP_SYNC_CACHE_10, 0x06, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_NONE, BLOCK_RD,
+	  60, sbc_setup_rw, sbc_sync_cache },
+	{ SCMD_MODE_SELECT_10, OP_MODE_SELECT_10, SCMD_NO_SA, "MODE SELECT(10)", 10,
+	  { OP_MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, 0, 5,
+	  mode_setup_select, mode_select },
+	{ SCMD_RESERVE_10, OP_RESERVE_10, SCMD_NO_SA, "RESERVE(10)", 10,
+	  { OP_RESERVE_10, 0, 0, 0, 0, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, 0, 5, NULL,
+	  spc_reserve },
+	{ SCMD_RELEASE_10, OP_RELEASE_10, SCMD_NO_SA, "RELEASE(10)", 10,
+	  { OP_RELEASE_10, 0, 0, 0, 0, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_RESV_OK, 5,
+	  NULL, spc_release },
+	{ SCMD_MODE_SENSE_10, OP_MODE_SENSE_10, SCMD_NO_SA, "MODE SENSE(10)", 10,
+	  { OP_MODE_SENSE_10, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_READ, 0,
+	  5, mode_setup_sense, mode_sense },
+	{ SCMD_READ_16, OP_READ_16, SCMD_NO_SA, "READ(16)", 16,
+	  { OP_READ_16, RD_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_READ, BLOCK_RD, 30,
+	  sbc_setup_rw, sbc_read },
+	{ SCMD_WRITE_16, OP_WRITE_16, SCMD_NO_SA, "WRITE(16)", 16,
+	  { OP_WRITE_16, WR_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
+	  sbc_setup_rw, sbc_write },
+	{ SCMD_WRITE_VERIFY_16, OP_WRITE_VERIFY_16, SCMD_NO_SA, "WRITE AND VERIFY(16)", 16,
+	  { OP_WRITE_VERIFY_16, VF_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
+	  sbc_setup_rw, sbc_write },
+	{ SCMD_VERIFY_16, OP_VERIFY_16, SCMD_NO_SA, "VERIFY(16)", 16,
+	  { OP_VERIFY_16, VF_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_RD, 30,
+	  sbc_setup_rw, sbc_verify },
+	{ SCMD_SYNC_CACHE_16, OP_SYNC_CACHE_16, SCMD_NO_SA, "SYNCHRONIZE CACHE(16)", 16,
+	  { OP_SYNC_CACHE_16, 0x06, U64, U32, GROUP, CTRL }, SCSI_DIR_NONE, BLOCK_RD, 60,
+	  sbc_setup_rw, sbc_sync_cache },
+	{ SCMD_READ_CAPACITY_16, OP_SERVICE_ACTION_IN_16, SA_READ_CAPACITY_16,
+	  "READ CAPACITY(16)", 16,
+	  { OP_SERVICE_ACTION_IN_16, 0x1f, U64, U32, 0x01, CTRL }, SCSI_DIR_READ, SCMD_F_MEDIUM,
+	  5, scsi_setup_alloc_in, sbc_read_capacity_16 },
+	{ SCMD_REPORT_LUNS, OP_REPORT_LUNS, SCMD_NO_SA, "REPORT LUNS", 12,
+	  { OP_REPORT_LUNS, 0, 0xff, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK, 5, spc_setup_report_luns,
+	  spc_report_luns },
+	{ SCMD_REPORT_SUPPORTED_OPCODES, OP_MAINTENANCE_IN, SA_REPORT_SUPPORTED_OPCODES,
+	  "REPORT SUPPORTED OPERATION CODES", 12,
+	  { OP_MAINTENANCE_IN, 0x1f, 0x87, 0xff, 0xff, 0xff, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_RESV_OK, 5, spc_setup_report_opcodes, spc_report_opcodes },
+	{ SCMD_READ_12, OP_READ_12, SCMD_NO_SA, "READ(12)", 12,
+	  { OP_READ_12, RD_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_READ, BLOCK_RD, 30,
+	  sbc_setup_rw, sbc_read },
+	{ SCMD_WRITE_12, OP_WRITE_12, SCMD_NO_SA, "WRITE(12)", 12,
+	  { OP_WRITE_12, WR_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
+	  sbc_setup_rw, sbc_write },
+	{ SCMD_WRITE_VERIFY_12, OP_WRITE_VERIFY_12, SCMD_NO_SA, "WRITE AND VERIFY(12)", 12,
+	  { OP_WRITE_VERIFY_12, VF_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
+	  sbc_setup_rw, sbc_write },
+	{ SCMD_VERIFY_12, OP_VERIFY_12, SCMD_NO_SA, "VERIFY(12)", 12,
+	  { OP_VERIFY_12, VF_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_RD, 30,
+	  sbc_setup_rw, sbc_verify },
+};
+
+#define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
+_Static_assert(N_CMDS == SCMD_COUNT, "one dispatch row per enum scsi_cmd_id");
+
+const struct scsi_cmd *scsi_cmd_get(enum scsi_cmd_id id)
+{
+	for (size_t i = 0; i < N_CMDS; i++)
+		if (cmd_table[i].id == id)
+			return &cmd_table[i];
+	return NULL;
+}
+
+void scsi_cmd_foreach(void (*fn)(const struct scsi_cmd *c, void *arg), void *arg)
+{
+	/* Ascending opcode, then service action: the order REPORT SUPPORTED OPERATION CODES
+	 * and the README use. The table is small; a selection pass keeps it const. */
+	unsigned last_key = 0;
+	bool first = true;
+
+	for (;;) {
+		const struct scsi_cmd *best = NULL;
+		unsigned best_key = 0;
+
+		for (size_t i = 0; i < N_CMDS; i++) {
+			const struct scsi_cmd *c = &cmd_table[i];
+			unsigned key = (unsigned)c->opcode << 16 |
+				       (c->sa == SCMD_NO_SA ? 0 : c->sa);
+
+			if (!first && key <= last_key)
+				continue;
+			if (!best || key < best_key) {
+				best = c;
+				best_key = key;
+			}
+		}
+		if (!best)
+			return;
+		fn(best, arg);
+		last_key = best_key;
+		first = false;
+	}
+}
+
+struct profile_cmd_iter {
+	const struct scsi_profile *p;
+	void (*fn)(uint8_t opcode, uint16_t sa, const char *name, void *arg);
+	void *arg;
+};
+
+static void profile_cmd_one(const struct scsi_cmd *c, void *arg)
+{
+	struct profile_cmd_iter *it = arg;
+
+	if (it->p->cmds & SCMD_BIT(c->id))
+		it->fn(c->opcode, c->sa, c->name, it->arg);
+}
+
+void scsi_profile_cmd_foreach(const struct scsi_profile *p,
+			      void (*fn)(uint8_t opcode, uint16_t sa, const char *name, void *arg),
+			      void *arg)
+{
+	struct profile_cmd_iter it = { p, fn, arg };
+
+	scsi_cmd_foreach(profile_cmd_one, &it);
+}
+
+bool scsi_opcode_has_sa(uint8_t opcode)
+{
+	for (size_t i = 0; i < N_CMDS; i++)
+		if (cmd_table[i].opcode == opcode && cmd_table[i].sa != SCMD_NO_SA)
+			return true;
+	return false;
+}
+
+const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb)
+{
+	for (size_t i = 0; i < N_CMDS; i++) {
+		const struct scsi_cmd *c = &cmd_table[i];
+
+		if (c->opcode != cdb[0])
+			continue;
+		if (c->sa == SCMD_NO_SA || c->sa == (cdb[1] & 0x1f))
+			return c;
+	}
+	return NULL;
+}
+
+/* ---- completion and sense ----------------------------------------------------------------- */
+
+static bool task_dsense(const struct scsi_task *t)
+{
+	if (t->lu)
+		return atomic_load_explicit(&t->lu->dsense, memory_order_relaxed);
+	return scsi_profile_find(NULL)->descriptor_sense;
+}
+
+void scsi_task_set_sense_extra(struct scsi_task *t, enum sense_reason r,
+			       const struct sense_extra *x)
+{
+	if (r == SR_OK) {
+		t->status = SCSI_STATUS_GOOD;
+		t->sense_len = 0;
+		return;
+	}
+	t->status = SCSI_STATUS_CHECK_CONDITION;
+	t->sense_len = (uint8_t)sense_encode(t->sense, sizeof(t->sense), r, task_dsense(t), x);
+}
+
+void scsi_task_set_sense(struct scsi_task *t, enum sense_reason r)
+{
+	scsi_task_set_sense_extra(t, r, NULL);
+}
+
+void scsi_task_complete(struct scsi_task *t, enum sense_reason r, const struct sense_extra *x)
+{
+	scsi_task_set_sense_extra(t, r, x);
+	t->done(t);
+}
+
+enum sense_reason scsi_task_data_in(struct scsi_task *t, const void *data, uint32_t len)
+{
+	uint32_t n = len < t->data_in_max ? len : t->data_in_max;
+
+	if (n && scsi_task_alloc_buf(t, n) < 0)
+		return SR_OUT_OF_RESOURCES;
+	if (n)
+		memcpy(t->buf, data, n);
+	t->data_in_len = n;
+	return SR_OK;
+}
+
+enum sense_reason scsi_setup_alloc_in(struct scsi_task *t, struct sense_extra *x)
+{
+	t->dir = SCSI_DIR_READ;
+	t->data_in_max = cdb_alloc_len(t->cdb);
+	return SR_OK;
+}
+
+/* ---- entry points ------------------------------------------------------------------------- */
+
+static enum sense_reason ua_reason(int kind)
+{
+	switch (kind) {
+	case UA_POWER_ON: return SR_UA_POWER_ON_RESET;
+	case UA_BUS_RESET: return SR_UA_BUS_RESET;
+	case UA_LUN_RESET: return SR_UA_LUN_RESET;
+	case UA_NEXUS_LOSS: return SR_UA_NEXUS_LOSS;
+	case UA_MODE_CHANGED: return SR_UA_MODE_CHANGED;
+	case UA_CAPACITY_CHANGED: return SR_UA_CAPACITY_CHANGED;
+	case UA_LUNS_CHANGED: return SR_UA_LUNS_CHANGED;
+	default: return SR_UA_POWER_ON_RESET;
+	}
+}
+
+static enum sense_reason setup_block(struct scsi_task *t, const struct scsi_cmd *c,
+				     struct sense_extra *x)
+{
+	struct lu *lu = t->lu;
+	struct cdb_rw rw;
+
+	cdb_decode_rw(t->cdb, &rw);
+	if (rw.protect) {
+		/* No protection information (READ CAPACITY(16) PROT_EN=0): SBC-3 5.x says a
+		 * non-zero xxPROTECT is INVALID FIELD IN CDB. */
+		sense_field_pointer(x, true, 1, 7);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	t->lba = rw.lba;
+	t->nblocks = rw.nblocks;
+	if (atomic_load_explicit(&lu->stopped, memory_order_relaxed))
+		return SR_NOT_READY_STOPPED;
+	if (rw.lba > lu->num_blocks || rw.nblocks > lu->num_blocks - rw.lba)
+		return SR_LBA_OUT_OF_RANGE;
+	if ((c->flags & SCMD_F_WRITE) &&
+	    ((lu->bs && lu->bs->read_only) || atomic_load_explicit(&lu->swp, memory_order_relaxed)))
+		return SR_WRITE_PROTECTED;
+	return SR_OK;
+}
+
+int scsi_task_setup(struct scsi_task *t)
+{
+	struct sense_extra x = { 0 };
+	const struct scsi_cmd *c;
+	struct lu *lu = t->lu;
+	enum sense_reason r = SR_OK;
+
+	t->status = SCSI_STATUS_GOOD;
+	t->sense_len = 0;
+	t->dir = SCSI_DIR_NONE;
+	t->data_out_len = 0;
+	t->data_in_max = 0;
+	t->data_in_len = 0;
+	t->lba = 0;
+	t->nblocks = 0;
+	t->core_flags = 0;
+	c = scsi_cmd_lookup(t->cdb);
+	t->cmd = c;
+
+	if (!lu || lu->removed) {
+		/* SPC-4 4.6.4 (incorrect logical unit): only what identifies the target. */
+		if (c && (c->flags & SCMD_F_NO_LU) &&
+		    (scsi_profile_find(NULL)->cmds & SCMD_BIT(c->id)))
+			goto checked_lu;
+		r = SR_LUN_NOT_SUPPORTED;
+		goto fail;
+	}
+
+	/* SAM-5 5.14: every command but INQUIRY, REPORT LUNS and REQUEST SENSE reports a
+	 * pending unit attention (and clears it) instead of running. */
+	if (!(c && (c->flags & SCMD_F_UA_EXEMPT)) && t->nexus) {
+		int k = lu_ua_take(lu, t->nexus->id);
+
+		if (k >= 0) {
+			r = ua_reason(k);
+			goto fail;
+		}
+	}
+	if (!c || !(lu->profile->cmds & SCMD_BIT(c->id))) {
+		if (scsi_opcode_has_sa(t->cdb[0])) {
+			/* SPC-4 4.2.5.2: an unsupported service action of a supported
+			 * opcode is a bad field, not a bad opcode. */
+			sense_field_pointer(&x, true, 1, 4);
+			r = SR_INVALID_FIELD_IN_CDB;
+		} else {
+			r = SR_INVALID_OPCODE;
+		}
+		goto fail;
+	}
+	if (!(c->flags & SCMD_F_RESV_OK) && t->nexus) {
+		uint64_t holder = __atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED);
+
+		if (holder && holder != t->nexus->id) {
+			t->status = SCSI_STATUS_RESERVATION_CONFLICT;
+			return -1;
+		}
+	}
+
+checked_lu:
+	if (t->cdb_len && t->cdb_len < c->cdb_len) {
+		r = SR_INVALID_OPCODE;
+		goto fail;
+	}
+	if (!cdb_check_usage(t->cdb, c->usage, c->cdb_len, &x)) {
+		r = SR_INVALID_FIELD_IN_CDB;
+		goto fail;
+	}
+	if (lu && (c->flags & SCMD_F_BLOCK)) {
+		r = setup_block(t, c, &x);
+		if (r != SR_OK)
+			goto fail;
+	}
+	if (c->setup) {
+		r = c->setup(t, &x);
+		if (r != SR_OK)
+			goto fail;
+	}
+	if (lu && (c->flags & SCMD_F_MEDIUM) &&
+	    atomic_load_explicit(&lu->stopped, memory_order_relaxed)) {
+		r = SR_NOT_READY_STOPPED;
+		goto fail;
+	}
+	return 0;
+
+fail:
+	t->dir = SCSI_DIR_NONE;
+	t->data_out_len = 0;
+	t->data_in_max = 0;
+	scsi_task_set_sense_extra(t, r, &x);
+	return -1;
+}
+
+void scsi_task_execute(struct scsi_task *t)
+{
+	const struct scsi_cmd *c = t->cmd;
+
+	if (!c) {
+		scsi_task_complete(t, SR_HARDWARE_ERROR, NULL);
+		return;
+	}
+	if (!c->execute) {
+		scsi_task_complete(t, SR_OK, NULL);
+		return;
+	}
+	c->execute(t);
+}
+
+/* ---- task management effects -------------------------------------------------------------- */
+
+/* SPC-2 5.5.1 / SPC-4 5.13: a reset releases RESERVE(6/10) reservations and ends PREVENT. */
+static void lu_reset_state(struct lu *lu)
+{
+	pthread_mutex_lock(&lu->lock);
+	__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
+	lu->prevent = false;
+	pthread_mutex_unlock(&lu->lock);
+}
+
+void scsi_lu_reset(struct lu *lu, const struct it_nexus *by)
+{
+	if (!lu)
+		return;
+	lu_reset_state(lu);
+	lu_ua_establish_all(lu, UA_LUN_RESET, 0);
+}
+
+void scsi_target_reset(struct lu *lu, const struct it_nexus *by)
+{
+	if (!lu)
+		return;
+	lu_reset_state(lu);
+	lu_ua_establish_all(lu, UA_BUS_RESET, 0);
+}
+
+void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus)
+{
+	if (!lu || !nexus)
+		return;
+	lu_nexus_gone(lu, nexus->id);
+	pthread_mutex_lock(&lu->lock);
+	lu->prevent = false;
+	pthread_mutex_unlock(&lu->lock);
+}

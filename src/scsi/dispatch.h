@@ -1,0 +1,130 @@
+/* The command table and what the emulation files (spc.c, sbc.c, mode.c) share. Private to
+ * src/scsi. */
+#ifndef INVAR_SCSI_DISPATCH_H
+#define INVAR_SCSI_DISPATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/task.h"
+#include "scsi/sense.h"
+
+/* One id per dispatch-table row; a profile's opcode set is a bitmap of these. Ids are stable:
+ * add new ones at the end, never renumber (profiles refer to them). */
+enum scsi_cmd_id {
+	SCMD_TEST_UNIT_READY,
+	SCMD_REQUEST_SENSE,
+	SCMD_READ_6,
+	SCMD_WRITE_6,
+	SCMD_INQUIRY,
+	SCMD_MODE_SELECT_6,
+	SCMD_RESERVE_6,
+	SCMD_RELEASE_6,
+	SCMD_MODE_SENSE_6,
+	SCMD_START_STOP_UNIT,
+	SCMD_PREVENT_ALLOW,
+	SCMD_READ_CAPACITY_10,
+	SCMD_READ_10,
+	SCMD_WRITE_10,
+	SCMD_WRITE_VERIFY_10,
+	SCMD_VERIFY_10,
+	SCMD_SYNC_CACHE_10,
+	SCMD_MODE_SELECT_10,
+	SCMD_RESERVE_10,
+	SCMD_RELEASE_10,
+	SCMD_MODE_SENSE_10,
+	SCMD_READ_16,
+	SCMD_WRITE_16,
+	SCMD_WRITE_VERIFY_16,
+	SCMD_VERIFY_16,
+	SCMD_SYNC_CACHE_16,
+	SCMD_READ_CAPACITY_16,
+	SCMD_REPORT_LUNS,
+	SCMD_REPORT_SUPPORTED_OPCODES,
+	SCMD_READ_12,
+	SCMD_WRITE_12,
+	SCMD_WRITE_VERIFY_12,
+	SCMD_VERIFY_12,
+	SCMD_COUNT
+};
+_Static_assert(SCMD_COUNT <= 64, "a profile's opcode set is a uint64_t bitmap");
+
+#define SCMD_BIT(id) (UINT64_C(1) << (id))
+#define SCMD_NO_SA 0xffff
+
+#define SCMD_F_MEDIUM (1u << 0)	   /* needs a started unit (NOT READY when stopped) */
+#define SCMD_F_WRITE (1u << 1)	   /* changes the medium: WRITE PROTECTED on a read-only LU */
+#define SCMD_F_UA_EXEMPT (1u << 2) /* INQUIRY, REPORT LUNS, REQUEST SENSE (SAM-5 5.14) */
+#define SCMD_F_NO_LU (1u << 3)	   /* answers on an unmapped LUN */
+#define SCMD_F_RESV_OK (1u << 4)   /* allowed while another nexus holds RESERVE (SPC-2 5.5.1) */
+#define SCMD_F_BLOCK (1u << 5)	   /* LBA + length: decoded and range-checked by dispatch */
+
+struct scsi_cmd {
+	enum scsi_cmd_id id;
+	uint8_t opcode;
+	uint16_t sa;			/* service action, SCMD_NO_SA when none */
+	const char *name;
+	uint8_t cdb_len;
+	uint8_t usage[16];		/* CDB usage data (SPC-4 6.35.3); last byte = control */
+	enum scsi_dir dir;
+	uint32_t flags;			/* SCMD_F_* */
+	uint16_t timeout_s;		/* nominal command timeout (REPORT SUPPORTED OPCODES) */
+	/* Field checks beyond the usage mask; sets t->dir/data_out_len/data_in_max. NULL: no
+	 * data, no extra checks. */
+	enum sense_reason (*setup)(struct scsi_task *t, struct sense_extra *x);
+	void (*execute)(struct scsi_task *t);
+};
+
+/* The table row for an id, or NULL. */
+const struct scsi_cmd *scsi_cmd_get(enum scsi_cmd_id id);
+/* Calls fn for each row in table order (opcode, then service action). Feeds REPORT SUPPORTED
+ * OPERATION CODES and the README command list. */
+void scsi_cmd_foreach(void (*fn)(const struct scsi_cmd *c, void *arg), void *arg);
+/* Row for opcode/service action, ignoring profiles; NULL if unknown. */
+const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb);
+/* Whether opcode has service actions (the SA lives in byte 1 bits 4-0). */
+bool scsi_opcode_has_sa(uint8_t opcode);
+
+/* Completion: status GOOD for SR_OK, else CHECK CONDITION with sense (x may be NULL). Calls
+ * t->done(t). */
+void scsi_task_complete(struct scsi_task *t, enum sense_reason r, const struct sense_extra *x);
+void scsi_task_set_sense_extra(struct scsi_task *t, enum sense_reason r,
+			       const struct sense_extra *x);
+/* Return len bytes of parameter data, truncated to the allocation length (data_in_max). */
+enum sense_reason scsi_task_data_in(struct scsi_task *t, const void *data, uint32_t len);
+
+/* Setup helpers. */
+enum sense_reason scsi_setup_alloc_in(struct scsi_task *t, struct sense_extra *x);
+
+/* spc.c */
+enum sense_reason spc_setup_inquiry(struct scsi_task *t, struct sense_extra *x);
+void spc_inquiry(struct scsi_task *t);
+enum sense_reason spc_setup_report_luns(struct scsi_task *t, struct sense_extra *x);
+void spc_report_luns(struct scsi_task *t);
+void spc_test_unit_ready(struct scsi_task *t);
+void spc_request_sense(struct scsi_task *t);
+enum sense_reason spc_setup_start_stop(struct scsi_task *t, struct sense_extra *x);
+void spc_start_stop_unit(struct scsi_task *t);
+void spc_prevent_allow(struct scsi_task *t);
+void spc_reserve(struct scsi_task *t);
+void spc_release(struct scsi_task *t);
+enum sense_reason spc_setup_report_opcodes(struct scsi_task *t, struct sense_extra *x);
+void spc_report_opcodes(struct scsi_task *t);
+
+/* mode.c */
+enum sense_reason mode_setup_sense(struct scsi_task *t, struct sense_extra *x);
+void mode_sense(struct scsi_task *t);
+enum sense_reason mode_setup_select(struct scsi_task *t, struct sense_extra *x);
+void mode_select(struct scsi_task *t);
+
+/* sbc.c */
+enum sense_reason sbc_setup_rw(struct scsi_task *t, struct sense_extra *x);
+void sbc_read(struct scsi_task *t);
+void sbc_write(struct scsi_task *t);
+void sbc_verify(struct scsi_task *t);
+void sbc_sync_cache(struct scsi_task *t);
+enum sense_reason sbc_setup_read_capacity_10(struct scsi_task *t, struct sense_extra *x);
+void sbc_read_capacity_10(struct scsi_task *t);
+void sbc_read_capacity_16(struct scsi_task *t);
+
+#endif

@@ -1,0 +1,337 @@
+/* MODE SENSE(6/10) and MODE SELECT(6/10), SPC-4 6.11-6.14 and 7.5. The pages, their defaults
+ * and changeable masks come from lu->profile; current values of changeable pages live in
+ * lu->mode_state (under lu->lock), mirrored into lu->wce and lu->dsense for the command path. */
+#include <string.h>
+
+#include "backstore/backstore.h"
+#include "core/lu.h"
+#include "core/nexus.h"
+#include "scsi/cdb.h"
+#include "scsi/dispatch.h"
+#include "scsi/profile.h"
+#include "scsi/scsi.h"
+#include "util/byteorder.h"
+
+#define PAGE_CACHING 0x08
+#define PAGE_CONTROL 0x0a
+#define PAGE_ALL 0x3f
+#define SUBPAGE_ALL 0xff
+#define CACHING_WCE 0x04	/* byte 2, SBC-3 6.4.5 */
+#define CONTROL_D_SENSE 0x04	/* byte 2, SPC-4 7.5.8 */
+#define CONTROL_SWP 0x08	/* byte 4 */
+
+#define PC_CURRENT 0
+#define PC_CHANGEABLE 1
+#define PC_DEFAULT 2
+#define PC_SAVED 3
+
+#define MS_DBD 0x08
+#define MS_LLBAA 0x10
+#define MSEL_PF 0x10
+#define MSEL_SP 0x01
+
+#define DEVSPEC_WP 0x80
+#define DEVSPEC_DPOFUA 0x10	/* SBC-3 6.4.1: DPO and FUA supported */
+#define SPF 0x40		/* sub-page format bit in the page header */
+
+static unsigned page_hdr_len(const uint8_t *page)
+{
+	return (page[0] & SPF) ? 4 : 2;
+}
+
+/* Under lu->lock. */
+static void mode_sync_atomics(struct lu *lu)
+{
+	const struct scsi_profile *p = lu->profile;
+	const struct scsi_mode_page_def *m;
+
+	m = scsi_profile_mode_page(p, PAGE_CACHING, 0);
+	if (m)
+		atomic_store(&lu->wce, (m->state_off != MODE_NO_STATE ? lu->mode_state[m->state_off + 2]
+								      : m->def[2]) & CACHING_WCE);
+	else
+		atomic_store(&lu->wce, false);
+	m = scsi_profile_mode_page(p, PAGE_CONTROL, 0);
+	if (m) {
+		const uint8_t *cur = m->state_off != MODE_NO_STATE ? lu->mode_state + m->state_off
+								   : m->def;
+
+		atomic_store(&lu->dsense, cur[2] & CONTROL_D_SENSE);
+		atomic_store(&lu->swp, cur[4] & CONTROL_SWP);
+	} else {
+		atomic_store(&lu->dsense, p->descriptor_sense);
+		atomic_store(&lu->swp, false);
+	}
+}
+
+void scsi_lu_mode_init(struct lu *lu)
+{
+	const struct scsi_profile *p = lu->profile;
+
+	pthread_mutex_lock(&lu->lock);
+	memset(lu->mode_state, 0, sizeof(lu->mode_state));
+	for (unsigned i = 0; i < p->n_mode_pages; i++) {
+		const struct scsi_mode_page_def *m = &p->mode_pages[i];
+
+		if (m->state_off != MODE_NO_STATE)
+			memcpy(lu->mode_state + m->state_off, m->def, m->len);
+	}
+	mode_sync_atomics(lu);
+	pthread_mutex_unlock(&lu->lock);
+}
+
+/* ---- MODE SENSE -------------------------------------------------------------------------- */
+
+enum sense_reason mode_setup_sense(struct scsi_task *t, struct sense_extra *x)
+{
+	const struct scsi_profile *p = t->lu->profile;
+	uint8_t pc = t->cdb[2] >> 6, page = t->cdb[2] & 0x3f, sub = t->cdb[3];
+	bool found = false;
+
+	if (pc == PC_SAVED)
+		return SR_SAVING_PARAMS_UNSUPPORTED;
+	if (page == PAGE_ALL) {
+		if (sub != 0 && sub != SUBPAGE_ALL) {
+			sense_field_pointer(x, true, 3, 7);
+			return SR_INVALID_FIELD_IN_CDB;
+		}
+		found = true;
+	} else {
+		for (unsigned i = 0; i < p->n_mode_pages; i++)
+			if (p->mode_pages[i].page == page &&
+			    (sub == SUBPAGE_ALL || p->mode_pages[i].subpage == sub))
+				found = true;
+	}
+	if (!found) {
+		sense_field_pointer(x, true, sub && page != PAGE_ALL ? 3 : 2,
+				    sub && page != PAGE_ALL ? 7 : 5);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	return scsi_setup_alloc_in(t, x);
+}
+
+static unsigned put_page(struct lu *lu, const struct scsi_mode_page_def *m, uint8_t pc,
+			 uint8_t *d)
+{
+	unsigned h = page_hdr_len(m->def);
+
+	memcpy(d, m->def, h);
+	switch (pc) {
+	case PC_CHANGEABLE:
+		memcpy(d + h, m->mask + h, m->len - h);
+		break;
+	case PC_DEFAULT:
+		memcpy(d + h, m->def + h, m->len - h);
+		break;
+	default:
+		if (m->state_off != MODE_NO_STATE)
+			memcpy(d + h, lu->mode_state + m->state_off + h, m->len - h);
+		else
+			memcpy(d + h, m->def + h, m->len - h);
+		break;
+	}
+	return m->len;
+}
+
+void mode_sense(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+	const struct scsi_profile *p = lu->profile;
+	bool ten = t->cdb[0] == OP_MODE_SENSE_10;
+	bool dbd = t->cdb[1] & MS_DBD;
+	bool llbaa = ten && (t->cdb[1] & MS_LLBAA);
+	uint8_t pc = t->cdb[2] >> 6, page = t->cdb[2] & 0x3f, sub = t->cdb[3];
+	uint8_t b[1024];
+	unsigned hdr = ten ? 8 : 4, bdlen = dbd ? 0 : (llbaa ? 16 : 8), len;
+	uint8_t devspec = DEVSPEC_DPOFUA;
+
+	memset(b, 0, sizeof(b));
+	if ((lu->bs && lu->bs->read_only) || atomic_load(&lu->swp))
+		devspec |= DEVSPEC_WP;
+	len = hdr;
+	if (bdlen == 8) {
+		/* Short LBA block descriptor, SBC-3 6.4.2.2. */
+		if (pc != PC_CHANGEABLE) {
+			put_be32(b + len, lu->num_blocks > UINT32_MAX ? UINT32_MAX
+								       : (uint32_t)lu->num_blocks);
+			put_be24(b + len + 5, lu->block_size);
+		}
+		len += 8;
+	} else if (bdlen == 16) {
+		/* Long LBA block descriptor, SBC-3 6.4.2.3. */
+		if (pc != PC_CHANGEABLE) {
+			put_be64(b + len, lu->num_blocks);
+			put_be32(b + len + 12, lu->block_size);
+		}
+		len += 16;
+	}
+	pthread_mutex_lock(&lu->lock);
+	for (unsigned i = 0; i < p->n_mode_pages; i++) {
+		const struct scsi_mode_page_def *m = &p->mode_pages[i];
+		bool want;
+
+		if (page == PAGE_ALL)
+			want = sub == SUBPAGE_ALL || m->subpage == 0;
+		else
+			want = m->page == page && (sub == SUBPAGE_ALL || m->subpage == sub);
+		if (want && len + m->len <= sizeof(b))
+			len += put_page(lu, m, pc, b + len);
+	}
+	pthread_mutex_unlock(&lu->lock);
+	if (ten) {
+		put_be16(b, (uint16_t)(len - 2));
+		b[3] = devspec;
+		b[4] = llbaa && bdlen == 16 ? 0x01 : 0x00;
+		put_be16(b + 6, (uint16_t)bdlen);
+	} else {
+		/* MODE SENSE(6) data is at most 255 bytes: drop whole pages past that. */
+		if (len > 255)
+			len = 255;
+		b[0] = (uint8_t)(len - 1);
+		b[2] = devspec;
+		b[3] = (uint8_t)bdlen;
+	}
+	scsi_task_complete(t, scsi_task_data_in(t, b, len), NULL);
+}
+
+/* ---- MODE SELECT ------------------------------------------------------------------------- */
+
+enum sense_reason mode_setup_select(struct scsi_task *t, struct sense_extra *x)
+{
+	uint32_t plen = cdb_alloc_len(t->cdb);
+	unsigned hdr = t->cdb[0] == OP_MODE_SELECT_10 ? 8 : 4;
+
+	if (!(t->cdb[1] & MSEL_PF)) {
+		/* Only the SPC-4 page format is implemented (SPC-4 6.11). */
+		sense_field_pointer(x, true, 1, 4);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	if (t->cdb[1] & MSEL_SP)
+		return SR_SAVING_PARAMS_UNSUPPORTED;
+	if (plen && plen < hdr)
+		return SR_PARAM_LIST_LENGTH_ERROR;
+	t->dir = plen ? SCSI_DIR_WRITE : SCSI_DIR_NONE;
+	t->data_out_len = plen;
+	return SR_OK;
+}
+
+static enum sense_reason param_field(struct sense_extra *x, unsigned byte, int bit)
+{
+	sense_field_pointer(x, false, byte, bit);
+	return SR_INVALID_FIELD_IN_PARAM;
+}
+
+/* Under lu->lock: validate the whole parameter list against the changeable masks into a staged
+ * copy of the mode state; nothing changes unless every page is acceptable. */
+static enum sense_reason mode_select_parse(struct lu *lu, const uint8_t *pl, uint32_t len,
+					   bool ten, uint8_t *staged, struct sense_extra *x)
+{
+	const struct scsi_profile *p = lu->profile;
+	unsigned hdr = ten ? 8 : 4;
+	unsigned bdlen, off;
+
+	if (len < hdr)
+		return SR_PARAM_LIST_LENGTH_ERROR;
+	if (pl[1] != 0)	/* medium type */
+		return param_field(x, 1, 7);
+	bdlen = ten ? get_be16(pl + 6) : pl[3];
+	if (bdlen != 0 && bdlen != 8 && !(ten && bdlen == 16 && (pl[4] & 0x01)))
+		return param_field(x, ten ? 6 : 3, 7);
+	if (hdr + bdlen > len)
+		return SR_PARAM_LIST_LENGTH_ERROR;
+	if (bdlen == 8) {
+		uint32_t nb = get_be32(pl + hdr);
+		uint32_t bl = get_be24(pl + hdr + 5);
+
+		if (nb != 0 && nb != (lu->num_blocks > UINT32_MAX ? UINT32_MAX
+								  : (uint32_t)lu->num_blocks))
+			return param_field(x, hdr, 7);
+		if (bl != lu->block_size)
+			return param_field(x, hdr + 5, 7);
+	} else if (bdlen == 16) {
+		uint64_t nb = get_be64(pl + hdr);
+
+		if (nb != 0 && nb != lu->num_blocks)
+			return param_field(x, hdr, 7);
+		if (get_be32(pl + hdr + 12) != lu->block_size)
+			return param_field(x, hdr + 12, 7);
+	}
+	off = hdr + bdlen;
+	while (off < len) {
+		const struct scsi_mode_page_def *m;
+		const uint8_t *pg = pl + off;
+		unsigned plen, h;
+		uint8_t sub = 0;
+
+		if (len - off < 2)
+			return SR_PARAM_LIST_LENGTH_ERROR;
+		if (pg[0] & SPF) {
+			if (len - off < 4)
+				return SR_PARAM_LIST_LENGTH_ERROR;
+			sub = pg[1];
+			plen = 4u + get_be16(pg + 2);
+			h = 4;
+		} else {
+			plen = 2u + pg[1];
+			h = 2;
+		}
+		if (plen > len - off)
+			return SR_PARAM_LIST_LENGTH_ERROR;
+		m = scsi_profile_mode_page(p, pg[0] & 0x3f, sub);
+		if (!m)
+			return param_field(x, off, 5);
+		if (plen != m->len)
+			return param_field(x, off + 1, 7);
+		for (unsigned i = h; i < plen; i++) {
+			const uint8_t *cur = m->state_off != MODE_NO_STATE
+						     ? staged + m->state_off : m->def;
+			uint8_t bad = (uint8_t)((pg[i] ^ cur[i]) & ~m->mask[i]);
+
+			if (bad)
+				return param_field(x, off + i, cdb_top_bit(bad));
+		}
+		if (m->state_off != MODE_NO_STATE)
+			for (unsigned i = h; i < plen; i++)
+				staged[m->state_off + i] = (uint8_t)
+					((staged[m->state_off + i] & ~m->mask[i]) |
+					 (pg[i] & m->mask[i]));
+		off += plen;
+	}
+	return SR_OK;
+}
+
+void mode_select(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+	struct sense_extra x = { 0 };
+	uint8_t staged[sizeof(lu->mode_state)];
+	uint32_t len = t->data_out_len;
+	enum sense_reason r;
+	bool changed = false;
+
+	if (len > t->exp_xfer_len)
+		len = t->exp_xfer_len;
+	if (!t->buf || len > t->buf_len)
+		len = t->buf ? t->buf_len : 0;
+	if (len == 0 && t->data_out_len == 0) {
+		scsi_task_complete(t, SR_OK, NULL);
+		return;
+	}
+	if (len < t->data_out_len) {
+		scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
+		return;
+	}
+	pthread_mutex_lock(&lu->lock);
+	memcpy(staged, lu->mode_state, sizeof(staged));
+	r = mode_select_parse(lu, t->buf, len, t->cdb[0] == OP_MODE_SELECT_10, staged, &x);
+	if (r == SR_OK && memcmp(staged, lu->mode_state, sizeof(staged)) != 0) {
+		memcpy(lu->mode_state, staged, sizeof(staged));
+		mode_sync_atomics(lu);
+		changed = true;
+	}
+	pthread_mutex_unlock(&lu->lock);
+	/* SPC-4 7.5.1: other I_T nexuses learn of the change through a unit attention. */
+	if (changed)
+		lu_ua_establish_all(lu, UA_MODE_CHANGED, t->nexus ? t->nexus->id : UINT64_MAX);
+	scsi_task_complete(t, r, &x);
+}

@@ -1,0 +1,130 @@
+/* The behaviour profiles. Each is a const, never edited once released: a change of behaviour
+ * is a new profile with a new name. */
+#include <stddef.h>
+#include <string.h>
+
+#include "scsi/dispatch.h"
+#include "scsi/profile.h"
+
+/* Version descriptors, SPC-4 Table 40 (INCITS T10 assigned codes). */
+#define VD_SAM5 0x00a0
+#define VD_SPC4 0x0460
+#define VD_SBC3 0x04c0
+#define VD_ISCSI 0x0960
+
+/* ---- invar-2026.1 ------------------------------------------------------------------------ */
+
+static const uint8_t v2026_vpd[] = { 0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2 };
+
+/* Read-write error recovery, SBC-3 6.4.9: nothing to recover in emulation. */
+static const uint8_t v2026_rwerr_def[12] = { 0x01, 0x0a };
+static const uint8_t v2026_rwerr_mask[12] = { 0 };
+/* Disconnect-reconnect, SPC-4 7.5.9: all zero (the fabric owns burst sizes). */
+static const uint8_t v2026_disc_def[16] = { 0x02, 0x0e };
+static const uint8_t v2026_disc_mask[16] = { 0 };
+/* Caching, SBC-3 6.4.5: WCE (byte 2 bit 2) set by default and changeable. */
+static const uint8_t v2026_caching_def[20] = { 0x08, 0x12, 0x04 };
+static const uint8_t v2026_caching_mask[20] = { [2] = 0x04 };
+/* Control, SPC-4 7.5.8: TST 0 (one task set), QUEUE ALGORITHM MODIFIER 1 (unrestricted),
+ * QERR 0, BUSY TIMEOUT unlimited; changeable: D_SENSE (byte 2 bit 2, default fixed format) and
+ * SWP (byte 4 bit 3, software write protect). */
+static const uint8_t v2026_control_def[12] = { 0x0a, 0x0a, 0x00, 0x10, 0x00, 0x00,
+					       0x00, 0x00, 0xff, 0xff, 0x00, 0x00 };
+static const uint8_t v2026_control_mask[12] = { [2] = 0x04, [4] = 0x08 };
+/* Power condition, SPC-4 7.5.13: no timers. */
+static const uint8_t v2026_power_def[40] = { 0x1a, 0x26 };
+static const uint8_t v2026_power_mask[40] = { 0 };
+/* Informational exceptions control, SPC-4 7.5.12: DEXCPT set (no exception reporting). */
+static const uint8_t v2026_iec_def[12] = { 0x1c, 0x0a, 0x08 };
+static const uint8_t v2026_iec_mask[12] = { 0 };
+
+static const struct scsi_mode_page_def v2026_mode_pages[] = {
+	{ 0x01, 0, sizeof(v2026_rwerr_def), MODE_NO_STATE, v2026_rwerr_def, v2026_rwerr_mask },
+	{ 0x02, 0, sizeof(v2026_disc_def), MODE_NO_STATE, v2026_disc_def, v2026_disc_mask },
+	{ 0x08, 0, sizeof(v2026_caching_def), 0, v2026_caching_def, v2026_caching_mask },
+	{ 0x0a, 0, sizeof(v2026_control_def), 20, v2026_control_def, v2026_control_mask },
+	{ 0x1a, 0, sizeof(v2026_power_def), MODE_NO_STATE, v2026_power_def, v2026_power_mask },
+	{ 0x1c, 0, sizeof(v2026_iec_def), MODE_NO_STATE, v2026_iec_def, v2026_iec_mask },
+};
+
+static const struct scsi_profile profile_2026_1 = {
+	.name = "invar-2026.1",
+	.summary = "SPC-4/SBC-3 direct-access disk: READ/WRITE/VERIFY 6-16, MODE SENSE/SELECT, "
+		   "RESERVE/RELEASE, no thin provisioning, no protection information",
+	.vendor = "INVAR",
+	.product = "invar disk",
+	.revision = "2026",
+	.version_desc = { VD_SAM5, VD_ISCSI, VD_SPC4, VD_SBC3 },
+	.vpd_pages = v2026_vpd,
+	.n_vpd_pages = sizeof(v2026_vpd),
+	.limits = {
+		.max_xfer_bytes = 32u << 20,
+		.opt_xfer_bytes = 1u << 20,
+		.opt_gran_bytes = 4096,
+	},
+	.rotation_rate = 1,
+	.mode_pages = v2026_mode_pages,
+	.n_mode_pages = sizeof(v2026_mode_pages) / sizeof(v2026_mode_pages[0]),
+	.cmds = SCMD_BIT(SCMD_TEST_UNIT_READY) | SCMD_BIT(SCMD_REQUEST_SENSE) |
+		SCMD_BIT(SCMD_READ_6) | SCMD_BIT(SCMD_WRITE_6) | SCMD_BIT(SCMD_INQUIRY) |
+		SCMD_BIT(SCMD_MODE_SELECT_6) | SCMD_BIT(SCMD_RESERVE_6) |
+		SCMD_BIT(SCMD_RELEASE_6) | SCMD_BIT(SCMD_MODE_SENSE_6) |
+		SCMD_BIT(SCMD_START_STOP_UNIT) | SCMD_BIT(SCMD_PREVENT_ALLOW) |
+		SCMD_BIT(SCMD_READ_CAPACITY_10) | SCMD_BIT(SCMD_READ_10) |
+		SCMD_BIT(SCMD_WRITE_10) | SCMD_BIT(SCMD_WRITE_VERIFY_10) |
+		SCMD_BIT(SCMD_VERIFY_10) | SCMD_BIT(SCMD_SYNC_CACHE_10) |
+		SCMD_BIT(SCMD_MODE_SELECT_10) | SCMD_BIT(SCMD_RESERVE_10) |
+		SCMD_BIT(SCMD_RELEASE_10) | SCMD_BIT(SCMD_MODE_SENSE_10) |
+		SCMD_BIT(SCMD_READ_16) | SCMD_BIT(SCMD_WRITE_16) |
+		SCMD_BIT(SCMD_WRITE_VERIFY_16) | SCMD_BIT(SCMD_VERIFY_16) |
+		SCMD_BIT(SCMD_SYNC_CACHE_16) | SCMD_BIT(SCMD_READ_CAPACITY_16) |
+		SCMD_BIT(SCMD_REPORT_LUNS) | SCMD_BIT(SCMD_REPORT_SUPPORTED_OPCODES) |
+		SCMD_BIT(SCMD_READ_12) | SCMD_BIT(SCMD_WRITE_12) |
+		SCMD_BIT(SCMD_WRITE_VERIFY_12) | SCMD_BIT(SCMD_VERIFY_12),
+	.descriptor_sense = false,
+};
+
+/* Oldest first; the last is the newest and the default. */
+static const struct scsi_profile *const profiles[] = {
+	&profile_2026_1,
+};
+
+#define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
+
+const struct scsi_profile *scsi_profile_find(const char *name)
+{
+	if (!name || !*name)
+		return profiles[N_PROFILES - 1];
+	for (size_t i = 0; i < N_PROFILES; i++)
+		if (strcmp(profiles[i]->name, name) == 0)
+			return profiles[i];
+	return NULL;
+}
+
+void scsi_profile_foreach(void (*fn)(const struct scsi_profile *p, void *arg), void *arg)
+{
+	for (size_t i = 0; i < N_PROFILES; i++)
+		fn(profiles[i], arg);
+}
+
+const struct scsi_mode_page_def *scsi_profile_mode_page(const struct scsi_profile *p,
+							  uint8_t page, uint8_t subpage)
+{
+	for (unsigned i = 0; i < p->n_mode_pages; i++)
+		if (p->mode_pages[i].page == page && p->mode_pages[i].subpage == subpage)
+			return &p->mode_pages[i];
+	return NULL;
+}
+
+unsigned scsi_profile_mode_state_len(const struct scsi_profile *p)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->n_mode_pages; i++) {
+		const struct scsi_mode_page_def *m = &p->mode_pages[i];
+
+		if (m->state_off != MODE_NO_STATE && m->state_off + m->len > n)
+			n = m->state_off + m->len;
+	}
+	return n;
+}

@@ -1,0 +1,66 @@
+/* Behaviour profiles: everything an initiator can observe about an LU that is not its data or
+ * its identity. An LU is bound to one profile for life, so it answers the same way across invar
+ * versions; new behaviour only ever arrives as a new profile (docs/ARCHITECTURE.md). */
+#ifndef INVAR_SCSI_PROFILE_H
+#define INVAR_SCSI_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MODE_NO_STATE 0xff
+
+/* A mode page as the profile defines it: default values and the changeable mask (SPC-4 7.5),
+ * both len bytes including the page header. Pages with a changeable bit keep their current
+ * values in lu->mode_state at state_off; the others always read as their defaults. */
+struct scsi_mode_page_def {
+	uint8_t page;
+	uint8_t subpage;
+	uint8_t len;
+	uint8_t state_off;	/* offset in lu->mode_state, MODE_NO_STATE if nothing changeable */
+	const uint8_t *def;
+	const uint8_t *mask;
+};
+
+/* VPD 0xB0 block limits (SBC-3 6.5.3), in bytes so they hold for any block size. */
+struct scsi_block_limits {
+	uint32_t max_xfer_bytes;	/* also the bound on a task's buffer */
+	uint32_t opt_xfer_bytes;
+	uint32_t opt_gran_bytes;
+};
+
+struct scsi_profile {
+	const char *name;
+	const char *summary;
+	const char *vendor;	/* T10 vendor id, <= 8 chars, space padded on the wire */
+	const char *product;	/* <= 16 chars */
+	const char *revision;	/* <= 4 chars */
+	uint16_t version_desc[8];	/* SPC-4 6.4.2 version descriptors, 0 = unused */
+	const uint8_t *vpd_pages;	/* supported VPD pages, ascending (VPD 0x00) */
+	unsigned n_vpd_pages;
+	struct scsi_block_limits limits;
+	uint16_t rotation_rate;		/* VPD 0xB1: 1 = non-rotating medium */
+	const struct scsi_mode_page_def *mode_pages;	/* ascending page code */
+	unsigned n_mode_pages;
+	uint64_t cmds;			/* SCMD_BIT(enum scsi_cmd_id) for each command that exists */
+	/* Default sense format: the control page's default D_SENSE bit (mode_pages) is the single
+	 * source; descriptor_sense mirrors it for readers that only want this answer. */
+	bool descriptor_sense;
+};
+
+/* "" or NULL: the newest profile. NULL if unknown. */
+const struct scsi_profile *scsi_profile_find(const char *name);
+/* Oldest first. */
+void scsi_profile_foreach(void (*fn)(const struct scsi_profile *p, void *arg), void *arg);
+/* The definition of a mode page in a profile, or NULL. */
+const struct scsi_mode_page_def *scsi_profile_mode_page(const struct scsi_profile *p,
+							  uint8_t page, uint8_t subpage);
+/* Calls fn for each command that exists in profile p, in opcode/service-action order (the
+ * dispatch table is the source): for the README command list and `invarctl` listings. sa is
+ * 0xffff for commands without a service action. */
+void scsi_profile_cmd_foreach(const struct scsi_profile *p,
+			      void (*fn)(uint8_t opcode, uint16_t sa, const char *name, void *arg),
+			      void *arg);
+/* Bytes of lu->mode_state a profile needs. */
+unsigned scsi_profile_mode_state_len(const struct scsi_profile *p);
+
+#endif
