@@ -1,0 +1,137 @@
+/* The iSCSI fabric's registration with the daemon: struct fabric_ops for the control plane and
+ * the fabric-wide session/connection registry. */
+#include "fabric/iscsi/iscsi.h"
+#include "fabric/iscsi/iscsi_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/daemon.h"
+#include "core/target.h"
+#include "core/worker.h"
+#include "util/log.h"
+
+struct iscsi_fabric *iscsi_fabric_get(struct daemon *d)
+{
+	return d->fabric_priv;
+}
+
+static void iscsi_ops_luns_changed(struct daemon *d, struct target *t)
+{
+	struct iscsi_fabric *f = iscsi_fabric_get(d);
+	struct list_node *n;
+
+	pthread_mutex_lock(&f->lock);
+	list_for_each(n, &f->sessions)
+	{
+		struct iscsi_session *s = list_entry(n, struct iscsi_session, gnode);
+
+		if (s->target != t)
+			continue;
+		iscsi_session_get(s);
+		iscsi_session_refresh_view_async(s);	/* on the session's own worker */
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+static int iscsi_ops_close_sessions(struct daemon *d, struct target *t)
+{
+	struct iscsi_fabric *f = iscsi_fabric_get(d);
+	struct list_node *n;
+	int count = 0;
+
+	pthread_mutex_lock(&f->lock);
+	list_for_each(n, &f->sessions)
+	{
+		struct iscsi_session *s = list_entry(n, struct iscsi_session, gnode);
+
+		if (s->target != t)
+			continue;
+		iscsi_session_get(s);
+		iscsi_session_kill_async(s);
+		count++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return count;
+}
+
+static int iscsi_ops_session_count(struct daemon *d, struct target *t)
+{
+	struct iscsi_fabric *f = iscsi_fabric_get(d);
+	struct list_node *n;
+	int count = 0;
+
+	pthread_mutex_lock(&f->lock);
+	list_for_each(n, &f->sessions)
+		if (list_entry(n, struct iscsi_session, gnode)->target == t)
+			count++;
+	pthread_mutex_unlock(&f->lock);
+	return count;
+}
+
+static void iscsi_conn_kill_cb(void *arg)
+{
+	struct iscsi_conn *c = arg;
+
+	if (!c->closing)
+		iscsi_conn_close(c, "shutdown");
+	iscsi_conn_put(c);
+}
+
+static void iscsi_ops_shutdown(struct daemon *d)
+{
+	struct iscsi_fabric *f = iscsi_fabric_get(d);
+	struct list_node *n;
+
+	iscsi_portal_close_all(d);
+	pthread_mutex_lock(&f->lock);
+	f->shutting_down = true;
+	list_for_each(n, &f->conns)
+	{
+		struct iscsi_conn *c = list_entry(n, struct iscsi_conn, gnode);
+
+		iscsi_conn_get(c);
+		if (ev_call(c->w->loop, iscsi_conn_kill_cb, c) < 0)
+			iscsi_conn_put(c);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+static const struct fabric_ops iscsi_fabric_ops = {
+	.portal_add = iscsi_portal_add,
+	.portal_del = iscsi_portal_del,
+	.portal_foreach = iscsi_portal_foreach,
+	.target_luns_changed = iscsi_ops_luns_changed,
+	.target_close_sessions = iscsi_ops_close_sessions,
+	.target_session_count = iscsi_ops_session_count,
+	.shutdown = iscsi_ops_shutdown,
+};
+
+int iscsi_fabric_init(struct daemon *d)
+{
+	struct iscsi_fabric *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->d = d;
+	pthread_mutex_init(&f->lock, NULL);
+	list_init(&f->sessions);
+	list_init(&f->conns);
+	d->fabric_priv = f;
+	d->fabric = &iscsi_fabric_ops;
+	return 0;
+}
+
+void iscsi_fabric_fini(struct daemon *d)
+{
+	struct iscsi_fabric *f = iscsi_fabric_get(d);
+
+	if (!f)
+		return;
+	iscsi_portal_close_all(d);
+	/* Workers have stopped: connections left on the list are abandoned with their loops. */
+	d->fabric = NULL;
+	d->fabric_priv = NULL;
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}

@@ -1,0 +1,346 @@
+/* Private to src/fabric/iscsi: connections, sessions, tasks and the functions the files of the
+ * fabric share. Nothing outside the fabric includes this. */
+#ifndef INVAR_FABRIC_ISCSI_INTERNAL_H
+#define INVAR_FABRIC_ISCSI_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/nexus.h"
+#include "core/task.h"
+#include "fabric/iscsi/params.h"
+#include "fabric/iscsi/pdu.h"
+#include "util/evloop.h"
+#include "util/list.h"
+
+struct daemon;
+struct target;
+struct worker;
+struct lun_view;
+struct iscsi_session;
+
+#define ISCSI_QUEUE_DEPTH 128		/* CmdSN window per session */
+#define ISCSI_RX_BUF 65536		/* socket read staging buffer */
+#define ISCSI_LOGIN_TEXT_MAX 65536	/* login text across Continue PDUs */
+#define ISCSI_TX_HIGH_WATER 4096	/* queued PDUs before we stop reading */
+#define ISCSI_LOGIN_TIMEOUT_MS 30000
+#define ISCSI_NOP_INTERVAL_MS 15000	/* idle time before a target NOP-In ping */
+#define ISCSI_NOP_TIMEOUT_MS 15000	/* ping unanswered for this long: drop the connection */
+#define ISCSI_REINSTATE_POLL_MS 10
+#define ISCSI_REINSTATE_TIMEOUT_MS 10000
+#define ISCSI_MAX_R2T_TRACK ISCSI_OUR_MAX_OUTSTANDING_R2T
+
+/* One PDU waiting to be written. The header (BHS + header digest) lives here; the data segment
+ * either points into a task's buffer (the task holds a reference until the PDU is written) or
+ * is owned by the entry. */
+struct iscsi_tx {
+	struct list_node node;
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+	uint32_t hdr_len;
+	const uint8_t *data;
+	uint32_t data_len;
+	uint8_t trailer[3 + ISCSI_DIGEST_LEN];	/* pad + data digest */
+	uint32_t trailer_len;
+	uint32_t sent;				/* bytes of hdr+data+trailer already written */
+	struct iscsi_task *task;		/* reference, or NULL */
+	void *owned;				/* freed when written */
+	bool close_after;			/* close the connection once this is written */
+};
+
+enum iscsi_task_state {
+	ISCSI_TASK_NEW = 0,
+	ISCSI_TASK_DATA_OUT,		/* collecting write data */
+	ISCSI_TASK_DRAIN,		/* setup failed: draining unsolicited data before status */
+	ISCSI_TASK_EXEC,		/* in the SCSI layer: done() pending */
+	ISCSI_TASK_DONE,		/* response queued */
+};
+
+struct iscsi_r2t {
+	bool active;
+	uint32_t ttt;
+	uint32_t offset;
+	uint32_t len;
+	uint32_t received;		/* bytes received in order */
+	uint32_t next_datasn;
+};
+
+/* A SCSI command as the fabric tracks it. scsi_task is embedded; fabric_priv points back. */
+struct iscsi_task {
+	struct scsi_task st;
+	struct list_node node;		/* session->tasks */
+	struct iscsi_conn *conn;
+	struct iscsi_view *view;	/* the LUN view the command was addressed through */
+	unsigned refs;			/* owner + queued tx entries */
+	enum iscsi_task_state state;
+	bool aborted;			/* TMF or connection loss: no response */
+	bool in_scsi;			/* scsi_task_execute() called, done() not yet */
+	bool setup_ok;
+
+	uint32_t itt;
+	uint32_t cmdsn;
+	uint32_t edtl;
+	uint8_t lun_raw[8];
+	uint8_t cmd_flags;
+
+	/* Data-Out collection (RFC 7143 10.7, 11.7). xfer_len = bytes we keep (<= data_out_len);
+	 * data beyond it (EDTL larger than the CDB) is received and dropped. */
+	uint32_t xfer_len;
+	uint32_t unsol_len;		/* unsolicited bytes the initiator will send (imm + Data-Out) */
+	uint32_t unsol_received;
+	uint32_t unsol_next_datasn;
+	uint32_t r2t_next_offset;	/* next offset to solicit */
+	uint32_t solicited_received;
+	uint32_t r2tsn;
+	unsigned r2t_outstanding;
+	struct iscsi_r2t r2t[ISCSI_MAX_R2T_TRACK];
+
+	uint32_t datasn;		/* Data-In / R2T numbering */
+	struct iscsi_tmf_wait *tmf_wait; /* a TMF response waiting for this task's I/O */
+};
+
+/* A TMF response held until every task it aborted has finished its I/O (RFC 7143 4.2.3.x). */
+struct iscsi_tmf_wait {
+	struct iscsi_conn *conn;
+	uint8_t rsp[ISCSI_BHS_LEN];
+	unsigned waiting;
+	bool close_after;		/* TARGET COLD RESET: drop the connection after responding */
+};
+void iscsi_tmf_wait_release(struct iscsi_tmf_wait *w);
+
+/* Refcounted LUN view so in-flight tasks keep the view they were addressed through. */
+struct iscsi_view {
+	struct lun_view *v;
+	unsigned refs;			/* session + tasks, worker-local */
+};
+
+enum iscsi_conn_phase {
+	ISCSI_PHASE_LOGIN = 0,
+	ISCSI_PHASE_REINSTATE_WAIT,	/* login held until the old session is gone */
+	ISCSI_PHASE_FULL_FEATURE,
+	ISCSI_PHASE_LOGOUT,		/* logout response queued */
+	ISCSI_PHASE_CLOSED,
+};
+
+enum iscsi_rx_state {
+	ISCSI_RX_BHS = 0,
+	ISCSI_RX_AHS,
+	ISCSI_RX_HDIGEST,
+	ISCSI_RX_DATA,
+	ISCSI_RX_PAD,
+	ISCSI_RX_DDIGEST,
+};
+
+struct iscsi_conn {
+	struct list_node gnode;		/* fabric-wide connection list (shutdown) */
+	atomic_int refcnt;
+	struct daemon *d;
+	struct worker *w;
+	struct ev_fd evfd;
+	int fd;
+	char peer[64];
+	enum iscsi_conn_phase phase;
+	bool closing;			/* teardown started */
+	bool freed_scheduled;
+	bool rx_paused;
+
+	/* Receive state machine. */
+	enum iscsi_rx_state rx_state;
+	uint8_t bhs[ISCSI_BHS_LEN];
+	struct iscsi_pdu_hdr hdr;
+	uint8_t ahs[ISCSI_AHS_MAX];
+	uint32_t ahs_len;
+	uint8_t digest[ISCSI_DIGEST_LEN];
+	uint32_t rx_pos;		/* bytes of the current piece received */
+	uint32_t rx_want;		/* bytes of the current piece */
+	uint8_t *data;			/* current PDU's data segment (NULL: dropped/direct) */
+	struct iscsi_task *data_task;	/* Data-Out straight into this task's buffer (ref) */
+	uint8_t *data_direct;		/* where in it, or NULL to drop the payload */
+	uint32_t direct_len;		/* bytes to store there; the rest is dropped */
+	bool hdigest, ddigest;		/* digests in force (from full feature phase on) */
+	uint32_t data_crc;		/* running data digest */
+	uint8_t *rxbuf;
+	uint64_t last_rx_ms;
+
+	/* Send queue. */
+	struct list_node txq;
+	unsigned txq_len;
+	bool want_out;			/* EPOLLOUT armed */
+
+	/* Login. */
+	struct iscsi_negotiation neg;
+	enum iscsi_login_stage login_stage;
+	bool login_started;
+	bool names_checked;
+	uint8_t isid[6];
+	uint16_t tsih;
+	uint16_t cid;
+	uint32_t login_itt;
+	char *login_text;		/* accumulated request text (Continue) */
+	uint32_t login_text_len;
+	struct target *login_target;	/* reference while logging in */
+	uint64_t reinstate_deadline;
+	uint32_t login_cmdsn;
+	char *login_rsp;		/* final response text held during reinstatement */
+	uint32_t login_rsp_len;
+	uint8_t login_rsp_flags;
+	struct ev_timer login_timer;
+	struct ev_timer reinstate_timer;
+
+	/* NOP-In ping. */
+	struct ev_timer nop_timer;
+	bool nop_outstanding;
+	uint32_t nop_ttt;
+	uint64_t nop_sent_ms;
+
+	/* Text (discovery) reply continuation (RFC 7143 11.10, C bit). */
+	char *text_rsp;
+	uint32_t text_rsp_len, text_rsp_off;
+	uint32_t text_ttt;
+	uint32_t text_itt;
+
+	/* Sequence numbers (per connection, RFC 7143 4.2.2.2). */
+	uint32_t statsn;
+	uint32_t exp_statsn;
+
+	struct iscsi_session *sess;
+	uint32_t next_ttt;
+};
+
+/* A held (out-of-order) request: the whole PDU, re-dispatched when its CmdSN comes up. */
+struct iscsi_held {
+	struct list_node node;
+	uint32_t cmdsn;
+	uint8_t bhs[ISCSI_BHS_LEN];
+	uint8_t *ahs;
+	uint32_t ahs_len;
+	uint8_t *data;
+	uint32_t data_len;
+};
+
+struct iscsi_session {
+	struct list_node gnode;		/* fabric session registry */
+	atomic_int refcnt;
+	struct daemon *d;
+	struct worker *w;
+	struct iscsi_conn *conn;	/* NULL once the connection is gone */
+	struct target *target;		/* reference (normal sessions) */
+	enum iscsi_session_type type;
+	struct iscsi_params p;
+	uint8_t isid[6];
+	uint16_t tsih;
+	struct it_nexus nexus;
+	struct iscsi_view *view;
+	bool registered;
+	bool killed;
+
+	uint32_t exp_cmdsn;
+	unsigned active;		/* tasks without a response yet: the CmdSN window */
+	struct list_node tasks;		/* struct iscsi_task.node */
+	unsigned ntasks;
+	struct list_node held;		/* struct iscsi_held, sorted by CmdSN */
+	unsigned nheld;
+};
+
+/* Fabric-wide state (d->fabric_priv). */
+struct iscsi_fabric {
+	struct daemon *d;
+	pthread_mutex_t lock;		/* sessions and conns lists */
+	struct list_node sessions;
+	struct list_node conns;
+	bool shutting_down;
+};
+
+struct iscsi_fabric *iscsi_fabric_get(struct daemon *d);
+
+/* conn.c */
+void iscsi_conn_get(struct iscsi_conn *c);
+void iscsi_conn_put(struct iscsi_conn *c);
+void iscsi_conn_close(struct iscsi_conn *c, const char *why);
+/* Queue a PDU. bhs is copied; data is referenced (task != NULL: holds a task ref) or owned
+ * (owned != NULL: freed after sending). Computes digests. */
+int iscsi_conn_queue(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data,
+		     uint32_t data_len, struct iscsi_task *task, void *owned);
+void iscsi_conn_queue_close_after(struct iscsi_conn *c);
+void iscsi_conn_flush(struct iscsi_conn *c);
+void iscsi_conn_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t bhs[ISCSI_BHS_LEN]);
+/* Fill StatSN/ExpCmdSN/MaxCmdSN in a target PDU; advance StatSN when advance is true. */
+void iscsi_conn_fill_sn(struct iscsi_conn *c, uint8_t bhs[ISCSI_BHS_LEN], bool advance);
+uint32_t iscsi_conn_next_ttt(struct iscsi_conn *c);
+/* The connection reached full feature phase: start the NOP timer. */
+void iscsi_conn_ffp_started(struct iscsi_conn *c);
+/* Dispatch one complete PDU (from the receive path or a held queue). */
+void iscsi_conn_dispatch(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
+			 const uint8_t *ahs, uint32_t ahs_len, uint8_t *data);
+void iscsi_conn_teardown_check(struct iscsi_conn *c);
+/* Process a request whose CmdSN is in order (or immediate). */
+void iscsi_conn_process(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
+			const uint8_t *ahs, uint32_t ahs_len, uint8_t *data);
+
+/* login.c */
+void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t *data);
+void iscsi_login_reinstate_poll(struct iscsi_conn *c);
+
+/* session.c */
+struct iscsi_session *iscsi_session_new(struct iscsi_conn *c);
+void iscsi_session_get(struct iscsi_session *s);
+void iscsi_session_put(struct iscsi_session *s);
+void iscsi_session_register(struct iscsi_session *s);
+/* Find a live session with the same initiator, ISID and target (reinstatement). With a ref. */
+struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator,
+					 const uint8_t isid[6], const char *target_iqn);
+struct iscsi_session *iscsi_session_find_tsih(struct daemon *d, uint16_t tsih);
+/* Ask the session's own worker to close it. */
+void iscsi_session_kill_async(struct iscsi_session *s);
+/* The connection is gone and every task finished: nexus loss, unregister, drop refs. */
+void iscsi_session_end(struct iscsi_session *s);
+/* CmdSN window check (RFC 7143 4.2.2.1): returns 1 to process now, 0 to hold, -1 to drop. */
+int iscsi_session_cmdsn_check(struct iscsi_session *s, bool immediate, uint32_t cmdsn);
+void iscsi_session_cmdsn_advance(struct iscsi_session *s);
+int iscsi_session_hold(struct iscsi_session *s, const uint8_t bhs[ISCSI_BHS_LEN],
+		       const uint8_t *ahs, uint32_t ahs_len, const uint8_t *data);
+void iscsi_session_run_held(struct iscsi_session *s);
+uint32_t iscsi_session_max_cmdsn(const struct iscsi_session *s);
+void iscsi_view_put(struct iscsi_view *v);
+int iscsi_session_attach_view(struct iscsi_session *s);
+void iscsi_session_refresh_view_async(struct iscsi_session *s);
+
+/* scsi_cmd.c */
+void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
+		       const uint8_t *ahs, uint32_t ahs_len, const uint8_t *data);
+/* Data-Out header arrived: validates and returns where its data goes (NULL: drop it);
+ * -1 on a protocol error (connection closed). */
+int iscsi_data_out_hdr(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t **dest);
+/* Data-Out payload fully received (digest checked); t is what iscsi_data_out_hdr chose. */
+void iscsi_data_out_done(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+			 struct iscsi_task *t);
+struct iscsi_task *iscsi_task_find(struct iscsi_session *s, uint32_t itt);
+void iscsi_task_get(struct iscsi_task *t);
+void iscsi_task_put(struct iscsi_task *t);
+/* Abort a task: no response will be sent; freed once its I/O completes. */
+void iscsi_task_abort(struct iscsi_task *t);
+
+/* tmf.c */
+void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
+
+/* discovery.c */
+void iscsi_text_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data);
+/* Builds the SendTargets reply ("All" or one name) into a malloc'd buffer. */
+int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *local, char **out,
+			    uint32_t *out_len);
+
+/* logout.c */
+void iscsi_logout_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
+
+/* portal.c */
+int iscsi_portal_add(struct daemon *d, const char *addr_port);
+int iscsi_portal_del(struct daemon *d, const char *addr_port);
+void iscsi_portal_foreach(struct daemon *d, void (*fn)(const char *addr_port, void *arg),
+			  void *arg);
+/* With daemon.lock held. */
+void iscsi_portal_foreach_locked(struct daemon *d, void (*fn)(const char *addr_port, void *arg),
+				 void *arg);
+void iscsi_portal_close_all(struct daemon *d);
+
+#endif

@@ -1,0 +1,377 @@
+/* Login phase (RFC 7143 6.3, 11.12, 11.13): security -> operational -> full feature stages,
+ * Continue for text spanning PDUs, status classes, TSIH allocation and session reinstatement. */
+#include "fabric/iscsi/iscsi_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/daemon.h"
+#include "core/target.h"
+#include "core/worker.h"
+#include "util/byteorder.h"
+#include "util/log.h"
+
+/* Login status class and detail (RFC 7143 11.13.5), as (class << 8 | detail). */
+#define LOGIN_OK 0x0000
+#define LOGIN_INITIATOR_ERROR 0x0200
+#define LOGIN_AUTH_FAILED 0x0201
+#define LOGIN_NOT_FOUND 0x0203
+#define LOGIN_UNSUPPORTED_VERSION 0x0205
+#define LOGIN_TOO_MANY_CONNECTIONS 0x0206
+#define LOGIN_MISSING_PARAMETER 0x0207
+#define LOGIN_SESSION_TYPE_UNSUPPORTED 0x0209
+#define LOGIN_SESSION_DOES_NOT_EXIST 0x020a
+#define LOGIN_INVALID_DURING_LOGIN 0x020b
+#define LOGIN_TARGET_ERROR 0x0300
+#define LOGIN_SERVICE_UNAVAILABLE 0x0301
+#define LOGIN_OUT_OF_RESOURCES 0x0302
+
+static void iscsi_login_build_hdr(struct iscsi_conn *c, uint8_t bhs[ISCSI_BHS_LEN], uint8_t flags,
+				  unsigned status, uint16_t tsih)
+{
+	struct iscsi_session *s = c->sess;
+
+	memset(bhs, 0, ISCSI_BHS_LEN);
+	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_LOGIN_RSP;
+	bhs[ISCSI_OFF_FLAGS] = flags;
+	bhs[ISCSI_OFF_LOGIN_VMAX] = 0;		/* version-max: 0 (RFC 7143 11.13.1) */
+	bhs[ISCSI_OFF_LOGIN_VMIN] = 0;		/* version-active */
+	memcpy(bhs + ISCSI_OFF_ISID, c->isid, 6);
+	put_be16(bhs + ISCSI_OFF_TSIH, tsih);
+	put_be32(bhs + ISCSI_OFF_ITT, c->login_itt);
+	put_be32(bhs + ISCSI_OFF_STATSN, c->statsn++);
+	put_be32(bhs + ISCSI_OFF_EXPCMDSN, s ? s->exp_cmdsn : c->login_cmdsn);
+	put_be32(bhs + ISCSI_OFF_MAXCMDSN, s ? iscsi_session_max_cmdsn(s) : c->login_cmdsn);
+	bhs[ISCSI_OFF_LOGIN_STATUS_CLASS] = (uint8_t)(status >> 8);
+	bhs[ISCSI_OFF_LOGIN_STATUS_DETAIL] = (uint8_t)status;
+}
+
+/* A failed login: respond with the status and drop the connection once it is sent. */
+static void iscsi_login_fail(struct iscsi_conn *c, unsigned status, const char *why)
+{
+	uint8_t bhs[ISCSI_BHS_LEN];
+	char name[64];
+
+	log_sanitize(name, sizeof(name), c->neg.p.initiator_name, sizeof(c->neg.p.initiator_name));
+	log_warn("iscsi %s: login of '%s' rejected (0x%04x): %s", c->peer, name, status, why);
+	iscsi_login_build_hdr(c, bhs, 0, status, 0);
+	if (iscsi_conn_queue(c, bhs, NULL, 0, NULL, NULL) < 0) {
+		iscsi_conn_close(c, "login failed");
+		return;
+	}
+	iscsi_conn_queue_close_after(c);
+	c->phase = ISCSI_PHASE_LOGOUT;	/* accept nothing more */
+	iscsi_conn_flush(c);
+}
+
+static int iscsi_login_send(struct iscsi_conn *c, uint8_t flags, char *text, uint32_t len,
+			    uint16_t tsih)
+{
+	uint8_t bhs[ISCSI_BHS_LEN];
+
+	iscsi_login_build_hdr(c, bhs, flags, LOGIN_OK, tsih);
+	return iscsi_conn_queue(c, bhs, (uint8_t *)text, len, NULL, text);
+}
+
+static uint16_t iscsi_tsih_alloc(struct daemon *d)
+{
+	uint16_t tsih;
+
+	/* TSIH 0 is reserved for "new session" (RFC 7143 11.12.6). */
+	do
+		tsih = (uint16_t)(atomic_fetch_add(&d->next_tsih, 1) + 1);
+	while (tsih == 0);
+	return tsih;
+}
+
+/* Move to full feature phase: create and register the session, send the final response. */
+static void iscsi_login_complete(struct iscsi_conn *c)
+{
+	struct iscsi_session *s;
+	struct iscsi_params *p = &c->neg.p;
+	char iname[64], tname[64];
+	int rc;
+
+	s = iscsi_session_new(c);
+	if (!s) {
+		iscsi_login_fail(c, LOGIN_OUT_OF_RESOURCES, "out of memory");
+		return;
+	}
+	s->type = p->session_type;
+	p->max_recv_dsl = ISCSI_OUR_MAX_RECV_DSL;
+	s->p = *p;
+	memcpy(s->isid, c->isid, 6);
+	s->tsih = iscsi_tsih_alloc(c->d);
+	s->exp_cmdsn = c->login_cmdsn;
+	s->nexus.id = atomic_fetch_add(&c->d->next_nexus_id, 1) + 1;
+	snprintf(s->nexus.initiator, sizeof(s->nexus.initiator), "%s", p->initiator_name);
+	memcpy(s->nexus.isid, c->isid, 6);
+	if (s->type == ISCSI_SESSION_NORMAL) {
+		s->target = c->login_target;
+		c->login_target = NULL;
+		snprintf(s->nexus.target, sizeof(s->nexus.target), "%s", s->target->iqn);
+		s->nexus.tpgt = s->target->tpgt;
+		s->nexus.rel_port_id = s->target->tpgt;
+		rc = iscsi_session_attach_view(s);
+		if (rc) {
+			target_put(s->target);
+			iscsi_session_put(s);
+			iscsi_login_fail(c, LOGIN_OUT_OF_RESOURCES, "out of memory for LUN view");
+			return;
+		}
+	}
+	c->sess = s;
+	iscsi_session_register(s);
+
+	if (iscsi_login_send(c, c->login_rsp_flags, c->login_rsp, c->login_rsp_len, s->tsih) < 0) {
+		c->login_rsp = NULL;
+		iscsi_conn_close(c, "cannot queue login response");
+		return;
+	}
+	c->login_rsp = NULL;
+	c->login_rsp_len = 0;
+	/* Digests and our MaxRecvDataSegmentLength apply from the next PDU on (RFC 7143 13.1,
+	 * 13.12). */
+	c->hdigest = p->header_digest;
+	c->ddigest = p->data_digest;
+	c->phase = ISCSI_PHASE_FULL_FEATURE;
+	iscsi_conn_ffp_started(c);
+	log_sanitize(iname, sizeof(iname), p->initiator_name, sizeof(p->initiator_name));
+	log_sanitize(tname, sizeof(tname), p->target_name, sizeof(p->target_name));
+	log_info("iscsi %s: %s session tsih %u: initiator '%s' target '%s' (MRDSL %u/%u, burst "
+		 "%u/%u, R2T %s, imm %s, digests %s/%s)",
+		 c->peer, s->type == ISCSI_SESSION_DISCOVERY ? "discovery" : "normal", s->tsih,
+		 iname, tname, p->max_recv_dsl, p->max_xmit_dsl, p->first_burst, p->max_burst,
+		 p->initial_r2t ? "Yes" : "No", p->immediate_data ? "Yes" : "No",
+		 p->header_digest ? "CRC32C" : "None", p->data_digest ? "CRC32C" : "None");
+	iscsi_conn_flush(c);
+}
+
+void iscsi_login_reinstate_poll(struct iscsi_conn *c)
+{
+	struct iscsi_session *old;
+
+	old = iscsi_session_find(c->d, c->neg.p.initiator_name, c->isid, c->login_target->iqn);
+	if (!old) {
+		iscsi_login_complete(c);
+		return;
+	}
+	iscsi_session_put(old);
+	if (ev_now_ms() > c->reinstate_deadline) {
+		iscsi_login_fail(c, LOGIN_SERVICE_UNAVAILABLE, "old session did not go away");
+		return;
+	}
+	ev_timer_arm(c->w->loop, &c->reinstate_timer, ISCSI_REINSTATE_POLL_MS);
+}
+
+/* Going to full feature phase: a normal session with the same initiator, ISID and target is
+ * reinstated (RFC 7143 6.3.5): close it on its own worker and finish once it is gone. */
+static void iscsi_login_to_ffp(struct iscsi_conn *c)
+{
+	struct iscsi_session *old = NULL;
+
+	if (c->neg.p.session_type == ISCSI_SESSION_NORMAL)
+		old = iscsi_session_find(c->d, c->neg.p.initiator_name, c->isid,
+					 c->login_target->iqn);
+	if (!old) {
+		iscsi_login_complete(c);
+		return;
+	}
+	log_info("iscsi %s: reinstating session tsih %u", c->peer, old->tsih);
+	iscsi_session_kill_async(old);	/* takes over the reference */
+	c->phase = ISCSI_PHASE_REINSTATE_WAIT;
+	c->reinstate_deadline = ev_now_ms() + ISCSI_REINSTATE_TIMEOUT_MS;
+	ev_timer_arm(c->w->loop, &c->reinstate_timer, ISCSI_REINSTATE_POLL_MS);
+}
+
+/* Checks once the initiator's declarations are known (first PDU of the login). */
+static unsigned iscsi_login_check_names(struct iscsi_conn *c, const char **why)
+{
+	struct iscsi_params *p = &c->neg.p;
+
+	if (!p->initiator_name[0]) {
+		*why = "no InitiatorName";
+		return LOGIN_MISSING_PARAMETER;
+	}
+	if (iscsi_name_validate(p->initiator_name)) {
+		*why = "invalid InitiatorName";
+		return LOGIN_INITIATOR_ERROR;
+	}
+	if (p->session_type == ISCSI_SESSION_NONE)
+		p->session_type = ISCSI_SESSION_NORMAL;	/* RFC 7143 13.21 default */
+	if (c->tsih) {
+		struct iscsi_session *s = iscsi_session_find_tsih(c->d, c->tsih);
+
+		/* MaxConnections=1: adding a connection to a session is not supported. */
+		if (s) {
+			iscsi_session_put(s);
+			*why = "connection would exceed MaxConnections=1";
+			return LOGIN_TOO_MANY_CONNECTIONS;
+		}
+		*why = "TSIH names no session";
+		return LOGIN_SESSION_DOES_NOT_EXIST;
+	}
+	if (p->session_type == ISCSI_SESSION_DISCOVERY)
+		return LOGIN_OK;
+	if (!p->target_name[0]) {
+		*why = "no TargetName for a normal session";
+		return LOGIN_MISSING_PARAMETER;
+	}
+	if (iscsi_name_validate(p->target_name)) {
+		*why = "invalid TargetName";
+		return LOGIN_NOT_FOUND;
+	}
+	c->login_target = target_find_get(c->d, p->target_name);
+	if (!c->login_target) {
+		*why = "no such target";
+		return LOGIN_NOT_FOUND;
+	}
+	return LOGIN_OK;
+}
+
+void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t *data)
+{
+	bool transit = (h->flags & ISCSI_FLAG_LOGIN_TRANSIT) != 0;
+	bool cont = (h->flags & ISCSI_FLAG_LOGIN_CONTINUE) != 0;
+	unsigned csg = ISCSI_LOGIN_CSG(h->flags), nsg = ISCSI_LOGIN_NSG(h->flags);
+	bool first = !c->login_started;
+	char *out = NULL;
+	size_t out_len = 0;
+	uint8_t rsp_flags;
+	const char *why = "";
+	unsigned status;
+	int rc;
+
+	if (first) {
+		c->login_started = true;
+		memcpy(c->isid, h->lun, 6);
+		c->tsih = get_be16(h->lun + 6);
+		c->cid = (uint16_t)(h->w20 >> 16);
+		c->login_itt = h->itt;
+		c->login_cmdsn = h->w24;
+		c->statsn = h->w28;	/* start StatSN at what the initiator expects */
+		c->login_stage = csg == ISCSI_STAGE_OPERATIONAL ? ISCSI_STAGE_OPERATIONAL
+							      : ISCSI_STAGE_SECURITY;
+		/* RFC 7143 11.12.4: version-min must allow 0, the only version there is. */
+		if (h->spec3 != 0) {
+			iscsi_login_fail(c, LOGIN_UNSUPPORTED_VERSION, "unsupported version");
+			return;
+		}
+	} else if (h->itt != c->login_itt) {
+		iscsi_login_fail(c, LOGIN_INITIATOR_ERROR, "ITT changed during login");
+		return;
+	}
+	if (transit && cont) {
+		iscsi_login_fail(c, LOGIN_INITIATOR_ERROR, "T and C both set");
+		return;
+	}
+	if (csg == 2 || csg == ISCSI_STAGE_FULL_FEATURE || csg < c->login_stage) {
+		iscsi_login_fail(c, LOGIN_INITIATOR_ERROR, "bad current stage");
+		return;
+	}
+	if (transit && (nsg == 2 || nsg <= csg)) {
+		iscsi_login_fail(c, LOGIN_INITIATOR_ERROR, "bad next stage");
+		return;
+	}
+	c->login_stage = (enum iscsi_login_stage)csg;
+
+	/* Accumulate the text; a Continue PDU gets an empty response (RFC 7143 11.12.2). */
+	if (h->data_len) {
+		char *nt;
+
+		if (c->login_text_len + h->data_len > ISCSI_LOGIN_TEXT_MAX) {
+			iscsi_login_fail(c, LOGIN_INITIATOR_ERROR, "login text too long");
+			return;
+		}
+		nt = realloc(c->login_text, c->login_text_len + h->data_len);
+		if (!nt) {
+			iscsi_login_fail(c, LOGIN_OUT_OF_RESOURCES, "out of memory");
+			return;
+		}
+		memcpy(nt + c->login_text_len, data, h->data_len);
+		c->login_text = nt;
+		c->login_text_len += h->data_len;
+	}
+	if (cont) {
+		rsp_flags = (uint8_t)(csg << 2);
+		if (iscsi_login_send(c, rsp_flags, NULL, 0, 0) < 0)
+			iscsi_conn_close(c, "cannot queue login response");
+		iscsi_conn_flush(c);
+		return;
+	}
+
+	out = malloc(ISCSI_LOGIN_DSL);
+	if (!out) {
+		iscsi_login_fail(c, LOGIN_OUT_OF_RESOURCES, "out of memory");
+		return;
+	}
+	rc = iscsi_params_negotiate(&c->neg, (enum iscsi_login_stage)csg, c->login_text,
+				    c->login_text_len, out, ISCSI_LOGIN_DSL, &out_len);
+	free(c->login_text);
+	c->login_text = NULL;
+	c->login_text_len = 0;
+	if (rc) {
+		free(out);
+		iscsi_login_fail(c, rc == -EACCES ? LOGIN_AUTH_FAILED :
+				    rc == -ENOSPC ? LOGIN_TARGET_ERROR : LOGIN_INITIATOR_ERROR,
+				 c->neg.err[0] ? c->neg.err : "negotiation failed");
+		return;
+	}
+	if (!c->names_checked) {
+		c->names_checked = true;
+		status = iscsi_login_check_names(c, &why);
+		if (status != LOGIN_OK) {
+			free(out);
+			iscsi_login_fail(c, status, why);
+			return;
+		}
+		/* RFC 7143 13.9: the target returns its portal group tag in the first response of
+		 * a normal session. */
+		if (c->neg.p.session_type == ISCSI_SESSION_NORMAL) {
+			char tag[8];
+
+			snprintf(tag, sizeof(tag), "%u", (unsigned)c->login_target->tpgt);
+			if (iscsi_text_append(out, ISCSI_LOGIN_DSL, &out_len, "TargetPortalGroupTag",
+					      tag) < 0) {
+				free(out);
+				iscsi_login_fail(c, LOGIN_TARGET_ERROR, "response too long");
+				return;
+			}
+		}
+	}
+	if (c->neg.p.erl != 0 || c->neg.p.max_connections != 1) {
+		/* Negotiated down already; guard against a table change. */
+		free(out);
+		iscsi_login_fail(c, LOGIN_INITIATOR_ERROR, "unsupported ERL/MaxConnections");
+		return;
+	}
+
+	rsp_flags = (uint8_t)(csg << 2);
+	if (transit) {
+		rsp_flags |= (uint8_t)(ISCSI_FLAG_LOGIN_TRANSIT | nsg);
+		if (nsg == ISCSI_STAGE_FULL_FEATURE) {
+			if (iscsi_params_declare(&c->neg, out, ISCSI_LOGIN_DSL, &out_len) < 0) {
+				free(out);
+				iscsi_login_fail(c, LOGIN_TARGET_ERROR, "response too long");
+				return;
+			}
+			c->login_rsp = out;
+			c->login_rsp_len = (uint32_t)out_len;
+			c->login_rsp_flags = rsp_flags;
+			iscsi_login_to_ffp(c);
+			return;
+		}
+		c->login_stage = (enum iscsi_login_stage)nsg;
+	}
+	if (!out_len) {
+		free(out);
+		out = NULL;
+	}
+	if (iscsi_login_send(c, rsp_flags, out, (uint32_t)out_len, 0) < 0) {
+		iscsi_conn_close(c, "cannot queue login response");
+		return;
+	}
+	iscsi_conn_flush(c);
+}

@@ -1,0 +1,538 @@
+/* SCSI Command, Data-Out, R2T, Data-In and SCSI Response (RFC 7143 11.3-11.8): a command PDU
+ * becomes a struct scsi_task; write data is collected (immediate, unsolicited, R2T-solicited);
+ * read data and status go back with residuals against the Expected Data Transfer Length. */
+#include "fabric/iscsi/iscsi_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lu.h"
+#include "core/target.h"
+#include "core/worker.h"
+#include "scsi/scsi.h"
+#include "scsi/sense.h"
+#include "util/byteorder.h"
+#include "util/log.h"
+
+static void iscsi_task_scsi_done(struct scsi_task *st);
+
+void iscsi_task_get(struct iscsi_task *t)
+{
+	t->refs++;
+}
+
+void iscsi_task_put(struct iscsi_task *t)
+{
+	struct iscsi_conn *c = t->conn;
+	struct iscsi_session *s;
+
+	if (--t->refs)
+		return;
+	s = c->sess;
+	if (t->tmf_wait) {
+		iscsi_tmf_wait_release(t->tmf_wait);
+		t->tmf_wait = NULL;
+	}
+	scsi_task_release(&t->st);
+	iscsi_view_put(t->view);
+	list_del(&t->node);
+	if (s)
+		s->ntasks--;
+	free(t);
+	if (c->closing)
+		iscsi_conn_teardown_check(c);
+}
+
+/* The task has its answer (or will never get one): it no longer counts against the CmdSN
+ * window, and the owner's reference goes. Queued PDUs keep their own references. */
+static void iscsi_task_finish(struct iscsi_task *t)
+{
+	if (t->state == ISCSI_TASK_DONE)
+		return;
+	t->state = ISCSI_TASK_DONE;
+	if (t->conn->sess && t->conn->sess->active)
+		t->conn->sess->active--;
+	iscsi_task_put(t);
+}
+
+void iscsi_task_abort(struct iscsi_task *t)
+{
+	if (t->aborted)
+		return;
+	t->aborted = true;
+	t->st.aborted = true;
+	/* I/O in flight: the buffer is the backstore's until done() (which finishes the task). */
+	if (!t->in_scsi)
+		iscsi_task_finish(t);
+}
+
+struct iscsi_task *iscsi_task_find(struct iscsi_session *s, uint32_t itt)
+{
+	struct list_node *n;
+
+	list_for_each(n, &s->tasks)
+	{
+		struct iscsi_task *t = list_entry(n, struct iscsi_task, node);
+
+		if (t->itt == itt && t->state != ISCSI_TASK_DONE && !t->aborted)
+			return t;
+	}
+	return NULL;
+}
+
+/* Residual against EDTL (RFC 7143 11.4.5): overflow when the command wanted to move more than
+ * EDTL, underflow when it moved less. */
+static void iscsi_task_residual(const struct iscsi_task *t, uint8_t *flags, uint32_t *residual)
+{
+	const struct scsi_task *st = &t->st;
+	uint32_t want = 0, edtl = t->edtl;
+
+	*flags = 0;
+	*residual = 0;
+	if (st->dir == SCSI_DIR_READ) {
+		want = st->data_in_len;
+		if (!(t->cmd_flags & ISCSI_FLAG_CMD_READ))
+			edtl = 0;
+	} else if (st->dir == SCSI_DIR_WRITE) {
+		want = st->data_out_len;
+		if (!(t->cmd_flags & ISCSI_FLAG_CMD_WRITE))
+			edtl = 0;
+	}
+	if (want > edtl) {
+		*flags = ISCSI_FLAG_RSP_OVERFLOW;
+		*residual = want - edtl;
+	} else if (want < edtl) {
+		*flags = ISCSI_FLAG_RSP_UNDERFLOW;
+		*residual = edtl - want;
+	}
+}
+
+static int iscsi_task_queue_data_in(struct iscsi_task *t, bool with_status)
+{
+	struct iscsi_conn *c = t->conn;
+	const struct scsi_task *st = &t->st;
+	uint32_t total = st->data_in_len, off = 0, mrdsl = c->sess->p.max_xmit_dsl;
+	uint32_t burst = c->sess->p.max_burst, residual;
+	uint8_t rflags;
+
+	if (total > t->edtl)
+		total = t->edtl;
+	if (total > st->buf_len)
+		total = st->buf_len;
+	iscsi_task_residual(t, &rflags, &residual);
+	while (off < total) {
+		uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+		uint32_t len = total - off;
+		uint32_t burst_left = burst - (off % burst);
+		bool last = false;
+
+		if (len > mrdsl)
+			len = mrdsl;
+		if (len > burst_left)
+			len = burst_left;
+		last = off + len == total;
+		bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_DATA_IN;
+		/* F ends each Data-In sequence of at most MaxBurstLength (RFC 7143 11.7.1). */
+		if (last || len == burst_left)
+			bhs[ISCSI_OFF_FLAGS] |= ISCSI_FLAG_FINAL;
+		put_be32(bhs + ISCSI_OFF_ITT, t->itt);
+		put_be32(bhs + ISCSI_OFF_TTT, ISCSI_RSVD_TAG);
+		put_be32(bhs + ISCSI_OFF_DATASN, t->datasn++);
+		put_be32(bhs + ISCSI_OFF_BUFFER_OFFSET, off);
+		if (last && with_status) {
+			/* Phase collapse (RFC 7143 11.7.3): status in the last Data-In. */
+			bhs[ISCSI_OFF_FLAGS] |= ISCSI_FLAG_FINAL | ISCSI_FLAG_DATAIN_STATUS | rflags;
+			bhs[ISCSI_OFF_SPEC3] = st->status;
+			put_be32(bhs + ISCSI_OFF_RESIDUAL, residual);
+			iscsi_conn_fill_sn(c, bhs, true);
+		} else {
+			iscsi_conn_fill_sn(c, bhs, false);
+			put_be32(bhs + ISCSI_OFF_STATSN, 0);
+		}
+		if (iscsi_conn_queue(c, bhs, st->buf + off, len, t, NULL) < 0)
+			return -EPIPE;
+		off += len;
+	}
+	return total ? 1 : 0;
+}
+
+static void iscsi_task_queue_response(struct iscsi_task *t)
+{
+	struct iscsi_conn *c = t->conn;
+	const struct scsi_task *st = &t->st;
+	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint8_t *sense = NULL;
+	uint32_t residual, slen = 0;
+	uint8_t rflags;
+
+	if (st->sense_len) {
+		/* RFC 7143 11.4.7: SenseLength (2 bytes) then the sense data. */
+		slen = 2u + st->sense_len;
+		sense = malloc(slen);
+		if (!sense) {
+			iscsi_conn_close(c, "out of memory for sense");
+			return;
+		}
+		put_be16(sense, st->sense_len);
+		memcpy(sense + 2, st->sense, st->sense_len);
+	}
+	iscsi_task_residual(t, &rflags, &residual);
+	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_SCSI_RSP;
+	bhs[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL | rflags;
+	bhs[ISCSI_OFF_SPEC2] = 0x00;	/* Command Completed at Target */
+	bhs[ISCSI_OFF_SPEC3] = st->status;
+	put_be32(bhs + ISCSI_OFF_ITT, t->itt);
+	iscsi_conn_fill_sn(c, bhs, true);
+	put_be32(bhs + ISCSI_OFF_EXPDATASN, st->dir == SCSI_DIR_WRITE ? t->r2tsn : t->datasn);
+	put_be32(bhs + ISCSI_OFF_RESIDUAL, residual);
+	iscsi_conn_queue(c, bhs, sense, slen, NULL, sense);
+}
+
+/* Data (reads) and status for a completed task, then the task is finished. */
+static void iscsi_task_respond(struct iscsi_task *t)
+{
+	struct iscsi_conn *c = t->conn;
+	const struct scsi_task *st = &t->st;
+	bool collapse = st->status == SCSI_STATUS_GOOD && !st->sense_len;
+	int sent = 0;
+
+	/* Count the response out of the window first so MaxCmdSN in it opens the slot. */
+	if (c->sess->active)
+		c->sess->active--;
+	t->state = ISCSI_TASK_DONE;
+	if (st->dir == SCSI_DIR_READ && (t->cmd_flags & ISCSI_FLAG_CMD_READ) && st->data_in_len &&
+	    st->buf)
+		sent = iscsi_task_queue_data_in(t, collapse);
+	if (sent < 0)
+		goto out;
+	if (!sent || !collapse)
+		iscsi_task_queue_response(t);
+out:
+	iscsi_task_put(t);	/* the owner's reference; queued PDUs hold theirs */
+	iscsi_conn_flush(c);
+}
+
+static void iscsi_task_execute(struct iscsi_task *t)
+{
+	t->state = ISCSI_TASK_EXEC;
+	t->in_scsi = true;
+	iscsi_task_get(t);
+	scsi_task_execute(&t->st);	/* done() may run before this returns */
+	iscsi_task_put(t);
+}
+
+static void iscsi_task_scsi_done(struct scsi_task *st)
+{
+	struct iscsi_task *t = st->fabric_priv;
+	struct iscsi_conn *c = t->conn;
+
+	t->in_scsi = false;
+	if (t->tmf_wait) {
+		struct iscsi_tmf_wait *w = t->tmf_wait;
+
+		t->tmf_wait = NULL;
+		iscsi_tmf_wait_release(w);
+	}
+	if (t->aborted || c->closing) {
+		iscsi_task_finish(t);
+		return;
+	}
+	iscsi_task_respond(t);
+}
+
+static int iscsi_task_send_r2t(struct iscsi_task *t)
+{
+	struct iscsi_conn *c = t->conn;
+	struct iscsi_r2t *r = NULL;
+	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint32_t len;
+	unsigned i;
+
+	for (i = 0; i < ISCSI_MAX_R2T_TRACK; i++)
+		if (!t->r2t[i].active) {
+			r = &t->r2t[i];
+			break;
+		}
+	if (!r)
+		return -ENOSPC;
+	len = t->xfer_len - t->r2t_next_offset;
+	if (len > c->sess->p.max_burst)
+		len = c->sess->p.max_burst;
+	r->active = true;
+	r->ttt = iscsi_conn_next_ttt(c);
+	r->offset = t->r2t_next_offset;
+	r->len = len;
+	r->received = 0;
+	r->next_datasn = 0;
+	t->r2t_next_offset += len;
+	t->r2t_outstanding++;
+
+	/* RFC 7143 11.8. */
+	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_R2T;
+	bhs[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL;
+	memcpy(bhs + ISCSI_OFF_LUN, t->lun_raw, 8);
+	put_be32(bhs + ISCSI_OFF_ITT, t->itt);
+	put_be32(bhs + ISCSI_OFF_TTT, r->ttt);
+	iscsi_conn_fill_sn(c, bhs, false);
+	put_be32(bhs + ISCSI_OFF_R2TSN, t->r2tsn++);
+	put_be32(bhs + ISCSI_OFF_BUFFER_OFFSET, r->offset);
+	put_be32(bhs + ISCSI_OFF_DDTL, r->len);
+	return iscsi_conn_queue(c, bhs, NULL, 0, NULL, NULL);
+}
+
+static uint32_t iscsi_task_solicited_total(const struct iscsi_task *t)
+{
+	return t->xfer_len > t->unsol_len ? t->xfer_len - t->unsol_len : 0;
+}
+
+/* Next step of a write: solicit what is missing, execute once everything is in. */
+static void iscsi_task_write_progress(struct iscsi_task *t)
+{
+	struct iscsi_conn *c = t->conn;
+	uint32_t max_r2t = c->sess->p.max_outstanding_r2t;
+
+	if (max_r2t > ISCSI_MAX_R2T_TRACK)
+		max_r2t = ISCSI_MAX_R2T_TRACK;
+	while (t->state == ISCSI_TASK_DATA_OUT && t->r2t_outstanding < max_r2t &&
+	       t->r2t_next_offset < t->xfer_len) {
+		if (iscsi_task_send_r2t(t) < 0)
+			break;
+	}
+	if (t->unsol_received < t->unsol_len)
+		return;
+	if (t->state == ISCSI_TASK_DRAIN) {
+		/* Solicited data still in flight for it is dropped as late data. */
+		iscsi_task_respond(t);
+		return;
+	}
+	if (t->solicited_received < iscsi_task_solicited_total(t))
+		return;
+	iscsi_task_execute(t);
+}
+
+static void iscsi_scsi_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *bhs,
+			      const char *why)
+{
+	log_warn("iscsi %s: SCSI command rejected: %s", c->peer, why);
+	iscsi_conn_send_reject(c, reason, bhs);
+}
+
+void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
+		       const uint8_t *ahs, uint32_t ahs_len, const uint8_t *data)
+{
+	struct iscsi_session *s = c->sess;
+	struct iscsi_pdu_hdr h;
+	struct iscsi_task *t;
+	bool rd, wr, final;
+	uint64_t lun;
+	uint32_t imm_copy;
+	int cdb_len;
+
+	iscsi_bhs_decode(bhs, &h);
+	rd = (h.flags & ISCSI_FLAG_CMD_READ) != 0;
+	wr = (h.flags & ISCSI_FLAG_CMD_WRITE) != 0;
+	final = (h.flags & ISCSI_FLAG_FINAL) != 0;
+
+	/* RFC 7143 11.3: data only with W; unsolicited data only when negotiated and within
+	 * FirstBurstLength (and never more than EDTL). */
+	if (h.data_len && (!wr || !s->p.immediate_data || h.data_len > s->p.first_burst ||
+			   h.data_len > h.w20)) {
+		iscsi_scsi_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, bhs, "bad immediate data");
+		return;
+	}
+	if (!final && (!wr || s->p.initial_r2t)) {
+		iscsi_scsi_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, bhs, "unsolicited data not allowed");
+		return;
+	}
+	if (iscsi_task_find(s, h.itt)) {
+		iscsi_scsi_reject(c, ISCSI_REJECT_TASK_IN_PROGRESS, bhs, "ITT already in use");
+		return;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		iscsi_conn_close(c, "out of memory for task");
+		return;
+	}
+	cdb_len = iscsi_cdb_from_pdu(bhs, ahs, ahs_len, t->st.cdb, sizeof(t->st.cdb));
+	if (cdb_len < 0) {
+		free(t);
+		iscsi_scsi_reject(c, ISCSI_REJECT_INVALID_PDU_FIELD, bhs, "bad extended CDB AHS");
+		return;
+	}
+	t->conn = c;
+	t->refs = 1;
+	t->itt = h.itt;
+	t->cmdsn = h.w24;
+	t->edtl = h.w20;
+	t->cmd_flags = h.flags;
+	memcpy(t->lun_raw, h.lun, 8);
+	t->view = s->view;
+	t->view->refs++;
+	list_add_tail(&s->tasks, &t->node);
+	s->ntasks++;
+	s->active++;
+
+	lun = iscsi_lun_decode(h.lun);
+	t->st.worker = c->w;
+	t->st.nexus = &s->nexus;
+	t->st.view = t->view->v;
+	t->st.lun = lun;
+	if (lun < INVAR_MAX_LUNS && t->view->v->lus[lun]) {
+		t->st.lu = t->view->v->lus[lun];
+		lu_get(t->st.lu);
+	}
+	t->st.cdb_len = (uint16_t)cdb_len;
+	switch (h.flags & ISCSI_FLAG_CMD_ATTR_MASK) {
+	case 0: t->st.attr = SCSI_ATTR_UNTAGGED; break;
+	case 1: t->st.attr = SCSI_ATTR_SIMPLE; break;
+	case 2: t->st.attr = SCSI_ATTR_ORDERED; break;
+	case 3: t->st.attr = SCSI_ATTR_HEAD_OF_QUEUE; break;
+	default: t->st.attr = SCSI_ATTR_ACA; break;
+	}
+	t->st.exp_xfer_len = h.w20;
+	t->st.fabric_dir = wr ? SCSI_DIR_WRITE : rd ? SCSI_DIR_READ : SCSI_DIR_NONE;
+	t->st.done = iscsi_task_scsi_done;
+	t->st.fabric_priv = t;
+
+	/* Unsolicited data the initiator sends: the immediate data alone when F is set, else up
+	 * to FirstBurstLength (RFC 7143 13.14). */
+	t->unsol_len = final ? h.data_len : (h.w20 < s->p.first_burst ? h.w20 : s->p.first_burst);
+	t->unsol_received = h.data_len;
+
+	if (scsi_task_setup(&t->st) < 0) {
+		/* Complete already (CHECK CONDITION): drain unsolicited data, then respond. */
+		t->state = ISCSI_TASK_DRAIN;
+		iscsi_task_write_progress(t);
+		return;
+	}
+	t->setup_ok = true;
+	if (t->st.dir == SCSI_DIR_WRITE && wr) {
+		t->xfer_len = t->st.data_out_len < t->edtl ? t->st.data_out_len : t->edtl;
+		if (t->xfer_len && scsi_task_alloc_buf(&t->st, t->xfer_len) < 0) {
+			scsi_task_set_sense(&t->st, SR_OUT_OF_RESOURCES);
+			t->state = ISCSI_TASK_DRAIN;
+			t->xfer_len = 0;
+			iscsi_task_write_progress(t);
+			return;
+		}
+		imm_copy = h.data_len < t->xfer_len ? h.data_len : t->xfer_len;
+		if (imm_copy)
+			memcpy(t->st.buf, data, imm_copy);
+	}
+	t->r2t_next_offset = t->unsol_len;
+	t->state = ISCSI_TASK_DATA_OUT;
+	iscsi_task_write_progress(t);
+}
+
+/* A Data-Out sequence error (bad DataSN, offset or TTT). RFC 7143 7.1.4.1 lets a target at
+ * ERL 0 end the command rather than the connection: the task stops collecting, drains what
+ * the initiator still sends unsolicited, and completes with CHECK CONDITION, ABORTED COMMAND /
+ * DATA PHASE ERROR. The connection and session stay up. */
+static void iscsi_data_out_error(struct iscsi_conn *c, struct iscsi_task *t, const char *why)
+{
+	log_warn("iscsi %s: ITT 0x%x: %s; failing the command", c->peer, t->itt, why);
+	if (t->state != ISCSI_TASK_DATA_OUT)
+		return;
+	t->state = ISCSI_TASK_DRAIN;
+	t->xfer_len = t->r2t_next_offset < t->xfer_len ? t->r2t_next_offset : t->xfer_len;
+	t->st.dir = SCSI_DIR_NONE;	/* nothing was transferred as far as residuals go */
+	scsi_task_set_sense(&t->st, SR_ABORTED_DATA_PHASE);
+}
+
+int iscsi_data_out_hdr(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t **dest)
+{
+	struct iscsi_session *s = c->sess;
+	struct iscsi_task *t = NULL;
+	struct list_node *n;
+	uint32_t off = h->w40, len = h->data_len, datasn = h->w36, ttt = h->w20;
+
+	*dest = NULL;
+	c->direct_len = 0;
+	/* Aborted tasks still drain their data: look them up too (not finished ones). */
+	list_for_each(n, &s->tasks)
+	{
+		struct iscsi_task *x = list_entry(n, struct iscsi_task, node);
+
+		if (x->itt == h->itt &&
+		    (x->state == ISCSI_TASK_DATA_OUT || x->state == ISCSI_TASK_DRAIN)) {
+			t = x;
+			break;
+		}
+	}
+	if (!t) {
+		/* Late data for a command already answered or aborted: dropped. */
+		log_debug("iscsi %s: Data-Out for unknown ITT 0x%x dropped", c->peer, h->itt);
+		return 0;
+	}
+	if (ttt == ISCSI_RSVD_TAG) {
+		/* Unsolicited (RFC 7143 11.7.4/11.7.5): in order, DataSN from 0, within the first
+		 * burst. */
+		if (datasn != t->unsol_next_datasn)
+			iscsi_data_out_error(c, t, "bad DataSN in unsolicited Data-Out");
+		else if (off != t->unsol_received || (uint64_t)off + len > t->unsol_len)
+			iscsi_data_out_error(c, t, "bad offset in unsolicited Data-Out");
+	} else {
+		struct iscsi_r2t *r = NULL;
+		unsigned i;
+
+		for (i = 0; i < ISCSI_MAX_R2T_TRACK; i++)
+			if (t->r2t[i].active && t->r2t[i].ttt == ttt) {
+				r = &t->r2t[i];
+				break;
+			}
+		if (!r)
+			iscsi_data_out_error(c, t, "Data-Out with unknown TTT");
+		else if (datasn != r->next_datasn)
+			iscsi_data_out_error(c, t, "bad DataSN in solicited Data-Out");
+		else if (off != r->offset + r->received || (uint64_t)r->received + len > r->len)
+			iscsi_data_out_error(c, t, "bad offset in solicited Data-Out");
+	}
+	iscsi_task_get(t);
+	c->data_task = t;
+	if (t->state == ISCSI_TASK_DATA_OUT && !t->aborted && t->st.buf && off < t->xfer_len) {
+		*dest = t->st.buf + off;
+		c->direct_len = t->xfer_len - off < len ? t->xfer_len - off : len;
+	}
+	return 0;
+}
+
+void iscsi_data_out_done(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+			 struct iscsi_task *t)
+{
+	uint32_t len = h->data_len;
+
+	if (!t)
+		return;
+	if (h->w20 == ISCSI_RSVD_TAG) {
+		t->unsol_received += len;
+		t->unsol_next_datasn++;
+		/* F ends the unsolicited sequence, possibly early. */
+		if ((h->flags & ISCSI_FLAG_FINAL) && t->unsol_received < t->unsol_len) {
+			t->unsol_len = t->unsol_received;
+			if (t->r2t_next_offset > t->unsol_len && !t->r2t_outstanding)
+				t->r2t_next_offset = t->unsol_len;
+		}
+	} else {
+		unsigned i;
+
+		for (i = 0; i < ISCSI_MAX_R2T_TRACK; i++) {
+			struct iscsi_r2t *r = &t->r2t[i];
+
+			if (!r->active || r->ttt != h->w20)
+				continue;
+			r->received += len;
+			r->next_datasn++;
+			t->solicited_received += len;
+			if (r->received == r->len) {
+				r->active = false;
+				t->r2t_outstanding--;
+			}
+			break;
+		}
+	}
+	if (t->aborted || c->closing)
+		return;
+	if (t->state == ISCSI_TASK_DATA_OUT || t->state == ISCSI_TASK_DRAIN)
+		iscsi_task_write_progress(t);
+}
