@@ -52,6 +52,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libinvar.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libinvar.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# Fuzz targets (make fuzz, make fuzz-smoke) and benchmarks live beside their sources.
+-include tests/fuzz/fuzz.mk
+
 -include $(LIB_OBJS:.o=.d) $(DAEMON_OBJ:.o=.d) $(CTL_OBJS:.o=.d)
 
 deps-build:
@@ -70,9 +73,12 @@ unit: $(UNIT_BINS)
 integration: all
 	@BUILD=$(BUILD) ./tests/run-integration.sh
 
+# The full suite: unit + integration on the normal build, then both again under ASan/UBSan.
 check: deps-test
 	$(MAKE) all unit
 	$(MAKE) integration
+	$(MAKE) SAN=1 all unit
+	$(MAKE) SAN=1 integration
 
 format:
 	clang-format -i $$(find src tools include tests -name '*.[ch]')
