@@ -221,7 +221,7 @@ char *ctl_config_dumps(const struct ctl_config *c)
 
 /* ---- load ---- */
 
-static const char *json_type_name(const json_t *v)
+const char *ctl_json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -239,7 +239,7 @@ static const char *json_type_name(const json_t *v)
 #define EXPECT(cond, path, what, v)                                                   \
 	do {                                                                          \
 		if (!(cond)) {                                                        \
-			ERRF("%s: expected %s, got %s", path, what, json_type_name(v)); \
+			ERRF("%s: expected %s, got %s", path, what, ctl_json_type_name(v)); \
 			return -EINVAL;                                               \
 		}                                                                     \
 	} while (0)
@@ -430,7 +430,7 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 		{
 			snprintf(fp, sizeof(fp), "portals[%zu]", i);
 			if (!json_is_string(v)) {
-				ERRF("%s: expected a string, got %s", fp, json_type_name(v));
+				ERRF("%s: expected a string, got %s", fp, ctl_json_type_name(v));
 				goto fail;
 			}
 			ret = ctl_config_add_portal(c, json_string_value(v), reason, sizeof(reason));
@@ -443,7 +443,7 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 	targets = json_object_get(root, "targets");
 	if (targets) {
 		if (!json_is_array(targets)) {
-			ERRF("targets: expected an array, got %s", json_type_name(targets));
+			ERRF("targets: expected an array, got %s", ctl_json_type_name(targets));
 			goto fail;
 		}
 		json_array_foreach(targets, i, v)

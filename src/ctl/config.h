@@ -42,6 +42,9 @@ int ctl_config_add_lun(struct ctl_target *t, unsigned lun, const struct lu_confi
 		       char *err, size_t err_len);
 
 /* JSON object for one LUN ({"lun", "backstore", "path", "size", ...}): the config and RPC form. */
+/* "an object", "a string"...: for error messages that say what a value was. */
+const char *ctl_json_type_name(const json_t *v);
+
 json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg);
 /* The whole config as the saved JSON object. NULL on ENOMEM. */
 json_t *ctl_config_to_json(const struct ctl_config *c);

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "core/daemon.h"
+#include "ctl/config.h"
 #include "ctl/rpc_internal.h"
 #include "util/list.h"
 #include "util/log.h"
@@ -64,21 +65,6 @@ static const struct rpc_method *rpc_method_find(const char *name)
 	return NULL;
 }
 
-static const char *rpc_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "?";
-}
-
 /* Fills the method's params struct from the request's params object, checking every param
  * against the decoder table. Unknown params are refused so that a client relying on a newer
  * optional param learns this daemon does not have it. */
@@ -92,7 +78,7 @@ static int rpc_decode_params(struct rpc_call *c, const struct rpc_method *m, jso
 
 	if (params && !json_is_object(params) && !json_is_null(params))
 		return rpc_fail(c, RPC_ERR_INVALID_PARAMS, "params must be an object, not %s",
-				rpc_type_name(params));
+				ctl_json_type_name(params));
 	if (params && json_is_object(params)) {
 		json_object_foreach(params, key, v)
 		{
@@ -126,7 +112,7 @@ static int rpc_decode_params(struct rpc_call *c, const struct rpc_method *m, jso
 			if (!json_is_string(v))
 				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
 						"param '%s' must be a string, not %s", p->name,
-						rpc_type_name(v));
+						ctl_json_type_name(v));
 			if (strlen(json_string_value(v)) != json_string_length(v))
 				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
 						"param '%s' contains a NUL byte", p->name);
@@ -140,7 +126,7 @@ static int rpc_decode_params(struct rpc_call *c, const struct rpc_method *m, jso
 			if (!json_is_integer(v))
 				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
 						"param '%s' must be an integer, not %s", p->name,
-						rpc_type_name(v));
+						ctl_json_type_name(v));
 			if (json_integer_value(v) < p->min || json_integer_value(v) > p->max)
 				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
 						"param '%s' must be between %lld and %lld", p->name,
@@ -151,7 +137,7 @@ static int rpc_decode_params(struct rpc_call *c, const struct rpc_method *m, jso
 			if (!json_is_boolean(v))
 				return rpc_fail(c, RPC_ERR_INVALID_PARAMS,
 						"param '%s' must be a boolean, not %s", p->name,
-						rpc_type_name(v));
+						ctl_json_type_name(v));
 			*(bool *)(void *)field = json_is_true(v);
 			break;
 		}

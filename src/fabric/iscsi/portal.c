@@ -111,6 +111,19 @@ static int iscsi_portal_parse(const char *s, char *host, size_t hlen, char *port
 	return 0;
 }
 
+/* Parse "ADDR:PORT" / "[v6]:PORT" and write the canonical "ADDR:PORT" form portals are keyed by. */
+static int iscsi_portal_canon(const char *addr_port, char *canon, size_t clen, char *host,
+			      size_t hlen, char *port, size_t plen)
+{
+	if (iscsi_portal_parse(addr_port, host, hlen, port, plen))
+		return -EINVAL;
+	if (strchr(host, ':'))
+		snprintf(canon, clen, "[%s]:%s", host, port);
+	else
+		snprintf(canon, clen, "%s:%s", host, port);
+	return 0;
+}
+
 static int iscsi_portal_listen(const char *addr_port, char *canon, size_t clen)
 {
 	struct addrinfo hints = { 0 }, *res = NULL;
@@ -170,12 +183,9 @@ int iscsi_portal_add(struct daemon *d, const char *addr_port)
 	char host[INET6_ADDRSTRLEN + 1], port[8];
 	int fd, rc;
 
-	if (iscsi_portal_parse(addr_port, host, sizeof(host), port, sizeof(port)))
+	if (iscsi_portal_canon(addr_port, canon, sizeof(canon), host, sizeof(host), port,
+			       sizeof(port)))
 		return -EINVAL;
-	if (strchr(host, ':'))
-		snprintf(canon, sizeof(canon), "[%s]:%s", host, port);
-	else
-		snprintf(canon, sizeof(canon), "%s:%s", host, port);
 	pthread_mutex_lock(&d->lock);
 	p = iscsi_portal_find_locked(d, canon);
 	pthread_mutex_unlock(&d->lock);
@@ -229,12 +239,9 @@ int iscsi_portal_del(struct daemon *d, const char *addr_port)
 	char canon[ISCSI_PORTAL_STR_MAX];
 	char host[INET6_ADDRSTRLEN + 1], port[8];
 
-	if (iscsi_portal_parse(addr_port, host, sizeof(host), port, sizeof(port)))
+	if (iscsi_portal_canon(addr_port, canon, sizeof(canon), host, sizeof(host), port,
+			       sizeof(port)))
 		return -EINVAL;
-	if (strchr(host, ':'))
-		snprintf(canon, sizeof(canon), "[%s]:%s", host, port);
-	else
-		snprintf(canon, sizeof(canon), "%s:%s", host, port);
 	pthread_mutex_lock(&d->lock);
 	p = iscsi_portal_find_locked(d, canon);
 	if (p)
