@@ -140,6 +140,25 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 	switch (io->op) {
 	case BS_OP_FLUSH:
 		break;
+	case BS_OP_UNMAP:
+	case BS_OP_WRITE_ZEROES:
+		if (!bs->can_unmap) {
+			io->done(io, -EOPNOTSUPP);
+			return;
+		}
+		if (bs->read_only) {
+			io->done(io, -EROFS);
+			return;
+		}
+		if (io->offset > bs->size || io->len > bs->size - io->offset) {
+			io->done(io, -EINVAL);
+			return;
+		}
+		if (!io->len) {
+			io->done(io, 0);
+			return;
+		}
+		break;
 	case BS_OP_WRITE:
 		if (bs->read_only) {
 			io->done(io, -EROFS);
@@ -163,4 +182,52 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 		return;
 	}
 	bs->ops->submit(bs, io);
+}
+
+int backstore_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped)
+{
+	const struct backstore_ops *ops = bs->ops;
+	size_t need = offsetof(struct backstore_ops, lba_status) + sizeof(ops->lba_status);
+	int r;
+
+	if (offset >= bs->size)
+		return -EINVAL;
+	if (ops->size < need || !ops->lba_status) {
+		*mapped = true;
+		*len = bs->size - offset;
+		return 0;
+	}
+	r = ops->lba_status(bs, offset, len, mapped);
+	if (r < 0)
+		return r;
+	/* Never trust a callback to make progress or stay in range. */
+	if (*len == 0 || *len > bs->size - offset)
+		*len = bs->size - offset;
+	return 0;
+}
+
+struct bs_sync_res {
+	bool done;
+	int res;
+};
+
+static void bs_sync_done(struct bs_io *io, int res)
+{
+	struct bs_sync_res *r = io->priv;
+
+	r->done = true;
+	r->res = res;
+}
+
+int backstore_io_sync(struct backstore *bs, struct bs_io *io)
+{
+	struct bs_sync_res r = { false, 0 };
+
+	io->worker = NULL;
+	io->done = bs_sync_done;
+	io->priv = &r;
+	backstore_submit(bs, io);
+	/* The contract for worker == NULL is synchronous completion; anything else is a bug in
+	 * that backstore, reported rather than waited for. */
+	return r.done ? r.res : -EIO;
 }

@@ -17,6 +17,11 @@ enum bs_opcode {
 	BS_OP_READ = 1,
 	BS_OP_WRITE,
 	BS_OP_FLUSH,		/* make every completed write durable (SYNCHRONIZE CACHE) */
+	/* Added in the same ops version (opcodes are additive; a backstore that does not know
+	 * one completes it with -EOPNOTSUPP). Neither takes a buffer. */
+	BS_OP_UNMAP,		/* deallocate [offset, offset+len); reads back as zeroes when
+				 * bs->unmap_zeroes (partial granules are zeroed) */
+	BS_OP_WRITE_ZEROES,	/* make [offset, offset+len) read as zeroes, still allocated */
 };
 
 #define BS_IO_FUA (1u << 0)	/* this write is durable before done() (FUA, or WCE=0) */
@@ -56,6 +61,13 @@ struct backstore_ops {
 	int (*open)(struct backstore *bs, const struct bs_config *cfg, char *err, size_t err_len);
 	void (*close)(struct backstore *bs);
 	void (*submit)(struct backstore *bs, struct bs_io *io);
+	/* Optional fields: only ever appended, read only when size says the table has them
+	 * (backstore_lba_status() checks). */
+	/* Provisioning status of the extent starting at offset (GET LBA STATUS, SBC-3 5.20):
+	 * sets *mapped and *len (bytes, > 0, <= bs->size - offset) for the run of the same
+	 * status. Synchronous and cheap (file: SEEK_DATA/SEEK_HOLE). 0 or -errno. NULL: every
+	 * block is mapped. */
+	int (*lba_status)(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped);
 };
 
 struct backstore {
@@ -64,6 +76,10 @@ struct backstore {
 	char type[16];
 	char path[PATH_MAX];		/* file path, "" for ram/null */
 	bool read_only;
+	/* Capabilities, set by open (false = not supported). */
+	bool can_unmap;			/* BS_OP_UNMAP and BS_OP_WRITE_ZEROES work */
+	bool unmap_zeroes;		/* unmapped blocks read back as zeroes (SBC-3 LBPRZ) */
+	bool thin;			/* sparse: UNMAP really frees space (provisioning type thin) */
 	void *priv;
 };
 
@@ -72,6 +88,12 @@ int backstore_open(const struct bs_config *cfg, struct backstore **out, char *er
 void backstore_close(struct backstore *bs);
 /* Fills io->bs and calls ops->submit. */
 void backstore_submit(struct backstore *bs, struct bs_io *io);
+/* GET LBA STATUS helper: ops->lba_status when the table has one, else "mapped" to the end. */
+int backstore_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped);
+/* Runs io to completion on this thread (io->worker is cleared so no ring is used; every
+ * backstore then completes before submit returns). io->done/priv are overwritten. Returns the
+ * result (0 or -errno). For paths that must not leave an I/O in flight (COMPARE AND WRITE). */
+int backstore_io_sync(struct backstore *bs, struct bs_io *io);
 /* The registered ops for a type name, or NULL. */
 const struct backstore_ops *backstore_find(const char *type);
 

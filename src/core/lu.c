@@ -107,6 +107,9 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 	lu->block_size = bsz;
 	lu->num_blocks = bs->size / bsz;
 	pthread_mutex_init(&lu->lock, NULL);
+	pthread_mutex_init(&lu->write_gate, NULL);
+	atomic_init(&lu->caw_mode, false);
+	atomic_init(&lu->async_writes, 0);
 	atomic_init(&lu->ua_pending, 0);
 	list_init(&lu->nexuses);
 	atomic_init(&lu->stopped, false);
@@ -155,6 +158,7 @@ void lu_put(struct lu *lu)
 	if (lu->bs)
 		backstore_close(lu->bs);
 	pthread_mutex_destroy(&lu->lock);
+	pthread_mutex_destroy(&lu->write_gate);
 	free(lu);
 }
 

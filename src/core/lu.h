@@ -71,6 +71,13 @@ struct lu {
 	 * 0 = empty, ids are never reused). A hit lets the command path skip the lock; a miss
 	 * falls back to the list under lock, which is authoritative. */
 	_Atomic uint64_t nexus_hint[LU_NEXUS_HINT_SLOTS];
+
+	/* COMPARE AND WRITE atomicity (src/scsi/sbc.c explains the scheme). caw_mode is sticky:
+	 * once set, every medium write of the LU runs synchronously under write_gate;
+	 * async_writes counts writes still in flight from before. */
+	pthread_mutex_t write_gate;
+	atomic_bool caw_mode;
+	atomic_uint async_writes;
 };
 
 /* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting

@@ -21,6 +21,9 @@ unsigned cdb_group_len(uint8_t opcode)
 #define RW_BYTCHK_SHIFT 1
 #define RW_BYTCHK_MASK 0x03
 #define SYNC_IMMED 0x02
+#define WS_ANCHOR 0x10
+#define WS_UNMAP 0x08
+#define WS_NDOB 0x01
 
 bool cdb_decode_rw(const uint8_t *cdb, struct cdb_rw *rw)
 {
@@ -60,6 +63,34 @@ bool cdb_decode_rw(const uint8_t *cdb, struct cdb_rw *rw)
 		rw->nblocks = get_be32(cdb + 10);
 		rw->len_off = 10;
 		break;
+	case OP_WRITE_SAME_10:
+		/* SBC-3 5.41: LBA 2-5, NUMBER OF LOGICAL BLOCKS 7-8. */
+		rw->lba = get_be32(cdb + 2);
+		rw->nblocks = get_be16(cdb + 7);
+		rw->len_off = 7;
+		rw->protect = cdb[1] >> RW_PROTECT_SHIFT;
+		rw->unmap = cdb[1] & WS_UNMAP;
+		rw->anchor = cdb[1] & WS_ANCHOR;
+		return true;
+	case OP_WRITE_SAME_16:
+		/* SBC-3 5.42: LBA 2-9, NUMBER OF LOGICAL BLOCKS 10-13, NDOB (SBC-4). */
+		rw->lba = get_be64(cdb + 2);
+		rw->nblocks = get_be32(cdb + 10);
+		rw->len_off = 10;
+		rw->protect = cdb[1] >> RW_PROTECT_SHIFT;
+		rw->unmap = cdb[1] & WS_UNMAP;
+		rw->anchor = cdb[1] & WS_ANCHOR;
+		rw->ndob = cdb[1] & WS_NDOB;
+		return true;
+	case OP_COMPARE_AND_WRITE:
+		/* SBC-3 5.2: LBA 2-9, NUMBER OF LOGICAL BLOCKS in byte 13. */
+		rw->lba = get_be64(cdb + 2);
+		rw->nblocks = cdb[13];
+		rw->len_off = 13;
+		rw->protect = cdb[1] >> RW_PROTECT_SHIFT;
+		rw->dpo = cdb[1] & RW_DPO;
+		rw->fua = cdb[1] & RW_FUA;
+		return true;
 	case OP_SYNC_CACHE_16:
 		rw->lba = get_be64(cdb + 2);
 		rw->nblocks = get_be32(cdb + 10);
@@ -81,6 +112,42 @@ bool cdb_decode_rw(const uint8_t *cdb, struct cdb_rw *rw)
 	else
 		rw->fua = cdb[1] & RW_FUA;
 	return true;
+}
+
+/* UNMAP parameter list header: UNMAP DATA LENGTH (0-1), UNMAP BLOCK DESCRIPTOR DATA LENGTH
+ * (2-3); descriptor: LBA (0-7), NUMBER OF LOGICAL BLOCKS (8-11). */
+#define UNMAP_OFF_DATA_LEN 0
+#define UNMAP_OFF_BD_LEN 2
+
+enum sense_reason cdb_unmap_parse(const uint8_t *p, uint32_t len, uint32_t *n_desc,
+				  struct sense_extra *x)
+{
+	uint32_t data_len, bd_len;
+
+	*n_desc = 0;
+	if (len == 0)
+		return SR_OK;
+	if (len < UNMAP_HDR_LEN)
+		return SR_PARAM_LIST_LENGTH_ERROR;
+	data_len = get_be16(p + UNMAP_OFF_DATA_LEN);
+	bd_len = get_be16(p + UNMAP_OFF_BD_LEN);
+	/* The header's lengths must not claim more than was sent: UNMAP DATA LENGTH counts the
+	 * bytes after itself, BLOCK DESCRIPTOR DATA LENGTH those after the header. */
+	if (data_len > len - 2 || bd_len > len - UNMAP_HDR_LEN) {
+		sense_field_pointer(x, false, data_len > len - 2 ? UNMAP_OFF_DATA_LEN
+								  : UNMAP_OFF_BD_LEN, -1);
+		return SR_PARAM_LIST_LENGTH_ERROR;
+	}
+	*n_desc = bd_len / UNMAP_DESC_LEN;
+	return SR_OK;
+}
+
+void cdb_unmap_desc(const uint8_t *p, uint32_t i, uint64_t *lba, uint32_t *nblocks)
+{
+	const uint8_t *d = p + UNMAP_HDR_LEN + (uint64_t)i * UNMAP_DESC_LEN;
+
+	*lba = get_be64(d);
+	*nblocks = get_be32(d + 8);
 }
 
 uint32_t cdb_alloc_len(const uint8_t *cdb)

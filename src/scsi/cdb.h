@@ -25,15 +25,19 @@
 #define OP_WRITE_VERIFY_10 0x2e
 #define OP_VERIFY_10 0x2f
 #define OP_SYNC_CACHE_10 0x35
+#define OP_WRITE_SAME_10 0x41
+#define OP_UNMAP 0x42
 #define OP_MODE_SELECT_10 0x55
 #define OP_RESERVE_10 0x56
 #define OP_RELEASE_10 0x57
 #define OP_MODE_SENSE_10 0x5a
 #define OP_READ_16 0x88
+#define OP_COMPARE_AND_WRITE 0x89
 #define OP_WRITE_16 0x8a
 #define OP_WRITE_VERIFY_16 0x8e
 #define OP_VERIFY_16 0x8f
 #define OP_SYNC_CACHE_16 0x91
+#define OP_WRITE_SAME_16 0x93
 #define OP_SERVICE_ACTION_IN_16 0x9e
 #define OP_REPORT_LUNS 0xa0
 #define OP_MAINTENANCE_IN 0xa3
@@ -43,12 +47,14 @@
 #define OP_VERIFY_12 0xaf
 
 #define SA_READ_CAPACITY_16 0x10		/* SERVICE ACTION IN(16), SBC-3 5.16 */
+#define SA_GET_LBA_STATUS 0x12		/* SERVICE ACTION IN(16), SBC-3 5.20 */
 #define SA_REPORT_SUPPORTED_OPCODES 0x0c	/* MAINTENANCE IN, SPC-4 6.35 */
 
 /* The CDB length implied by the opcode's group code (SPC-4 4.2.5.1), 0 if variable/vendor. */
 unsigned cdb_group_len(uint8_t opcode);
 
-/* Block-addressed commands (READ/WRITE/VERIFY/WRITE AND VERIFY/SYNCHRONIZE CACHE). */
+/* Block-addressed commands (READ/WRITE/VERIFY/WRITE AND VERIFY/SYNCHRONIZE CACHE, WRITE SAME,
+ * COMPARE AND WRITE). */
 struct cdb_rw {
 	uint64_t lba;
 	uint32_t nblocks;
@@ -57,12 +63,26 @@ struct cdb_rw {
 	bool fua;
 	uint8_t bytchk;		/* VERIFY/WRITE AND VERIFY, byte 1 bits 2-1 */
 	bool immed;		/* SYNCHRONIZE CACHE byte 1 bit 1 */
+	bool unmap;		/* WRITE SAME byte 1 bit 3 */
+	bool anchor;		/* WRITE SAME byte 1 bit 4 */
+	bool ndob;		/* WRITE SAME(16) byte 1 bit 0: no data-out buffer, zeroes */
 	unsigned len_off;	/* offset of the transfer length field (for field pointers) */
 };
 
 /* Decode LBA, length and flags of a block command of any size. Returns false for an opcode
  * that is not block-addressed. READ(6)/WRITE(6) length 0 means 256 blocks (SBC-3 5.8). */
 bool cdb_decode_rw(const uint8_t *cdb, struct cdb_rw *rw);
+
+/* UNMAP parameter list (SBC-3 5.28.2): an 8-byte header then 16-byte block descriptors. */
+#define UNMAP_HDR_LEN 8
+#define UNMAP_DESC_LEN 16
+/* Checks the list's lengths and returns how many whole descriptors it holds (<= what the
+ * received bytes hold; a partial last descriptor is ignored, SBC-3 5.28.2). len 0: 0
+ * descriptors. Fails with PARAMETER LIST LENGTH ERROR for 1..7 bytes. */
+enum sense_reason cdb_unmap_parse(const uint8_t *p, uint32_t len, uint32_t *n_desc,
+				  struct sense_extra *x);
+/* Descriptor i of a list cdb_unmap_parse() accepted. */
+void cdb_unmap_desc(const uint8_t *p, uint32_t i, uint64_t *lba, uint32_t *nblocks);
 
 /* ALLOCATION LENGTH / PARAMETER LIST LENGTH for commands that have one, by opcode. */
 uint32_t cdb_alloc_len(const uint8_t *cdb);

@@ -25,6 +25,9 @@
 /* VERIFY and WRITE AND VERIFY: xxPROTECT, DPO, BYTCHK (2 bits, SBC-3 r36 5.35). */
 #define VF_FLAGS 0xf6
 #define GROUP 0x1f
+/* WRITE SAME: WRPROTECT, ANCHOR, UNMAP (PBDATA/LBDATA are obsolete: refused); (16) adds NDOB. */
+#define WS_FLAGS 0xf8
+#define WS_NDOB_BIT 0x01
 
 #define BLOCK_RD (SCMD_F_MEDIUM | SCMD_F_BLOCK)
 #define BLOCK_WR (SCMD_F_MEDIUM | SCMD_F_BLOCK | SCMD_F_WRITE)
@@ -132,6 +135,22 @@ static const struct scsi_cmd cmd_table[] = {
 	{ SCMD_VERIFY_12, OP_VERIFY_12, SCMD_NO_SA, "VERIFY(12)", 12,
 	  { OP_VERIFY_12, VF_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_RD, 30,
 	  sbc_setup_rw, sbc_verify },
+	/* invar-2026.2: thin provisioning and COMPARE AND WRITE. */
+	{ SCMD_WRITE_SAME_10, OP_WRITE_SAME_10, SCMD_NO_SA, "WRITE SAME(10)", 10,
+	  { OP_WRITE_SAME_10, WS_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE,
+	  BLOCK_WR, 60, sbc_setup_write_same, sbc_write_same },
+	{ SCMD_UNMAP, OP_UNMAP, SCMD_NO_SA, "UNMAP", 10,
+	  { OP_UNMAP, 0x01, 0, 0, 0, 0, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE,
+	  SCMD_F_MEDIUM | SCMD_F_WRITE, 60, sbc_setup_unmap, sbc_unmap },
+	{ SCMD_COMPARE_AND_WRITE, OP_COMPARE_AND_WRITE, SCMD_NO_SA, "COMPARE AND WRITE", 16,
+	  { OP_COMPARE_AND_WRITE, WR_FLAGS, U64, 0, 0, 0, 0xff, GROUP, CTRL }, SCSI_DIR_WRITE,
+	  BLOCK_WR, 30, sbc_setup_caw, sbc_compare_and_write },
+	{ SCMD_WRITE_SAME_16, OP_WRITE_SAME_16, SCMD_NO_SA, "WRITE SAME(16)", 16,
+	  { OP_WRITE_SAME_16, WS_FLAGS | WS_NDOB_BIT, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE,
+	  BLOCK_WR, 60, sbc_setup_write_same, sbc_write_same },
+	{ SCMD_GET_LBA_STATUS, OP_SERVICE_ACTION_IN_16, SA_GET_LBA_STATUS, "GET LBA STATUS", 16,
+	  { OP_SERVICE_ACTION_IN_16, 0x1f, U64, U32, 0, CTRL }, SCSI_DIR_READ, SCMD_F_MEDIUM,
+	  5, sbc_setup_get_lba_status, sbc_get_lba_status },
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -45,6 +45,12 @@ enum scsi_cmd_id {
 	SCMD_WRITE_12,
 	SCMD_WRITE_VERIFY_12,
 	SCMD_VERIFY_12,
+	/* invar-2026.2 */
+	SCMD_WRITE_SAME_10,
+	SCMD_UNMAP,
+	SCMD_COMPARE_AND_WRITE,
+	SCMD_WRITE_SAME_16,
+	SCMD_GET_LBA_STATUS,
 	SCMD_COUNT
 };
 _Static_assert(SCMD_COUNT <= 64, "a profile's opcode set is a uint64_t bitmap");
@@ -126,5 +132,13 @@ void sbc_sync_cache(struct scsi_task *t);
 enum sense_reason sbc_setup_read_capacity_10(struct scsi_task *t, struct sense_extra *x);
 void sbc_read_capacity_10(struct scsi_task *t);
 void sbc_read_capacity_16(struct scsi_task *t);
+enum sense_reason sbc_setup_write_same(struct scsi_task *t, struct sense_extra *x);
+void sbc_write_same(struct scsi_task *t);
+enum sense_reason sbc_setup_unmap(struct scsi_task *t, struct sense_extra *x);
+void sbc_unmap(struct scsi_task *t);
+enum sense_reason sbc_setup_caw(struct scsi_task *t, struct sense_extra *x);
+void sbc_compare_and_write(struct scsi_task *t);
+enum sense_reason sbc_setup_get_lba_status(struct scsi_task *t, struct sense_extra *x);
+void sbc_get_lba_status(struct scsi_task *t);
 
 #endif

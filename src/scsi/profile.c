@@ -47,46 +47,76 @@ static const struct scsi_mode_page_def v2026_mode_pages[] = {
 	{ 0x1c, 0, sizeof(v2026_iec_def), MODE_NO_STATE, v2026_iec_def, v2026_iec_mask },
 };
 
+/* The invar-2026.1 opcode set; later profiles add bits to it. */
+#define V2026_1_CMDS \
+	(SCMD_BIT(SCMD_TEST_UNIT_READY) | SCMD_BIT(SCMD_REQUEST_SENSE) | \
+		SCMD_BIT(SCMD_READ_6) | SCMD_BIT(SCMD_WRITE_6) | SCMD_BIT(SCMD_INQUIRY) | \
+		SCMD_BIT(SCMD_MODE_SELECT_6) | SCMD_BIT(SCMD_RESERVE_6) | \
+		SCMD_BIT(SCMD_RELEASE_6) | SCMD_BIT(SCMD_MODE_SENSE_6) | \
+		SCMD_BIT(SCMD_START_STOP_UNIT) | SCMD_BIT(SCMD_PREVENT_ALLOW) | \
+		SCMD_BIT(SCMD_READ_CAPACITY_10) | SCMD_BIT(SCMD_READ_10) | \
+		SCMD_BIT(SCMD_WRITE_10) | SCMD_BIT(SCMD_WRITE_VERIFY_10) | \
+		SCMD_BIT(SCMD_VERIFY_10) | SCMD_BIT(SCMD_SYNC_CACHE_10) | \
+		SCMD_BIT(SCMD_MODE_SELECT_10) | SCMD_BIT(SCMD_RESERVE_10) | \
+		SCMD_BIT(SCMD_RELEASE_10) | SCMD_BIT(SCMD_MODE_SENSE_10) | \
+		SCMD_BIT(SCMD_READ_16) | SCMD_BIT(SCMD_WRITE_16) | \
+		SCMD_BIT(SCMD_WRITE_VERIFY_16) | SCMD_BIT(SCMD_VERIFY_16) | \
+		SCMD_BIT(SCMD_SYNC_CACHE_16) | SCMD_BIT(SCMD_READ_CAPACITY_16) | \
+		SCMD_BIT(SCMD_REPORT_LUNS) | SCMD_BIT(SCMD_REPORT_SUPPORTED_OPCODES) | \
+		SCMD_BIT(SCMD_READ_12) | SCMD_BIT(SCMD_WRITE_12) | \
+		SCMD_BIT(SCMD_WRITE_VERIFY_12) | SCMD_BIT(SCMD_VERIFY_12))
+
+/* What every 2026 profile shares: identity strings, pages, mode pages. A later profile is
+ * written as "2026.1 plus ...", so the released data exists once and cannot drift. */
+#define V2026_COMMON \
+	.vendor = "INVAR", .product = "invar disk", .revision = "2026",                  \
+	.version_desc = { VD_SAM5, VD_ISCSI, VD_SPC4, VD_SBC3 }, .vpd_pages = v2026_vpd, \
+	.n_vpd_pages = sizeof(v2026_vpd), .rotation_rate = 1,                            \
+	.mode_pages = v2026_mode_pages,                                                  \
+	.n_mode_pages = sizeof(v2026_mode_pages) / sizeof(v2026_mode_pages[0]),          \
+	.descriptor_sense = false
+
+#define V2026_1_LIMITS \
+	.max_xfer_bytes = 32u << 20, .opt_xfer_bytes = 1u << 20, .opt_gran_bytes = 4096
+
 static const struct scsi_profile profile_2026_1 = {
 	.name = "invar-2026.1",
 	.summary = "SPC-4/SBC-3 direct-access disk: READ/WRITE/VERIFY 6-16, MODE SENSE/SELECT, "
 		   "RESERVE/RELEASE, no thin provisioning, no protection information",
-	.vendor = "INVAR",
-	.product = "invar disk",
-	.revision = "2026",
-	.version_desc = { VD_SAM5, VD_ISCSI, VD_SPC4, VD_SBC3 },
-	.vpd_pages = v2026_vpd,
-	.n_vpd_pages = sizeof(v2026_vpd),
+	V2026_COMMON,
+	.limits = { V2026_1_LIMITS },
+	.cmds = V2026_1_CMDS,
+	.lbp = false,
+};
+
+/* ---- invar-2026.2: 2026.1 + thin provisioning and COMPARE AND WRITE ------------------------ */
+
+static const struct scsi_profile profile_2026_2 = {
+	.name = "invar-2026.2",
+	.summary = "invar-2026.1 plus thin provisioning (UNMAP, WRITE SAME 10/16 with UNMAP, "
+		   "GET LBA STATUS, LBPME/LBPRZ) and COMPARE AND WRITE",
+	V2026_COMMON,
 	.limits = {
-		.max_xfer_bytes = 32u << 20,
-		.opt_xfer_bytes = 1u << 20,
-		.opt_gran_bytes = 4096,
+		V2026_1_LIMITS,
+		.max_caw_blocks = 255,
+		/* WRITE SAME 0 blocks ("to the end of the medium") would be unbounded work and
+		 * buffer: refused (SBC-3 5.42, WSNZ=1). */
+		.wsnz = true,
+		.max_unmap_bytes = 512ull << 20, /* 2^20 blocks of 512 */
+		.max_unmap_desc = 256,
+		.opt_unmap_gran_bytes = 4096,	/* the file systems' block: holes are whole ones */
+		.max_ws_bytes = 32u << 20,	/* one task buffer, like max_xfer_bytes */
 	},
-	.rotation_rate = 1,
-	.mode_pages = v2026_mode_pages,
-	.n_mode_pages = sizeof(v2026_mode_pages) / sizeof(v2026_mode_pages[0]),
-	.cmds = SCMD_BIT(SCMD_TEST_UNIT_READY) | SCMD_BIT(SCMD_REQUEST_SENSE) |
-		SCMD_BIT(SCMD_READ_6) | SCMD_BIT(SCMD_WRITE_6) | SCMD_BIT(SCMD_INQUIRY) |
-		SCMD_BIT(SCMD_MODE_SELECT_6) | SCMD_BIT(SCMD_RESERVE_6) |
-		SCMD_BIT(SCMD_RELEASE_6) | SCMD_BIT(SCMD_MODE_SENSE_6) |
-		SCMD_BIT(SCMD_START_STOP_UNIT) | SCMD_BIT(SCMD_PREVENT_ALLOW) |
-		SCMD_BIT(SCMD_READ_CAPACITY_10) | SCMD_BIT(SCMD_READ_10) |
-		SCMD_BIT(SCMD_WRITE_10) | SCMD_BIT(SCMD_WRITE_VERIFY_10) |
-		SCMD_BIT(SCMD_VERIFY_10) | SCMD_BIT(SCMD_SYNC_CACHE_10) |
-		SCMD_BIT(SCMD_MODE_SELECT_10) | SCMD_BIT(SCMD_RESERVE_10) |
-		SCMD_BIT(SCMD_RELEASE_10) | SCMD_BIT(SCMD_MODE_SENSE_10) |
-		SCMD_BIT(SCMD_READ_16) | SCMD_BIT(SCMD_WRITE_16) |
-		SCMD_BIT(SCMD_WRITE_VERIFY_16) | SCMD_BIT(SCMD_VERIFY_16) |
-		SCMD_BIT(SCMD_SYNC_CACHE_16) | SCMD_BIT(SCMD_READ_CAPACITY_16) |
-		SCMD_BIT(SCMD_REPORT_LUNS) | SCMD_BIT(SCMD_REPORT_SUPPORTED_OPCODES) |
-		SCMD_BIT(SCMD_READ_12) | SCMD_BIT(SCMD_WRITE_12) |
-		SCMD_BIT(SCMD_WRITE_VERIFY_12) | SCMD_BIT(SCMD_VERIFY_12),
-	.descriptor_sense = false,
+	.cmds = V2026_1_CMDS | SCMD_BIT(SCMD_WRITE_SAME_10) | SCMD_BIT(SCMD_UNMAP) |
+		SCMD_BIT(SCMD_COMPARE_AND_WRITE) | SCMD_BIT(SCMD_WRITE_SAME_16) |
+		SCMD_BIT(SCMD_GET_LBA_STATUS),
+	.lbp = true,
 };
 
 /* Oldest first; the last is the newest and the default. */
 static const struct scsi_profile *const profiles[] = {
 	&profile_2026_1,
+	&profile_2026_2,
 };
 
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))

@@ -26,6 +26,13 @@ struct scsi_block_limits {
 	uint32_t max_xfer_bytes;	/* also the bound on a task's buffer */
 	uint32_t opt_xfer_bytes;
 	uint32_t opt_gran_bytes;
+	/* Thin provisioning and COMPARE AND WRITE (0 = not supported: the bytes stay zero). */
+	uint8_t max_caw_blocks;		/* MAXIMUM COMPARE AND WRITE LENGTH, blocks */
+	bool wsnz;			/* WRITE SAME with NUMBER OF LOGICAL BLOCKS 0 is refused */
+	uint64_t max_unmap_bytes;	/* MAXIMUM UNMAP LBA COUNT */
+	uint32_t max_unmap_desc;	/* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+	uint32_t opt_unmap_gran_bytes;	/* OPTIMAL UNMAP GRANULARITY */
+	uint64_t max_ws_bytes;		/* MAXIMUM WRITE SAME LENGTH; also bounds its buffer */
 };
 
 struct scsi_profile {
@@ -45,6 +52,10 @@ struct scsi_profile {
 	/* Default sense format: the control page's default D_SENSE bit (mode_pages) is the single
 	 * source; descriptor_sense mirrors it for readers that only want this answer. */
 	bool descriptor_sense;
+	/* Logical block provisioning (SBC-3 4.7): VPD 0xB2 LBPU/LBPWS/LBPWS10/LBPRZ, provisioning
+	 * type, and READ CAPACITY(16) LBPME/LBPRZ follow the backstore's capabilities. false: the
+	 * 2026.1 answers (fully provisioned, B2 all zero). */
+	bool lbp;
 };
 
 /* "" or NULL: the newest profile. NULL if unknown. */

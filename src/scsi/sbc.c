@@ -1,5 +1,6 @@
-/* SBC-3 block commands: READ CAPACITY, READ/WRITE/VERIFY/WRITE AND VERIFY of every size and
- * SYNCHRONIZE CACHE. Dispatch has already decoded the LBA and length into t->lba/t->nblocks,
+/* SBC-3 block commands: READ CAPACITY, READ/WRITE/VERIFY/WRITE AND VERIFY of every size,
+ * SYNCHRONIZE CACHE, and (profile invar-2026.2) WRITE SAME, UNMAP, GET LBA STATUS and COMPARE
+ * AND WRITE. Dispatch has already decoded the LBA and length into t->lba/t->nblocks,
  * checked xxPROTECT, the range and write protection; I/O goes to the backstore as one bs_io. */
 #include <errno.h>
 #include <string.h>
@@ -20,6 +21,11 @@
 #define CF_VERIFY_ONE (1u << 3) /* BYTCHK 11b: one block of data-out against every block */
 #define CF_FLUSH (1u << 4)
 #define CF_NO_DATA_IN (1u << 5) /* read only to check the medium (VERIFY BYTCHK=0) */
+#define CF_GATED (1u << 6)	/* an asynchronous write counted in lu->async_writes */
+#define CF_UNMAP (1u << 7)	/* one UNMAP descriptor: go on with the next */
+
+/* The largest block size lu_create() accepts. */
+#define SBC_MAX_BLOCK 4096
 
 #define BYTCHK_NONE 0
 #define BYTCHK_COMPARE 1
@@ -104,6 +110,8 @@ static long verify_compare(const struct scsi_task *t, uint32_t out_len, uint32_t
 	return -1;
 }
 
+static void sbc_unmap_next(struct scsi_task *t, int res);
+
 static void sbc_io_done(struct bs_io *io, int res)
 {
 	struct scsi_task *t = io->priv;
@@ -111,6 +119,12 @@ static void sbc_io_done(struct bs_io *io, int res)
 	struct sense_extra x = { 0 };
 
 	t->core_flags = 0;
+	if (flags & CF_GATED)
+		atomic_fetch_sub(&t->lu->async_writes, 1);
+	if (flags & CF_UNMAP) {
+		sbc_unmap_next(t, res);
+		return;
+	}
 	if (res < 0) {
 		log_debug("lu io %s at %llu+%llu failed: %d",
 			  flags & CF_WRITE ? "write" : flags & CF_FLUSH ? "flush" : "read",
@@ -141,20 +155,68 @@ static void sbc_io_done(struct bs_io *io, int res)
 	scsi_task_complete(t, SR_OK, NULL);
 }
 
-static void sbc_submit(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t len,
-		       void *buf, uint32_t cf)
+static void sbc_prep(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		     uint64_t len, void *buf, uint32_t cf)
 {
 	t->core_flags = cf;
 	memset(&t->io, 0, sizeof(t->io));
 	t->io.op = op;
 	t->io.flags = flags;
-	t->io.offset = op == BS_OP_FLUSH ? 0 : t->lba * t->lu->block_size;
+	t->io.offset = offset;
 	t->io.len = len;
 	t->io.buf = buf;
 	t->io.worker = t->worker;
 	t->io.done = sbc_io_done;
 	t->io.priv = t;
+}
+
+static void sbc_submit(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t len,
+		       void *buf, uint32_t cf)
+{
+	sbc_prep(t, op, flags, op == BS_OP_FLUSH ? 0 : t->lba * t->lu->block_size, len, buf, cf);
 	backstore_submit(t->lu->bs, &t->io);
+}
+
+/* ---- COMPARE AND WRITE atomicity ---------------------------------------------------------
+ * SBC-3 5.2: the read, compare and write of COMPARE AND WRITE are atomic with respect to every
+ * other command that writes the LU. Writes are asynchronous on per-worker rings and complete on
+ * the worker that submitted them, so a lock held across one would block a loop that may itself
+ * have to reap the completion. The scheme, chosen for being simple and obviously correct:
+ *  - the first COMPARE AND WRITE sets lu->caw_mode (sticky). From then on every medium write of
+ *    the LU (WRITE*, WRITE AND VERIFY, WRITE SAME, UNMAP) is one synchronous backstore call
+ *    under lu->write_gate, and COMPARE AND WRITE does read + compare + write synchronously under
+ *    the same mutex. The mutex is held for exactly that backstore work, never across a socket
+ *    write or a loop pass, and nothing waits for a ring while holding it.
+ *  - before that, writes go to the ring as always, counted in lu->async_writes: a writer
+ *    increments the count, then reads caw_mode; COMPARE AND WRITE sets caw_mode, then reads the
+ *    count (all sequentially consistent). Either the writer sees caw_mode and takes the gate,
+ *    or the CAW sees a write in flight and answers BUSY (SAM-5 5.3.1: the initiator retries).
+ *    Only the first CAW of an LU can meet such writes.
+ * Cost: an LU that uses COMPARE AND WRITE (VMware ATS, cluster file systems) writes
+ * synchronously on the worker from then on. An LBA-range lock with queued writes would keep
+ * writes asynchronous; that is future work, and would not change what initiators see. */
+
+/* Every command that changes the medium submits through here. */
+static void sbc_submit_write(struct scsi_task *t, enum bs_opcode op, uint32_t flags,
+			     uint64_t offset, uint64_t len, void *buf, uint32_t cf)
+{
+	struct lu *lu = t->lu;
+	int res;
+
+	atomic_fetch_add(&lu->async_writes, 1);
+	if (!atomic_load(&lu->caw_mode)) {
+		sbc_prep(t, op, flags, offset, len, buf, cf | CF_GATED);
+		backstore_submit(lu->bs, &t->io);
+		return;
+	}
+	atomic_fetch_sub(&lu->async_writes, 1);
+	sbc_prep(t, op, flags, offset, len, buf, cf);
+	pthread_mutex_lock(&lu->write_gate);
+	res = backstore_io_sync(lu->bs, &t->io);
+	pthread_mutex_unlock(&lu->write_gate);
+	/* Completed outside the gate: done() may write to the socket. */
+	t->io.priv = t;
+	sbc_io_done(&t->io, res);
 }
 
 void sbc_read(struct scsi_task *t)
@@ -205,7 +267,7 @@ void sbc_write(struct scsi_task *t)
 	    t->cdb[0] == OP_WRITE_VERIFY_10 || t->cdb[0] == OP_WRITE_VERIFY_12 ||
 	    t->cdb[0] == OP_WRITE_VERIFY_16)
 		flags |= BS_IO_FUA;
-	sbc_submit(t, BS_OP_WRITE, flags, len, t->buf, CF_WRITE);
+	sbc_submit_write(t, BS_OP_WRITE, flags, t->lba * lu->block_size, len, t->buf, CF_WRITE);
 }
 
 void sbc_verify(struct scsi_task *t)
@@ -259,6 +321,8 @@ void sbc_sync_cache(struct scsi_task *t)
 /* ---- READ CAPACITY, SBC-3 5.15 and 5.16 -------------------------------------------------- */
 
 #define RC_PMI 0x01
+#define RC16_LBPME 0x80
+#define RC16_LBPRZ 0x40
 
 enum sense_reason sbc_setup_read_capacity_10(struct scsi_task *t, struct sense_extra *x)
 {
@@ -293,6 +357,373 @@ void sbc_read_capacity_16(struct scsi_task *t)
 	put_be64(b, lu->num_blocks - 1);
 	put_be32(b + 8, lu->block_size);
 	/* b[12]: P_TYPE/PROT_EN 0; b[13]: one logical block per physical block; b[14-15]:
-	 * LBPME=0, LBPRZ=0, lowest aligned LBA 0. */
+	 * LBPME, LBPRZ (profiles with logical block provisioning only), lowest aligned LBA 0. */
+	if (lu->profile->lbp && lu->bs->can_unmap)
+		b[14] = RC16_LBPME | (lu->bs->unmap_zeroes ? RC16_LBPRZ : 0);
 	scsi_task_complete(t, scsi_task_data_in(t, b, sizeof(b)), NULL);
+}
+
+/* ---- WRITE SAME(10/16), SBC-3 5.41 and 5.42 ----------------------------------------------- */
+
+enum sense_reason sbc_setup_write_same(struct scsi_task *t, struct sense_extra *x)
+{
+	struct lu *lu = t->lu;
+	const struct scsi_block_limits *l = &lu->profile->limits;
+	struct cdb_rw rw;
+
+	cdb_decode_rw(t->cdb, &rw);
+	if (rw.anchor) {
+		/* ANC_SUP=0 in VPD 0xB2 (SBC-3 5.42: ANCHOR set without support). */
+		sense_field_pointer(x, true, 1, 4);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	if (rw.unmap && !lu->bs->can_unmap) {
+		sense_field_pointer(x, true, 1, 3);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	/* WSNZ=1: 0 blocks is refused; every profile with WRITE SAME sets it. A transfer beyond
+	 * MAXIMUM WRITE SAME LENGTH is an invalid field too (SBC-3 6.5.3). */
+	if ((t->nblocks == 0 && (l->wsnz || !l->max_ws_bytes)) ||
+	    (uint64_t)t->nblocks * lu->block_size > l->max_ws_bytes) {
+		sense_field_pointer(x, true, rw.len_off, 7);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	if (rw.ndob) {
+		t->dir = SCSI_DIR_NONE;
+	} else {
+		t->dir = SCSI_DIR_WRITE;
+		t->data_out_len = lu->block_size;
+	}
+	return SR_OK;
+}
+
+static bool all_zero(const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+void sbc_write_same(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+	uint32_t bsz = lu->block_size;
+	uint64_t off = t->lba * bsz, len = (uint64_t)t->nblocks * bsz;
+	uint8_t blk[SBC_MAX_BLOCK];
+	uint32_t flags = 0;
+	struct cdb_rw rw;
+	bool zero = true;
+
+	cdb_decode_rw(t->cdb, &rw);
+	if (bsz > SBC_MAX_BLOCK) {
+		scsi_task_complete(t, SR_HARDWARE_ERROR, NULL);
+		return;
+	}
+	if (!rw.ndob) {
+		/* Exactly one block of data-out: less cannot be replicated, more means the
+		 * initiator and we disagree about the command (SAM-5 5.4.3 overrun). */
+		if (data_out_received(t) < bsz) {
+			scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
+			return;
+		}
+		if (t->exp_xfer_len != bsz) {
+			scsi_task_complete(t, SR_INVALID_FIELD_IN_CDB, NULL);
+			return;
+		}
+		zero = all_zero(t->buf, bsz);
+	}
+	/* SBC-3 4.7.3.4: with UNMAP set the blocks may be deallocated when that reads back as
+	 * the data given, i.e. zero data on an LBPRZ backstore; otherwise they are written. */
+	if (zero && rw.unmap && lu->bs->unmap_zeroes) {
+		sbc_submit_write(t, BS_OP_UNMAP, 0, off, len, NULL, CF_WRITE);
+		return;
+	}
+	if (!rw.ndob)
+		memcpy(blk, t->buf, bsz);
+	else
+		memset(blk, 0, bsz);
+	/* len <= max_ws_bytes: bounded by the profile like any transfer. */
+	if (scsi_task_alloc_buf(t, (uint32_t)len) < 0) {
+		scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
+		return;
+	}
+	for (uint64_t o = 0; o < len; o += bsz)
+		memcpy(t->buf + o, blk, bsz);
+	if (!atomic_load_explicit(&lu->wce, memory_order_relaxed))
+		flags |= BS_IO_FUA;
+	sbc_submit_write(t, BS_OP_WRITE, flags, off, len, t->buf, CF_WRITE);
+}
+
+/* ---- UNMAP, SBC-3 5.28 --------------------------------------------------------------------- */
+
+#define UNMAP_ANCHOR 0x01
+
+enum sense_reason sbc_setup_unmap(struct scsi_task *t, struct sense_extra *x)
+{
+	struct lu *lu = t->lu;
+	uint32_t len = get_be16(t->cdb + 7);
+
+	if (!lu->bs->can_unmap)
+		return SR_INVALID_OPCODE;
+	if (t->cdb[1] & UNMAP_ANCHOR) {
+		/* ANC_SUP=0 in VPD 0xB2: SBC-3 5.28.1 makes ANCHOR an invalid field then. */
+		sense_field_pointer(x, true, 1, 0);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	if (atomic_load_explicit(&lu->stopped, memory_order_relaxed))
+		return SR_NOT_READY_STOPPED;
+	if (lu->bs->read_only || atomic_load_explicit(&lu->swp, memory_order_relaxed))
+		return SR_WRITE_PROTECTED;
+	t->dir = len ? SCSI_DIR_WRITE : SCSI_DIR_NONE;
+	t->data_out_len = len;
+	return SR_OK;
+}
+
+/* Check a received UNMAP parameter list against the LU and its profile; *n_desc descriptors. */
+static enum sense_reason unmap_check(const struct lu *lu, const uint8_t *p, uint32_t len,
+				     uint32_t *n_desc, struct sense_extra *x)
+{
+	const struct scsi_block_limits *l = &lu->profile->limits;
+	uint64_t total = 0, lba;
+	uint32_t nb;
+	enum sense_reason r;
+
+	r = cdb_unmap_parse(p, len, n_desc, x);
+	if (r != SR_OK)
+		return r;
+	/* SBC-3 5.28.2: more descriptors than MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, or more
+	 * blocks than MAXIMUM UNMAP LBA COUNT, is INVALID FIELD IN PARAMETER LIST. */
+	if (*n_desc > l->max_unmap_desc) {
+		sense_field_pointer(x, false, 2, -1);
+		return SR_INVALID_FIELD_IN_PARAM;
+	}
+	for (uint32_t i = 0; i < *n_desc; i++) {
+		cdb_unmap_desc(p, i, &lba, &nb);
+		if (lba > lu->num_blocks || nb > lu->num_blocks - lba)
+			return SR_LBA_OUT_OF_RANGE;
+		total += nb;
+	}
+	if (total > l->max_unmap_bytes / lu->block_size) {
+		sense_field_pointer(x, false, UNMAP_HDR_LEN + 8, -1);
+		return SR_INVALID_FIELD_IN_PARAM;
+	}
+	return SR_OK;
+}
+
+/* The descriptors run one after the other: t->nblocks is the next one, t->lba the count. */
+static void sbc_unmap_next(struct scsi_task *t, int res)
+{
+	struct lu *lu = t->lu;
+	uint64_t lba;
+	uint32_t nb;
+
+	if (res < 0) {
+		scsi_task_complete(t, errno_reason(res, true), NULL);
+		return;
+	}
+	while (t->nblocks < t->lba) {
+		cdb_unmap_desc(t->buf, t->nblocks++, &lba, &nb);
+		if (!nb)
+			continue;
+		sbc_submit_write(t, BS_OP_UNMAP, 0, lba * lu->block_size,
+				 (uint64_t)nb * lu->block_size, NULL, CF_UNMAP);
+		return;
+	}
+	scsi_task_complete(t, SR_OK, NULL);
+}
+
+void sbc_unmap(struct scsi_task *t)
+{
+	struct sense_extra x = { 0 };
+	uint32_t got = data_out_received(t), n;
+	enum sense_reason r;
+
+	if (t->data_out_len == 0) {
+		scsi_task_complete(t, SR_OK, NULL);
+		return;
+	}
+	if (got < t->data_out_len) {
+		scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
+		return;
+	}
+	r = unmap_check(t->lu, t->buf, got, &n, &x);
+	if (r != SR_OK) {
+		scsi_task_complete(t, r, &x);
+		return;
+	}
+	t->lba = n;
+	t->nblocks = 0;
+	sbc_unmap_next(t, 0);
+}
+
+/* ---- GET LBA STATUS, SBC-3 5.20 ------------------------------------------------------------ */
+
+#define LBAS_HDR_LEN 8
+#define LBAS_DESC_LEN 16
+#define LBAS_MAX_DESC 64
+#define LBAS_MAPPED 0
+#define LBAS_DEALLOCATED 1
+
+enum sense_reason sbc_setup_get_lba_status(struct scsi_task *t, struct sense_extra *x)
+{
+	t->lba = get_be64(t->cdb + 2);
+	if (t->lba >= t->lu->num_blocks)
+		return SR_LBA_OUT_OF_RANGE;
+	return scsi_setup_alloc_in(t, x);
+}
+
+void sbc_get_lba_status(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+	uint64_t bsz = lu->block_size, blk = t->lba;
+	uint8_t b[LBAS_HDR_LEN + LBAS_DESC_LEN * LBAS_MAX_DESC];
+	unsigned n = 0, max = LBAS_MAX_DESC;
+
+	if (t->data_in_max >= LBAS_HDR_LEN + LBAS_DESC_LEN &&
+	    (t->data_in_max - LBAS_HDR_LEN) / LBAS_DESC_LEN < max)
+		max = (t->data_in_max - LBAS_HDR_LEN) / LBAS_DESC_LEN;
+	else if (t->data_in_max < LBAS_HDR_LEN + LBAS_DESC_LEN)
+		max = 1;
+	memset(b, 0, sizeof(b));
+	while (blk < lu->num_blocks && n < max) {
+		uint64_t len, end;
+		bool mapped;
+		int r = backstore_lba_status(lu->bs, blk * bsz, &len, &mapped);
+		uint8_t *d;
+
+		if (r < 0) {
+			scsi_task_complete(t, errno_reason(r, false), NULL);
+			return;
+		}
+		/* Blocks a file-system granule only partly covers count as mapped. */
+		end = mapped ? (blk * bsz + len + bsz - 1) / bsz : (blk * bsz + len) / bsz;
+		if (end <= blk) {
+			end = blk + 1;
+			mapped = true;
+		}
+		if (end > lu->num_blocks)
+			end = lu->num_blocks;
+		if (end - blk > UINT32_MAX)
+			end = blk + UINT32_MAX;
+		d = b + LBAS_HDR_LEN + (n - 1) * LBAS_DESC_LEN;
+		if (n && d[12] == (mapped ? LBAS_MAPPED : LBAS_DEALLOCATED) &&
+		    (uint64_t)get_be32(d + 8) + (end - blk) <= UINT32_MAX) {
+			put_be32(d + 8, get_be32(d + 8) + (uint32_t)(end - blk));
+		} else {
+			d = b + LBAS_HDR_LEN + n * LBAS_DESC_LEN;
+			put_be64(d, blk);
+			put_be32(d + 8, (uint32_t)(end - blk));
+			d[12] = mapped ? LBAS_MAPPED : LBAS_DEALLOCATED;
+			n++;
+		}
+		blk = end;
+	}
+	/* PARAMETER DATA LENGTH: the bytes after itself. */
+	put_be32(b, 4 + n * LBAS_DESC_LEN);
+	scsi_task_complete(t, scsi_task_data_in(t, b, LBAS_HDR_LEN + n * LBAS_DESC_LEN), NULL);
+}
+
+/* ---- COMPARE AND WRITE, SBC-3 5.2 ---------------------------------------------------------- */
+
+enum sense_reason sbc_setup_caw(struct scsi_task *t, struct sense_extra *x)
+{
+	struct lu *lu = t->lu;
+
+	if (t->nblocks > lu->profile->limits.max_caw_blocks) {
+		sense_field_pointer(x, true, 13, 7);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	/* The data-out is exactly verify data then write data. An initiator that means to send
+	 * something else (e.g. 256 blocks truncated to a NUMBER OF LOGICAL BLOCKS of 0) has a
+	 * CDB that does not describe its command: refuse it rather than guess. */
+	if (t->exp_xfer_len != 2 * t->nblocks * lu->block_size) {
+		sense_field_pointer(x, true, 13, 7);
+		return SR_INVALID_FIELD_IN_CDB;
+	}
+	if (t->nblocks == 0) {
+		t->dir = SCSI_DIR_NONE; /* not an error: nothing to compare or write */
+		return SR_OK;
+	}
+	t->dir = SCSI_DIR_WRITE;
+	t->data_out_len = 2 * t->nblocks * lu->block_size; /* verify data, then write data */
+	return SR_OK;
+}
+
+void sbc_compare_and_write(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+	uint32_t len = t->nblocks * lu->block_size;
+	struct sense_extra x = { 0 };
+	enum sense_reason r = SR_OK;
+	struct cdb_rw rw;
+	long off = -1;
+	int res;
+
+	if (len == 0) {
+		scsi_task_complete(t, SR_OK, NULL);
+		return;
+	}
+	if (data_out_received(t) < t->data_out_len) {
+		scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
+		return;
+	}
+	if (t->exp_xfer_len != t->data_out_len) {
+		scsi_task_complete(t, SR_INVALID_FIELD_IN_CDB, NULL);
+		return;
+	}
+	/* buf: verify data, write data, then the medium as read. */
+	if (scsi_task_alloc_buf(t, 3 * len) < 0) {
+		scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
+		return;
+	}
+	cdb_decode_rw(t->cdb, &rw);
+	atomic_store(&lu->caw_mode, true);
+	if (atomic_load(&lu->async_writes) != 0) {
+		/* Writes from before caw_mode still in flight (see the scheme above). */
+		t->status = SCSI_STATUS_BUSY;
+		t->sense_len = 0;
+		t->done(t);
+		return;
+	}
+	pthread_mutex_lock(&lu->write_gate);
+	memset(&t->io, 0, sizeof(t->io));
+	t->io.op = BS_OP_READ;
+	t->io.offset = t->lba * lu->block_size;
+	t->io.len = len;
+	t->io.buf = t->buf + 2 * len;
+	res = backstore_io_sync(lu->bs, &t->io);
+	if (res == 0) {
+		for (uint32_t i = 0; i < len; i++) {
+			if (t->buf[i] != t->buf[2 * len + i]) {
+				off = (long)i;
+				break;
+			}
+		}
+	}
+	if (res == 0 && off < 0) {
+		memset(&t->io, 0, sizeof(t->io));
+		t->io.op = BS_OP_WRITE;
+		t->io.offset = t->lba * lu->block_size;
+		t->io.len = len;
+		t->io.buf = t->buf + len;
+		if (rw.fua || !atomic_load_explicit(&lu->wce, memory_order_relaxed))
+			t->io.flags = BS_IO_FUA;
+		res = backstore_io_sync(lu->bs, &t->io);
+		if (res < 0)
+			r = errno_reason(res, true);
+	} else if (res < 0) {
+		r = errno_reason(res, false);
+	}
+	pthread_mutex_unlock(&lu->write_gate);
+	if (res < 0) {
+		x.info_valid = res == -EIO;
+		x.info = t->lba;
+	} else if (off >= 0) {
+		/* SBC-3 5.2: MISCOMPARE, INFORMATION = offset of the first differing byte. */
+		r = SR_MISCOMPARE;
+		x.info_valid = true;
+		x.info = (uint64_t)off;
+	}
+	scsi_task_complete(t, r, &x);
 }

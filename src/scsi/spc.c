@@ -194,6 +194,19 @@ static unsigned vpd_block_limits(const struct lu *lu, uint8_t *b)
 	put_be16(b + 6, (uint16_t)(l->opt_gran_bytes / bs ? l->opt_gran_bytes / bs : 1));
 	put_be32(b + 8, l->max_xfer_bytes / bs);
 	put_be32(b + 12, l->opt_xfer_bytes / bs);
+	/* Thin provisioning and COMPARE AND WRITE limits: all zero in profiles without them
+	 * (invar-2026.1 answers byte for byte as it always did). The UNMAP ones only when the
+	 * backstore can deallocate. */
+	b[4] = l->wsnz ? 0x01 : 0;			/* WSNZ */
+	b[5] = l->max_caw_blocks;			/* MAXIMUM COMPARE AND WRITE LENGTH */
+	if (lu->profile->lbp && lu->bs->can_unmap) {
+		uint64_t lbas = l->max_unmap_bytes / bs;
+
+		put_be32(b + 20, lbas > UINT32_MAX ? UINT32_MAX : (uint32_t)lbas);
+		put_be32(b + 24, l->max_unmap_desc);
+		put_be32(b + 28, l->opt_unmap_gran_bytes / bs);
+	}
+	put_be64(b + 36, l->max_ws_bytes / bs);		/* MAXIMUM WRITE SAME LENGTH */
 	return 4 + 0x3c;
 }
 
@@ -204,10 +217,23 @@ static unsigned vpd_block_characteristics(const struct lu *lu, uint8_t *b)
 	return 4 + 0x3c;
 }
 
-/* Logical block provisioning, SBC-3 6.5.4: no thin provisioning (LBPME=0 in READ CAPACITY). */
+/* Logical block provisioning, SBC-3 6.5.4. Without profile->lbp: all zero (LBPME=0 in READ
+ * CAPACITY(16)). With it, from the backstore: LBPU (UNMAP), LBPWS/LBPWS10 (WRITE SAME with
+ * UNMAP), LBPRZ when unmapped blocks read as zeroes, ANC_SUP=0, provisioning type thin for a
+ * sparse backstore. */
+#define LBP_LBPU 0x80
+#define LBP_LBPWS 0x40
+#define LBP_LBPWS10 0x20
+#define LBP_LBPRZ 0x04
+#define LBP_TYPE_THIN 0x02
+
 static unsigned vpd_lbp(const struct lu *lu, uint8_t *b)
 {
 	put_be16(b + 2, 4);
+	if (lu->profile->lbp && lu->bs->can_unmap) {
+		b[5] = LBP_LBPU | LBP_LBPWS | LBP_LBPWS10 | (lu->bs->unmap_zeroes ? LBP_LBPRZ : 0);
+		b[6] = lu->bs->thin ? LBP_TYPE_THIN : 0;
+	}
 	return 8;
 }
 

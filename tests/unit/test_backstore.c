@@ -203,6 +203,45 @@ static void check_rw(struct backstore *bs, io_fn io)
 	assert_int_equal(io(bs, BS_OP_READ, 0, 0, rbuf, 0), 0);
 }
 
+/* UNMAP and WRITE ZEROES: whole and partial granules read back as zeroes, neighbours are
+ * untouched, range and read-only checks come first. */
+static void check_unmap(struct backstore *bs, io_fn io)
+{
+	static uint8_t wbuf[64 * 1024], rbuf[64 * 1024];
+	uint64_t end = bs->size;
+
+	assert_true(bs->can_unmap);
+	assert_true(bs->unmap_zeroes);
+	fill_pattern(wbuf, sizeof(wbuf), 3);
+	assert_int_equal(io(bs, BS_OP_WRITE, 0, 0, wbuf, sizeof(wbuf)), 0);
+	/* Unaligned: 512 bytes into the first page to 512 bytes before the 9th. */
+	assert_int_equal(io(bs, BS_OP_UNMAP, 0, 512, NULL, 8 * 4096 - 1024), 0);
+	assert_int_equal(io(bs, BS_OP_READ, 0, 0, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, wbuf, 512);
+	assert_true(all_zero(rbuf + 512, 8 * 4096 - 1024));
+	assert_memory_equal(rbuf + 8 * 4096 - 512, wbuf + 8 * 4096 - 512,
+			    sizeof(wbuf) - (8 * 4096 - 512));
+	/* WRITE ZEROES. */
+	assert_int_equal(io(bs, BS_OP_WRITE_ZEROES, 0, 40960, NULL, 8192), 0);
+	assert_int_equal(io(bs, BS_OP_READ, 0, 0, rbuf, sizeof(rbuf)), 0);
+	assert_true(all_zero(rbuf + 40960, 8192));
+	assert_memory_equal(rbuf + 49152, wbuf + 49152, sizeof(wbuf) - 49152);
+	/* Range checks; zero length completes at once. */
+	assert_int_equal(io(bs, BS_OP_UNMAP, 0, end - 512, NULL, 1024), -EINVAL);
+	assert_int_equal(io(bs, BS_OP_UNMAP, 0, UINT64_MAX - 100, NULL, 512), -EINVAL);
+	assert_int_equal(io(bs, BS_OP_UNMAP, 0, end - 512, NULL, 512), 0);
+	assert_int_equal(io(bs, BS_OP_WRITE_ZEROES, 0, 0, NULL, 0), 0);
+	/* Read-only refuses both. */
+	bs->read_only = true;
+	assert_int_equal(io(bs, BS_OP_UNMAP, 0, 0, NULL, 512), -EROFS);
+	assert_int_equal(io(bs, BS_OP_WRITE_ZEROES, 0, 0, NULL, 512), -EROFS);
+	bs->read_only = false;
+	/* A backstore without the capability answers -EOPNOTSUPP. */
+	bs->can_unmap = false;
+	assert_int_equal(io(bs, BS_OP_UNMAP, 0, 0, NULL, 512), -EOPNOTSUPP);
+	bs->can_unmap = true;
+}
+
 /* ---- registry ------------------------------------------------------------------------------ */
 
 static void test_registry(void **state)
@@ -607,6 +646,82 @@ static int suite_teardown(void **state)
 	return 0;
 }
 
+static void test_unmap_ram_null(void **state)
+{
+	struct bs_config cfg = {.type = "ram", .size = 16 * MIB};
+	struct backstore *bs = open_ok(&cfg);
+	uint64_t len;
+	bool mapped;
+	uint8_t buf[512];
+
+	check_unmap(bs, do_io);
+	/* No lba_status callback: everything mapped, to the end. */
+	assert_int_equal(backstore_lba_status(bs, 4096, &len, &mapped), 0);
+	assert_true(mapped);
+	assert_int_equal(len, 16 * MIB - 4096);
+	assert_int_equal(backstore_lba_status(bs, 16 * MIB, &len, &mapped), -EINVAL);
+	backstore_close(bs);
+
+	cfg.type = "null";
+	bs = open_ok(&cfg);
+	assert_true(bs->can_unmap && bs->unmap_zeroes);
+	assert_int_equal(do_io(bs, BS_OP_UNMAP, 0, 0, NULL, 4096), 0);
+	assert_int_equal(do_io(bs, BS_OP_WRITE_ZEROES, 0, 0, NULL, 4096), 0);
+	memset(buf, 1, sizeof(buf));
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 0, buf, sizeof(buf)), 0);
+	assert_true(all_zero(buf, sizeof(buf)));
+	backstore_close(bs);
+}
+
+/* Punching holes in a sparse file: SEEK_HOLE sees them, GET LBA STATUS reports them. */
+static void check_file_unmap(io_fn io, const char *name)
+{
+	struct bs_config cfg = {.type = "file", .size = 8 * MIB, .create = true};
+	static uint8_t wbuf[MIB];
+	char path[PATH_MAX];
+	struct backstore *bs;
+	uint64_t len;
+	bool mapped;
+
+	tmp_path(path, sizeof(path), name);
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	assert_true(bs->thin);
+	check_unmap(bs, io);
+	/* Whole file: hole, then 1 MiB of data at 2 MiB, then a punched 256 KiB in its middle. */
+	assert_int_equal(io(bs, BS_OP_UNMAP, 0, 0, NULL, bs->size), 0);
+	assert_int_equal(backstore_lba_status(bs, 0, &len, &mapped), 0);
+	assert_false(mapped);
+	assert_int_equal(len, 8 * MIB);
+	fill_pattern(wbuf, sizeof(wbuf), 1);
+	assert_int_equal(io(bs, BS_OP_WRITE, 0, 2 * MIB, wbuf, sizeof(wbuf)), 0);
+	assert_int_equal(io(bs, BS_OP_UNMAP, 0, 2 * MIB + 256 * 1024, NULL, 256 * 1024), 0);
+	assert_int_equal(backstore_lba_status(bs, 0, &len, &mapped), 0);
+	assert_false(mapped);
+	assert_int_equal(len, 2 * MIB);
+	assert_int_equal(backstore_lba_status(bs, 2 * MIB, &len, &mapped), 0);
+	assert_true(mapped);
+	assert_int_equal(len, 256 * 1024);
+	assert_int_equal(backstore_lba_status(bs, 2 * MIB + 256 * 1024, &len, &mapped), 0);
+	assert_false(mapped);
+	assert_int_equal(len, 256 * 1024);
+	assert_int_equal(backstore_lba_status(bs, 3 * MIB, &len, &mapped), 0);
+	assert_false(mapped);
+	assert_int_equal(len, 5 * MIB);
+	backstore_close(bs);
+	unlink(path);
+}
+
+static void test_file_unmap_sync(void **state)
+{
+	check_file_unmap(do_io, "unmap-sync.img");
+}
+
+static void test_file_unmap_async(void **state)
+{
+	check_file_unmap(do_io_async, "unmap-async.img");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +736,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_file_async_io, worker_setup, worker_teardown),
 	    cmocka_unit_test_setup_teardown(test_file_enospc_dev_full_async, worker_setup,
 					    worker_teardown),
+	    cmocka_unit_test(test_unmap_ram_null),
+	    cmocka_unit_test(test_file_unmap_sync),
+	    cmocka_unit_test_setup_teardown(test_file_unmap_async, worker_setup, worker_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, suite_setup, suite_teardown);

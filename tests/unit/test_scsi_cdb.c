@@ -182,9 +182,18 @@ static void test_profile(void **state)
 	const struct scsi_profile *p = scsi_profile_find(NULL);
 	unsigned n = 0;
 
+	const struct scsi_profile *old = scsi_profile_find("invar-2026.1");
+
 	assert_non_null(p);
 	assert_ptr_equal(scsi_profile_find(""), p);
-	assert_ptr_equal(scsi_profile_find("invar-2026.1"), p);
+	assert_ptr_equal(scsi_profile_find("invar-2026.2"), p);
+	assert_non_null(old);
+	assert_ptr_not_equal(old, p);
+	/* 2026.2 is 2026.1 plus commands: nothing removed, shared pages. */
+	assert_int_equal(old->cmds & ~p->cmds, 0);
+	assert_ptr_equal(old->vpd_pages, p->vpd_pages);
+	assert_ptr_equal(old->mode_pages, p->mode_pages);
+	assert_false(old->lbp);
 	assert_null(scsi_profile_find("invar-1999.1"));
 	scsi_profile_cmd_foreach(p, count_profile_cmd, &n);
 	assert_int_equal(n, (unsigned)__builtin_popcountll(p->cmds));
@@ -193,9 +202,59 @@ static void test_profile(void **state)
 	assert_null(scsi_profile_mode_page(p, 0x08, 1));
 }
 
+static void test_unmap_parse(void **state)
+{
+	uint8_t p[64] = { 0 };
+	struct sense_extra x = { 0 };
+	uint32_t n = 99;
+	uint64_t lba;
+	uint32_t nb;
+
+	/* Empty list: nothing to do. */
+	assert_int_equal(cdb_unmap_parse(p, 0, &n, &x), SR_OK);
+	assert_int_equal(n, 0);
+	/* Shorter than the header. */
+	for (uint32_t len = 1; len < UNMAP_HDR_LEN; len++)
+		assert_int_equal(cdb_unmap_parse(p, len, &n, &x), SR_PARAM_LIST_LENGTH_ERROR);
+	/* Header only, no descriptors. */
+	assert_int_equal(cdb_unmap_parse(p, 8, &n, &x), SR_OK);
+	assert_int_equal(n, 0);
+	/* Two descriptors. */
+	p[1] = 6 + 32;
+	p[3] = 32;
+	p[8 + 7] = 5;	/* LBA 5 */
+	p[8 + 11] = 3;	/* 3 blocks */
+	p[24 + 6] = 1;	/* LBA 256 */
+	p[24 + 10] = 1;	/* 256 blocks */
+	assert_int_equal(cdb_unmap_parse(p, 40, &n, &x), SR_OK);
+	assert_int_equal(n, 2);
+	cdb_unmap_desc(p, 0, &lba, &nb);
+	assert_int_equal(lba, 5);
+	assert_int_equal(nb, 3);
+	cdb_unmap_desc(p, 1, &lba, &nb);
+	assert_int_equal(lba, 256);
+	assert_int_equal(nb, 256);
+	/* A partial last descriptor is ignored (SBC-3 5.28.2). */
+	p[3] = 32 + 8;
+	p[1] = 6 + 40;
+	assert_int_equal(cdb_unmap_parse(p, 48, &n, &x), SR_OK);
+	assert_int_equal(n, 2);
+	/* Lengths claiming more than was sent. */
+	p[3] = 32;
+	p[1] = 6 + 32;
+	assert_int_equal(cdb_unmap_parse(p, 39, &n, &x), SR_PARAM_LIST_LENGTH_ERROR);
+	assert_true(x.sks_valid);
+	p[1] = 0xff;
+	assert_int_equal(cdb_unmap_parse(p, 40, &n, &x), SR_PARAM_LIST_LENGTH_ERROR);
+	p[1] = 6 + 32;
+	p[2] = 1;	/* 288 bytes of descriptors */
+	assert_int_equal(cdb_unmap_parse(p, 40, &n, &x), SR_PARAM_LIST_LENGTH_ERROR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unmap_parse),
 		cmocka_unit_test(test_rw6),
 		cmocka_unit_test(test_rw10),
 		cmocka_unit_test(test_rw12),

@@ -3,8 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/lu.h"
@@ -221,7 +223,7 @@ static void test_read_capacity(void **state)
 	assert_int_equal(task.data_in_len, 32);
 	assert_int_equal(get_be64(task.buf), BLOCKS - 1);
 	assert_int_equal(get_be32(task.buf + 8), BS);
-	assert_int_equal(task.buf[14] & 0x80, 0);	/* LBPME */
+	assert_int_equal(task.buf[14] & 0xc0, 0xc0);	/* LBPME, LBPRZ (invar-2026.2, ram) */
 
 	/* Allocation length 8. */
 	assert_int_equal(RUN(OP_SERVICE_ACTION_IN_16, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8,
@@ -555,6 +557,309 @@ static void test_report_opcodes(void **state)
 	assert_int_equal(task.buf[1] & 7, 1);
 }
 
+/* ---- thin provisioning, WRITE SAME, COMPARE AND WRITE (invar-2026.2) --------------------- */
+
+static int run_out(const uint8_t *cdb, const void *out, uint32_t out_len)
+{
+	return run_on(lu, &nx1, cdb, 16, out, out_len, out_len);
+}
+
+static void write_blocks(uint64_t lba, uint32_t n, uint8_t val)
+{
+	uint8_t cdb[16] = { OP_WRITE_16 };
+	uint8_t *b = malloc(n * BS);
+
+	memset(b, val, n * BS);
+	put_be64(cdb + 2, lba);
+	put_be32(cdb + 10, n);
+	assert_int_equal(run_out(cdb, b, n * BS), SCSI_STATUS_GOOD);
+	free(b);
+}
+
+/* Reads n blocks at lba and checks each byte is val. */
+static void expect_blocks(uint64_t lba, uint32_t n, uint8_t val)
+{
+	uint8_t cdb[16] = { OP_READ_16 };
+
+	put_be64(cdb + 2, lba);
+	put_be32(cdb + 10, n);
+	assert_int_equal(run_on(lu, &nx1, cdb, 16, NULL, 0, n * BS), SCSI_STATUS_GOOD);
+	assert_int_equal(task.data_in_len, n * BS);
+	for (uint32_t i = 0; i < n * BS; i++)
+		if (task.buf[i] != val)
+			fail_msg("byte %u of LBA %llu+: %#x, want %#x", i, (unsigned long long)lba,
+				 task.buf[i], val);
+}
+
+static int unmap_list(const uint64_t (*d)[2], unsigned nd, uint8_t cdb1)
+{
+	uint8_t cdb[16] = { OP_UNMAP, cdb1 };
+	uint8_t p[8 + 16 * 300] = { 0 };
+	uint32_t len = 8 + 16 * nd;
+
+	put_be16(p, (uint16_t)(len - 2));
+	put_be16(p + 2, (uint16_t)(16 * nd));
+	for (unsigned i = 0; i < nd; i++) {
+		put_be64(p + 8 + 16 * i, d[i][0]);
+		put_be32(p + 8 + 16 * i + 8, (uint32_t)d[i][1]);
+	}
+	put_be16(cdb + 7, (uint16_t)len);
+	return run_out(cdb, p, len);
+}
+
+static void test_unmap(void **state)
+{
+	write_blocks(0, 64, 0xa5);
+	assert_int_equal(unmap_list((const uint64_t[][2]){ { 1, 2 }, { 10, 20 }, { 40, 0 } }, 3, 0),
+			 SCSI_STATUS_GOOD);
+	expect_blocks(0, 1, 0xa5);
+	expect_blocks(1, 2, 0);
+	expect_blocks(3, 7, 0xa5);
+	expect_blocks(10, 20, 0);
+	expect_blocks(30, 34, 0xa5);
+	/* The last block is fine; one past it is out of range, and nothing was unmapped. */
+	assert_int_equal(unmap_list((const uint64_t[][2]){ { BLOCKS - 1, 1 } }, 1, 0),
+			 SCSI_STATUS_GOOD);
+	assert_int_equal(unmap_list((const uint64_t[][2]){ { 0, 1 }, { BLOCKS - 1, 2 } }, 2, 0),
+			 SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	expect_blocks(0, 1, 0xa5);
+	assert_int_equal(unmap_list((const uint64_t[][2]){ { UINT64_MAX, 1 } }, 1, 0),
+			 SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	/* More descriptors than MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT (256). */
+	{
+		static uint64_t d[257][2];
+
+		for (unsigned i = 0; i < 257; i++) {
+			d[i][0] = i;
+			d[i][1] = 1;
+		}
+		assert_int_equal(unmap_list((const uint64_t(*)[2])d, 257, 0),
+				 SCSI_STATUS_CHECK_CONDITION);
+		assert_sense(SK_ILLEGAL_REQUEST, 0x26, 0x00);
+	}
+	/* ANCHOR without ANC_SUP. */
+	assert_int_equal(unmap_list((const uint64_t[][2]){ { 0, 1 } }, 1, 0x01),
+			 SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	/* Parameter list shorter than its header; empty list is fine. */
+	assert_int_equal(run_out((uint8_t[16]){ OP_UNMAP, 0, 0, 0, 0, 0, 0, 0, 4 },
+				 (uint8_t[4]){ 0 }, 4),
+			 SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x1a, 0x00);
+	assert_int_equal(RUN(OP_UNMAP, 0, 0, 0, 0, 0, 0, 0, 0, 0), SCSI_STATUS_GOOD);
+}
+
+static void test_write_same(void **state)
+{
+	uint8_t blk[BS];
+	uint8_t cdb[16];
+
+	/* WRITE SAME(10): one block replicated. */
+	memset(blk, 0x3c, BS);
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = OP_WRITE_SAME_10;
+	put_be32(cdb + 2, 100);
+	put_be16(cdb + 7, 16);
+	assert_int_equal(run_out(cdb, blk, BS), SCSI_STATUS_GOOD);
+	expect_blocks(100, 16, 0x3c);
+	/* UNMAP with non-zero data writes; with zero data deallocates (reads zeroes). */
+	cdb[1] = 0x08;
+	assert_int_equal(run_out(cdb, blk, BS), SCSI_STATUS_GOOD);
+	expect_blocks(100, 16, 0x3c);
+	memset(blk, 0, BS);
+	assert_int_equal(run_out(cdb, blk, BS), SCSI_STATUS_GOOD);
+	expect_blocks(100, 16, 0);
+	/* 0 blocks with WSNZ=1; ANCHOR; beyond the end; too long; wrong data-out size. */
+	put_be16(cdb + 7, 0);
+	assert_int_equal(run_out(cdb, blk, BS), SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	put_be16(cdb + 7, 1);
+	cdb[1] = 0x18;
+	assert_int_equal(run_out(cdb, blk, BS), SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	cdb[1] = 0;
+	put_be32(cdb + 2, BLOCKS);
+	assert_int_equal(run_out(cdb, blk, BS), SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	put_be32(cdb + 2, 0);
+	assert_int_equal(run_on(lu, &nx1, cdb, 16, blk, BS, 2 * BS), SCSI_STATUS_CHECK_CONDITION);
+	assert_int_equal(run_on(lu, &nx1, cdb, 16, blk, BS, BS / 2), SCSI_STATUS_CHECK_CONDITION);
+
+	/* WRITE SAME(16), and NDOB: zeroes with no data-out. */
+	write_blocks(200, 8, 0x77);
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = OP_WRITE_SAME_16;
+	cdb[1] = 0x01;
+	put_be64(cdb + 2, 202);
+	put_be32(cdb + 10, 4);
+	assert_int_equal(run_out(cdb, NULL, 0), SCSI_STATUS_GOOD);
+	expect_blocks(200, 2, 0x77);
+	expect_blocks(202, 4, 0);
+	expect_blocks(206, 2, 0x77);
+	/* (MAXIMUM WRITE SAME LENGTH is 65536 blocks; this LU is smaller, so the range check
+	 * answers first.) */
+	put_be32(cdb + 10, 65537);
+	assert_int_equal(run_out(cdb, NULL, 0), SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x21, 0x00);
+}
+
+static void test_compare_and_write(void **state)
+{
+	uint8_t cdb[16] = { OP_COMPARE_AND_WRITE };
+	uint8_t d[4 * BS];
+
+	write_blocks(300, 2, 'A');
+	put_be64(cdb + 2, 300);
+	cdb[13] = 2;
+	memset(d, 'A', 2 * BS);
+	memset(d + 2 * BS, 'B', 2 * BS);
+	assert_int_equal(run_out(cdb, d, sizeof(d)), SCSI_STATUS_GOOD);
+	expect_blocks(300, 2, 'B');
+	/* Miscompare: INFORMATION is the offset of the first differing byte; nothing written. */
+	memset(d, 'B', 2 * BS);
+	d[BS + 17] = 'X';
+	memset(d + 2 * BS, 'C', 2 * BS);
+	assert_int_equal(run_out(cdb, d, sizeof(d)), SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_MISCOMPARE, 0x1d, 0x00);
+	assert_int_equal(task.sense[0], 0xf0);	/* fixed, VALID */
+	assert_int_equal(get_be32(task.sense + 3), BS + 17);
+	expect_blocks(300, 2, 'B');
+	/* Limits and sizes: > MAXIMUM COMPARE AND WRITE LENGTH is not representable (255 max);
+	 * data-out not 2 x blocks; beyond the end. */
+	assert_int_equal(run_on(lu, &nx1, cdb, 16, d, sizeof(d), 3 * BS),
+			 SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	cdb[13] = 0;
+	assert_int_equal(run_on(lu, &nx1, cdb, 16, d, sizeof(d), 0), SCSI_STATUS_GOOD);
+	put_be64(cdb + 2, BLOCKS - 1);
+	cdb[13] = 2;
+	assert_int_equal(run_out(cdb, d, sizeof(d)), SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	/* From now on the LU is in COMPARE AND WRITE mode: writes go through the gate. */
+	assert_true(atomic_load(&lu->caw_mode));
+	write_blocks(310, 1, 0x11);
+	expect_blocks(310, 1, 0x11);
+}
+
+static void test_get_lba_status(void **state)
+{
+	uint8_t cdb[16] = { OP_SERVICE_ACTION_IN_16, SA_GET_LBA_STATUS };
+
+	put_be64(cdb + 2, 5);
+	put_be32(cdb + 10, 24);
+	assert_int_equal(run_on(lu, &nx1, cdb, 16, NULL, 0, 24), SCSI_STATUS_GOOD);
+	assert_int_equal(task.data_in_len, 24);
+	assert_int_equal(get_be32(task.buf), 20);
+	assert_int_equal(get_be64(task.buf + 8), 5);
+	assert_int_equal(get_be32(task.buf + 16), BLOCKS - 5);
+	assert_int_equal(task.buf[20], 0);	/* mapped: ram has no holes to report */
+	put_be64(cdb + 2, BLOCKS);
+	assert_int_equal(run_on(lu, &nx1, cdb, 16, NULL, 0, 24), SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_ILLEGAL_REQUEST, 0x21, 0x00);
+}
+
+/* invar-2026.1 is released: LUs pinned to it answer exactly as before invar-2026.2 existed.
+ * The expected bytes were captured from the build before thin provisioning was added. */
+static void check_frozen_2026_1(const char *backstore, const char *path)
+{
+	static const uint8_t b0[64] = { 0x00, 0xb0, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x08,
+					0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00 };
+	static const uint8_t b2[8] = { 0x00, 0xb2, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t vpd0[10] = { 0x00, 0x00, 0x00, 0x06, 0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2 };
+	struct lu_config cfg = { .size = BLOCKS * BS };
+	struct lu *old;
+	char err[256] = "";
+
+	strcpy(cfg.backstore, backstore);
+	strcpy(cfg.profile, "invar-2026.1");
+	if (path)
+		strcpy(cfg.path, path);
+	assert_int_equal(lu_create(&cfg, "frozen", &old, err, sizeof(err)), 0);
+	run_on(old, &nx1, (uint8_t[16]){ OP_TEST_UNIT_READY }, 6, NULL, 0, 0); /* POWER ON UA */
+
+	assert_int_equal(run_on(old, &nx1, (uint8_t[16]){ OP_INQUIRY, 1, 0xb0, 0, 255 }, 6, NULL,
+				0, 255),
+			 SCSI_STATUS_GOOD);
+	assert_int_equal(task.data_in_len, sizeof(b0));
+	assert_memory_equal(task.buf, b0, sizeof(b0));
+	assert_int_equal(run_on(old, &nx1, (uint8_t[16]){ OP_INQUIRY, 1, 0xb2, 0, 255 }, 6, NULL,
+				0, 255),
+			 SCSI_STATUS_GOOD);
+	assert_int_equal(task.data_in_len, sizeof(b2));
+	assert_memory_equal(task.buf, b2, sizeof(b2));
+	assert_int_equal(run_on(old, &nx1, (uint8_t[16]){ OP_INQUIRY, 1, 0x00, 0, 255 }, 6, NULL,
+				0, 255),
+			 SCSI_STATUS_GOOD);
+	assert_int_equal(task.data_in_len, sizeof(vpd0));
+	assert_memory_equal(task.buf, vpd0, sizeof(vpd0));
+	assert_int_equal(run_on(old, &nx1, (uint8_t[16]){ OP_SERVICE_ACTION_IN_16, 0x10, [13] = 32 },
+				16, NULL, 0, 32),
+			 SCSI_STATUS_GOOD);
+	assert_int_equal(task.buf[14], 0);	/* LBPME = LBPRZ = 0 */
+	/* REPORT SUPPORTED OPERATION CODES: the 33 commands of 2026.1, 268 bytes as before. */
+	assert_int_equal(run_on(old, &nx1,
+				(uint8_t[16]){ OP_MAINTENANCE_IN, 0x0c, [8] = 0x10, [9] = 0xff },
+				12, NULL, 0, 0x10ff),
+			 SCSI_STATUS_GOOD);
+	assert_int_equal(task.data_in_len, 268);
+
+	/* The new commands do not exist in 2026.1. */
+	{
+		static const uint8_t cdbs[][16] = {
+			{ OP_UNMAP, 0, 0, 0, 0, 0, 0, 0, 24 },
+			{ OP_WRITE_SAME_10, 0, 0, 0, 0, 0, 0, 0, 1 },
+			{ OP_WRITE_SAME_16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 },
+			{ OP_COMPARE_AND_WRITE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 },
+		};
+
+		for (size_t i = 0; i < sizeof(cdbs) / sizeof(cdbs[0]); i++) {
+			assert_int_equal(run_on(old, &nx1, cdbs[i], 16, NULL, 0, 1024),
+					 SCSI_STATUS_CHECK_CONDITION);
+			assert_sense(SK_ILLEGAL_REQUEST, 0x20, 0x00);
+		}
+		/* GET LBA STATUS: an unknown service action of a known opcode. */
+		assert_int_equal(run_on(old, &nx1,
+					(uint8_t[16]){ OP_SERVICE_ACTION_IN_16, SA_GET_LBA_STATUS,
+						       [13] = 24 },
+					16, NULL, 0, 24),
+				 SCSI_STATUS_CHECK_CONDITION);
+		assert_sense(SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	}
+	scsi_task_release(&task);
+	memset(&task, 0, sizeof(task));
+	lu_put(old);
+}
+
+static void test_profile_2026_1_frozen(void **state)
+{
+	char dir[] = "/tmp/invar-emul-XXXXXX", path[64];
+
+	check_frozen_2026_1("ram", NULL);
+	check_frozen_2026_1("null", NULL);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/d.img", dir);
+	check_frozen_2026_1("file", path);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_vpd_2026_2(void **state)
+{
+	assert_int_equal(RUN(OP_INQUIRY, 1, 0xb0, 0, 255, 0), SCSI_STATUS_GOOD);
+	assert_int_equal(task.buf[4] & 1, 1);			/* WSNZ */
+	assert_int_equal(task.buf[5], 255);			/* MAX COMPARE AND WRITE */
+	assert_int_equal(get_be32(task.buf + 20), (512u << 20) / BS);	/* MAX UNMAP LBA COUNT */
+	assert_int_equal(get_be32(task.buf + 24), 256);		/* MAX UNMAP DESCRIPTORS */
+	assert_int_equal(get_be32(task.buf + 28), 4096 / BS);	/* OPTIMAL UNMAP GRANULARITY */
+	assert_int_equal(get_be64(task.buf + 36), (32u << 20) / BS); /* MAX WRITE SAME */
+	assert_int_equal(RUN(OP_INQUIRY, 1, 0xb2, 0, 255, 0), SCSI_STATUS_GOOD);
+	assert_int_equal(task.data_in_len, 8);
+	assert_int_equal(task.buf[5], 0x80 | 0x40 | 0x20 | 0x04);	/* LBPU LBPWS LBPWS10 LBPRZ */
+	assert_int_equal(task.buf[6] & 7, 2);				/* thin */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +877,12 @@ int main(void)
 		cmocka_unit_test(test_unit_attention_and_reset),
 		cmocka_unit_test(test_start_stop_reserve),
 		cmocka_unit_test(test_report_opcodes),
+		cmocka_unit_test(test_vpd_2026_2),
+		cmocka_unit_test(test_unmap),
+		cmocka_unit_test(test_write_same),
+		cmocka_unit_test(test_get_lba_status),
+		cmocka_unit_test(test_compare_and_write),
+		cmocka_unit_test(test_profile_2026_1_frozen),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,10 +13,19 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <linux/falloc.h>
 #include <liburing.h> /* brings <linux/fs.h>: BLKGETSIZE64 */
 
 #include "backstore/backstore_internal.h"
 #include "util/list.h"
+
+/* UNMAP is a hole punch (FALLOC_FL_PUNCH_HOLE: partial file-system blocks are zeroed, whole
+ * ones freed; reads of the range return zeroes, so LBPRZ holds); WRITE ZEROES is ZERO_RANGE.
+ * Both keep the file size. A block device takes the same fallocate modes (Linux >= 4.9, which
+ * guarantees zeroes); where fallocate is refused we fall back to BLKZEROOUT or writing zeroes,
+ * so the zeroes promise never depends on the file system. */
+#define FILE_UNMAP_MODE (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+#define FILE_ZERO_MODE (FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)
 
 /* One read/write submission at most: a CQE result is an int, and Linux caps a single transfer
  * at 0x7ffff000 bytes anyway. Longer I/Os continue as short transfers. */
@@ -188,6 +197,10 @@ static int file_open(struct backstore *bs, const struct bs_config *cfg, char *er
 	f->is_blk = is_blk;
 	bs->priv = f;
 	bs->size = size;
+	bs->can_unmap = true;
+	bs->unmap_zeroes = true;
+	/* A regular file is sparse-capable (holes); a block device's provisioning is its own. */
+	bs->thin = !is_blk;
 	return 0;
 
 out_close:
@@ -229,6 +242,49 @@ static uint32_t file_chunk(const struct bs_io *io)
 	return left > FILE_IO_CHUNK ? FILE_IO_CHUNK : (uint32_t)left;
 }
 
+/* Zeroes by writing them: the fallback when neither fallocate mode is available. */
+static int file_write_zeroes(struct file_bs *f, uint64_t off, uint64_t len)
+{
+	static const char zeroes[64 * 1024];
+
+	while (len) {
+		size_t n = len > sizeof(zeroes) ? sizeof(zeroes) : (size_t)len;
+		ssize_t r = pwrite(f->fd, zeroes, n, (off_t)off);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EIO;
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+/* UNMAP / WRITE ZEROES synchronously, with the fallbacks. 0 or -errno. */
+static int file_sync_zero(struct file_bs *f, struct bs_io *io)
+{
+	int mode = io->op == BS_OP_UNMAP ? FILE_UNMAP_MODE : FILE_ZERO_MODE;
+
+	if (fallocate(f->fd, mode, (off_t)io->offset, (off_t)io->len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOTTY)
+		return -errno;
+	if (mode == FILE_UNMAP_MODE &&
+	    fallocate(f->fd, FILE_ZERO_MODE, (off_t)io->offset, (off_t)io->len) == 0)
+		return 0;
+	if (f->is_blk) {
+		uint64_t range[2] = { io->offset, io->len };
+
+		if (ioctl(f->fd, BLKZEROOUT, range) == 0)
+			return 0;
+	}
+	return file_write_zeroes(f, io->offset, io->len);
+}
+
 /* The rest of io, synchronously on this thread. Returns 0 or -errno. */
 static int file_sync_io(struct file_bs *f, struct bs_io *io)
 {
@@ -237,6 +293,8 @@ static int file_sync_io(struct file_bs *f, struct bs_io *io)
 
 	if (io->op == BS_OP_FLUSH)
 		return fdatasync(f->fd) < 0 ? -errno : 0;
+	if (io->op == BS_OP_UNMAP || io->op == BS_OP_WRITE_ZEROES)
+		return file_sync_zero(f, io);
 
 	while (io->done_bytes < io->len) {
 		char *p = (char *)io->buf + io->done_bytes;
@@ -302,6 +360,12 @@ static bool file_queue(struct file_bs *f, struct bs_io *io)
 	case BS_OP_FLUSH:
 		io_uring_prep_fsync(sqe, f->fd, IORING_FSYNC_DATASYNC);
 		break;
+	case BS_OP_UNMAP:
+	case BS_OP_WRITE_ZEROES:
+		io_uring_prep_fallocate(sqe, f->fd,
+					io->op == BS_OP_UNMAP ? FILE_UNMAP_MODE : FILE_ZERO_MODE,
+					io->offset, io->len);
+		break;
 	}
 	io->ureq.cb = file_uring_cb;
 	worker_ring_queue(w, sqe, &io->ureq);
@@ -322,6 +386,15 @@ static void file_uring_cb(struct uring_req *req, int res)
 	 * syscalls, which terminate (and report the same error if it is real). */
 	if (res == -EINTR || res == -EAGAIN || (res == -EOPNOTSUPP && io->op == BS_OP_WRITE)) {
 		file_sync_finish(f, io);
+		return;
+	}
+	if (io->op == BS_OP_UNMAP || io->op == BS_OP_WRITE_ZEROES) {
+		/* A refused mode (EOPNOTSUPP/EINVAL: file system or kernel) goes to the fallbacks
+		 * off the ring; they write zeroes, so the result is the same. */
+		if (res == -EOPNOTSUPP || res == -EINVAL || res == -ENOTTY)
+			file_sync_finish(f, io);
+		else
+			io->done(io, res < 0 ? res : 0);
 		return;
 	}
 	if (res < 0) {
@@ -350,10 +423,49 @@ static void file_uring_cb(struct uring_req *req, int res)
 	io->done(io, 0);
 }
 
+/* GET LBA STATUS: SEEK_DATA/SEEK_HOLE on a regular file; a block device is all mapped. */
+static int file_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped)
+{
+	struct file_bs *f = bs->priv;
+	off_t data, hole;
+
+	*mapped = true;
+	*len = bs->size - offset;
+	if (f->is_blk)
+		return 0;
+	data = lseek(f->fd, (off_t)offset, SEEK_DATA);
+	if (data < 0) {
+		if (errno == ENXIO) { /* no data after offset: a hole to the end */
+			*mapped = false;
+			return 0;
+		}
+		if (errno == EINVAL || errno == EOPNOTSUPP)
+			return 0; /* no SEEK_DATA here: report mapped */
+		return -errno;
+	}
+	if ((uint64_t)data > offset) {
+		*mapped = false;
+		if ((uint64_t)data - offset < *len)
+			*len = (uint64_t)data - offset;
+		return 0;
+	}
+	hole = lseek(f->fd, (off_t)offset, SEEK_HOLE);
+	if (hole < 0)
+		return errno == ENXIO ? 0 : -errno;
+	if ((uint64_t)hole > offset && (uint64_t)hole - offset < *len)
+		*len = (uint64_t)hole - offset;
+	return 0;
+}
+
 static void file_submit(struct backstore *bs, struct bs_io *io)
 {
 	struct file_bs *f = bs->priv;
 
+	if (io->op != BS_OP_READ && io->op != BS_OP_WRITE && io->op != BS_OP_FLUSH &&
+	    io->op != BS_OP_UNMAP && io->op != BS_OP_WRITE_ZEROES) {
+		io->done(io, -EOPNOTSUPP);
+		return;
+	}
 	if (!file_queue(f, io))
 		file_sync_finish(f, io);
 }
@@ -365,4 +477,5 @@ const struct backstore_ops bs_file_ops = {
     .open = file_open,
     .close = file_close,
     .submit = file_submit,
+    .lba_status = file_lba_status,
 };

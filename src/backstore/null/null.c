@@ -13,6 +13,10 @@ static int null_open(struct backstore *bs, const struct bs_config *cfg, char *er
 		return bs_fail(err, err_len, EINVAL, "null backstore: size is required (> 0)");
 	bs->size = cfg->size;
 	bs->path[0] = '\0';
+	/* Reads are always zeroes: unmapping is trivially true to LBPRZ. */
+	bs->can_unmap = true;
+	bs->unmap_zeroes = true;
+	bs->thin = true;
 	return 0;
 }
 
@@ -24,6 +28,11 @@ static void null_submit(struct backstore *bs, struct bs_io *io)
 {
 	if (io->op == BS_OP_READ)
 		memset(io->buf, 0, io->len);
+	else if (io->op != BS_OP_WRITE && io->op != BS_OP_FLUSH && io->op != BS_OP_UNMAP &&
+		 io->op != BS_OP_WRITE_ZEROES) {
+		io->done(io, -EOPNOTSUPP);
+		return;
+	}
 	io->done_bytes = io->len;
 	io->done(io, 0);
 }

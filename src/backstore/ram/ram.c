@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "backstore/backstore_internal.h"
 
@@ -28,6 +29,9 @@ static int ram_open(struct backstore *bs, const struct bs_config *cfg, char *err
 	bs->size = cfg->size;
 	bs->path[0] = '\0';
 	bs->priv = mem;
+	bs->can_unmap = true;
+	bs->unmap_zeroes = true;
+	bs->thin = true;
 	return 0;
 }
 
@@ -38,16 +42,37 @@ static void ram_close(struct backstore *bs)
 	bs->priv = NULL;
 }
 
+/* UNMAP / WRITE ZEROES: whole pages go back to the kernel (MADV_DONTNEED on a private
+ * anonymous mapping reads back as zeroes, SBC-3 LBPRZ); the partial pages at either end are
+ * zeroed in place. WRITE ZEROES frees pages too: the result reads the same, and a RAM disk has
+ * no allocation to preserve. */
+static void ram_zero(char *mem, uint64_t off, uint64_t len)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start = (off + page - 1) / page * page;
+	uint64_t end = (off + len) / page * page;
+
+	if (start >= end || madvise(mem + start, (size_t)(end - start), MADV_DONTNEED) < 0) {
+		memset(mem + off, 0, (size_t)len);
+		return;
+	}
+	memset(mem + off, 0, (size_t)(start - off));
+	memset(mem + end, 0, (size_t)(off + len - end));
+}
+
 static void ram_submit(struct backstore *bs, struct bs_io *io)
 {
 	char *mem = bs->priv;
 
 	/* Range already checked against bs->size by backstore_submit(). */
-	if (io->op == BS_OP_READ)
-		memcpy(io->buf, mem + io->offset, io->len);
-	else if (io->op == BS_OP_WRITE)
-		memcpy(mem + io->offset, io->buf, io->len);
-	/* FLUSH: RAM is as durable as it gets. */
+	switch (io->op) {
+	case BS_OP_READ: memcpy(io->buf, mem + io->offset, io->len); break;
+	case BS_OP_WRITE: memcpy(mem + io->offset, io->buf, io->len); break;
+	case BS_OP_FLUSH: break; /* RAM is as durable as it gets */
+	case BS_OP_UNMAP:
+	case BS_OP_WRITE_ZEROES: ram_zero(mem, io->offset, io->len); break;
+	default: io->done(io, -EOPNOTSUPP); return;
+	}
 	io->done_bytes = io->len;
 	io->done(io, 0);
 }
