@@ -21,6 +21,7 @@
 #include "ctl/rpc.h"
 #include "fabric/iscsi/iscsi.h"
 #include "invar/version.h"
+#include "scsi/cmdlist.h"
 #include "util/log.h"
 
 #define DEFAULT_DATA_DIR "./invar-data"
@@ -72,12 +73,15 @@ static void usage(FILE *f)
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  -v, --verbose        debug logging\n"
 		"  -h, --help           this text\n"
-		"  -V, --version        print the version\n");
+		"  -V, --version        print the version\n"
+		"  --list-commands      print the SCSI commands each behaviour profile supports\n"
+		"                       (Markdown, as in the README) and exit\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET };
+	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
+	       O_LIST_COMMANDS };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -89,6 +93,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "list-commands", no_argument, NULL, O_LIST_COMMANDS },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -140,6 +145,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case O_LIST_COMMANDS:
+			scsi_cmdlist_markdown(stdout);
 			exit(0);
 		case 'V':
 			printf("invard %s (rpc %d.%d, config %d)\n", INVAR_VERSION_STRING,
