@@ -1,0 +1,470 @@
+#!/usr/bin/env bash
+# invar vs tgt benchmark: starts tgtd and invard on equal tmpfs-backed file LUs, runs the same
+# workloads against each in turns, reads each daemon's CPU time from /proc and prints IOPS, MB/s,
+# CPU µs per I/O and the invar/tgt ratios. It prints figures; it never fails on a number (the exit
+# status is non-zero only when the benchmark itself could not run).
+#
+#   bench/run.sh [--quick] [--workers N] [--only invar|tgt] [--rounds N] [--duration S]
+#                [--warmup S] [--size SIZE] [--invard PATH] [--out DIR] [--profile] [--no-install]
+#
+# See docs/PERFORMANCE.md for what each workload is, how figures are computed, and results.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+usage() {
+	cat <<'EOF'
+usage: bench/run.sh [OPTION]...
+Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loopback.
+
+  --quick          short runs: 1 round, 1 s warm-up, 4 s timed (default: 3 rounds, 3 s, 12 s)
+  --rounds N       rounds; each round runs every workload against each target, the target
+                   order alternating between rounds; the summary shows medians
+  --duration S     timed seconds per run          --warmup S   warm-up seconds per run
+  --workers N      invard --workers N (default: invard's own default, one per CPU)
+  --only T         benchmark only T (invar or tgt); ratios are then not printed
+  --size SIZE      size of each LU file (default 1G; dd size suffixes: M, G)
+  --invard PATH    the invard binary (default: build/invard, built with `make` if missing)
+  --out DIR        keep raw client output, daemon logs and results.csv in DIR
+  --profile        afterwards, perf-record invard during an extra 4 KiB random-read run
+                   and print its top symbols (needs perf; figures of that run not counted)
+  --no-install     do not apt-get install missing packages
+  -h, --help       this text
+EOF
+}
+
+# ---------------------------------------------------------------- options
+ROUNDS=3 DURATION=12 WARMUP=3 WORKERS="" ONLY="" SIZE=1G INVARD="" OUT="" PROFILE=0 INSTALL=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) ROUNDS=1 DURATION=4 WARMUP=1 ;;
+	--rounds) ROUNDS=$2; shift ;;
+	--duration) DURATION=$2; shift ;;
+	--warmup) WARMUP=$2; shift ;;
+	--workers) WORKERS=$2; shift ;;
+	--only) ONLY=$2; shift ;;
+	--size) SIZE=$2; shift ;;
+	--invard) INVARD=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	--profile) PROFILE=1 ;;
+	--no-install) INSTALL=0 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "bench: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+case "$ONLY" in "" | invar | tgt) ;; *) die "--only takes invar or tgt" ;; esac
+for v in "$ROUNDS" "$DURATION" "$WARMUP" ${WORKERS:+"$WORKERS"}; do
+	[[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -gt 0 ] || die "expected a positive integer, got '$v'"
+done
+[[ "$SIZE" =~ ^[0-9]+[MG]$ ]] || die "--size takes NM or NG"
+SIZE_MB=${SIZE%?}; [ "${SIZE: -1}" = G ] && SIZE_MB=$((SIZE_MB * 1024))
+TARGETS=(tgt invar)
+[ -n "$ONLY" ] && TARGETS=("$ONLY")
+
+# ---------------------------------------------------------------- packages and binaries
+need_pkgs=(libiscsi-bin qemu-utils qemu-block-extra coreutils)
+[ "$ONLY" != invar ] && need_pkgs+=(tgt)
+[ "$PROFILE" = 1 ] && need_pkgs+=(linux-perf)
+missing=()
+for p in "${need_pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$INSTALL" = 1 ] || die "missing packages: ${missing[*]}"
+	[ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}"
+	note "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		die "apt-get install ${missing[*]} failed"
+	# Debian's tgt package enables tgt.service; a system instance on :3260 is not ours to run.
+	command -v systemctl >/dev/null && systemctl is-active -q tgt 2>/dev/null &&
+		note "note: the tgt system service is running (port 3260); it is not used here"
+fi
+[ "$(id -u)" = 0 ] || die "must run as root (tgtd, tmpfs mount)"
+if [ -z "$INVARD" ]; then
+	INVARD=$ROOT/build/invard
+	if [ ! -x "$INVARD" ]; then
+		note "building invard (make -C $ROOT)"
+		make -C "$ROOT" -s all >&2 || die "make failed"
+	fi
+fi
+[ -x "$INVARD" ] || die "no invard at $INVARD"
+
+# ---------------------------------------------------------------- scratch space and cleanup
+WORK=$(mktemp -d /tmp/invar-bench.XXXXXX) || die "mktemp failed"
+LOGS=${OUT:-$WORK/logs}
+mkdir -p "$LOGS" || die "cannot create $LOGS"
+DATA=$WORK/data MOUNTED=0
+TGT_PID="" INVAR_PID="" TGT_CTL="" CLIENT_PID=""
+
+cleanup() {
+	trap - EXIT INT TERM
+	[ -n "$CLIENT_PID" ] && kill -KILL "$CLIENT_PID" 2>/dev/null
+	if [ -n "$INVAR_PID" ]; then
+		kill -TERM "$INVAR_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$INVAR_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$INVAR_PID" 2>/dev/null
+		wait "$INVAR_PID" 2>/dev/null
+	fi
+	if [ -n "$TGT_PID" ]; then
+		# tgtd ignores SIGTERM while it has targets: delete them and the system first.
+		tgtadm -C "$TGT_CTL" --lld iscsi --mode target --op delete --force --tid 1 >/dev/null 2>&1
+		tgtadm -C "$TGT_CTL" --mode system --op delete >/dev/null 2>&1
+		for _ in $(seq 30); do kill -0 "$TGT_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$TGT_PID" 2>/dev/null
+		wait "$TGT_PID" 2>/dev/null
+		rm -f "/var/run/tgtd/socket.$TGT_CTL" "/var/run/tgtd/socket.$TGT_CTL.lock"
+	fi
+	[ "$MOUNTED" = 1 ] && umount "$DATA" 2>/dev/null
+	rm -rf "$DATA" "$WORK/logs"
+	[ -n "$OUT" ] || rm -rf "$WORK"
+	[ -d "$WORK" ] && rmdir "$WORK" 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+trap 'note "interrupted"; exit 130' INT TERM
+
+mkdir -p "$DATA"
+if mount -t tmpfs -o "size=$((2 * SIZE_MB + 64))M,mode=0700" invar-bench "$DATA" 2>/dev/null; then
+	MOUNTED=1
+else
+	rmdir "$DATA"
+	DATA=$(mktemp -d /dev/shm/invar-bench.XXXXXX) || die "no tmpfs: mount failed and /dev/shm unusable"
+	note "tmpfs mount not permitted; using $DATA"
+fi
+note "filling two ${SIZE_MB} MiB files on tmpfs ($DATA)"
+for f in tgt invar; do
+	dd if=/dev/zero of="$DATA/$f.img" bs=1M count="$SIZE_MB" status=none || die "cannot write $DATA/$f.img"
+done
+
+# ---------------------------------------------------------------- daemons
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+	local p=$1
+	while port_in_use "$p" || [ "$p" = "${TGT_PORT:-0}" ]; do p=$((p + 1)); done
+	echo "$p"
+}
+TGT_IQN=iqn.2026-11.org.invar:bench-tgt
+INVAR_IQN=iqn.2026-11.org.invar:bench-invar
+declare -A URL PID LOG LOGPOS
+
+if [[ " ${TARGETS[*]} " == *" tgt "* ]]; then
+	TGT_PORT=$(free_port 3261)
+	TGT_CTL=$((1000 + $$ % 8000))
+	while [ -e "/var/run/tgtd/socket.$TGT_CTL" ]; do TGT_CTL=$((TGT_CTL + 1)); done
+	LOG[tgt]=$LOGS/tgtd.log
+	setsid tgtd -f -C "$TGT_CTL" --iscsi "portal=127.0.0.1:$TGT_PORT" >"${LOG[tgt]}" 2>&1 &
+	TGT_PID=$!
+	ok=0
+	for _ in $(seq 50); do
+		kill -0 "$TGT_PID" 2>/dev/null || break
+		tgtadm -C "$TGT_CTL" --mode sys --op show >/dev/null 2>&1 && { ok=1; break; }
+		sleep 0.1
+	done
+	[ "$ok" = 1 ] || { cat "${LOG[tgt]}" >&2; die "tgtd did not start"; }
+	tgtadm -C "$TGT_CTL" --lld iscsi --mode target --op new --tid 1 --targetname "$TGT_IQN" &&
+		tgtadm -C "$TGT_CTL" --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 \
+			--backing-store "$DATA/tgt.img" &&
+		tgtadm -C "$TGT_CTL" --lld iscsi --mode target --op bind --tid 1 --initiator-address ALL ||
+		die "tgtadm set-up failed"
+	URL[tgt]=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1
+	PID[tgt]=$TGT_PID
+fi
+if [[ " ${TARGETS[*]} " == *" invar "* ]]; then
+	INVAR_PORT=$(free_port 3262)
+	LOG[invar]=$LOGS/invard.log
+	setsid "$INVARD" --listen "127.0.0.1:$INVAR_PORT" --data-dir "$DATA/invar-state" \
+		--target "$INVAR_IQN" --lun "file:$DATA/invar.img,block_size=512" \
+		${WORKERS:+--workers "$WORKERS"} >"${LOG[invar]}" 2>&1 &
+	INVAR_PID=$!
+	ok=0
+	for _ in $(seq 50); do
+		kill -0 "$INVAR_PID" 2>/dev/null || break
+		grep -q ' ready: ' "${LOG[invar]}" && port_in_use "$INVAR_PORT" && { ok=1; break; }
+		sleep 0.1
+	done
+	[ "$ok" = 1 ] || { cat "${LOG[invar]}" >&2; die "invard did not start"; }
+	URL[invar]=iscsi://127.0.0.1:$INVAR_PORT/$INVAR_IQN/0
+	PID[invar]=$INVAR_PID
+fi
+for t in "${TARGETS[@]}"; do
+	LOGPOS[$t]=$(wc -l <"${LOG[$t]}")
+	qemu-img info -f raw "${URL[$t]}" >"$LOGS/info-$t.txt" 2>&1 ||
+		{ cat "$LOGS/info-$t.txt" >&2; die "$t: qemu-img info ${URL[$t]} failed"; }
+	grep -q "($((SIZE_MB * 1048576)) bytes)" "$LOGS/info-$t.txt" ||
+		note "warning: $t LU size differs from ${SIZE_MB} MiB: $(grep 'virtual size' "$LOGS/info-$t.txt")"
+done
+
+# ---------------------------------------------------------------- measuring helpers
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+# utime+stime, in clock ticks, of all threads (live and exited) of a process.
+proc_ticks() {
+	local line rest f
+	read -r line <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+	rest=${line##*) }
+	read -r -a f <<<"$rest"
+	echo $((f[11] + f[12]))
+}
+# Busy ticks of the whole host, all CPUs (user nice system irq softirq steal).
+host_ticks() {
+	local u n s irq sirq st
+	read -r _ u n s _ _ irq sirq st _ </proc/stat
+	echo $((u + n + s + irq + sirq + st))
+}
+now() { echo "$EPOCHREALTIME"; }
+
+# Reports daemon log lines written since the last call that look like trouble; checks it lives.
+check_daemon() {
+	local t=$1 what=$2 n bad
+	if ! kill -0 "${PID[$t]}" 2>/dev/null; then
+		note "ERROR: $t daemon died during $what; last log lines:"
+		tail -n 20 "${LOG[$t]}" >&2
+		exit 1
+	fi
+	n=$(wc -l <"${LOG[$t]}")
+	bad=$(sed -n "$((LOGPOS[$t] + 1)),${n}p" "${LOG[$t]}" |
+		grep -iE 'error|warn|crit|fatal|abort|assert|sanitizer|fail' |
+		grep -vE 'iser_ib_init|Failed to initialize RDMA' || true)
+	if [ -n "$bad" ]; then
+		note "$t log during $what:"
+		echo "$bad" | head -n 20 | sed 's/^/    /' >&2
+	fi
+	LOGPOS[$t]=$n
+}
+
+# One result: round workload target ios secs daemon_ticks client_ticks host_ticks wall status
+RESULTS=$LOGS/results.csv
+echo "round,workload,target,ios,seconds,iops,mbps,cpu_us_per_io,daemon_cores,client_cores,other_cores,status" >"$RESULTS"
+record() {
+	local round=$1 wl=$2 t=$3 ios=$4 secs=$5 dt=$6 ct=$7 ht=$8 wall=$9 status=${10} bs=${BS[$2]}
+	awk -v r="$round" -v w="$wl" -v t="$t" -v ios="$ios" -v s="$secs" -v dt="$dt" -v ct="$ct" \
+		-v ht="$ht" -v wall="$wall" -v hz="$HZ" -v bs="$bs" -v st="$status" 'BEGIN {
+		iops = (s > 0) ? ios / s : 0
+		cpu = (ios > 0) ? dt / hz * 1e6 / ios : 0
+		other = (wall > 0) ? (ht - dt - ct) / hz / wall : 0
+		if (other < 0) other = 0
+		printf "%s,%s,%s,%d,%.3f,%.0f,%.1f,%.2f,%.2f,%.2f,%.2f,%s\n", r, w, t, ios, s, iops,
+			iops * bs / 1e6, cpu, dt / hz / (wall > 0 ? wall : 1), ct / hz / (wall > 0 ? wall : 1), other, st
+	}' >>"$RESULTS"
+	tail -n 1 "$RESULTS" | awk -F, '{ printf "  %-7s %-6s %9s IOPS %8s MB/s %7s us/IO  (daemon %s, client %s, other %s cores) %s\n",
+		$2, $3, $6, $7, $8, $9, $10, $11, ($12 == "ok" ? "" : $12) }' >&2
+}
+
+# iscsi-perf: 4 KiB random reads, QD32. It prints a line a second ("\rHH:MM:SS - lba N, iops
+# current N (...), iops average ..."), each begun by '\r', so a line is complete when the next
+# one starts. The first WARMUP seconds are the warm-up; CPU is sampled when the line of second
+# WARMUP has been printed and again when the line of second WARMUP+DURATION has; the I/O count is
+# the sum of "iops current" of seconds WARMUP+1 .. WARMUP+DURATION.
+run_iscsi_perf() {
+	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 raw=$LOGS/$3-$2-r$1.txt
+	local d0=0 d1=0 c0=0 c1=0 h0=0 h1=0 w0=0 w1=0 ios=0 sec status=ok line cur fd rc=0 first=1
+	exec {fd}< <(exec stdbuf -o0 iscsi-perf -m 32 -b 8 -r "${URL[$t]}" 2>&1)
+	CLIENT_PID=$!
+	: >"$raw"
+	while [ "$rc" = 0 ]; do
+		IFS= read -r -t 10 -d $'\r' -u "$fd" line || rc=$?
+		[ "$rc" = 0 ] || [ -n "$line" ] || break
+		printf '%s\n' "$line" >>"$raw"
+		if [[ "$line" =~ ^([0-9]+):([0-9]+):([0-9]+)\ -\ .*iops\ current\ ([0-9]+) ]]; then
+			sec=$((10#${BASH_REMATCH[1]} * 3600 + 10#${BASH_REMATCH[2]} * 60 + 10#${BASH_REMATCH[3]}))
+			cur=${BASH_REMATCH[4]}
+		elif [ "$first" = 1 ]; then
+			sec=0 cur=0 # the banner, returned when the line of second 1 starts
+		else
+			continue
+		fi
+		first=0
+		[ "$sec" -gt "$warm" ] && [ "$sec" -le $((warm + dur)) ] && ios=$((ios + cur))
+		[ "$rc" = 0 ] || break # the last line, cut by EOF: counted, no sample
+		# A line is returned when the next one starts: now is about second sec+1.
+		if [ "$sec" -eq $((warm - 1)) ]; then
+			d0=$(proc_ticks "${PID[$t]}") c0=$(proc_ticks "$CLIENT_PID") h0=$(host_ticks) w0=$(now)
+		elif [ "$sec" -eq $((warm + dur - 1)) ]; then
+			d1=$(proc_ticks "${PID[$t]}") c1=$(proc_ticks "$CLIENT_PID") h1=$(host_ticks) w1=$(now)
+			kill -INT "$CLIENT_PID" 2>/dev/null
+		elif [ "$sec" -ge $((warm + dur)) ]; then
+			kill -INT "$CLIENT_PID" 2>/dev/null
+		fi
+	done
+	# A read timeout (rc > 128) with the client alive is a hang: no progress line for 10 s.
+	if [ "$rc" -gt 128 ] && kill -0 "$CLIENT_PID" 2>/dev/null; then
+		status=HANG
+		note "ERROR: $t $wl: iscsi-perf printed nothing for 10 s; killing it"
+		kill -KILL "$CLIENT_PID" 2>/dev/null
+	fi
+	cat <&"$fd" >>"$raw" 2>/dev/null
+	exec {fd}<&-
+	wait "$CLIENT_PID" 2>/dev/null
+	CLIENT_PID=""
+	tr '\r' '\n' <"$raw" >"$raw.tmp" && mv "$raw.tmp" "$raw"
+	if [ "$w1" = 0 ]; then
+		[ "$status" = ok ] && status=ERROR
+		note "ERROR: $t $wl: iscsi-perf ended before the timed window; its output:"
+		tail -n 5 "$raw" | sed 's/^/    /' >&2
+		ios=0
+	elif grep -qiE 'error|fail|timeout|reconnect' "$raw"; then
+		status=CLIENT-ERRORS
+		note "$t $wl: iscsi-perf reported:"
+		grep -iE 'error|fail|timeout|reconnect' "$raw" | head -n 5 | sed 's/^/    /' >&2
+	fi
+	local wall secs
+	wall=$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')
+	secs=$dur
+	record "$round" "$wl" "$t" "$ios" "$secs" $((d1 - d0)) $((c1 - c0)) $((h1 - h0)) "$wall" "$status"
+}
+
+# One qemu-img bench run; sets QB_SECS (its "Run completed in" figure), QB_RC, QB_CLIENT_TICKS.
+qemu_bench_once() {
+	local t=$1 args=$2 count=$3 raw=$4 tf=$WORK/time.$$ TIMEFORMAT='%3U %3S'
+	# shellcheck disable=SC2086
+	{ time timeout -s KILL $((DURATION * 5 + 60)) qemu-img bench -f raw -t none $args -c "$count" \
+		"${URL[$t]}" >"$raw" 2>&1; } 2>"$tf"
+	QB_RC=$?
+	QB_SECS=$(sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p' "$raw")
+	QB_CLIENT_TICKS=$(awk -v hz="$HZ" '{ printf "%d", ($1 + $2) * hz }' "$tf" 2>/dev/null)
+	rm -f "$tf"
+}
+
+# qemu-img bench: COUNT requests of the workload's size at its queue depth, sequential (qemu-img
+# bench steps the offset by the buffer size and wraps at the end of the image). The warm-up run
+# also calibrates the count of the timed run to about DURATION seconds.
+run_qemu_bench() {
+	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 args=${ARGS[$3]} raw=$LOGS/$3-$2-r$1.txt
+	local guess count d0 d1 h0 h1 w0 w1 status=ok
+	guess=${GUESS[$wl]}
+	qemu_bench_once "$t" "$args" $((guess * warm)) "$raw.warmup"
+	if [ "$QB_RC" != 0 ] || [ -z "$QB_SECS" ]; then
+		note "ERROR: $t $wl warm-up: qemu-img bench exited $QB_RC:"
+		tail -n 5 "$raw.warmup" | sed 's/^/    /' >&2
+		record "$round" "$wl" "$t" 0 0 0 0 0 0 "ERROR"
+		return
+	fi
+	count=$(awk -v n=$((guess * warm)) -v s="$QB_SECS" -v d="$dur" \
+		'BEGIN { c = (s > 0) ? n / s * d : n; if (c < 1000) c = 1000; printf "%d", c }')
+	d0=$(proc_ticks "${PID[$t]}") h0=$(host_ticks) w0=$(now)
+	qemu_bench_once "$t" "$args" "$count" "$raw"
+	d1=$(proc_ticks "${PID[$t]}") h1=$(host_ticks) w1=$(now)
+	if [ "$QB_RC" != 0 ] || [ -z "$QB_SECS" ]; then
+		status=ERROR
+		note "ERROR: $t $wl: qemu-img bench exited $QB_RC:"
+		tail -n 5 "$raw" | sed 's/^/    /' >&2
+		count=0 QB_SECS=0
+	fi
+	record "$round" "$wl" "$t" "$count" "$QB_SECS" $((d1 - d0)) "${QB_CLIENT_TICKS:-0}" $((h1 - h0)) \
+		"$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" "$status"
+}
+
+# ---------------------------------------------------------------- workloads
+WORKLOADS=(rr4k sr4k sw4k sr128k sw128k)
+declare -A DESC BS ARGS GUESS KIND
+DESC[rr4k]="4 KiB random read, QD32 (iscsi-perf -m 32 -b 8 -r)"
+DESC[sr4k]="4 KiB sequential read, QD32 (qemu-img bench -d 32 -s 4k)"
+DESC[sw4k]="4 KiB sequential write, QD32 (qemu-img bench -w -d 32 -s 4k)"
+DESC[sr128k]="128 KiB sequential read, QD8 (qemu-img bench -d 8 -s 128k)"
+DESC[sw128k]="128 KiB sequential write, QD8 (qemu-img bench -w -d 8 -s 128k)"
+BS=([rr4k]=4096 [sr4k]=4096 [sw4k]=4096 [sr128k]=131072 [sw128k]=131072)
+KIND=([rr4k]=iscsi_perf [sr4k]=qemu_bench [sw4k]=qemu_bench [sr128k]=qemu_bench [sw128k]=qemu_bench)
+ARGS=([sr4k]="-d 32 -s 4k -S 4k" [sw4k]="-w -d 32 -s 4k -S 4k"
+	[sr128k]="-d 8 -s 128k -S 128k" [sw128k]="-w -d 8 -s 128k -S 128k")
+GUESS=([sr4k]=50000 [sw4k]=40000 [sr128k]=10000 [sw128k]=8000) # I/Os per warm-up second
+
+run_one() { "run_${KIND[$2]}" "$1" "$3" "$2" "$DURATION" "$WARMUP"; check_daemon "$3" "$2"; }
+
+{
+	echo "invar bench: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "host: $NCPU CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
+	echo "invard: $INVARD ($("$INVARD" --version 2>&1 | head -n 1)), workers ${WORKERS:-default ($NCPU)}"
+	[ -n "$TGT_PID" ] && echo "tgtd: $(tgtd --version 2>&1 | head -n 1) (tgt $(dpkg-query -W -f='${Version}' tgt 2>/dev/null)), default threads"
+	echo "LUs: ${SIZE_MB} MiB files on tmpfs, 512-byte blocks; $ROUNDS round(s) x ${WARMUP} s warm-up + ${DURATION} s timed"
+	echo "load before start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$LOGS/header.txt"
+
+for round in $(seq "$ROUNDS"); do
+	order=("${TARGETS[@]}")
+	if [ $((round % 2)) = 0 ] && [ ${#TARGETS[@]} = 2 ]; then order=("${TARGETS[1]}" "${TARGETS[0]}"); fi
+	note "round $round/$ROUNDS (order: ${order[*]})"
+	for wl in "${WORKLOADS[@]}"; do
+		for t in "${order[@]}"; do run_one "$round" "$wl" "$t"; done
+	done
+done
+
+# ---------------------------------------------------------------- summary
+summary() {
+	awk -F, -v rounds="$ROUNDS" '
+	function median(key,   n, i, j, v, tmp) {
+		n = cnt[key]; if (n == 0) return ""
+		for (i = 1; i <= n; i++) v[i] = val[key, i]
+		for (i = 2; i <= n; i++) { tmp = v[i]; for (j = i - 1; j >= 1 && v[j] > tmp; j--) v[j + 1] = v[j]; v[j + 1] = tmp }
+		return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	function add(key, x) { val[key, ++cnt[key]] = x }
+	NR == 1 { next }
+	{
+		if (!($2 in seen)) { seen[$2] = 1; order[++nw] = $2 }
+		if ($12 != "ok") { bad[$2, $3] = bad[$2, $3] " " $12; if ($4 == 0) next }
+		add($2 SUBSEP $3 SUBSEP "iops", $6); add($2 SUBSEP $3 SUBSEP "mbps", $7)
+		add($2 SUBSEP $3 SUBSEP "cpu", $8); add($2 SUBSEP $3 SUBSEP "dc", $9)
+		add($2 SUBSEP $3 SUBSEP "oc", $11)
+		if (rounds > 1) { iops_all[$2, $3] = iops_all[$2, $3] (iops_all[$2, $3] == "" ? "" : "/") $6 }
+	}
+	END {
+		printf "\n%-8s %-6s %10s %9s %11s %8s %7s  %s\n", "workload", "target", "IOPS", "MB/s", "CPU us/IO", "daemon", "other", (rounds > 1 ? "IOPS per round" : "")
+		printf "%-8s %-6s %10s %9s %11s %8s %7s\n", "", "", "", "", "", "cores", "cores"
+		for (w = 1; w <= nw; w++) {
+			wl = order[w]
+			for (ti = 1; ti <= 2; ti++) {
+				t = (ti == 1) ? "tgt" : "invar"
+				k = wl SUBSEP t
+				if (cnt[k SUBSEP "iops"] == 0 && !((wl, t) in bad)) continue
+				if (cnt[k SUBSEP "iops"] == 0) { printf "%-8s %-6s %10s  (%s)\n", wl, t, "-", bad[wl, t]; continue }
+				m[t, "iops"] = median(k SUBSEP "iops"); m[t, "cpu"] = median(k SUBSEP "cpu")
+				printf "%-8s %-6s %10.0f %9.1f %11.2f %8.2f %7.2f  %s%s\n", wl, t, m[t, "iops"],
+					median(k SUBSEP "mbps"), m[t, "cpu"], median(k SUBSEP "dc"), median(k SUBSEP "oc"),
+					iops_all[wl, t], ((wl, t) in bad ? "  (" bad[wl, t] " )" : "")
+				have[t] = 1
+			}
+			if (have["tgt"] && have["invar"] && m["tgt", "iops"] > 0 && m["tgt", "cpu"] > 0)
+				printf "%-8s %-6s %9.2fx %9s %10.2fx\n", "", "ratio", m["invar", "iops"] / m["tgt", "iops"], "",
+					m["invar", "cpu"] / m["tgt", "cpu"]
+			delete have
+		}
+	}' "$RESULTS"
+	echo
+	echo "IOPS, MB/s (10^6 B/s), CPU us/IO and cores are medians over rounds. ratio = invar/tgt"
+	echo "(IOPS: higher is better for invar; CPU us/IO: lower is better). 'daemon' is the target's"
+	echo "CPU time / wall time, 'other' the rest of the host minus daemon and client: above ~0.1"
+	echo "something else was competing for the $NCPU CPUs. Latency: neither client reports"
+	echo "percentiles, so none are shown."
+	for wl in "${WORKLOADS[@]}"; do printf '  %-7s %s\n' "$wl" "${DESC[$wl]}"; done
+}
+summary | tee "$LOGS/summary.txt"
+
+# ---------------------------------------------------------------- optional profile
+if [ "$PROFILE" = 1 ] && [ -n "$INVAR_PID" ]; then
+	note "profiling invard during ${DURATION} s of rr4k (perf record -e cpu-clock -g)"
+	perf_data=$WORK/perf.data
+	[ -n "$OUT" ] && perf_data=$OUT/perf.data
+	stdbuf -o0 iscsi-perf -m 32 -b 8 -r "${URL[invar]}" >"$LOGS/profile-iscsi-perf.txt" 2>&1 &
+	CLIENT_PID=$!
+	sleep "$WARMUP"
+	perf record -q -e cpu-clock -g -p "$INVAR_PID" -o "$perf_data" -- sleep "$DURATION" >/dev/null 2>&1 ||
+		note "perf record failed"
+	kill -INT "$CLIENT_PID" 2>/dev/null
+	wait "$CLIENT_PID" 2>/dev/null
+	CLIENT_PID=""
+	check_daemon invar "profile run"
+	if [ -s "$perf_data" ]; then
+		echo
+		echo "invard profile, 4 KiB random read QD32 (perf, cpu-clock, self time, top symbols):"
+		perf report -i "$perf_data" --stdio --no-children --sort dso,symbol -g none \
+			--percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 |
+			tee "$LOGS/profile.txt"
+	fi
+	[ -n "$OUT" ] || rm -f "$perf_data"
+fi
+[ -n "$OUT" ] && note "raw output, logs and results.csv kept in $OUT"
+exit 0
