@@ -326,6 +326,9 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 			free(hd);
 		}
 		s->nheld = 0;
+		/* Dropping the last task ends the session (iscsi_conn_teardown_check): hold it so
+		 * the list being walked outlives that. */
+		iscsi_session_get(s);
 		list_for_each_safe(n, tmp, &s->tasks)
 		{
 			struct iscsi_task *t = list_entry(n, struct iscsi_task, node);
@@ -334,6 +337,7 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 			iscsi_task_abort(t);
 			iscsi_task_put(t);
 		}
+		iscsi_session_put(s);
 	}
 	iscsi_conn_teardown_check(c);
 }
