@@ -270,6 +270,24 @@ static void test_declare_and_space(void **state)
 	assert_int_equal(iscsi_text_append(out, sizeof(out), &len, "Key", "Value"), -ENOSPC);
 }
 
+/* Found by fuzz_login: a rejected MaxRecvDataSegmentLength must not be followed by our
+ * declaration in the same response (a key at most once per list, RFC 7143 6.2). */
+static void test_declare_after_reject(void **state)
+{
+	static const char *const kv[] = { "MaxRecvDataSegmentLength=12x" };
+	struct iscsi_text_pair pairs[8];
+	struct iscsi_negotiation n;
+	char out[8192];
+	size_t len;
+
+	(void)state;
+	iscsi_negotiation_init(&n);
+	assert_int_equal(negotiate(&n, ISCSI_STAGE_OPERATIONAL, kv, 1, out, &len), 0);
+	assert_string_equal(answer(out, len, "MaxRecvDataSegmentLength"), "Reject");
+	assert_int_equal(iscsi_params_declare(&n, out, sizeof(out), &len), 0);
+	assert_int_equal(iscsi_text_parse(out, len, pairs, 8), 1);
+}
+
 static void test_first_burst_capped(void **state)
 {
 	static const char *const kv[] = { "MaxBurstLength=8192", "FirstBurstLength=65536" };
@@ -297,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_and_duplicates),
 		cmocka_unit_test(test_declare_and_space),
 		cmocka_unit_test(test_first_burst_capped),
+		cmocka_unit_test(test_declare_after_reject),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -444,12 +444,30 @@ int iscsi_params_negotiate(struct iscsi_negotiation *n, enum iscsi_login_stage s
 	return 0;
 }
 
+/* Whether the response being built already carries key: a key appears at most once in a list
+ * (RFC 7143 6.2), so a declaration must not repeat an answer (e.g. "Reject" to the initiator's
+ * malformed value). */
+static bool iscsi_text_has_key(const char *out, size_t out_len, const char *key)
+{
+	size_t pos = 0, kl = strlen(key);
+
+	while (pos < out_len) {
+		const char *p = out + pos;
+		size_t plen = strnlen(p, out_len - pos);
+
+		if (plen > kl && p[kl] == '=' && !memcmp(p, key, kl))
+			return true;
+		pos += plen + 1;
+	}
+	return false;
+}
+
 int iscsi_params_declare(struct iscsi_negotiation *n, char *out, size_t out_max, size_t *out_len)
 {
 	char num[24];
 	int rc;
 
-	if (!n->mrdsl_declared) {
+	if (!n->mrdsl_declared && !iscsi_text_has_key(out, *out_len, "MaxRecvDataSegmentLength")) {
 		snprintf(num, sizeof(num), "%u", (unsigned)ISCSI_OUR_MAX_RECV_DSL);
 		rc = iscsi_text_append(out, out_max, out_len, "MaxRecvDataSegmentLength", num);
 		if (rc)
