@@ -3,6 +3,7 @@
 #   make run        install build deps (Debian), build, start the embedded default target
 #   make check      install test deps (Debian), build, run unit + integration tests
 #   make unit       unit tests only
+#   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
 
 CC      ?= cc
@@ -73,12 +74,14 @@ unit: $(UNIT_BINS)
 integration: all
 	@BUILD=$(BUILD) ./tests/run-integration.sh
 
-# The full suite: unit + integration on the normal build, then both again under ASan/UBSan.
+# The full suite: unit + integration on the normal build, both again under ASan/UBSan, then
+# every fuzz target replays its corpus and fuzzes briefly (clang is installed if missing).
 check: deps-test
 	$(MAKE) all unit
 	$(MAKE) integration
 	$(MAKE) SAN=1 all unit
 	$(MAKE) SAN=1 integration
+	$(MAKE) fuzz-smoke
 
 format:
 	clang-format -i $$(find src tools include tests -name '*.[ch]')

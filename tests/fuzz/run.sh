@@ -54,6 +54,7 @@ done
 
 if [ ${#failed[@]} -ne 0 ]; then
 	echo "fuzz: FAILED: ${failed[*]} (inputs in $build/artifacts/)" >&2
+	echo "fuzz: $(($# - ${#failed[@]})) passed, ${#failed[@]} failed"
 	exit 1
 fi
-echo "fuzz: ${#@} harness(es) clean"
+echo "fuzz: $# passed, 0 failed"
