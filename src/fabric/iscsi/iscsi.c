@@ -16,25 +16,10 @@ struct iscsi_fabric *iscsi_fabric_get(struct daemon *d)
 	return d->fabric_priv;
 }
 
-static void iscsi_ops_luns_changed(struct daemon *d, struct target *t)
-{
-	struct iscsi_fabric *f = iscsi_fabric_get(d);
-	struct list_node *n;
-
-	pthread_mutex_lock(&f->lock);
-	list_for_each(n, &f->sessions)
-	{
-		struct iscsi_session *s = list_entry(n, struct iscsi_session, gnode);
-
-		if (s->target != t)
-			continue;
-		iscsi_session_get(s);
-		iscsi_session_refresh_view_async(s);	/* on the session's own worker */
-	}
-	pthread_mutex_unlock(&f->lock);
-}
-
-static int iscsi_ops_close_sessions(struct daemon *d, struct target *t)
+/* Calls fn on every session logged in to t, under the fabric lock; returns how many. fn must not
+ * block: it hands work to the session's own worker. */
+static int iscsi_foreach_target_session(struct daemon *d, struct target *t,
+					void (*fn)(struct iscsi_session *s))
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(d);
 	struct list_node *n;
@@ -47,26 +32,39 @@ static int iscsi_ops_close_sessions(struct daemon *d, struct target *t)
 
 		if (s->target != t)
 			continue;
-		iscsi_session_get(s);
-		iscsi_session_kill_async(s);
+		if (fn)
+			fn(s);
 		count++;
 	}
 	pthread_mutex_unlock(&f->lock);
 	return count;
 }
 
+static void iscsi_session_refresh_view(struct iscsi_session *s)
+{
+	iscsi_session_get(s);
+	iscsi_session_refresh_view_async(s);	/* on the session's own worker */
+}
+
+static void iscsi_session_kill(struct iscsi_session *s)
+{
+	iscsi_session_get(s);
+	iscsi_session_kill_async(s);
+}
+
+static void iscsi_ops_luns_changed(struct daemon *d, struct target *t)
+{
+	iscsi_foreach_target_session(d, t, iscsi_session_refresh_view);
+}
+
+static int iscsi_ops_close_sessions(struct daemon *d, struct target *t)
+{
+	return iscsi_foreach_target_session(d, t, iscsi_session_kill);
+}
+
 static int iscsi_ops_session_count(struct daemon *d, struct target *t)
 {
-	struct iscsi_fabric *f = iscsi_fabric_get(d);
-	struct list_node *n;
-	int count = 0;
-
-	pthread_mutex_lock(&f->lock);
-	list_for_each(n, &f->sessions)
-		if (list_entry(n, struct iscsi_session, gnode)->target == t)
-			count++;
-	pthread_mutex_unlock(&f->lock);
-	return count;
+	return iscsi_foreach_target_session(d, t, NULL);
 }
 
 static void iscsi_conn_kill_cb(void *arg)
