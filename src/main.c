@@ -22,6 +22,7 @@
 #include "fabric/iscsi/iscsi.h"
 #include "invar/version.h"
 #include "scsi/cmdlist.h"
+#include "util/atomic_file.h"
 #include "util/log.h"
 
 #define DEFAULT_DATA_DIR "./invar-data"
@@ -232,25 +233,6 @@ static int config_from_cmdline(const struct opts *o, const char *data_dir, struc
 	return 0;
 }
 
-/* mkdir -p with mode 0700 for what we create. */
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static void log_ready(struct daemon *d)
 {

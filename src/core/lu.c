@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backstore/backstore.h"
 #include "core/lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
+#include "util/atomic_file.h"
 #include "util/log.h"
 
 /* ---- identity ----------------------------------------------------------------------------- */
@@ -327,4 +329,65 @@ void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
 	if (__atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED) == nexus_id)
 		__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lu->lock);
+}
+
+/* ---- persistent state ------------------------------------------------------------------- */
+
+int lu_set_state_dir(struct lu *lu, const char *data_dir)
+{
+	char hex[2 * 16 + 1];
+	int n, ret;
+
+	for (unsigned i = 0; i < lu->cfg.naa_len && i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", lu->cfg.naa[i]);
+	hex[2 * (lu->cfg.naa_len < 16 ? lu->cfg.naa_len : 16)] = 0;
+	n = snprintf(lu->state_dir, sizeof(lu->state_dir), "%s/lu/%s", data_dir, hex);
+	if (n < 0 || (size_t)n >= sizeof(lu->state_dir)) {
+		lu->state_dir[0] = 0;
+		return -ENAMETOOLONG;
+	}
+	ret = mkdir_p(lu->state_dir);
+	if (ret < 0)
+		lu->state_dir[0] = 0;
+	return ret;
+}
+
+static int lu_state_path(const struct lu *lu, const char *name, char *out, size_t len)
+{
+	int n;
+
+	if (!lu->state_dir[0])
+		return -ENOENT;
+	if (!name[0] || strchr(name, '/'))
+		return -EINVAL;
+	n = snprintf(out, len, "%s/%s", lu->state_dir, name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int lu_state_save(struct lu *lu, const char *name, const void *data, size_t len)
+{
+	char path[4096 + 64];
+	int ret = lu_state_path(lu, name, path, sizeof(path));
+
+	return ret < 0 ? ret : atomic_file_write(path, data, len);
+}
+
+int lu_state_load(struct lu *lu, const char *name, size_t max, char **data, size_t *len)
+{
+	char path[4096 + 64];
+	int ret = lu_state_path(lu, name, path, sizeof(path));
+
+	*data = NULL;
+	*len = 0;
+	return ret < 0 ? ret : file_read_all(path, max, data, len);
+}
+
+int lu_state_remove(struct lu *lu, const char *name)
+{
+	char path[4096 + 64];
+	int ret = lu_state_path(lu, name, path, sizeof(path));
+
+	if (ret < 0)
+		return ret;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }

@@ -72,6 +72,11 @@ struct lu {
 	 * falls back to the list under lock, which is authoritative. */
 	_Atomic uint64_t nexus_hint[LU_NEXUS_HINT_SLOTS];
 
+	/* Where this LU keeps state that outlives the daemon (APTPL reservations, saved mode
+	 * pages): DATA_DIR/lu/<NAA hex>, so it follows the LU's identity. "" = none (RAM-only
+	 * daemons, unit tests): lu_state_save() then fails with -ENOENT. */
+	char state_dir[4096];
+
 	/* COMPARE AND WRITE atomicity (src/scsi/sbc.c explains the scheme). caw_mode is sticky:
 	 * once set, every medium write of the LU runs synchronously under write_gate;
 	 * async_writes counts writes still in flight from before. */
@@ -99,6 +104,15 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 		 struct lu **out, char *err, size_t err_len);
 void lu_get(struct lu *lu);
 void lu_put(struct lu *lu);
+
+/* Persistent per-LU state files (lu->state_dir). set_state_dir creates DATA_DIR/lu/<NAA hex>.
+ * save replaces DIR/name crash-safely (util/atomic_file.h); load reads it whole (at most max
+ * bytes, malloc'd, NUL-terminated; -ENOENT if absent); remove deletes it. All return 0 or
+ * -errno. name is a plain file name chosen by the caller ("pr.json", "mode.json"). */
+int lu_set_state_dir(struct lu *lu, const char *data_dir);
+int lu_state_save(struct lu *lu, const char *name, const void *data, size_t len);
+int lu_state_load(struct lu *lu, const char *name, size_t max, char **data, size_t *len);
+int lu_state_remove(struct lu *lu, const char *name);
 
 /* Unit attentions. Establish on every nexus known to the LU except `except` (0 = none); new
  * nexuses start with UA_POWER_ON. */

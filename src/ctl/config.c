@@ -1,4 +1,5 @@
 #include "ctl/config.h"
+#include "util/atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -496,70 +497,20 @@ int ctl_config_load_file(const char *path, struct ctl_config *c, char *err, size
 	return ret;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int ctl_config_save_file(const struct ctl_config *c, const char *path, char *err, size_t err_len)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	char *text = NULL;
-	int fd = -1, dfd, ret;
+	char *text;
+	int ret;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		ERRF("%s: path too long", path);
-		return -ENAMETOOLONG;
-	}
 	text = ctl_config_dumps(c);
 	if (!text) {
 		ERRF("out of memory");
 		return -ENOMEM;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		ERRF("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	ret = write_all(fd, text, strlen(text));
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	fd = -1;
-	if (ret) {
-		ERRF("%s: %s", tmp, strerror(-ret));
-		goto out_unlink;
-	}
-	if (rename(tmp, path) < 0) {
-		ret = -errno;
-		ERRF("%s: %s", path, strerror(errno));
-		goto out_unlink;
-	}
-	/* The rename itself is durable only once the directory is synced. */
-	snprintf(dir, sizeof(dir), "%s", path);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	ret = 0;
-	goto out;
-out_unlink:
-	unlink(tmp);
-out:
+	ret = atomic_file_write(path, text, strlen(text));
+	if (ret < 0)
+		ERRF("%s: %s", path, strerror(-ret));
 	free(text);
 	return ret;
 }

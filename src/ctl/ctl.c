@@ -90,6 +90,13 @@ int ctl_lun_add(struct daemon *d, struct target *t, int lun, const struct lu_con
 			ERRF("cannot create LUN %d: %s", lun, strerror(-ret));
 		goto fail;
 	}
+	ret = lu_set_state_dir(lu, d->data_dir);
+	if (ret < 0) {
+		ERRF("cannot create the state directory of LUN %d under %s: %s", lun, d->data_dir,
+		     strerror(-ret));
+		lu_put(lu);
+		goto fail;
+	}
 	ret = target_lun_add(d, t, (unsigned)lun, lu);
 	if (ret < 0) {
 		ERRF("cannot map LUN %d of %s: %s", lun, t->iqn, strerror(-ret));
