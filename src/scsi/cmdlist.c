@@ -66,7 +66,8 @@ void scsi_cmdlist_markdown(FILE *out)
 	scsi_profile_foreach(cmdlist_add_profile, &c);
 	fprintf(out, "| opcode | service action | command |");
 	for (i = 0; i < c.nprofiles; i++)
-		fprintf(out, " %s |", c.profiles[i]->name);
+		fprintf(out, " %s%s |", c.profiles[i]->name,
+			c.profiles[i]->draft ? " (draft)" : "");
 	fprintf(out, "\n|---|---|---|");
 	for (i = 0; i < c.nprofiles; i++)
 		fprintf(out, "---|");

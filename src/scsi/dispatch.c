@@ -154,7 +154,7 @@ static const struct scsi_cmd cmd_table[] = {
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
-_Static_assert(N_CMDS == SCMD_COUNT, "one dispatch row per enum scsi_cmd_id");
+_Static_assert(N_CMDS <= SCMD_COUNT, "at most one dispatch row per enum scsi_cmd_id");
 
 const struct scsi_cmd *scsi_cmd_get(enum scsi_cmd_id id)
 {
@@ -205,7 +205,7 @@ static void profile_cmd_one(const struct scsi_cmd *c, void *arg)
 {
 	struct profile_cmd_iter *it = arg;
 
-	if (it->p->cmds & SCMD_BIT(c->id))
+	if (scmd_set_has(&it->p->cmds, c->id))
 		it->fn(c->opcode, c->sa, c->name, it->arg);
 }
 
@@ -218,10 +218,11 @@ void scsi_profile_cmd_foreach(const struct scsi_profile *p,
 	scsi_cmd_foreach(profile_cmd_one, &it);
 }
 
-bool scsi_opcode_has_sa(uint8_t opcode)
+bool scsi_opcode_has_sa(const struct scsi_profile *p, uint8_t opcode)
 {
 	for (size_t i = 0; i < N_CMDS; i++)
-		if (cmd_table[i].opcode == opcode && cmd_table[i].sa != SCMD_NO_SA)
+		if (cmd_table[i].opcode == opcode && cmd_table[i].sa != SCMD_NO_SA &&
+		    (!p || scmd_set_has(&p->cmds, cmd_table[i].id)))
 			return true;
 	return false;
 }
@@ -353,7 +354,7 @@ int scsi_task_setup(struct scsi_task *t)
 	if (!lu || lu->removed) {
 		/* SPC-4 4.6.4 (incorrect logical unit): only what identifies the target. */
 		if (c && (c->flags & SCMD_F_NO_LU) &&
-		    (scsi_profile_find(NULL)->cmds & SCMD_BIT(c->id)))
+		    scmd_set_has(&scsi_profile_find(NULL)->cmds, c->id))
 			goto checked_lu;
 		r = SR_LUN_NOT_SUPPORTED;
 		goto fail;
@@ -369,8 +370,8 @@ int scsi_task_setup(struct scsi_task *t)
 			goto fail;
 		}
 	}
-	if (!c || !(lu->profile->cmds & SCMD_BIT(c->id))) {
-		if (scsi_opcode_has_sa(t->cdb[0])) {
+	if (!c || !scmd_set_has(&lu->profile->cmds, c->id)) {
+		if (scsi_opcode_has_sa(lu->profile, t->cdb[0])) {
 			/* SPC-4 4.2.5.2: an unsupported service action of a supported
 			 * opcode is a bad field, not a bad opcode. */
 			sense_field_pointer(&x, true, 1, 4);

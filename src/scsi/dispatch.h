@@ -51,11 +51,46 @@ enum scsi_cmd_id {
 	SCMD_COMPARE_AND_WRITE,
 	SCMD_WRITE_SAME_16,
 	SCMD_GET_LBA_STATUS,
+	/* invar-2026.3 */
+	SCMD_PERSISTENT_RESERVE_IN,
+	SCMD_PERSISTENT_RESERVE_OUT,
+	SCMD_REPORT_TARGET_PORT_GROUPS,
+	SCMD_REPORT_SUPPORTED_TMF,
+	SCMD_ORWRITE_16,
+	SCMD_PRE_FETCH_10,
+	SCMD_PRE_FETCH_16,
+	SCMD_READ_DEFECT_DATA_10,
+	SCMD_READ_DEFECT_DATA_12,
+	SCMD_WRITE_ATOMIC_16,
+	SCMD_SANITIZE_OVERWRITE,
+	SCMD_SANITIZE_BLOCK_ERASE,
+	SCMD_SANITIZE_CRYPTO_ERASE,
+	SCMD_SANITIZE_EXIT_FAILURE,
+	SCMD_FORMAT_UNIT,
+	SCMD_EXTENDED_COPY,
+	SCMD_RECEIVE_COPY_STATUS,
+	SCMD_RECEIVE_COPY_DATA,
+	SCMD_RECEIVE_COPY_OP_PARAMS,
+	SCMD_RECEIVE_COPY_FAILURE,
 	SCMD_COUNT
 };
-_Static_assert(SCMD_COUNT <= 64, "a profile's opcode set is a uint64_t bitmap");
 
-#define SCMD_BIT(id) (UINT64_C(1) << (id))
+/* A profile's opcode set: one bit per enum scsi_cmd_id. Written as constant initialisers with
+ * SCMD_SET(LIST), where LIST(w) ORs SCMD_B(id, w) terms, so one list yields every word. */
+#define SCMD_WORDS 2
+_Static_assert(SCMD_COUNT <= 64 * SCMD_WORDS, "grow SCMD_WORDS");
+
+struct scmd_set {
+	uint64_t w[SCMD_WORDS];
+};
+
+#define SCMD_B(id, word) ((unsigned)(id) / 64 == (word) ? UINT64_C(1) << ((unsigned)(id) % 64) : 0)
+#define SCMD_SET(LIST) { { LIST(0), LIST(1) } }
+
+static inline bool scmd_set_has(const struct scmd_set *s, enum scsi_cmd_id id)
+{
+	return (s->w[(unsigned)id / 64] >> ((unsigned)id % 64)) & 1;
+}
 #define SCMD_NO_SA 0xffff
 
 #define SCMD_F_MEDIUM (1u << 0)	   /* needs a started unit (NOT READY when stopped) */
@@ -88,8 +123,11 @@ const struct scsi_cmd *scsi_cmd_get(enum scsi_cmd_id id);
 void scsi_cmd_foreach(void (*fn)(const struct scsi_cmd *c, void *arg), void *arg);
 /* Row for opcode/service action, ignoring profiles; NULL if unknown. */
 const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb);
-/* Whether opcode has service actions (the SA lives in byte 1 bits 4-0). */
-bool scsi_opcode_has_sa(uint8_t opcode);
+/* Whether opcode has service actions (the SA lives in byte 1 bits 4-0) in profile p: only rows
+ * the profile includes count, so adding a service-action command in a new profile never changes
+ * an older profile's answer for that opcode. p NULL: any row of the table. */
+struct scsi_profile;
+bool scsi_opcode_has_sa(const struct scsi_profile *p, uint8_t opcode);
 
 /* Completion: status GOOD for SR_OK, else CHECK CONDITION with sense (x may be NULL). Calls
  * t->done(t). */

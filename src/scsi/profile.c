@@ -48,23 +48,23 @@ static const struct scsi_mode_page_def v2026_mode_pages[] = {
 };
 
 /* The invar-2026.1 opcode set; later profiles add bits to it. */
-#define V2026_1_CMDS \
-	(SCMD_BIT(SCMD_TEST_UNIT_READY) | SCMD_BIT(SCMD_REQUEST_SENSE) | \
-		SCMD_BIT(SCMD_READ_6) | SCMD_BIT(SCMD_WRITE_6) | SCMD_BIT(SCMD_INQUIRY) | \
-		SCMD_BIT(SCMD_MODE_SELECT_6) | SCMD_BIT(SCMD_RESERVE_6) | \
-		SCMD_BIT(SCMD_RELEASE_6) | SCMD_BIT(SCMD_MODE_SENSE_6) | \
-		SCMD_BIT(SCMD_START_STOP_UNIT) | SCMD_BIT(SCMD_PREVENT_ALLOW) | \
-		SCMD_BIT(SCMD_READ_CAPACITY_10) | SCMD_BIT(SCMD_READ_10) | \
-		SCMD_BIT(SCMD_WRITE_10) | SCMD_BIT(SCMD_WRITE_VERIFY_10) | \
-		SCMD_BIT(SCMD_VERIFY_10) | SCMD_BIT(SCMD_SYNC_CACHE_10) | \
-		SCMD_BIT(SCMD_MODE_SELECT_10) | SCMD_BIT(SCMD_RESERVE_10) | \
-		SCMD_BIT(SCMD_RELEASE_10) | SCMD_BIT(SCMD_MODE_SENSE_10) | \
-		SCMD_BIT(SCMD_READ_16) | SCMD_BIT(SCMD_WRITE_16) | \
-		SCMD_BIT(SCMD_WRITE_VERIFY_16) | SCMD_BIT(SCMD_VERIFY_16) | \
-		SCMD_BIT(SCMD_SYNC_CACHE_16) | SCMD_BIT(SCMD_READ_CAPACITY_16) | \
-		SCMD_BIT(SCMD_REPORT_LUNS) | SCMD_BIT(SCMD_REPORT_SUPPORTED_OPCODES) | \
-		SCMD_BIT(SCMD_READ_12) | SCMD_BIT(SCMD_WRITE_12) | \
-		SCMD_BIT(SCMD_WRITE_VERIFY_12) | SCMD_BIT(SCMD_VERIFY_12))
+#define V2026_1_CMDS(w) \
+	(SCMD_B(SCMD_TEST_UNIT_READY, w) | SCMD_B(SCMD_REQUEST_SENSE, w) | \
+		SCMD_B(SCMD_READ_6, w) | SCMD_B(SCMD_WRITE_6, w) | SCMD_B(SCMD_INQUIRY, w) | \
+		SCMD_B(SCMD_MODE_SELECT_6, w) | SCMD_B(SCMD_RESERVE_6, w) | \
+		SCMD_B(SCMD_RELEASE_6, w) | SCMD_B(SCMD_MODE_SENSE_6, w) | \
+		SCMD_B(SCMD_START_STOP_UNIT, w) | SCMD_B(SCMD_PREVENT_ALLOW, w) | \
+		SCMD_B(SCMD_READ_CAPACITY_10, w) | SCMD_B(SCMD_READ_10, w) | \
+		SCMD_B(SCMD_WRITE_10, w) | SCMD_B(SCMD_WRITE_VERIFY_10, w) | \
+		SCMD_B(SCMD_VERIFY_10, w) | SCMD_B(SCMD_SYNC_CACHE_10, w) | \
+		SCMD_B(SCMD_MODE_SELECT_10, w) | SCMD_B(SCMD_RESERVE_10, w) | \
+		SCMD_B(SCMD_RELEASE_10, w) | SCMD_B(SCMD_MODE_SENSE_10, w) | \
+		SCMD_B(SCMD_READ_16, w) | SCMD_B(SCMD_WRITE_16, w) | \
+		SCMD_B(SCMD_WRITE_VERIFY_16, w) | SCMD_B(SCMD_VERIFY_16, w) | \
+		SCMD_B(SCMD_SYNC_CACHE_16, w) | SCMD_B(SCMD_READ_CAPACITY_16, w) | \
+		SCMD_B(SCMD_REPORT_LUNS, w) | SCMD_B(SCMD_REPORT_SUPPORTED_OPCODES, w) | \
+		SCMD_B(SCMD_READ_12, w) | SCMD_B(SCMD_WRITE_12, w) | \
+		SCMD_B(SCMD_WRITE_VERIFY_12, w) | SCMD_B(SCMD_VERIFY_12, w))
 
 /* What every 2026 profile shares: identity strings, pages, mode pages. A later profile is
  * written as "2026.1 plus ...", so the released data exists once and cannot drift. */
@@ -85,46 +85,81 @@ static const struct scsi_profile profile_2026_1 = {
 		   "RESERVE/RELEASE, no thin provisioning, no protection information",
 	V2026_COMMON,
 	.limits = { V2026_1_LIMITS },
-	.cmds = V2026_1_CMDS,
+	.cmds = SCMD_SET(V2026_1_CMDS),
 	.lbp = false,
 };
 
 /* ---- invar-2026.2: 2026.1 + thin provisioning and COMPARE AND WRITE ------------------------ */
+
+#define V2026_2_CMDS(w) \
+	(V2026_1_CMDS(w) | SCMD_B(SCMD_WRITE_SAME_10, w) | SCMD_B(SCMD_UNMAP, w) | \
+		SCMD_B(SCMD_COMPARE_AND_WRITE, w) | SCMD_B(SCMD_WRITE_SAME_16, w) | \
+		SCMD_B(SCMD_GET_LBA_STATUS, w))
+
+/* WRITE SAME with 0 blocks ("to the end of the medium") would be unbounded work and buffer:
+ * refused (SBC-3 5.42, WSNZ=1). MAXIMUM UNMAP LBA COUNT 2^20 blocks of 512; the optimal unmap
+ * granularity is the file systems' block (holes are whole ones); WRITE SAME is bounded by one
+ * task buffer, like max_xfer_bytes. */
+#define V2026_2_LIMITS \
+	V2026_1_LIMITS, .max_caw_blocks = 255, .wsnz = true, .max_unmap_bytes = 512ull << 20, \
+	.max_unmap_desc = 256, .opt_unmap_gran_bytes = 4096, .max_ws_bytes = 32u << 20
 
 static const struct scsi_profile profile_2026_2 = {
 	.name = "invar-2026.2",
 	.summary = "invar-2026.1 plus thin provisioning (UNMAP, WRITE SAME 10/16 with UNMAP, "
 		   "GET LBA STATUS, LBPME/LBPRZ) and COMPARE AND WRITE",
 	V2026_COMMON,
-	.limits = {
-		V2026_1_LIMITS,
-		.max_caw_blocks = 255,
-		/* WRITE SAME 0 blocks ("to the end of the medium") would be unbounded work and
-		 * buffer: refused (SBC-3 5.42, WSNZ=1). */
-		.wsnz = true,
-		.max_unmap_bytes = 512ull << 20, /* 2^20 blocks of 512 */
-		.max_unmap_desc = 256,
-		.opt_unmap_gran_bytes = 4096,	/* the file systems' block: holes are whole ones */
-		.max_ws_bytes = 32u << 20,	/* one task buffer, like max_xfer_bytes */
-	},
-	.cmds = V2026_1_CMDS | SCMD_BIT(SCMD_WRITE_SAME_10) | SCMD_BIT(SCMD_UNMAP) |
-		SCMD_BIT(SCMD_COMPARE_AND_WRITE) | SCMD_BIT(SCMD_WRITE_SAME_16) |
-		SCMD_BIT(SCMD_GET_LBA_STATUS),
+	.limits = { V2026_2_LIMITS },
+	.cmds = SCMD_SET(V2026_2_CMDS),
 	.lbp = true,
 };
 
-/* Oldest first; the last is the newest and the default. */
+/* ---- invar-2026.3: 2026.2 + reservations, copy offload, ALUA and the rest of SBC-3 --------
+ * NOT RELEASED YET: this profile is being built (issue 3) and may change until the release
+ * that makes it the default. Each piece adds its commands to V2026_3_CMDS and its answers
+ * through the fields at the end of struct scsi_profile (zero = the 2026.2 answer). */
+
+#define V2026_3_CMDS(w) \
+	(V2026_2_CMDS(w) | SCMD_B(SCMD_PERSISTENT_RESERVE_IN, w) | \
+		SCMD_B(SCMD_PERSISTENT_RESERVE_OUT, w) | \
+		SCMD_B(SCMD_REPORT_TARGET_PORT_GROUPS, w) | SCMD_B(SCMD_REPORT_SUPPORTED_TMF, w) | \
+		SCMD_B(SCMD_ORWRITE_16, w) | SCMD_B(SCMD_PRE_FETCH_10, w) | \
+		SCMD_B(SCMD_PRE_FETCH_16, w) | SCMD_B(SCMD_READ_DEFECT_DATA_10, w) | \
+		SCMD_B(SCMD_READ_DEFECT_DATA_12, w) | SCMD_B(SCMD_WRITE_ATOMIC_16, w) | \
+		SCMD_B(SCMD_SANITIZE_OVERWRITE, w) | SCMD_B(SCMD_SANITIZE_BLOCK_ERASE, w) | \
+		SCMD_B(SCMD_SANITIZE_CRYPTO_ERASE, w) | SCMD_B(SCMD_SANITIZE_EXIT_FAILURE, w) | \
+		SCMD_B(SCMD_FORMAT_UNIT, w) | SCMD_B(SCMD_EXTENDED_COPY, w) | \
+		SCMD_B(SCMD_RECEIVE_COPY_STATUS, w) | SCMD_B(SCMD_RECEIVE_COPY_DATA, w) | \
+		SCMD_B(SCMD_RECEIVE_COPY_OP_PARAMS, w) | SCMD_B(SCMD_RECEIVE_COPY_FAILURE, w))
+
+static const struct scsi_profile profile_2026_3 = {
+	.name = "invar-2026.3",
+	.summary = "invar-2026.2 plus persistent reservations, EXTENDED COPY, ALUA, ORWRITE, "
+		   "PRE-FETCH, WRITE ATOMIC, SANITIZE, FORMAT UNIT and READ DEFECT DATA",
+	V2026_COMMON,
+	.limits = { V2026_2_LIMITS },
+	.cmds = SCMD_SET(V2026_3_CMDS),
+	.lbp = true,
+	.draft = true,
+};
+
+/* Oldest first; the newest that is not a draft is the default. */
 static const struct scsi_profile *const profiles[] = {
 	&profile_2026_1,
 	&profile_2026_2,
+	&profile_2026_3,
 };
 
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
 
 const struct scsi_profile *scsi_profile_find(const char *name)
 {
-	if (!name || !*name)
-		return profiles[N_PROFILES - 1];
+	if (!name || !*name) {
+		for (size_t i = N_PROFILES; i-- > 0;)
+			if (!profiles[i]->draft)
+				return profiles[i];
+		return NULL;
+	}
 	for (size_t i = 0; i < N_PROFILES; i++)
 		if (strcmp(profiles[i]->name, name) == 0)
 			return profiles[i];

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "scsi/dispatch.h"
+
 #define MODE_NO_STATE 0xff
 
 /* A mode page as the profile defines it: default values and the changeable mask (SPC-4 7.5),
@@ -48,7 +50,7 @@ struct scsi_profile {
 	uint16_t rotation_rate;		/* VPD 0xB1: 1 = non-rotating medium */
 	const struct scsi_mode_page_def *mode_pages;	/* ascending page code */
 	unsigned n_mode_pages;
-	uint64_t cmds;			/* SCMD_BIT(enum scsi_cmd_id) for each command that exists */
+	struct scmd_set cmds;		/* each command (enum scsi_cmd_id) that exists */
 	/* Default sense format: the control page's default D_SENSE bit (mode_pages) is the single
 	 * source; descriptor_sense mirrors it for readers that only want this answer. */
 	bool descriptor_sense;
@@ -56,9 +58,20 @@ struct scsi_profile {
 	 * type, and READ CAPACITY(16) LBPME/LBPRZ follow the backstore's capabilities. false: the
 	 * 2026.1 answers (fully provisioned, B2 all zero). */
 	bool lbp;
+	/* Still being built: never the default, only chosen by name (tests, development). A
+	 * release clears it, and from then on the profile never changes. */
+	bool draft;
+
+	/* ---- invar-2026.3 and later: each field's zero value is the 2026.2 answer. ---- */
 };
 
-/* "" or NULL: the newest profile. NULL if unknown. */
+/* Whether command id exists in profile p. */
+static inline bool scsi_profile_has_cmd(const struct scsi_profile *p, enum scsi_cmd_id id)
+{
+	return scmd_set_has(&p->cmds, id);
+}
+
+/* "" or NULL: the newest released (non-draft) profile. NULL if unknown. */
 const struct scsi_profile *scsi_profile_find(const char *name);
 /* Oldest first. */
 void scsi_profile_foreach(void (*fn)(const struct scsi_profile *p, void *arg), void *arg);

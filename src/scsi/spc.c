@@ -478,8 +478,8 @@ enum sense_reason spc_setup_report_opcodes(struct scsi_task *t, struct sense_ext
 		sense_field_pointer(x, true, 2, 2);
 		return SR_INVALID_FIELD_IN_CDB;
 	}
-	if ((opt == 1 && scsi_opcode_has_sa(t->cdb[3])) ||
-	    (opt == 2 && !scsi_opcode_has_sa(t->cdb[3]))) {
+	if ((opt == 1 && scsi_opcode_has_sa(t->lu->profile, t->cdb[3])) ||
+	    (opt == 2 && !scsi_opcode_has_sa(t->lu->profile, t->cdb[3]))) {
 		sense_field_pointer(x, true, 2, 2);
 		return SR_INVALID_FIELD_IN_CDB;
 	}
@@ -508,7 +508,7 @@ static void rsoc_one_all(const struct scsi_cmd *c, void *arg)
 	struct rsoc_ctx *r = arg;
 	uint8_t *d;
 
-	if (!(r->p->cmds & SCMD_BIT(c->id)) || r->len + 8 + RSOC_TIMEOUTS_LEN > r->cap)
+	if (!scmd_set_has(&r->p->cmds, c->id) || r->len + 8 + RSOC_TIMEOUTS_LEN > r->cap)
 		return;
 	d = r->b + r->len;
 	memset(d, 0, 8);
@@ -544,12 +544,12 @@ void spc_report_opcodes(struct scsi_task *t)
 		uint8_t cdb[16] = { t->cdb[3], (uint8_t)(t->cdb[5] & 0x1f) };
 		const struct scsi_cmd *c;
 
-		if (opt == 3 && !scsi_opcode_has_sa(t->cdb[3]))
+		if (opt == 3 && !scsi_opcode_has_sa(p, t->cdb[3]))
 			cdb[1] = 0;
 		c = scsi_cmd_lookup(cdb);
 		if (c && c->sa != SCMD_NO_SA && get_be16(t->cdb + 4) != c->sa)
 			c = NULL;
-		if (!c || !(p->cmds & SCMD_BIT(c->id))) {
+		if (!c || !scmd_set_has(&p->cmds, c->id)) {
 			b[1] = RSOC_SUPPORT_NONE;
 			len = 4;
 		} else {
