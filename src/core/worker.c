@@ -49,6 +49,11 @@ static void worker_ring_event(struct ev_fd *h, uint32_t events)
 	worker_ring_reap(w);
 }
 
+static void worker_submit_retry(struct ev_timer *t)
+{
+	worker_ring_flush(container_of(t, struct worker, submit_retry));
+}
+
 void worker_ring_flush(struct worker *w)
 {
 	int ret;
@@ -56,6 +61,17 @@ void worker_ring_flush(struct worker *w)
 	if (!w->ring_queued)
 		return;
 	ret = io_uring_submit(&w->ring);
+	if (ret == -EBUSY || ret == -EAGAIN) {
+		/* The completion queue is full or the kernel is short of memory: make room by
+		 * reaping, try once more, and otherwise retry shortly. Without the timer the SQEs
+		 * would wait for an unrelated event, and a quiet connection would stall. */
+		worker_ring_reap(w);
+		ret = io_uring_submit(&w->ring);
+		if (ret == -EBUSY || ret == -EAGAIN) {
+			ev_timer_arm(w->loop, &w->submit_retry, 1);
+			return;
+		}
+	}
 	if (ret < 0) {
 		log_err("worker %u: io_uring_submit: %s", w->id, strerror(-ret));
 		return;
@@ -128,6 +144,7 @@ int worker_init(struct worker *w, struct daemon *d, unsigned id)
 	if (ret < 0)
 		goto err_efd;
 	w->ring_ready = true;
+	w->submit_retry.cb = worker_submit_retry;
 	ev_loop_set_pass_hook(w->loop, worker_pass_hook, w);
 out_ok:
 	return 0;
@@ -186,6 +203,7 @@ void worker_fini(struct worker *w)
 				break;
 			worker_ring_reap(w);
 		}
+		ev_timer_cancel(w->loop, &w->submit_retry);
 		ev_fd_del(w->loop, &w->ring_ev);
 		close(w->ring_ev.fd);
 		io_uring_queue_exit(&w->ring);

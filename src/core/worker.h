@@ -28,6 +28,7 @@ struct worker {
 	struct ev_fd ring_ev;	/* eventfd registered with the ring */
 	unsigned ring_queued;	/* SQEs prepared but not yet submitted */
 	unsigned ring_inflight;
+	struct ev_timer submit_retry;	/* armed when the kernel refused a submit (EAGAIN/EBUSY) */
 };
 
 int worker_init(struct worker *w, struct daemon *d, unsigned id);
