@@ -651,12 +651,13 @@ int pr_state_from_json(struct pr_state *s, const char *text, size_t len, char *e
 	}
 	json_array_foreach(regs, i, v) {
 		struct pr_reg *r = &n.regs[i];
-		const char *key = NULL, *name = NULL, *isid = NULL;
+		const char *key = NULL, *name = NULL;
+		json_t *isid = NULL;
 		json_int_t rel = -1;
 		int all = 0, holder = 0;
 		char *end;
 
-		if (json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:s, s:s?, s:I, s:b, s:b}", "key",
+		if (json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:s, s:o, s:I, s:b, s:b}", "key",
 				   &key, "initiator", &name, "isid", &isid, "rel_port_id", &rel,
 				   "all_tg_pt", &all, "holder", &holder) < 0)
 			FAIL("registration %zu: %s", i, je.text);
@@ -666,10 +667,12 @@ int pr_state_from_json(struct pr_state *s, const char *text, size_t len, char *e
 		if (!name[0] || strlen(name) > INVAR_NAME_MAX)
 			FAIL("registration %zu: bad initiator name", i);
 		snprintf(r->port.initiator, sizeof(r->port.initiator), "%s", name);
-		if (isid) {
-			if (!hex_decode(isid, r->port.isid, 6))
+		if (json_is_string(isid)) {
+			if (!hex_decode(json_string_value(isid), r->port.isid, 6))
 				FAIL("registration %zu: bad isid", i);
 			r->port.has_isid = true;
+		} else if (!json_is_null(isid)) {
+			FAIL("registration %zu: bad isid", i);
 		}
 		if (rel < 0 || rel > UINT16_MAX)
 			FAIL("registration %zu: bad rel_port_id", i);

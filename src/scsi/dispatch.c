@@ -501,6 +501,12 @@ void scsi_target_reset(struct lu *lu, const struct it_nexus *by)
 	lu_ua_establish_all(lu, UA_BUS_RESET, 0);
 }
 
+bool scsi_lu_shared_task_set(const struct lu *lu)
+{
+	return lu && lu->profile->shared_task_set;
+}
+
+/* SAM-5 6.3.4: the SPC-2 reservation goes with the nexus; persistent registrations stay. */
 void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus)
 {
 	if (!lu || !nexus)
