@@ -12,6 +12,7 @@
 
 struct worker;
 struct target;
+struct lu;
 struct fabric_ops;
 
 struct daemon {
@@ -56,6 +57,9 @@ struct fabric_ops {
 	int (*target_session_count)(struct daemon *d, struct target *t);
 	/* Stop listening and close every connection (shutdown). */
 	void (*shutdown)(struct daemon *d);
+	/* Thread-safe, from any worker: abort, without a response, the tasks on lu of the sessions
+	 * whose I_T nexus id is in ids (PREEMPT AND ABORT, SPC-4 5.12.11.5). Asynchronous. */
+	void (*lu_abort_tasks)(struct daemon *d, struct lu *lu, const uint64_t *ids, unsigned n);
 };
 
 struct target;

@@ -9,6 +9,8 @@
 
 #include "backstore/backstore.h"
 #include "core/lu.h"
+#include "core/nexus.h"
+#include "core/pr.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/atomic_file.h"
@@ -118,6 +120,18 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 	atomic_init(&lu->swp, false);
 	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
 		atomic_init(&lu->nexus_hint[i], 0);
+	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
+		atomic_init(&lu->ident_hint[i], 0);
+	if (scsi_profile_has_cmd(p, SCMD_PERSISTENT_RESERVE_OUT)) {
+		lu->pr = pr_lu_new();
+		if (!lu->pr) {
+			snprintf(err, err_len, "out of memory");
+			lu->bs = NULL;
+			lu_put(lu);
+			backstore_close(bs);
+			return -ENOMEM;
+		}
+	}
 	scsi_lu_mode_init(lu);
 	*out = lu;
 	return 0;
@@ -157,6 +171,7 @@ void lu_put(struct lu *lu)
 		list_del(n);
 		free(list_entry(n, struct lu_nexus, node));
 	}
+	pr_lu_free(lu->pr);
 	if (lu->bs)
 		backstore_close(lu->bs);
 	pthread_mutex_destroy(&lu->lock);
@@ -208,6 +223,10 @@ static void hint_del(struct lu *lu, uint64_t id)
 	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
 		if (atomic_load_explicit(&lu->nexus_hint[i], memory_order_relaxed) == id)
 			atomic_store_explicit(&lu->nexus_hint[i], UINT64_MAX,
+					      memory_order_release);
+	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
+		if (atomic_load_explicit(&lu->ident_hint[i], memory_order_relaxed) == id)
+			atomic_store_explicit(&lu->ident_hint[i], UINT64_MAX,
 					      memory_order_release);
 }
 
@@ -329,6 +348,91 @@ void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
 	if (__atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED) == nexus_id)
 		__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lu->lock);
+}
+
+/* ---- nexus identity (persistent reservations) ------------------------------------------ */
+
+static bool ident_hint_has(struct lu *lu, uint64_t id)
+{
+	unsigned s = hint_slot(id);
+
+	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++) {
+		uint64_t v = atomic_load_explicit(&lu->ident_hint[(s + i) % LU_NEXUS_HINT_SLOTS],
+						  memory_order_acquire);
+		if (v == id)
+			return true;
+		if (v == 0)
+			return false;
+	}
+	return false;
+}
+
+/* Under lu->lock. A full table only costs that nexus the lock on each call. */
+static void ident_hint_add(struct lu *lu, uint64_t id)
+{
+	unsigned s = hint_slot(id);
+
+	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++) {
+		_Atomic uint64_t *slot = &lu->ident_hint[(s + i) % LU_NEXUS_HINT_SLOTS];
+
+		if (atomic_load_explicit(slot, memory_order_relaxed) == 0) {
+			atomic_store_explicit(slot, id, memory_order_release);
+			return;
+		}
+	}
+}
+
+void lu_nexus_identify(struct lu *lu, const struct it_nexus *n)
+{
+	struct lu_nexus *ln;
+
+	if (!n || ident_hint_has(lu, n->id))
+		return;
+	pthread_mutex_lock(&lu->lock);
+	ln = nexus_get(lu, n->id);
+	if (ln && !ln->ident) {
+		snprintf(ln->initiator, sizeof(ln->initiator), "%s", n->initiator);
+		memcpy(ln->isid, n->isid, sizeof(ln->isid));
+		ln->rel_port_id = n->rel_port_id;
+		ln->ident = true;
+		ident_hint_add(lu, n->id);
+	}
+	pthread_mutex_unlock(&lu->lock);
+}
+
+void lu_ua_establish_match(struct lu *lu, enum ua_kind kind,
+			   bool (*match)(const struct lu_nexus *ln, void *arg), void *arg)
+{
+	struct list_node *n;
+
+	pthread_mutex_lock(&lu->lock);
+	list_for_each(n, &lu->nexuses) {
+		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
+
+		if (ln->ident && match(ln, arg))
+			ua_set(lu, ln, kind);
+	}
+	pthread_mutex_unlock(&lu->lock);
+}
+
+unsigned lu_nexus_select(struct lu *lu, bool (*match)(const struct lu_nexus *ln, void *arg),
+			 void *arg, uint64_t *ids, unsigned max)
+{
+	struct list_node *n;
+	unsigned cnt = 0;
+
+	pthread_mutex_lock(&lu->lock);
+	list_for_each(n, &lu->nexuses) {
+		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
+
+		if (ln->ident && match(ln, arg)) {
+			if (cnt < max)
+				ids[cnt] = ln->nexus_id;
+			cnt++;
+		}
+	}
+	pthread_mutex_unlock(&lu->lock);
+	return cnt;
 }
 
 /* ---- persistent state ------------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 
 struct backstore;
 struct it_nexus;
+struct pr_lu;
 
 #define LU_NEXUS_HINT_SLOTS 64
 struct scsi_profile;
@@ -40,6 +41,11 @@ enum ua_kind {
 	UA_MODE_CHANGED,		/* 2A/01 MODE PARAMETERS CHANGED */
 	UA_CAPACITY_CHANGED,		/* 2A/09 CAPACITY DATA HAS CHANGED */
 	UA_LUNS_CHANGED,		/* 3F/0E REPORTED LUNS DATA HAS CHANGED */
+	/* Persistent reservations and the shared task set (invar-2026.3). */
+	UA_RESV_PREEMPTED,		/* 2A/03 RESERVATIONS PREEMPTED */
+	UA_RESV_RELEASED,		/* 2A/04 RESERVATIONS RELEASED */
+	UA_REGS_PREEMPTED,		/* 2A/05 REGISTRATIONS PREEMPTED */
+	UA_CMDS_CLEARED,		/* 2F/00 COMMANDS CLEARED BY ANOTHER INITIATOR */
 	UA_KIND_COUNT
 };
 
@@ -83,6 +89,11 @@ struct lu {
 	pthread_mutex_t write_gate;
 	atomic_bool caw_mode;
 	atomic_uint async_writes;
+
+	/* Persistent reservations (core/pr.h); NULL when the profile has none. The identity
+	 * hint lists nexus ids whose struct lu_nexus already carries its identity. */
+	struct pr_lu *pr;
+	_Atomic uint64_t ident_hint[LU_NEXUS_HINT_SLOTS];
 };
 
 /* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting
@@ -91,6 +102,12 @@ struct lu_nexus {
 	struct list_node node;
 	uint64_t nexus_id;
 	uint32_t ua_mask;		/* bit per enum ua_kind */
+	/* Who the nexus is, once lu_nexus_identify() ran (LUs with persistent reservations):
+	 * registrations name initiator ports, unit attentions go to nexuses. */
+	bool ident;
+	char initiator[INVAR_NAME_MAX + 1];
+	uint8_t isid[6];
+	uint16_t rel_port_id;
 };
 
 /* Opens the backstore, resolves identity (serial/NAA generated from seed when not given:
@@ -125,5 +142,15 @@ int lu_ua_take(struct lu *lu, uint64_t nexus_id);
 int lu_ua_peek(struct lu *lu, uint64_t nexus_id);
 /* The nexus is gone (session closed): forget its per-LU state and any RESERVE(6/10). */
 void lu_nexus_gone(struct lu *lu, uint64_t nexus_id);
+
+/* Record who nexus n is (cheap after the first call for a nexus). */
+void lu_nexus_identify(struct lu *lu, const struct it_nexus *n);
+/* Establish kind on every identified nexus for which match() is true. */
+void lu_ua_establish_match(struct lu *lu, enum ua_kind kind,
+			   bool (*match)(const struct lu_nexus *ln, void *arg), void *arg);
+/* Ids of the identified nexuses for which match() is true: at most max into ids; returns
+ * how many matched. */
+unsigned lu_nexus_select(struct lu *lu, bool (*match)(const struct lu_nexus *ln, void *arg),
+			 void *arg, uint64_t *ids, unsigned max);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "core/daemon.h"
 #include "core/lu.h"
+#include "core/pr.h"
 #include "core/target.h"
 #include "ctl/lunspec.h"
 #include "scsi/profile.h"
@@ -94,6 +95,13 @@ int ctl_lun_add(struct daemon *d, struct target *t, int lun, const struct lu_con
 	if (ret < 0) {
 		ERRF("cannot create the state directory of LUN %d under %s: %s", lun, d->data_dir,
 		     strerror(-ret));
+		lu_put(lu);
+		goto fail;
+	}
+	/* Persistent reservations saved with APTPL come back before any initiator sees the LU;
+	 * an unreadable or corrupt file refuses the LU rather than silently dropping them. */
+	ret = pr_lu_restore(lu, err, err_len);
+	if (ret < 0) {
 		lu_put(lu);
 		goto fail;
 	}

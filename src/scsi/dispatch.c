@@ -7,6 +7,7 @@
 #include "backstore/backstore.h"
 #include "core/lu.h"
 #include "core/nexus.h"
+#include "core/pr.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/profile.h"
@@ -31,34 +32,36 @@
 
 #define BLOCK_RD (SCMD_F_MEDIUM | SCMD_F_BLOCK)
 #define BLOCK_WR (SCMD_F_MEDIUM | SCMD_F_BLOCK | SCMD_F_WRITE)
+/* READ and VERIFY: read-class under a persistent reservation (SBC-3 4.18). */
+#define READ_PR (BLOCK_RD | SCMD_F_PR_READ)
 
 static const struct scsi_cmd cmd_table[] = {
 	{ SCMD_TEST_UNIT_READY, OP_TEST_UNIT_READY, SCMD_NO_SA, "TEST UNIT READY", 6,
-	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_MEDIUM, 5,
+	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_MEDIUM | SCMD_F_PR_OK, 5,
 	  NULL, spc_test_unit_ready },
 	{ SCMD_REQUEST_SENSE, OP_REQUEST_SENSE, SCMD_NO_SA, "REQUEST SENSE", 6,
 	  { OP_REQUEST_SENSE, 0x01, 0, 0, 0xff, CTRL }, SCSI_DIR_READ,
-	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK, 5, scsi_setup_alloc_in,
+	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK | SCMD_F_PR_OK, 5, scsi_setup_alloc_in,
 	  spc_request_sense },
 	{ SCMD_READ_6, OP_READ_6, SCMD_NO_SA, "READ(6)", 6,
-	  { OP_READ_6, 0x1f, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_READ, BLOCK_RD, 30,
+	  { OP_READ_6, 0x1f, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_READ, READ_PR, 30,
 	  sbc_setup_rw, sbc_read },
 	{ SCMD_WRITE_6, OP_WRITE_6, SCMD_NO_SA, "WRITE(6)", 6,
 	  { OP_WRITE_6, 0x1f, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
 	  sbc_setup_rw, sbc_write },
 	{ SCMD_INQUIRY, OP_INQUIRY, SCMD_NO_SA, "INQUIRY", 6,
 	  { OP_INQUIRY, 0x01, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_READ,
-	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK, 5, spc_setup_inquiry, spc_inquiry },
+	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK | SCMD_F_PR_OK, 5, spc_setup_inquiry, spc_inquiry },
 	{ SCMD_MODE_SELECT_6, OP_MODE_SELECT_6, SCMD_NO_SA, "MODE SELECT(6)", 6,
 	  { OP_MODE_SELECT_6, 0x11, 0, 0, 0xff, CTRL }, SCSI_DIR_WRITE, 0, 5,
 	  mode_setup_select, mode_select },
 	{ SCMD_RESERVE_6, OP_RESERVE_6, SCMD_NO_SA, "RESERVE(6)", 6,
-	  { OP_RESERVE_6, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, 0, 5, NULL, spc_reserve },
+	  { OP_RESERVE_6, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_PR_SPC2, 5, NULL, spc_reserve },
 	{ SCMD_RELEASE_6, OP_RELEASE_6, SCMD_NO_SA, "RELEASE(6)", 6,
-	  { OP_RELEASE_6, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_RESV_OK, 5, NULL,
-	  spc_release },
+	  { OP_RELEASE_6, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_RESV_OK | SCMD_F_PR_SPC2, 5,
+	  NULL, spc_release },
 	{ SCMD_MODE_SENSE_6, OP_MODE_SENSE_6, SCMD_NO_SA, "MODE SENSE(6)", 6,
-	  { OP_MODE_SENSE_6, 0x08, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_READ, 0, 5,
+	  { OP_MODE_SENSE_6, 0x08, 0xff, 0xff, 0xff, CTRL }, SCSI_DIR_READ, SCMD_F_PR_READ, 5,
 	  mode_setup_sense, mode_sense },
 	{ SCMD_START_STOP_UNIT, OP_START_STOP_UNIT, SCMD_NO_SA, "START STOP UNIT", 6,
 	  { OP_START_STOP_UNIT, 0x01, 0, 0x0f, 0xf7, CTRL }, SCSI_DIR_NONE, 0, 30,
@@ -67,10 +70,11 @@ static const struct scsi_cmd cmd_table[] = {
 	  { OP_PREVENT_ALLOW, 0, 0, 0, 0x03, CTRL }, SCSI_DIR_NONE, 0, 5, NULL,
 	  spc_prevent_allow },
 	{ SCMD_READ_CAPACITY_10, OP_READ_CAPACITY_10, SCMD_NO_SA, "READ CAPACITY(10)", 10,
-	  { OP_READ_CAPACITY_10, 0, U32, 0, 0, 0x01, CTRL }, SCSI_DIR_READ, SCMD_F_MEDIUM, 5,
+	  { OP_READ_CAPACITY_10, 0, U32, 0, 0, 0x01, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_MEDIUM | SCMD_F_PR_OK, 5,
 	  sbc_setup_read_capacity_10, sbc_read_capacity_10 },
 	{ SCMD_READ_10, OP_READ_10, SCMD_NO_SA, "READ(10)", 10,
-	  { OP_READ_10, RD_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_READ, BLOCK_RD, 30,
+	  { OP_READ_10, RD_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_READ, READ_PR, 30,
 	  sbc_setup_rw, sbc_read },
 	{ SCMD_WRITE_10, OP_WRITE_10, SCMD_NO_SA, "WRITE(10)", 10,
 	  { OP_WRITE_10, WR_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, BLOCK_WR,
@@ -79,7 +83,7 @@ static const struct scsi_cmd cmd_table[] = {
 	  { OP_WRITE_VERIFY_10, VF_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE,
 	  BLOCK_WR, 30, sbc_setup_rw, sbc_write },
 	{ SCMD_VERIFY_10, OP_VERIFY_10, SCMD_NO_SA, "VERIFY(10)", 10,
-	  { OP_VERIFY_10, VF_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, BLOCK_RD,
+	  { OP_VERIFY_10, VF_FLAGS, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, READ_PR,
 	  30, sbc_setup_rw, sbc_verify },
 	{ SCMD_SYNC_CACHE_10, OP_SYNC_CACHE_10, SCMD_NO_SA, "SYNCHRONIZE CACHE(10)", 10,
 	  { OP_SYNC_CACHE_10, 0x06, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_NONE, BLOCK_RD,
@@ -88,16 +92,25 @@ static const struct scsi_cmd cmd_table[] = {
 	  { OP_MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE, 0, 5,
 	  mode_setup_select, mode_select },
 	{ SCMD_RESERVE_10, OP_RESERVE_10, SCMD_NO_SA, "RESERVE(10)", 10,
-	  { OP_RESERVE_10, 0, 0, 0, 0, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, 0, 5, NULL,
+	  { OP_RESERVE_10, 0, 0, 0, 0, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_PR_SPC2, 5, NULL,
 	  spc_reserve },
 	{ SCMD_RELEASE_10, OP_RELEASE_10, SCMD_NO_SA, "RELEASE(10)", 10,
-	  { OP_RELEASE_10, 0, 0, 0, 0, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_RESV_OK, 5,
+	  { OP_RELEASE_10, 0, 0, 0, 0, 0, 0, 0, 0, CTRL }, SCSI_DIR_NONE, SCMD_F_RESV_OK | SCMD_F_PR_SPC2, 5,
 	  NULL, spc_release },
 	{ SCMD_MODE_SENSE_10, OP_MODE_SENSE_10, SCMD_NO_SA, "MODE SENSE(10)", 10,
-	  { OP_MODE_SENSE_10, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_READ, 0,
-	  5, mode_setup_sense, mode_sense },
+	  { OP_MODE_SENSE_10, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_PR_READ, 5, mode_setup_sense, mode_sense },
+	/* invar-2026.3: persistent reservations (SPC-4 6.15, 6.16); pr.c decodes the SA. */
+	{ SCMD_PERSISTENT_RESERVE_IN, OP_PERSISTENT_RESERVE_IN, SCMD_NO_SA,
+	  "PERSISTENT RESERVE IN", 10,
+	  { OP_PERSISTENT_RESERVE_IN, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_RESV_OK | SCMD_F_PR_OK, 5, pr_setup_in, pr_execute_in },
+	{ SCMD_PERSISTENT_RESERVE_OUT, OP_PERSISTENT_RESERVE_OUT, SCMD_NO_SA,
+	  "PERSISTENT RESERVE OUT", 10,
+	  { OP_PERSISTENT_RESERVE_OUT, 0x1f, 0xff, 0, 0, U32, CTRL }, SCSI_DIR_WRITE,
+	  SCMD_F_PR_OK, 5, pr_setup_out, pr_execute_out },
 	{ SCMD_READ_16, OP_READ_16, SCMD_NO_SA, "READ(16)", 16,
-	  { OP_READ_16, RD_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_READ, BLOCK_RD, 30,
+	  { OP_READ_16, RD_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_READ, READ_PR, 30,
 	  sbc_setup_rw, sbc_read },
 	{ SCMD_WRITE_16, OP_WRITE_16, SCMD_NO_SA, "WRITE(16)", 16,
 	  { OP_WRITE_16, WR_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
@@ -106,25 +119,25 @@ static const struct scsi_cmd cmd_table[] = {
 	  { OP_WRITE_VERIFY_16, VF_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
 	  sbc_setup_rw, sbc_write },
 	{ SCMD_VERIFY_16, OP_VERIFY_16, SCMD_NO_SA, "VERIFY(16)", 16,
-	  { OP_VERIFY_16, VF_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_RD, 30,
+	  { OP_VERIFY_16, VF_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE, READ_PR, 30,
 	  sbc_setup_rw, sbc_verify },
 	{ SCMD_SYNC_CACHE_16, OP_SYNC_CACHE_16, SCMD_NO_SA, "SYNCHRONIZE CACHE(16)", 16,
 	  { OP_SYNC_CACHE_16, 0x06, U64, U32, GROUP, CTRL }, SCSI_DIR_NONE, BLOCK_RD, 60,
 	  sbc_setup_rw, sbc_sync_cache },
 	{ SCMD_READ_CAPACITY_16, OP_SERVICE_ACTION_IN_16, SA_READ_CAPACITY_16,
 	  "READ CAPACITY(16)", 16,
-	  { OP_SERVICE_ACTION_IN_16, 0x1f, U64, U32, 0x01, CTRL }, SCSI_DIR_READ, SCMD_F_MEDIUM,
-	  5, scsi_setup_alloc_in, sbc_read_capacity_16 },
+	  { OP_SERVICE_ACTION_IN_16, 0x1f, U64, U32, 0x01, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_MEDIUM | SCMD_F_PR_OK, 5, scsi_setup_alloc_in, sbc_read_capacity_16 },
 	{ SCMD_REPORT_LUNS, OP_REPORT_LUNS, SCMD_NO_SA, "REPORT LUNS", 12,
 	  { OP_REPORT_LUNS, 0, 0xff, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
-	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK, 5, spc_setup_report_luns,
+	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK | SCMD_F_PR_OK, 5, spc_setup_report_luns,
 	  spc_report_luns },
 	{ SCMD_REPORT_SUPPORTED_OPCODES, OP_MAINTENANCE_IN, SA_REPORT_SUPPORTED_OPCODES,
 	  "REPORT SUPPORTED OPERATION CODES", 12,
 	  { OP_MAINTENANCE_IN, 0x1f, 0x87, 0xff, 0xff, 0xff, U32, 0, CTRL }, SCSI_DIR_READ,
-	  SCMD_F_RESV_OK, 5, spc_setup_report_opcodes, spc_report_opcodes },
+	  SCMD_F_RESV_OK | SCMD_F_PR_OK, 5, spc_setup_report_opcodes, spc_report_opcodes },
 	{ SCMD_READ_12, OP_READ_12, SCMD_NO_SA, "READ(12)", 12,
-	  { OP_READ_12, RD_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_READ, BLOCK_RD, 30,
+	  { OP_READ_12, RD_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_READ, READ_PR, 30,
 	  sbc_setup_rw, sbc_read },
 	{ SCMD_WRITE_12, OP_WRITE_12, SCMD_NO_SA, "WRITE(12)", 12,
 	  { OP_WRITE_12, WR_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
@@ -133,7 +146,7 @@ static const struct scsi_cmd cmd_table[] = {
 	  { OP_WRITE_VERIFY_12, VF_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
 	  sbc_setup_rw, sbc_write },
 	{ SCMD_VERIFY_12, OP_VERIFY_12, SCMD_NO_SA, "VERIFY(12)", 12,
-	  { OP_VERIFY_12, VF_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_RD, 30,
+	  { OP_VERIFY_12, VF_FLAGS, U32, U32, GROUP, CTRL }, SCSI_DIR_WRITE, READ_PR, 30,
 	  sbc_setup_rw, sbc_verify },
 	/* invar-2026.2: thin provisioning and COMPARE AND WRITE. */
 	{ SCMD_WRITE_SAME_10, OP_WRITE_SAME_10, SCMD_NO_SA, "WRITE SAME(10)", 10,
@@ -149,8 +162,8 @@ static const struct scsi_cmd cmd_table[] = {
 	  { OP_WRITE_SAME_16, WS_FLAGS | WS_NDOB_BIT, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE,
 	  BLOCK_WR, 60, sbc_setup_write_same, sbc_write_same },
 	{ SCMD_GET_LBA_STATUS, OP_SERVICE_ACTION_IN_16, SA_GET_LBA_STATUS, "GET LBA STATUS", 16,
-	  { OP_SERVICE_ACTION_IN_16, 0x1f, U64, U32, 0, CTRL }, SCSI_DIR_READ, SCMD_F_MEDIUM,
-	  5, sbc_setup_get_lba_status, sbc_get_lba_status },
+	  { OP_SERVICE_ACTION_IN_16, 0x1f, U64, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_MEDIUM | SCMD_F_PR_READ, 5, sbc_setup_get_lba_status, sbc_get_lba_status },
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -303,8 +316,23 @@ static enum sense_reason ua_reason(int kind)
 	case UA_MODE_CHANGED: return SR_UA_MODE_CHANGED;
 	case UA_CAPACITY_CHANGED: return SR_UA_CAPACITY_CHANGED;
 	case UA_LUNS_CHANGED: return SR_UA_LUNS_CHANGED;
+	case UA_RESV_PREEMPTED: return SR_UA_RESV_PREEMPTED;
+	case UA_RESV_RELEASED: return SR_UA_RESV_RELEASED;
+	case UA_REGS_PREEMPTED: return SR_UA_REGS_PREEMPTED;
+	case UA_CMDS_CLEARED: return SR_UA_CMDS_CLEARED;
 	default: return SR_UA_POWER_ON_RESET;
 	}
+}
+
+static enum pr_access pr_access_of(const struct scsi_cmd *c)
+{
+	if (c->flags & SCMD_F_PR_OK)
+		return PR_ACCESS_ALLOWED;
+	if (c->flags & SCMD_F_PR_SPC2)
+		return PR_ACCESS_SPC2;
+	if (c->flags & SCMD_F_PR_READ)
+		return PR_ACCESS_READ;
+	return PR_ACCESS_WRITE;
 }
 
 static enum sense_reason setup_block(struct scsi_task *t, const struct scsi_cmd *c,
@@ -360,6 +388,9 @@ int scsi_task_setup(struct scsi_task *t)
 		goto fail;
 	}
 
+	/* Reservations name initiator ports: the LU learns who this nexus is. */
+	if (lu->pr && t->nexus)
+		lu_nexus_identify(lu, t->nexus);
 	/* SAM-5 5.14: every command but INQUIRY, REPORT LUNS and REQUEST SENSE reports a
 	 * pending unit attention (and clears it) instead of running. */
 	if (!(c && (c->flags & SCMD_F_UA_EXEMPT)) && t->nexus) {
@@ -388,6 +419,10 @@ int scsi_task_setup(struct scsi_task *t)
 			t->status = SCSI_STATUS_RESERVATION_CONFLICT;
 			return -1;
 		}
+	}
+	if (lu->pr && pr_lu_conflict(lu, t->nexus, pr_access_of(c))) {
+		t->status = SCSI_STATUS_RESERVATION_CONFLICT;
+		return -1;
 	}
 
 checked_lu:
@@ -466,6 +501,12 @@ void scsi_target_reset(struct lu *lu, const struct it_nexus *by)
 	lu_ua_establish_all(lu, UA_BUS_RESET, 0);
 }
 
+bool scsi_lu_shared_task_set(const struct lu *lu)
+{
+	return lu && lu->profile->shared_task_set;
+}
+
+/* SAM-5 6.3.4: the SPC-2 reservation goes with the nexus; persistent registrations stay. */
 void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus)
 {
 	if (!lu || !nexus)

@@ -99,6 +99,13 @@ static inline bool scmd_set_has(const struct scmd_set *s, enum scsi_cmd_id id)
 #define SCMD_F_NO_LU (1u << 3)	   /* answers on an unmapped LUN */
 #define SCMD_F_RESV_OK (1u << 4)   /* allowed while another nexus holds RESERVE (SPC-2 5.5.1) */
 #define SCMD_F_BLOCK (1u << 5)	   /* LBA + length: decoded and range-checked by dispatch */
+/* Under a persistent reservation held by another I_T nexus (SPC-4 5.12.1 Table 50, SBC-3 4.18
+ * Table 13; core/pr.h enum pr_access). Neither bit: a write-class command (conflicts unless
+ * the nexus holds the reservation or is a registrant of a registrants-only/all-registrants
+ * type). Only LUs whose profile has PERSISTENT RESERVE OUT look at these. */
+#define SCMD_F_PR_OK (1u << 6)	   /* allowed under every reservation type */
+#define SCMD_F_PR_READ (1u << 7)   /* read-class: allowed under write-exclusive types */
+#define SCMD_F_PR_SPC2 (1u << 8)   /* RESERVE/RELEASE(6/10): conflicts with any registration */
 
 struct scsi_cmd {
 	enum scsi_cmd_id id;
@@ -178,5 +185,11 @@ enum sense_reason sbc_setup_caw(struct scsi_task *t, struct sense_extra *x);
 void sbc_compare_and_write(struct scsi_task *t);
 enum sense_reason sbc_setup_get_lba_status(struct scsi_task *t, struct sense_extra *x);
 void sbc_get_lba_status(struct scsi_task *t);
+
+/* pr.c: PERSISTENT RESERVE IN/OUT (one row per opcode; the service action is decoded there). */
+enum sense_reason pr_setup_in(struct scsi_task *t, struct sense_extra *x);
+void pr_execute_in(struct scsi_task *t);
+enum sense_reason pr_setup_out(struct scsi_task *t, struct sense_extra *x);
+void pr_execute_out(struct scsi_task *t);
 
 #endif

@@ -141,6 +141,7 @@ static const struct scsi_profile profile_2026_3 = {
 	.cmds = SCMD_SET(V2026_3_CMDS),
 	.lbp = true,
 	.draft = true,
+	.shared_task_set = true,
 };
 
 /* Oldest first; the newest that is not a draft is the default. */

@@ -63,6 +63,9 @@ struct scsi_profile {
 	bool draft;
 
 	/* ---- invar-2026.3 and later: each field's zero value is the 2026.2 answer. ---- */
+	/* One task set per LU across sessions: LOGICAL UNIT RESET and CLEAR TASK SET abort
+	 * every initiator's tasks (SAM-5 7.5, 7.6). false: only the requesting session's. */
+	bool shared_task_set;
 };
 
 /* Whether command id exists in profile p. */

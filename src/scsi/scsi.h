@@ -33,6 +33,9 @@ void scsi_task_set_sense(struct scsi_task *t, enum sense_reason r);
 void scsi_lu_reset(struct lu *lu, const struct it_nexus *by);	/* LOGICAL UNIT RESET */
 void scsi_target_reset(struct lu *lu, const struct it_nexus *by); /* TARGET WARM/COLD RESET */
 void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus); /* session gone */
+/* Whether the LU's task set is shared by every I_T nexus for task management (LUN RESET and
+ * CLEAR TASK SET abort all sessions' tasks); false keeps the 2026.2 per-session behaviour. */
+bool scsi_lu_shared_task_set(const struct lu *lu);
 
 /* Called by lu_create: current mode page values from the profile's defaults, and the WCE and
  * D_SENSE atomics from them. */

@@ -103,6 +103,7 @@ static const struct fabric_ops iscsi_fabric_ops = {
 	.target_close_sessions = iscsi_ops_close_sessions,
 	.target_session_count = iscsi_ops_session_count,
 	.shutdown = iscsi_ops_shutdown,
+	.lu_abort_tasks = iscsi_ops_lu_abort_tasks,
 };
 
 int iscsi_fabric_init(struct daemon *d)

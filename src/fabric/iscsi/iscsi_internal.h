@@ -98,6 +98,7 @@ struct iscsi_task {
 
 	uint32_t datasn;		/* Data-In / R2T numbering */
 	struct iscsi_tmf_wait *tmf_wait; /* a TMF response waiting for this task's I/O */
+	struct iscsi_xabort *xabort;	/* another session's reset waiting for this task's I/O */
 };
 
 /* A TMF response held until every task it aborted has finished its I/O (RFC 7143 4.2.3.x). */
@@ -323,6 +324,18 @@ void iscsi_task_abort(struct iscsi_task *t);
 
 /* tmf.c */
 void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
+
+/* taskset.c: the LU's task set spans sessions (LUN RESET, CLEAR TASK SET, PREEMPT AND ABORT). */
+struct iscsi_xabort;
+struct lu;
+/* Abort the tasks on lu of every other session; w is held until they are all gone.
+ * cleared_ua: those that lost tasks get COMMANDS CLEARED BY ANOTHER INITIATOR. */
+void iscsi_taskset_abort_others(struct iscsi_conn *c, struct lu *lu, struct iscsi_tmf_wait *w,
+				bool cleared_ua);
+/* An aborted task's I/O finished (or a session was visited). */
+void iscsi_xabort_put(struct iscsi_xabort *x);
+/* fabric_ops.lu_abort_tasks. */
+void iscsi_ops_lu_abort_tasks(struct daemon *d, struct lu *lu, const uint64_t *ids, unsigned n);
 
 /* discovery.c */
 void iscsi_text_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data);

@@ -34,6 +34,10 @@ void iscsi_task_put(struct iscsi_task *t)
 		iscsi_tmf_wait_release(t->tmf_wait);
 		t->tmf_wait = NULL;
 	}
+	if (t->xabort) {
+		iscsi_xabort_put(t->xabort);
+		t->xabort = NULL;
+	}
 	scsi_task_release(&t->st);
 	iscsi_view_put(t->view);
 	list_del(&t->node);
@@ -233,6 +237,12 @@ static void iscsi_task_scsi_done(struct scsi_task *st)
 
 		t->tmf_wait = NULL;
 		iscsi_tmf_wait_release(w);
+	}
+	if (t->xabort) {
+		struct iscsi_xabort *x = t->xabort;
+
+		t->xabort = NULL;
+		iscsi_xabort_put(x);
 	}
 	if (t->aborted || c->closing) {
 		iscsi_task_finish(t);

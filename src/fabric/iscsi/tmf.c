@@ -134,8 +134,12 @@ void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
 			response = TMF_RSP_NO_LUN;
 			break;
 		}
-		/* Only this I_T nexus's tasks: other sessions' tasks are theirs (TST=000b). */
 		iscsi_tmf_abort_lun(w, s, lun, false);
+		/* ABORT TASK SET is this I_T nexus's tasks only. CLEAR TASK SET is the LU's one
+		 * task set (TST=000b, SAM-5 7.5): in profiles with a shared task set, every
+		 * session's tasks, and the others hear COMMANDS CLEARED BY ANOTHER INITIATOR. */
+		if (func == TMF_CLEAR_TASK_SET && scsi_lu_shared_task_set(lu))
+			iscsi_taskset_abort_others(c, lu, w, true);
 		break;
 	case TMF_LOGICAL_UNIT_RESET:
 		if (!lu) {
@@ -144,6 +148,9 @@ void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
 		}
 		log_info("iscsi %s: LOGICAL UNIT RESET lun %llu", c->peer, (unsigned long long)lun);
 		iscsi_tmf_abort_lun(w, s, lun, false);
+		/* SAM-5 7.6: a LUN reset aborts every initiator's tasks on the LU. */
+		if (scsi_lu_shared_task_set(lu))
+			iscsi_taskset_abort_others(c, lu, w, false);
 		scsi_lu_reset(lu, &s->nexus);
 		break;
 	case TMF_TARGET_WARM_RESET:
