@@ -27,15 +27,22 @@
 /* ---- a fake fabric ---- */
 
 static char fake_portals[8][64];
+static unsigned fake_tpgs[8];
 static int fake_nportals;
 static int fake_sessions;
 static int fake_closed;
 
-static int fake_portal_add(struct daemon *d, const char *a)
+static int fake_portal_add(struct daemon *d, const char *a, unsigned tpg)
 {
+	int ret;
+
 	for (int i = 0; i < fake_nportals; i++)
 		if (!strcmp(fake_portals[i], a))
 			return -EEXIST;
+	ret = alua_group_ref(&d->alua_groups, (uint16_t)tpg);	/* as the iSCSI portals do */
+	if (ret < 0)
+		return ret;
+	fake_tpgs[fake_nportals] = tpg;
 	snprintf(fake_portals[fake_nportals++], 64, "%s", a);
 	return 0;
 }
@@ -44,8 +51,11 @@ static int fake_portal_del(struct daemon *d, const char *a)
 {
 	for (int i = 0; i < fake_nportals; i++) {
 		if (!strcmp(fake_portals[i], a)) {
+			alua_group_unref(&d->alua_groups, (uint16_t)fake_tpgs[i]);
 			memmove(fake_portals[i], fake_portals[i + 1],
 				(size_t)(fake_nportals - i - 1) * 64);
+			memmove(&fake_tpgs[i], &fake_tpgs[i + 1],
+				(size_t)(fake_nportals - i - 1) * sizeof(fake_tpgs[0]));
 			fake_nportals--;
 			return 0;
 		}
@@ -53,10 +63,11 @@ static int fake_portal_del(struct daemon *d, const char *a)
 	return -ENOENT;
 }
 
-static void fake_portal_foreach(struct daemon *d, void (*fn)(const char *, void *), void *arg)
+static void fake_portal_foreach(struct daemon *d, void (*fn)(const char *, unsigned, void *),
+				void *arg)
 {
 	for (int i = 0; i < fake_nportals; i++)
-		fn(fake_portals[i], arg);
+		fn(fake_portals[i], fake_tpgs[i], arg);
 }
 
 static int fake_session_count(struct daemon *d, struct target *t)
