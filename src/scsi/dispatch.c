@@ -119,6 +119,11 @@ static const struct scsi_cmd cmd_table[] = {
 	  { OP_REPORT_LUNS, 0, 0xff, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
 	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK, 5, spc_setup_report_luns,
 	  spc_report_luns },
+	/* invar-2026.3: ALUA (src/scsi/alua.c). */
+	{ SCMD_REPORT_TARGET_PORT_GROUPS, OP_MAINTENANCE_IN, SA_REPORT_TARGET_PORT_GROUPS,
+	  "REPORT TARGET PORT GROUPS", 12,
+	  { OP_MAINTENANCE_IN, 0xff, 0, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ, SCMD_F_RESV_OK,
+	  5, alua_setup_rtpg, alua_report_tpgs },
 	{ SCMD_REPORT_SUPPORTED_OPCODES, OP_MAINTENANCE_IN, SA_REPORT_SUPPORTED_OPCODES,
 	  "REPORT SUPPORTED OPERATION CODES", 12,
 	  { OP_MAINTENANCE_IN, 0x1f, 0x87, 0xff, 0xff, 0xff, U32, 0, CTRL }, SCSI_DIR_READ,
@@ -303,6 +308,7 @@ static enum sense_reason ua_reason(int kind)
 	case UA_MODE_CHANGED: return SR_UA_MODE_CHANGED;
 	case UA_CAPACITY_CHANGED: return SR_UA_CAPACITY_CHANGED;
 	case UA_LUNS_CHANGED: return SR_UA_LUNS_CHANGED;
+	case UA_ALUA_CHANGED: return SR_UA_ALUA_CHANGED;
 	default: return SR_UA_POWER_ON_RESET;
 	}
 }
@@ -380,6 +386,12 @@ int scsi_task_setup(struct scsi_task *t)
 			r = SR_INVALID_OPCODE;
 		}
 		goto fail;
+	}
+	/* SPC-4 5.15.2.4: a port group that is not active serves only a few commands. */
+	if (lu->profile->alua && t->nexus && t->nexus->alua) {
+		r = alua_check_cmd(t, c);
+		if (r != SR_OK)
+			goto fail;
 	}
 	if (!(c->flags & SCMD_F_RESV_OK) && t->nexus) {
 		uint64_t holder = __atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED);

@@ -141,6 +141,8 @@ static const struct scsi_profile profile_2026_3 = {
 	.cmds = SCMD_SET(V2026_3_CMDS),
 	.lbp = true,
 	.draft = true,
+	.alua = true,
+	.alua_transition_secs = 30,
 };
 
 /* Oldest first; the newest that is not a draft is the default. */

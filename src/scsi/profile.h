@@ -63,6 +63,11 @@ struct scsi_profile {
 	bool draft;
 
 	/* ---- invar-2026.3 and later: each field's zero value is the 2026.2 answer. ---- */
+	/* Implicit ALUA (SPC-4 5.15, src/scsi/alua.c): INQUIRY TPGS = 01b, the port group's
+	 * access state gates commands, REPORT TARGET PORT GROUPS reports alua_transition_secs as
+	 * the IMPLICIT TRANSITION TIME. false: TPGS 00b and every port is simply active. */
+	bool alua;
+	uint8_t alua_transition_secs;
 };
 
 /* Whether command id exists in profile p. */
