@@ -263,7 +263,7 @@ static void log_ready(struct daemon *d)
 	}
 	fprintf(f, " portals");
 	for (i = 0; i < c.nportals; i++)
-		fprintf(f, " %s", c.portals[i]);
+		fprintf(f, " %s,tpg=%u", c.portals[i], c.portal_tpgs ? c.portal_tpgs[i] : 1);
 	if (!c.nportals)
 		fprintf(f, " (none)");
 	fprintf(f, "; control socket %s; %u worker%s", d->socket_path, d->nworkers,
