@@ -173,7 +173,9 @@ void iscsi_login_reinstate_poll(struct iscsi_conn *c)
 }
 
 /* Going to full feature phase: a normal session with the same initiator, ISID, target and
- * target portal group (the session identity, RFC 7143 4.4.1) is reinstated (RFC 7143 6.3.5): close it on its own worker and finish once it is gone. */
+ * target portal group (the session identity, RFC 7143 4.4.1) is reinstated (RFC 7143 6.3.5):
+ * close it on its own worker and finish once it is gone. A session of another portal group is
+ * another I_T nexus and stays. */
 static void iscsi_login_to_ffp(struct iscsi_conn *c)
 {
 	struct iscsi_session *old = NULL;

@@ -287,8 +287,8 @@ void iscsi_portal_foreach_locked(struct daemon *d,
 	}
 }
 
-void iscsi_portal_foreach(struct daemon *d, void (*fn)(const char *addr_port, unsigned tpg, void *arg),
-			  void *arg)
+void iscsi_portal_foreach(struct daemon *d,
+			  void (*fn)(const char *addr_port, unsigned tpg, void *arg), void *arg)
 {
 	pthread_mutex_lock(&d->lock);
 	iscsi_portal_foreach_locked(d, fn, arg);
