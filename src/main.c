@@ -56,8 +56,9 @@ static void usage(FILE *f)
 		"Serve SCSI disks over iSCSI. Runs in the foreground, logs to stderr;\n"
 		"SIGTERM or SIGINT shuts down cleanly.\n"
 		"\n"
-		"  --listen ADDR:PORT   listen on this portal (repeatable; default " DEFAULT_LISTEN ")\n"
-		"                       IPv6 as [ADDR]:PORT; the port defaults to 3260\n"
+		"  --listen ADDR:PORT[,tpg=N]  listen on this portal (repeatable; default " DEFAULT_LISTEN ")\n"
+		"                       IPv6 as [ADDR]:PORT; the port defaults to 3260; tpg is its\n"
+		"                       target portal group tag (default 1)\n"
 		"  --data-dir DIR       state directory, created 0700 (default " DEFAULT_DATA_DIR ")\n"
 		"  --target IQN         target name (default " DEFAULT_TARGET ")\n"
 		"  --lun SPEC           add the next LUN (0, 1, ...) to the target (repeatable):\n"
@@ -262,7 +263,7 @@ static void log_ready(struct daemon *d)
 	}
 	fprintf(f, " portals");
 	for (i = 0; i < c.nportals; i++)
-		fprintf(f, " %s", c.portals[i]);
+		fprintf(f, " %s,tpg=%u", c.portals[i], c.portal_tpgs ? c.portal_tpgs[i] : 1);
 	if (!c.nportals)
 		fprintf(f, " (none)");
 	fprintf(f, "; control socket %s; %u worker%s", d->socket_path, d->nworkers,
@@ -373,6 +374,11 @@ int main(int argc, char **argv)
 	}
 	fabric_up = true;
 
+	/* The control socket exists before any portal listens, so whoever sees a portal can
+	 * talk to the daemon at once (requests wait for the main loop like connections do). */
+	ret = rpc_server_start(d, d->socket_path, &rpc);
+	if (ret < 0)
+		goto out_daemon;
 	err[0] = '\0';
 	ret = ctl_config_apply(d, &cfg, err, sizeof(err));
 	if (ret < 0) {
@@ -387,10 +393,6 @@ int main(int argc, char **argv)
 		log_err("cannot start workers: %s", strerror(-ret));
 		goto out_daemon;
 	}
-	ret = rpc_server_start(d, d->socket_path, &rpc);
-	if (ret < 0)
-		goto out_daemon;
-
 	sw.d = d;
 	sw.ev.cb = signal_cb;
 	ret = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

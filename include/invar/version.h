@@ -9,9 +9,10 @@
 
 /* JSON-RPC control protocol (docs/RPC.md). A minor bump adds methods or optional params. */
 #define INVAR_RPC_VERSION_MAJOR 1
-#define INVAR_RPC_VERSION_MINOR 0
+#define INVAR_RPC_VERSION_MINOR 1
 
-/* Saved configuration format (docs/CONFIG.md). invard refuses a newer major version. */
-#define INVAR_CONFIG_VERSION 1
+/* Saved configuration format (docs/CONFIG.md). invard refuses a newer version and writes the
+ * lowest version that expresses the file (2 adds portal group tags). */
+#define INVAR_CONFIG_VERSION 2
 
 #endif

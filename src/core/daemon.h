@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "core/alua.h"
 #include "util/evloop.h"
 #include "util/list.h"
 
@@ -31,6 +32,8 @@ struct daemon {
 	pthread_mutex_t lock;
 	struct list_node targets; /* struct target.node */
 	struct list_node portals; /* fabric-owned portal objects */
+	/* Portal group tags in use (ALUA target port groups); slots taken under lock. */
+	struct alua_groups alua_groups;
 
 	atomic_uint_least64_t next_nexus_id;
 	atomic_uint next_tsih;
@@ -43,11 +46,12 @@ struct daemon {
 /* What the control plane needs from a fabric (iSCSI today). All run on the main thread
  * with daemon.lock NOT held. */
 struct fabric_ops {
-	int (*portal_add)(struct daemon *d, const char *addr_port);   /* "ADDR:PORT" or "[v6]:PORT" */
+	/* "ADDR:PORT" or "[v6]:PORT", in target portal group tpg (1-65535). */
+	int (*portal_add)(struct daemon *d, const char *addr_port, unsigned tpg);
 	int (*portal_del)(struct daemon *d, const char *addr_port);
-	/* Calls fn for each portal's "ADDR:PORT" string (under daemon.lock). */
-	void (*portal_foreach)(struct daemon *d, void (*fn)(const char *addr_port, void *arg),
-			       void *arg);
+	/* Calls fn for each portal's "ADDR:PORT" string and group tag (under daemon.lock). */
+	void (*portal_foreach)(struct daemon *d,
+			       void (*fn)(const char *addr_port, unsigned tpg, void *arg), void *arg);
 	/* A target's LUN table changed: refresh every session's view (REPORTED LUNS DATA HAS
 	 * CHANGED unit attention). */
 	void (*target_luns_changed)(struct daemon *d, struct target *t);

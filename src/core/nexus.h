@@ -7,6 +7,8 @@
 
 #include "core/limits.h"
 
+struct alua_target;
+
 struct it_nexus {
 	uint64_t id;				/* unique in this daemon run, never reused */
 	char initiator[INVAR_NAME_MAX + 1];	/* iSCSI InitiatorName */
@@ -14,6 +16,10 @@ struct it_nexus {
 	char target[INVAR_NAME_MAX + 1];	/* iSCSI TargetName */
 	uint16_t tpgt;				/* target portal group tag */
 	uint16_t rel_port_id;			/* SCSI relative target port identifier (VPD 0x83) */
+	/* ALUA (core/alua.h): the target's access states and the slot of this nexus's port group;
+	 * NULL for a nexus outside any target (discovery, unit tests). */
+	struct alua_target *alua;
+	unsigned alua_slot;
 };
 
 #endif

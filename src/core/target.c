@@ -88,6 +88,7 @@ int target_create(struct daemon *d, const char *iqn, struct target **out)
 		return -ENOMEM;
 	strcpy(t->iqn, iqn);
 	t->tpgt = 1;
+	t->alua.groups = &d->alua_groups;
 	atomic_init(&t->refcnt, 1); /* the daemon's list holds this one */
 	pthread_mutex_lock(&d->lock);
 	if (target_find_locked(d, iqn)) {

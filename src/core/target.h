@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/alua.h"
 #include "core/limits.h"
 #include "util/list.h"
 
@@ -16,7 +17,10 @@ struct lu;
 struct target {
 	struct list_node node;		/* daemon.targets, under daemon.lock */
 	char iqn[INVAR_NAME_MAX + 1];
-	uint16_t tpgt;			/* target portal group tag, 1 for now */
+	/* Deprecated: always 1, reported by target_list for compatibility. A target is reachable
+	 * through every portal; a session's portal group is its portal's tag (it_nexus.tpgt). */
+	uint16_t tpgt;
+	struct alua_target alua;	/* access state of each port group for this target's LUs */
 	atomic_int refcnt;
 
 	/* LUN table: lus[n] is LUN n or NULL. Written under daemon.lock by the control plane;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl/lunspec.h"
+#include "ctl/portalspec.h"
 #include "invar/version.h"
 #include "util/log.h"
 
@@ -32,26 +33,47 @@ void ctl_config_free(struct ctl_config *c)
 	for (i = 0; i < c->nportals; i++)
 		free(c->portals[i]);
 	free(c->portals);
+	free(c->portal_tpgs);
 	for (i = 0; i < c->ntargets; i++)
 		free(c->targets[i].luns);
 	free(c->targets);
 	ctl_config_init(c);
 }
 
-int ctl_config_add_portal(struct ctl_config *c, const char *addr, char *err, size_t err_len)
+int ctl_config_add_portal(struct ctl_config *c, const char *spec, char *err, size_t err_len)
 {
 	char norm[128];
+	unsigned tpg;
+
+	if (ctl_portal_spec_parse(spec, norm, sizeof(norm), &tpg, err, err_len) < 0)
+		return -EINVAL;
+	return ctl_config_add_portal_tpg(c, norm, tpg, err, err_len);
+}
+
+int ctl_config_add_portal_tpg(struct ctl_config *c, const char *addr, unsigned tpg, char *err,
+			      size_t err_len)
+{
+	char norm[128];
+	unsigned *tp;
 	char **p;
 	size_t i;
 
 	if (ctl_portal_normalize(addr, norm, sizeof(norm), err, err_len) < 0)
 		return -EINVAL;
+	if (tpg < 1 || tpg > CTL_TPG_MAX) {
+		ERRF("tpg: must be 1 to %d", CTL_TPG_MAX);
+		return -EINVAL;
+	}
 	for (i = 0; i < c->nportals; i++) {
 		if (!strcmp(c->portals[i], norm)) {
 			ERRF("portal %s is given twice", norm);
 			return -EEXIST;
 		}
 	}
+	tp = realloc(c->portal_tpgs, (c->nportals + 1) * sizeof(*tp));
+	if (!tp)
+		return -ENOMEM;
+	c->portal_tpgs = tp;
 	p = realloc(c->portals, (c->nportals + 1) * sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -59,6 +81,7 @@ int ctl_config_add_portal(struct ctl_config *c, const char *addr, char *err, siz
 	p[c->nportals] = strdup(norm);
 	if (!p[c->nportals])
 		return -ENOMEM;
+	tp[c->nportals] = tpg;
 	c->nportals++;
 	return 0;
 }
@@ -155,6 +178,16 @@ json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg)
 	return o;
 }
 
+/* The lowest format version that says everything in c (docs/CONFIG.md, Versioning): a file that
+ * uses no portal group but the default stays version 1, readable by every invard. */
+int ctl_config_min_version(const struct ctl_config *c)
+{
+	for (size_t i = 0; i < c->nportals; i++)
+		if (c->portal_tpgs && c->portal_tpgs[i] != CTL_TPG_DEFAULT)
+			return 2;
+	return 1;
+}
+
 json_t *ctl_config_to_json(const struct ctl_config *c)
 {
 	json_t *root = json_object(), *portals = json_array(), *targets = json_array();
@@ -166,13 +199,19 @@ json_t *ctl_config_to_json(const struct ctl_config *c)
 		json_decref(targets);
 		goto fail;
 	}
-	jset(root, "version", json_integer(INVAR_CONFIG_VERSION), &ret);
+	jset(root, "version", json_integer(ctl_config_min_version(c)), &ret);
 	jset(root, "invar_version", json_string(INVAR_VERSION_STRING), &ret);
 	jset(root, "portals", portals, &ret);
 	jset(root, "targets", targets, &ret);
-	for (i = 0; i < c->nportals && !ret; i++)
-		if (json_array_append_new(portals, json_string(c->portals[i])) < 0)
+	for (i = 0; i < c->nportals && !ret; i++) {
+		unsigned tpg = c->portal_tpgs ? c->portal_tpgs[i] : CTL_TPG_DEFAULT;
+		json_t *po = tpg == CTL_TPG_DEFAULT
+				     ? json_string(c->portals[i])
+				     : json_pack("{s:s, s:i}", "address", c->portals[i], "tpg", (int)tpg);
+
+		if (json_array_append_new(portals, po) < 0)
 			ret = -ENOMEM;
+	}
 	for (i = 0; i < c->ntargets && !ret; i++) {
 		const struct ctl_target *t = &c->targets[i];
 		json_t *to = json_object(), *luns = json_array();
@@ -387,6 +426,41 @@ static int load_target(json_t *to, const char *path, struct ctl_config *c, char 
 	return 0;
 }
 
+/* Version 2: {"address": "ADDR:PORT", "tpg": N}. */
+static int load_portal_object(json_t *po, const char *path, struct ctl_config *c, char *err,
+			      size_t err_len)
+{
+	json_t *addr = json_object_get(po, "address"), *tpg = json_object_get(po, "tpg"), *v;
+	json_int_t tag = CTL_TPG_DEFAULT;
+	char fp[96], reason[256];
+	const char *key;
+
+	json_object_foreach(po, key, v)
+		if (strcmp(key, "address") && strcmp(key, "tpg"))
+			warn_unknown(path, key);
+	snprintf(fp, sizeof(fp), "%s.address", path);
+	if (!addr) {
+		ERRF("%s: missing", fp);
+		return -EINVAL;
+	}
+	EXPECT(json_is_string(addr), fp, "a string", addr);
+	if (tpg) {
+		snprintf(fp, sizeof(fp), "%s.tpg", path);
+		EXPECT(json_is_integer(tpg), fp, "an integer", tpg);
+		tag = json_integer_value(tpg);
+		if (tag < 1 || tag > CTL_TPG_MAX) {
+			ERRF("%s: must be 1 to %d", fp, CTL_TPG_MAX);
+			return -EINVAL;
+		}
+	}
+	if (ctl_config_add_portal_tpg(c, json_string_value(addr), (unsigned)tag, reason,
+				      sizeof(reason)) < 0) {
+		ERRF("%s: %s", path, reason);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t err_len)
 {
 	json_t *v, *portals, *targets;
@@ -430,11 +504,19 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 		json_array_foreach(portals, i, v)
 		{
 			snprintf(fp, sizeof(fp), "portals[%zu]", i);
+			if (json_is_object(v) && version >= 2) {
+				ret = load_portal_object(v, fp, c, err, err_len);
+				if (ret < 0)
+					goto fail;
+				continue;
+			}
 			if (!json_is_string(v)) {
-				ERRF("%s: expected a string, got %s", fp, ctl_json_type_name(v));
+				ERRF("%s: expected a string%s, got %s", fp,
+				     version >= 2 ? " or an object" : "", ctl_json_type_name(v));
 				goto fail;
 			}
-			ret = ctl_config_add_portal(c, json_string_value(v), reason, sizeof(reason));
+			ret = ctl_config_add_portal_tpg(c, json_string_value(v), CTL_TPG_DEFAULT,
+							reason, sizeof(reason));
 			if (ret < 0) {
 				ERRF("%s: %s", fp, reason);
 				goto fail;

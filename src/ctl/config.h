@@ -25,6 +25,7 @@ struct ctl_target {
 
 struct ctl_config {
 	char **portals;		/* canonical "ADDR:PORT" strings */
+	unsigned *portal_tpgs;	/* target portal group tag of portals[i] (1 by default) */
 	size_t nportals;
 	struct ctl_target *targets;
 	size_t ntargets;
@@ -35,7 +36,10 @@ void ctl_config_free(struct ctl_config *c);
 
 /* Builders (used by invard's command line and by the daemon snapshot). Return 0 or -errno with a
  * reason in err. ctl_config_add_portal normalizes the address; duplicates are refused. */
+/* ctl_config_add_portal takes the --listen spec "ADDR:PORT[,tpg=N]"; _tpg an address and tag. */
 int ctl_config_add_portal(struct ctl_config *c, const char *addr, char *err, size_t err_len);
+int ctl_config_add_portal_tpg(struct ctl_config *c, const char *addr, unsigned tpg, char *err,
+			      size_t err_len);
 int ctl_config_add_target(struct ctl_config *c, const char *iqn, struct ctl_target **out,
 			  char *err, size_t err_len);
 int ctl_config_add_lun(struct ctl_target *t, unsigned lun, const struct lu_config *cfg,
@@ -46,6 +50,9 @@ int ctl_config_add_lun(struct ctl_target *t, unsigned lun, const struct lu_confi
 const char *ctl_json_type_name(const json_t *v);
 
 json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg);
+/* The lowest config format version that can express c (1, or 2 when a portal group other than
+ * the default is used). */
+int ctl_config_min_version(const struct ctl_config *c);
 /* The whole config as the saved JSON object. NULL on ENOMEM. */
 json_t *ctl_config_to_json(const struct ctl_config *c);
 /* Parses and checks a config object. Every error names the field's path

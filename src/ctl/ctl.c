@@ -13,6 +13,7 @@
 #include "core/pr.h"
 #include "core/target.h"
 #include "ctl/lunspec.h"
+#include "ctl/portalspec.h"
 #include "scsi/profile.h"
 #include "util/log.h"
 
@@ -135,17 +136,12 @@ void ctl_lu_config_resolved(const struct lu *lu, struct lu_config *out)
 		snprintf(out->profile, sizeof(out->profile), "%s", lu->profile->name);
 }
 
-static void snapshot_portal(const char *addr_port, void *arg)
+static void snapshot_portal(const char *addr_port, unsigned tpg, void *arg)
 {
-	struct ctl_config *c = arg;
-	char **p = realloc(c->portals, (c->nportals + 1) * sizeof(*p));
+	char reason[256];
 
-	if (!p)
-		return;
-	c->portals = p;
-	p[c->nportals] = strdup(addr_port);
-	if (p[c->nportals])
-		c->nportals++;
+	/* The fabric holds canonical, distinct addresses: only ENOMEM can fail here. */
+	ctl_config_add_portal_tpg(arg, addr_port, tpg, reason, sizeof(reason));
 }
 
 int ctl_config_snapshot(struct daemon *d, struct ctl_config *c)
@@ -226,7 +222,8 @@ int ctl_config_apply(struct daemon *d, const struct ctl_config *c, char *err, si
 			ERRF("portals[%zu]: no fabric to listen with", i);
 			return -ENOTSUP;
 		}
-		ret = d->fabric->portal_add(d, c->portals[i]);
+		ret = d->fabric->portal_add(d, c->portals[i],
+					   c->portal_tpgs ? c->portal_tpgs[i] : CTL_TPG_DEFAULT);
 		if (ret < 0) {
 			ERRF("portals[%zu]: cannot listen on %s: %s", i, c->portals[i],
 			     strerror(-ret));

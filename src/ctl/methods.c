@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alua.h"
 #include "core/daemon.h"
 #include "core/lu.h"
 #include "core/target.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"
+#include "ctl/portalspec.h"
 #include "ctl/rpc_internal.h"
 #include "invar/version.h"
 #include "util/log.h"
@@ -284,6 +286,12 @@ static int m_lun_list(struct rpc_call *c, const void *pv)
 
 struct p_portal {
 	const char *address;
+	int64_t tpg;
+};
+
+static const struct rpc_param portal_add_params[] = {
+	P_STR(struct p_portal, address, true, 128),
+	P_INT(struct p_portal, tpg, false, 1, CTL_TPG_MAX, CTL_TPG_DEFAULT),
 };
 
 static const struct rpc_param portal_params[] = {
@@ -300,12 +308,15 @@ static int m_portal_add(struct rpc_call *c, const void *pv)
 		return rpc_fail(c, -EINVAL, "%s", err);
 	if (!need_fabric(c))
 		return c->code;
-	ret = c->d->fabric->portal_add(c->d, addr);
+	ret = c->d->fabric->portal_add(c->d, addr, (unsigned)p->tpg);
 	if (ret == -EEXIST)
 		return rpc_fail(c, ret, "portal %s already exists", addr);
+	if (ret == -ENOSPC)
+		return rpc_fail(c, ret, "portal group %u would exceed %d portal groups",
+				(unsigned)p->tpg, ALUA_MAX_GROUPS);
 	if (ret < 0)
 		return rpc_fail(c, ret, "cannot listen on %s: %s", addr, strerror(-ret));
-	c->result = json_pack("{s:s}", "address", addr);
+	c->result = json_pack("{s:s, s:i}", "address", addr, "tpg", (int)p->tpg);
 	return 0;
 }
 
@@ -328,18 +339,112 @@ static int m_portal_delete(struct rpc_call *c, const void *pv)
 	return 0;
 }
 
-static void portal_list_one(const char *addr_port, void *arg)
+struct portal_list_ctx {
+	json_t *portals, *details;
+};
+
+static void portal_list_one(const char *addr_port, unsigned tpg, void *arg)
 {
-	json_array_append_new(arg, json_string(addr_port));
+	struct portal_list_ctx *x = arg;
+
+	json_array_append_new(x->portals, json_string(addr_port));
+	json_array_append_new(x->details,
+			      json_pack("{s:s, s:i}", "address", addr_port, "tpg", (int)tpg));
 }
 
+/* "portals" stays the list of addresses RPC 1.0 clients know; "details" adds each tag. */
 static int m_portal_list(struct rpc_call *c, const void *pv)
 {
-	json_t *arr = json_array();
+	struct portal_list_ctx x = { json_array(), json_array() };
 
-	if (arr && c->d->fabric && c->d->fabric->portal_foreach)
-		c->d->fabric->portal_foreach(c->d, portal_list_one, arr);
-	c->result = json_pack("{s:o?}", "portals", arr);
+	if (x.portals && x.details && c->d->fabric && c->d->fabric->portal_foreach)
+		c->d->fabric->portal_foreach(c->d, portal_list_one, &x);
+	c->result = json_pack("{s:o?, s:o?}", "portals", x.portals, "details", x.details);
+	return 0;
+}
+
+/* ---- ALUA (SPC-4 5.15): the access state of a target's port groups ---- */
+
+struct p_alua {
+	const char *iqn;
+	int64_t tpg;
+	const char *state;
+};
+
+static const struct rpc_param alua_set_params[] = {
+	P_STR(struct p_alua, iqn, true, INVAR_NAME_MAX),
+	P_INT(struct p_alua, tpg, true, 1, CTL_TPG_MAX, 0),
+	P_STR(struct p_alua, state, true, 32),
+};
+
+static const struct rpc_param alua_list_params[] = {
+	P_STR(struct p_alua, iqn, true, INVAR_NAME_MAX),
+};
+
+static int m_alua_set(struct rpc_call *c, const void *pv)
+{
+	const struct p_alua *p = pv;
+	enum alua_state s;
+	struct target *t;
+	int ret;
+
+	if (alua_state_parse(p->state, &s) < 0)
+		return rpc_fail(c, -EINVAL,
+				"state: expected active/optimized, active/non-optimized, standby, "
+				"unavailable or transitioning");
+	t = target_find_get(c->d, p->iqn);
+	if (!t)
+		return rpc_fail(c, -ENOENT, "no target %s", p->iqn);
+	ret = alua_set_state(c->d, t, (uint16_t)p->tpg, s);
+	target_put(t);
+	if (ret == -ENOENT)
+		return rpc_fail(c, ret, "no portal group %u (no portal was ever added with it)",
+				(unsigned)p->tpg);
+	if (ret < 0)
+		return rpc_fail(c, ret, "cannot set the state: %s", strerror(-ret));
+	c->result = json_pack("{s:s, s:i, s:s}", "iqn", p->iqn, "tpg", (int)p->tpg, "state",
+			      alua_state_name(s));
+	return 0;
+}
+
+static int m_alua_list(struct rpc_call *c, const void *pv)
+{
+	const struct p_alua *p = pv;
+	const struct alua_groups *g = &c->d->alua_groups;
+	json_t *arr = json_array();
+	struct target *t;
+	unsigned last = 0;
+
+	t = target_find_get(c->d, p->iqn);
+	if (!t) {
+		json_decref(arr);
+		return rpc_fail(c, -ENOENT, "no target %s", p->iqn);
+	}
+	/* Ascending tag order: repeatedly take the smallest tag above the last one. */
+	for (;;) {
+		int best = -1;
+		unsigned best_tag = 0;
+
+		for (int i = 0; i < ALUA_MAX_GROUPS; i++) {
+			unsigned tag = atomic_load(&g->slot[i].tag);
+
+			if (tag > last && (best < 0 || tag < best_tag)) {
+				best = i;
+				best_tag = tag;
+			}
+		}
+		if (best < 0)
+			break;
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:i}", "tpg", (int)best_tag,
+						     "state",
+						     alua_state_name(alua_target_state(
+							     &t->alua, (unsigned)best)),
+						     "portals",
+						     (int)atomic_load(&g->slot[best].portals)));
+		last = best_tag;
+	}
+	target_put(t);
+	c->result = json_pack("{s:s, s:o?}", "iqn", p->iqn, "groups", arr);
 	return 0;
 }
 
@@ -399,9 +504,11 @@ const struct rpc_method rpc_methods[] = {
 	METHOD("lun_add", m_lun_add, lun_add_params, struct p_lun, true),
 	METHOD("lun_delete", m_lun_delete, lun_delete_params, struct p_lun, true),
 	METHOD("lun_list", m_lun_list, lun_list_params, struct p_lun, false),
-	METHOD("portal_add", m_portal_add, portal_params, struct p_portal, true),
+	METHOD("portal_add", m_portal_add, portal_add_params, struct p_portal, true),
 	METHOD("portal_delete", m_portal_delete, portal_params, struct p_portal, true),
 	METHOD0("portal_list", m_portal_list),
+	METHOD("alua_set", m_alua_set, alua_set_params, struct p_alua, true),
+	METHOD("alua_list", m_alua_list, alua_list_params, struct p_alua, false),
 	METHOD("config_save", m_config_save, config_save_params, struct p_config, true),
 	METHOD0("config_show", m_config_show),
 };

@@ -51,6 +51,7 @@
 #define SA_READ_CAPACITY_16 0x10		/* SERVICE ACTION IN(16), SBC-3 5.16 */
 #define SA_GET_LBA_STATUS 0x12		/* SERVICE ACTION IN(16), SBC-3 5.20 */
 #define SA_REPORT_SUPPORTED_OPCODES 0x0c	/* MAINTENANCE IN, SPC-4 6.35 */
+#define SA_REPORT_TARGET_PORT_GROUPS 0x0a	/* MAINTENANCE IN, SPC-4 6.37 */
 
 /* The CDB length implied by the opcode's group code (SPC-4 4.2.5.1), 0 if variable/vendor. */
 unsigned cdb_group_len(uint8_t opcode);

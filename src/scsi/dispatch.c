@@ -132,6 +132,12 @@ static const struct scsi_cmd cmd_table[] = {
 	  { OP_REPORT_LUNS, 0, 0xff, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
 	  SCMD_F_UA_EXEMPT | SCMD_F_NO_LU | SCMD_F_RESV_OK | SCMD_F_PR_OK, 5, spc_setup_report_luns,
 	  spc_report_luns },
+	/* invar-2026.3: ALUA (src/scsi/alua.c). */
+	{ SCMD_REPORT_TARGET_PORT_GROUPS, OP_MAINTENANCE_IN, SA_REPORT_TARGET_PORT_GROUPS,
+	  "REPORT TARGET PORT GROUPS", 12,
+	  { OP_MAINTENANCE_IN, 0xff, 0, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_RESV_OK | SCMD_F_PR_OK,
+	  5, alua_setup_rtpg, alua_report_tpgs },
 	{ SCMD_REPORT_SUPPORTED_OPCODES, OP_MAINTENANCE_IN, SA_REPORT_SUPPORTED_OPCODES,
 	  "REPORT SUPPORTED OPERATION CODES", 12,
 	  { OP_MAINTENANCE_IN, 0x1f, 0x87, 0xff, 0xff, 0xff, U32, 0, CTRL }, SCSI_DIR_READ,
@@ -320,6 +326,7 @@ static enum sense_reason ua_reason(int kind)
 	case UA_RESV_RELEASED: return SR_UA_RESV_RELEASED;
 	case UA_REGS_PREEMPTED: return SR_UA_REGS_PREEMPTED;
 	case UA_CMDS_CLEARED: return SR_UA_CMDS_CLEARED;
+	case UA_ALUA_CHANGED: return SR_UA_ALUA_CHANGED;
 	default: return SR_UA_POWER_ON_RESET;
 	}
 }
@@ -411,6 +418,12 @@ int scsi_task_setup(struct scsi_task *t)
 			r = SR_INVALID_OPCODE;
 		}
 		goto fail;
+	}
+	/* SPC-4 5.15.2.4: a port group that is not active serves only a few commands. */
+	if (lu->profile->alua && t->nexus && t->nexus->alua) {
+		r = alua_check_cmd(t, c);
+		if (r != SR_OK)
+			goto fail;
 	}
 	if (!(c->flags & SCMD_F_RESV_OK) && t->nexus) {
 		uint64_t holder = __atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED);

@@ -162,6 +162,14 @@ void spc_release(struct scsi_task *t);
 enum sense_reason spc_setup_report_opcodes(struct scsi_task *t, struct sense_extra *x);
 void spc_report_opcodes(struct scsi_task *t);
 
+/* alua.c: REPORT TARGET PORT GROUPS and the per-state command rules (profile->alua). */
+enum sense_reason alua_setup_rtpg(struct scsi_task *t, struct sense_extra *x);
+void alua_report_tpgs(struct scsi_task *t);
+/* SR_OK when the nexus's port group state lets command c run, else its NOT READY reason. */
+enum sense_reason alua_check_cmd(const struct scsi_task *t, const struct scsi_cmd *c);
+/* NOT READY reason of the nexus's port group for media access (REQUEST SENSE), or SR_OK. */
+enum sense_reason alua_not_ready_reason(const struct scsi_task *t);
+
 /* mode.c */
 enum sense_reason mode_setup_sense(struct scsi_task *t, struct sense_extra *x);
 void mode_sense(struct scsi_task *t);

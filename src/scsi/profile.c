@@ -142,6 +142,8 @@ static const struct scsi_profile profile_2026_3 = {
 	.lbp = true,
 	.draft = true,
 	.shared_task_set = true,
+	.alua = true,
+	.alua_transition_secs = 30,
 };
 
 /* Oldest first; the newest that is not a draft is the default. */

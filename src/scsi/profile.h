@@ -66,6 +66,11 @@ struct scsi_profile {
 	/* One task set per LU across sessions: LOGICAL UNIT RESET and CLEAR TASK SET abort
 	 * every initiator's tasks (SAM-5 7.5, 7.6). false: only the requesting session's. */
 	bool shared_task_set;
+	/* Implicit ALUA (SPC-4 5.15, src/scsi/alua.c): INQUIRY TPGS = 01b, the port group's
+	 * access state gates commands, REPORT TARGET PORT GROUPS reports alua_transition_secs as
+	 * the IMPLICIT TRANSITION TIME. false: TPGS 00b and every port is simply active. */
+	bool alua;
+	uint8_t alua_transition_secs;
 };
 
 /* Whether command id exists in profile p. */

@@ -21,6 +21,7 @@
 #define INQ_HISUP 0x10
 #define INQ_RESPONSE_FORMAT 0x02
 #define INQ_CMDQUE 0x02
+#define INQ_TPGS_IMPLICIT 0x10
 #define INQ_STD_LEN 96			/* through the version descriptors and reserved bytes */
 #define INQ_OFF_VENDOR 8
 #define INQ_OFF_PRODUCT 16
@@ -96,6 +97,9 @@ static unsigned inquiry_standard(const struct scsi_task *t, uint8_t *b)
 	b[2] = INQ_VERSION_SPC4;
 	b[3] = INQ_HISUP | INQ_RESPONSE_FORMAT;
 	b[4] = INQ_STD_LEN - 5;
+	/* TPGS 01b: implicit ALUA only (SPC-4 6.4.2); 00b before invar-2026.3. */
+	if (p->alua)
+		b[5] = INQ_TPGS_IMPLICIT;
 	b[7] = INQ_CMDQUE;
 	put_ascii(b + INQ_OFF_VENDOR, p->vendor, 8);
 	put_ascii(b + INQ_OFF_PRODUCT, p->product, 16);
@@ -350,10 +354,13 @@ void spc_request_sense(struct scsi_task *t)
 				[UA_MODE_CHANGED] = SR_UA_MODE_CHANGED,
 				[UA_CAPACITY_CHANGED] = SR_UA_CAPACITY_CHANGED,
 				[UA_LUNS_CHANGED] = SR_UA_LUNS_CHANGED,
+				[UA_ALUA_CHANGED] = SR_UA_ALUA_CHANGED,
 			};
 			r = ua[k];
 		} else if (atomic_load(&t->lu->stopped)) {
 			r = SR_NOT_READY_STOPPED;
+		} else {
+			r = alua_not_ready_reason(t);	/* SPC-4 5.15.2.4.4-6 */
 		}
 	}
 	len = sense_encode(b, sizeof(b), r, t->cdb[1] & RS_DESC, NULL);

@@ -35,7 +35,7 @@ struct fake_fabric {
 
 static struct fake_fabric fake;
 
-static int fake_portal_add(struct daemon *d, const char *a)
+static int fake_portal_add(struct daemon *d, const char *a, unsigned tpg)
 {
 	for (int i = 0; i < fake.nportals; i++)
 		if (!strcmp(fake.portals[i], a))
@@ -59,10 +59,11 @@ static int fake_portal_del(struct daemon *d, const char *a)
 	return -ENOENT;
 }
 
-static void fake_portal_foreach(struct daemon *d, void (*fn)(const char *, void *), void *arg)
+static void fake_portal_foreach(struct daemon *d, void (*fn)(const char *, unsigned, void *),
+				void *arg)
 {
 	for (int i = 0; i < fake.nportals; i++)
-		fn(fake.portals[i], arg);
+		fn(fake.portals[i], 1, arg);
 }
 
 static int fake_session_count(struct daemon *d, struct target *t)

@@ -63,6 +63,17 @@ invar_start_config() {
 	"$INVARD" --data-dir "$TMP/data" --config "$1" >>"$TMP/invard.log" 2>&1 &
 	INVARD_PID=$!
 	wait_listening "$PORT" || fail "invard did not start from $1"
+	wait_control || fail "invard started from $1 opened no control socket"
+}
+
+# Portals listen before the control socket exists: wait for the socket too, so an invarctl call
+# right after start does not race the daemon's start-up.
+wait_control() {
+	for _ in $(seq 1 100); do
+		[ -S "$TMP/data/invar.sock" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # Stops invard with SIGTERM and requires a clean exit (status 0) within 10 s.

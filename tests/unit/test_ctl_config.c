@@ -130,6 +130,51 @@ static void test_minimal_and_unknown_keys(void **state)
 	ctl_config_free(&c);
 }
 
+/* Portal group tags: the default group is written as a plain string in a version-1 file (any
+ * invard reads it); another tag makes the portal an object and the file version 2. */
+static void test_portal_groups(void **state)
+{
+	struct ctl_config c, back;
+	char err[256] = "", *out, *again;
+
+	ctl_config_init(&c);
+	assert_int_equal(ctl_config_add_portal(&c, "127.0.0.1:3260", err, sizeof(err)), 0);
+	out = ctl_config_dumps(&c);
+	assert_non_null(strstr(out, "\"version\": 1,"));
+	assert_non_null(strstr(out, "\"127.0.0.1:3260\""));
+	free(out);
+	assert_int_equal(ctl_config_add_portal(&c, "127.0.0.1:3261,tpg=2", err, sizeof(err)), 0);
+	assert_int_equal(c.portal_tpgs[1], 2);
+	assert_int_equal(ctl_config_min_version(&c), 2);
+	out = ctl_config_dumps(&c);
+	assert_non_null(strstr(out, "\"version\": 2,"));
+	assert_non_null(strstr(out, "\"address\": \"127.0.0.1:3261\""));
+	assert_non_null(strstr(out, "\"tpg\": 2"));
+	assert_int_equal(ctl_config_loads(out, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.nportals, 2);
+	assert_string_equal(back.portals[0], "127.0.0.1:3260");
+	assert_int_equal(back.portal_tpgs[0], 1);
+	assert_string_equal(back.portals[1], "127.0.0.1:3261");
+	assert_int_equal(back.portal_tpgs[1], 2);
+	again = ctl_config_dumps(&back);
+	assert_string_equal(out, again);
+	free(again);
+	free(out);
+	ctl_config_free(&back);
+	/* An object with the default tag is accepted and written back as a string. */
+	assert_int_equal(ctl_config_loads("{\"version\":2,\"portals\":[{\"address\":\"[::1]\"}]}",
+					  &back, err, sizeof(err)),
+			 0);
+	assert_int_equal(back.portal_tpgs[0], 1);
+	assert_int_equal(ctl_config_min_version(&back), 1);
+	ctl_config_free(&back);
+	/* --listen spec errors surface from the builder. */
+	assert_int_equal(ctl_config_add_portal(&c, "127.0.0.1:3262,tpg=70000", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "portal '127.0.0.1:3262,tpg=70000': tpg must be 1 to 65535");
+	ctl_config_free(&c);
+}
+
 static void expect_error(const char *json, const char *msg)
 {
 	struct ctl_config c;
@@ -150,8 +195,8 @@ static void test_errors(void **state)
 	expect_error("[]", "(top level): expected an object, got an array");
 	expect_error("{}", "version: missing");
 	expect_error("{\"version\":\"1\"}", "version: expected an integer, got a string");
-	expect_error("{\"version\":2}",
-		     "version: 2 is newer than this invard understands (1); upgrade invar");
+	expect_error("{\"version\":3}",
+		     "version: 3 is newer than this invard understands (2); upgrade invar");
 	expect_error("{\"version\":0}", "version: 0 is not a valid config version");
 	expect_error("{\"version\":1,\"portals\":\"127.0.0.1:3260\"}",
 		     "portals: expected an array, got a string");
@@ -161,6 +206,20 @@ static void test_errors(void **state)
 		     "portals[1]: address 'host:3260': 'host' is not a numeric IPv4 address");
 	expect_error("{\"version\":1,\"portals\":[\"1.2.3.4:1\",\"1.2.3.4:1\"]}",
 		     "portals[1]: portal 1.2.3.4:1 is given twice");
+	/* Portal objects (with a group tag) exist from version 2 on. */
+	expect_error("{\"version\":1,\"portals\":[{\"address\":\"1.2.3.4:1\",\"tpg\":2}]}",
+		     "portals[0]: expected a string, got an object");
+	expect_error("{\"version\":2,\"portals\":[{\"tpg\":2}]}", "portals[0].address: missing");
+	expect_error("{\"version\":2,\"portals\":[{\"address\":\"1.2.3.4:1\",\"tpg\":0}]}",
+		     "portals[0].tpg: must be 1 to 65535");
+	expect_error("{\"version\":2,\"portals\":[{\"address\":\"1.2.3.4:1\",\"tpg\":\"2\"}]}",
+		     "portals[0].tpg: expected an integer, got a string");
+	expect_error("{\"version\":2,\"portals\":[\"1.2.3.4:1\",{\"address\":\"1.2.3.4:1\"}]}",
+		     "portals[1]: portal 1.2.3.4:1 is given twice");
+	expect_error("{\"version\":2,\"portals\":[\"1.2.3.4:1,tpg=2\"]}",
+		     "portals[0]: address '1.2.3.4:1,tpg=2': port must be 1 to 65535");
+	expect_error("{\"version\":2,\"portals\":[true]}",
+		     "portals[0]: expected a string or an object, got a boolean");
 	expect_error("{\"version\":1,\"targets\":{}}", "targets: expected an array, got an object");
 	expect_error("{\"version\":1,\"targets\":[{}]}", "targets[0].iqn: missing");
 	expect_error("{\"version\":1,\"targets\":[{\"iqn\":7}]}",
@@ -230,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_file),
 		cmocka_unit_test(test_minimal_and_unknown_keys),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_portal_groups),
 		cmocka_unit_test(test_load_missing_file),
 	};
 

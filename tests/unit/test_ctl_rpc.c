@@ -27,15 +27,22 @@
 /* ---- a fake fabric ---- */
 
 static char fake_portals[8][64];
+static unsigned fake_tpgs[8];
 static int fake_nportals;
 static int fake_sessions;
 static int fake_closed;
 
-static int fake_portal_add(struct daemon *d, const char *a)
+static int fake_portal_add(struct daemon *d, const char *a, unsigned tpg)
 {
+	int ret;
+
 	for (int i = 0; i < fake_nportals; i++)
 		if (!strcmp(fake_portals[i], a))
 			return -EEXIST;
+	ret = alua_group_ref(&d->alua_groups, (uint16_t)tpg);	/* as the iSCSI portals do */
+	if (ret < 0)
+		return ret;
+	fake_tpgs[fake_nportals] = tpg;
 	snprintf(fake_portals[fake_nportals++], 64, "%s", a);
 	return 0;
 }
@@ -44,8 +51,11 @@ static int fake_portal_del(struct daemon *d, const char *a)
 {
 	for (int i = 0; i < fake_nportals; i++) {
 		if (!strcmp(fake_portals[i], a)) {
+			alua_group_unref(&d->alua_groups, (uint16_t)fake_tpgs[i]);
 			memmove(fake_portals[i], fake_portals[i + 1],
 				(size_t)(fake_nportals - i - 1) * 64);
+			memmove(&fake_tpgs[i], &fake_tpgs[i + 1],
+				(size_t)(fake_nportals - i - 1) * sizeof(fake_tpgs[0]));
 			fake_nportals--;
 			return 0;
 		}
@@ -53,10 +63,11 @@ static int fake_portal_del(struct daemon *d, const char *a)
 	return -ENOENT;
 }
 
-static void fake_portal_foreach(struct daemon *d, void (*fn)(const char *, void *), void *arg)
+static void fake_portal_foreach(struct daemon *d, void (*fn)(const char *, unsigned, void *),
+				void *arg)
 {
 	for (int i = 0; i < fake_nportals; i++)
-		fn(fake_portals[i], arg);
+		fn(fake_portals[i], fake_tpgs[i], arg);
 }
 
 static int fake_session_count(struct daemon *d, struct target *t)
@@ -327,6 +338,52 @@ static void test_portals(void **state)
 	EXPECT_ERR(call(d, "portal_delete", "{\"address\":\"[::1]:3260\"}"), -ENOENT, "no portal");
 }
 
+/* Portal groups and ALUA states through RPC: portal_add's tpg, portal_list's details,
+ * alua_set / alua_list and their errors. */
+static void test_portal_groups_alua(void **state)
+{
+	struct daemon *d = *state;
+	const char *iqn = "iqn.2026-11.org.invar:alua";
+	json_t *r, *g;
+
+	r = call(d, "portal_add", "{\"address\":\"127.0.0.1:3291\",\"tpg\":2}");
+	assert_int_equal(json_integer_value(json_object_get(result(r), "tpg")), 2);
+	json_decref(r);
+	json_decref(call(d, "portal_add", "{\"address\":\"127.0.0.1:3290\"}"));
+	EXPECT_ERR(call(d, "portal_add", "{\"address\":\"127.0.0.1:3292\",\"tpg\":0}"),
+		   -32602, "tpg");
+	r = call(d, "portal_list", "{}");
+	g = json_object_get(result(r), "details");
+	assert_int_equal(json_array_size(g), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(g, 0), "address")),
+			    "127.0.0.1:3291");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(g, 0), "tpg")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(g, 1), "tpg")), 1);
+	json_decref(r);
+
+	json_decref(call(d, "target_create", "{\"iqn\":\"%s\"}", iqn));
+	r = call(d, "alua_set", "{\"iqn\":\"%s\",\"tpg\":2,\"state\":\"standby\"}", iqn);
+	assert_string_equal(json_string_value(json_object_get(result(r), "state")), "standby");
+	json_decref(r);
+	EXPECT_ERR(call(d, "alua_set", "{\"iqn\":\"%s\",\"tpg\":5,\"state\":\"standby\"}", iqn),
+		   -ENOENT, "no portal group 5");
+	EXPECT_ERR(call(d, "alua_set", "{\"iqn\":\"%s\",\"tpg\":2,\"state\":\"asleep\"}", iqn),
+		   -EINVAL, "state: expected");
+	EXPECT_ERR(call(d, "alua_set", "{\"iqn\":\"iqn.2026-11.x:none\",\"tpg\":2,"
+				       "\"state\":\"standby\"}"),
+		   -ENOENT, "no target");
+	r = call(d, "alua_list", "{\"iqn\":\"%s\"}", iqn);
+	g = json_object_get(result(r), "groups");
+	assert_int_equal(json_array_size(g), 2);	/* ascending tags */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(g, 0), "tpg")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(g, 0), "state")),
+			    "active/optimized");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(g, 1), "tpg")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(g, 1), "state")),
+			    "standby");
+	json_decref(r);
+}
+
 /* config_show after building state through RPC, then config_save → load → apply on a second
  * daemon → config_show: identical (save → restore → save). */
 static void test_config_roundtrip(void **state)
@@ -505,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_targets_and_luns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_portals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_portal_groups_alua, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
 	};

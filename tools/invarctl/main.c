@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "ctl/lunspec.h"
+#include "ctl/portalspec.h"
 #include "invar/version.h"
 
 #define DEFAULT_DATA_DIR "./invar-data"
@@ -40,9 +41,12 @@ static void usage(FILE *f)
 		"                                  then ,serial=S ,naa=HEX ,block_size=512|4096 ,profile=NAME\n"
 		"  lun delete IQN LUN\n"
 		"  lun list IQN\n"
-		"  portal add ADDR:PORT\n"
+		"  portal add ADDR:PORT[,tpg=N]    tpg: target portal group tag (default 1)\n"
 		"  portal delete ADDR:PORT\n"
 		"  portal list\n"
+		"  alua set IQN TPG STATE          active/optimized | active/non-optimized | standby |\n"
+		"                                  unavailable | transitioning\n"
+		"  alua list IQN\n"
 		"  config save [PATH]              default DATA_DIR/invar.json on the daemon's side\n"
 		"  config show\n"
 		"\n"
@@ -465,31 +469,82 @@ static int cmd_portal(const struct ctl *c, int argc, char **argv)
 
 	if (argc < 1)
 		return usage_error("portal: expected add, delete or list%s", "");
-	if (!strcmp(argv[0], "add") || !strcmp(argv[0], "delete")) {
-		bool add = !strcmp(argv[0], "add");
+	if (!strcmp(argv[0], "add")) {
+		char addr[128], err[256];
+		unsigned tpg;
 
 		if (argc != 2)
-			return usage_error(add ? "usage: portal add ADDR:PORT%s"
-					       : "usage: portal delete ADDR:PORT%s",
-					   "");
-		if (run(c, add ? "portal_add" : "portal_delete",
-			json_pack("{s:s}", "address", argv[1]), &r))
+			return usage_error("usage: portal add ADDR:PORT[,tpg=N]%s", "");
+		if (ctl_portal_spec_parse(argv[1], addr, sizeof(addr), &tpg, err, sizeof(err)) < 0)
+			return usage_error("%s", err);
+		if (run(c, "portal_add", json_pack("{s:s, s:i}", "address", addr, "tpg", (int)tpg),
+			&r))
 			return 1;
 		if (r)
-			printf("%s portal %s\n", add ? "added" : "deleted",
-			       jstr(r, "address", argv[1]));
+			printf("added portal %s (portal group %d)\n", jstr(r, "address", addr),
+			       (int)json_integer_value(json_object_get(r, "tpg")));
+	} else if (!strcmp(argv[0], "delete")) {
+		if (argc != 2)
+			return usage_error("usage: portal delete ADDR:PORT%s", "");
+		if (run(c, "portal_delete", json_pack("{s:s}", "address", argv[1]), &r))
+			return 1;
+		if (r)
+			printf("deleted portal %s\n", jstr(r, "address", argv[1]));
 	} else if (!strcmp(argv[0], "list")) {
 		if (argc != 1)
 			return usage_error("usage: portal list%s", "");
 		if (run(c, "portal_list", NULL, &r))
 			return 1;
-		if (r && !json_array_size(json_object_get(r, "portals")))
+		if (r && !json_array_size(json_object_get(r, "details")))
 			printf("(no portals)\n");
 		if (r)
-			json_array_foreach(json_object_get(r, "portals"), i, v)
-				printf("%s\n", json_string_value(v));
+			json_array_foreach(json_object_get(r, "details"), i, v)
+				printf("%s tpg %d\n", jstr(v, "address", "?"),
+				       (int)json_integer_value(json_object_get(v, "tpg")));
 	} else {
 		return usage_error("portal: unknown subcommand '%s'", argv[0]);
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_alua(const struct ctl *c, int argc, char **argv)
+{
+	json_t *r = NULL, *v;
+	size_t i;
+
+	if (argc < 1)
+		return usage_error("alua: expected set or list%s", "");
+	if (!strcmp(argv[0], "set")) {
+		unsigned tpg;
+
+		if (argc != 4)
+			return usage_error("usage: alua set IQN TPG STATE%s", "");
+		if (ctl_tpg_parse(argv[2], &tpg) < 0)
+			return usage_error("alua set: TPG must be 1 to %d", CTL_TPG_MAX);
+		if (run(c, "alua_set",
+			json_pack("{s:s, s:i, s:s}", "iqn", argv[1], "tpg", (int)tpg, "state",
+				  argv[3]),
+			&r))
+			return 1;
+		if (r)
+			printf("%s: portal group %u is %s\n", argv[1], tpg,
+			       jstr(r, "state", argv[3]));
+	} else if (!strcmp(argv[0], "list")) {
+		if (argc != 2)
+			return usage_error("usage: alua list IQN%s", "");
+		if (run(c, "alua_list", json_pack("{s:s}", "iqn", argv[1]), &r))
+			return 1;
+		if (r && !json_array_size(json_object_get(r, "groups")))
+			printf("(no portal groups)\n");
+		if (r)
+			json_array_foreach(json_object_get(r, "groups"), i, v)
+				printf("tpg %d %s (%d portals)\n",
+				       (int)json_integer_value(json_object_get(v, "tpg")),
+				       jstr(v, "state", "?"),
+				       (int)json_integer_value(json_object_get(v, "portals")));
+	} else {
+		return usage_error("alua: unknown subcommand '%s'", argv[0]);
 	}
 	json_decref(r);
 	return 0;
@@ -591,5 +646,7 @@ int main(int argc, char **argv)
 		return cmd_portal(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "config"))
 		return cmd_config(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "alua"))
+		return cmd_alua(&c, argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", argv[0]);
 }

@@ -779,6 +779,11 @@ static void iscsi_conn_format_peer(int fd, char *out, size_t len)
 
 void iscsi_conn_start(struct worker *w, int fd)
 {
+	iscsi_conn_start_tpg(w, fd, 1);
+}
+
+void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
+{
 	struct iscsi_fabric *f = iscsi_fabric_get(w->d);
 	struct iscsi_conn *c = calloc(1, sizeof(*c));
 	int one = 1;
@@ -792,6 +797,7 @@ void iscsi_conn_start(struct worker *w, int fd)
 	c->d = w->d;
 	c->w = w;
 	c->fd = fd;
+	c->tpgt = (uint16_t)tpgt;
 	list_init(&c->txq);
 	iscsi_negotiation_init(&c->neg);
 	c->login_timer.cb = iscsi_conn_login_timer;

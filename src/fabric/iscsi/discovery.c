@@ -23,7 +23,6 @@ struct iscsi_st_buf {
 	size_t len, cap;
 	int err;
 	const char *local;	/* this connection's local address, for wildcard portals */
-	unsigned tpgt;
 };
 
 static void iscsi_st_append(struct iscsi_st_buf *b, const char *key, const char *value)
@@ -53,8 +52,9 @@ static void iscsi_st_append(struct iscsi_st_buf *b, const char *key, const char 
 	iscsi_text_append(b->buf, b->cap, &b->len, key, value);
 }
 
-/* A wildcard portal (0.0.0.0 / [::]) is reported with the address the initiator reached. */
-static void iscsi_st_portal(const char *addr_port, void *arg)
+/* Every portal, each with its own portal group tag (RFC 7143 C.1: TargetAddress=ADDR:PORT,TAG).
+ * A wildcard portal (0.0.0.0 / [::]) is reported with the address the initiator reached. */
+static void iscsi_st_portal(const char *addr_port, unsigned tpg, void *arg)
 {
 	struct iscsi_st_buf *b = arg;
 	char val[128];
@@ -62,9 +62,9 @@ static void iscsi_st_portal(const char *addr_port, void *arg)
 
 	if (b->local && port &&
 	    (!strncmp(addr_port, "0.0.0.0:", 8) || !strncmp(addr_port, "[::]:", 5)))
-		snprintf(val, sizeof(val), "%s%s,%u", b->local, port, b->tpgt);
+		snprintf(val, sizeof(val), "%s%s,%u", b->local, port, tpg);
 	else
-		snprintf(val, sizeof(val), "%s,%u", addr_port, b->tpgt);
+		snprintf(val, sizeof(val), "%s,%u", addr_port, tpg);
 	iscsi_st_append(b, "TargetAddress", val);
 }
 
@@ -83,7 +83,6 @@ int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *loc
 		if (!all && strcmp(t->iqn, which))
 			continue;
 		iscsi_st_append(&b, "TargetName", t->iqn);
-		b.tpgt = t->tpgt;
 		iscsi_portal_foreach_locked(d, iscsi_st_portal, &b);
 	}
 	pthread_mutex_unlock(&d->lock);

@@ -17,5 +17,8 @@ void iscsi_fabric_fini(struct daemon *d);
 /* Adopt an accepted, connected socket on worker w. Runs on w's loop thread (portals call it
  * through ev_call()); takes ownership of fd. */
 void iscsi_conn_start(struct worker *w, int fd);
+/* Same, for a connection accepted by a portal of target portal group tpgt (iscsi_conn_start:
+ * group 1). */
+void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt);
 
 #endif

@@ -141,6 +141,7 @@ struct iscsi_conn {
 	struct ev_fd evfd;
 	int fd;
 	char peer[64];
+	uint16_t tpgt;			/* portal group of the portal it came through */
 	enum iscsi_conn_phase phase;
 	bool closing;			/* teardown started */
 	bool freed_scheduled;
@@ -288,10 +289,13 @@ struct iscsi_session *iscsi_session_new(struct iscsi_conn *c);
 void iscsi_session_get(struct iscsi_session *s);
 void iscsi_session_put(struct iscsi_session *s);
 void iscsi_session_register(struct iscsi_session *s);
-/* Find a live session with the same initiator, ISID and target (reinstatement). With a ref. */
+/* Find a live session with the same initiator, ISID, target and target portal group: the
+ * session identity of RFC 7143 4.4.1 (reinstatement). With a ref. */
 struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator,
-					 const uint8_t isid[6], const char *target_iqn);
-struct iscsi_session *iscsi_session_find_tsih(struct daemon *d, uint16_t tsih);
+					 const uint8_t isid[6], const char *target_iqn,
+					 uint16_t tpgt);
+/* A TSIH names a session only within its target portal group. With a ref. */
+struct iscsi_session *iscsi_session_find_tsih(struct daemon *d, uint16_t tsih, uint16_t tpgt);
 /* Ask the session's own worker to close it. */
 void iscsi_session_kill_async(struct iscsi_session *s);
 /* The connection is gone and every task finished: nexus loss, unregister, drop refs. */
@@ -347,12 +351,13 @@ int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *loc
 void iscsi_logout_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
 
 /* portal.c */
-int iscsi_portal_add(struct daemon *d, const char *addr_port);
+int iscsi_portal_add(struct daemon *d, const char *addr_port, unsigned tpg);
 int iscsi_portal_del(struct daemon *d, const char *addr_port);
-void iscsi_portal_foreach(struct daemon *d, void (*fn)(const char *addr_port, void *arg),
-			  void *arg);
+void iscsi_portal_foreach(struct daemon *d,
+			  void (*fn)(const char *addr_port, unsigned tpg, void *arg), void *arg);
 /* With daemon.lock held. */
-void iscsi_portal_foreach_locked(struct daemon *d, void (*fn)(const char *addr_port, void *arg),
+void iscsi_portal_foreach_locked(struct daemon *d,
+				 void (*fn)(const char *addr_port, unsigned tpg, void *arg),
 				 void *arg);
 void iscsi_portal_close_all(struct daemon *d);
 

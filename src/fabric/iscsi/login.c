@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alua.h"
 #include "core/daemon.h"
 #include "core/target.h"
 #include "core/worker.h"
@@ -108,12 +109,16 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 	s->nexus.id = atomic_fetch_add(&c->d->next_nexus_id, 1) + 1;
 	snprintf(s->nexus.initiator, sizeof(s->nexus.initiator), "%s", p->initiator_name);
 	memcpy(s->nexus.isid, c->isid, 6);
+	/* One SCSI target port per portal group: its relative port id is the tag. */
+	s->nexus.tpgt = c->tpgt;
+	s->nexus.rel_port_id = c->tpgt;
 	if (s->type == ISCSI_SESSION_NORMAL) {
 		s->target = c->login_target;
 		c->login_target = NULL;
 		snprintf(s->nexus.target, sizeof(s->nexus.target), "%s", s->target->iqn);
-		s->nexus.tpgt = s->target->tpgt;
-		s->nexus.rel_port_id = s->target->tpgt;
+		s->nexus.alua = &s->target->alua;
+		rc = alua_group_slot(&c->d->alua_groups, c->tpgt);
+		s->nexus.alua_slot = rc < 0 ? ALUA_MAX_GROUPS : (unsigned)rc;
 		rc = iscsi_session_attach_view(s);
 		if (rc) {
 			target_put(s->target);
@@ -153,7 +158,8 @@ void iscsi_login_reinstate_poll(struct iscsi_conn *c)
 {
 	struct iscsi_session *old;
 
-	old = iscsi_session_find(c->d, c->neg.p.initiator_name, c->isid, c->login_target->iqn);
+	old = iscsi_session_find(c->d, c->neg.p.initiator_name, c->isid, c->login_target->iqn,
+				 c->tpgt);
 	if (!old) {
 		iscsi_login_complete(c);
 		return;
@@ -166,15 +172,17 @@ void iscsi_login_reinstate_poll(struct iscsi_conn *c)
 	ev_timer_arm(c->w->loop, &c->reinstate_timer, ISCSI_REINSTATE_POLL_MS);
 }
 
-/* Going to full feature phase: a normal session with the same initiator, ISID and target is
- * reinstated (RFC 7143 6.3.5): close it on its own worker and finish once it is gone. */
+/* Going to full feature phase: a normal session with the same initiator, ISID, target and
+ * target portal group (the session identity, RFC 7143 4.4.1) is reinstated (RFC 7143 6.3.5):
+ * close it on its own worker and finish once it is gone. A session of another portal group is
+ * another I_T nexus and stays. */
 static void iscsi_login_to_ffp(struct iscsi_conn *c)
 {
 	struct iscsi_session *old = NULL;
 
 	if (c->neg.p.session_type == ISCSI_SESSION_NORMAL)
 		old = iscsi_session_find(c->d, c->neg.p.initiator_name, c->isid,
-					 c->login_target->iqn);
+					 c->login_target->iqn, c->tpgt);
 	if (!old) {
 		iscsi_login_complete(c);
 		return;
@@ -202,7 +210,7 @@ static unsigned iscsi_login_check_names(struct iscsi_conn *c, const char **why)
 	if (p->session_type == ISCSI_SESSION_NONE)
 		p->session_type = ISCSI_SESSION_NORMAL;	/* RFC 7143 13.21 default */
 	if (c->tsih) {
-		struct iscsi_session *s = iscsi_session_find_tsih(c->d, c->tsih);
+		struct iscsi_session *s = iscsi_session_find_tsih(c->d, c->tsih, c->tpgt);
 
 		/* MaxConnections=1: adding a connection to a session is not supported. */
 		if (s) {
@@ -328,11 +336,11 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 			return;
 		}
 		/* RFC 7143 13.9: the target returns its portal group tag in the first response of
-		 * a normal session. */
+		 * a normal session: the tag of the portal this connection came through. */
 		if (c->neg.p.session_type == ISCSI_SESSION_NORMAL) {
 			char tag[8];
 
-			snprintf(tag, sizeof(tag), "%u", (unsigned)c->login_target->tpgt);
+			snprintf(tag, sizeof(tag), "%u", (unsigned)c->tpgt);
 			if (iscsi_text_append(out, ISCSI_LOGIN_DSL, &out_len, "TargetPortalGroupTag",
 					      tag) < 0) {
 				free(out);

@@ -26,18 +26,20 @@ struct iscsi_portal {
 	struct daemon *d;
 	struct ev_fd evfd;
 	char addr[ISCSI_PORTAL_STR_MAX];
+	uint16_t tpgt;			/* target portal group tag (RFC 7143 4.1) */
 };
 
 struct iscsi_handoff {
 	struct worker *w;
 	int fd;
+	uint16_t tpgt;
 };
 
 static void iscsi_handoff_cb(void *arg)
 {
 	struct iscsi_handoff *h = arg;
 
-	iscsi_conn_start(h->w, h->fd);
+	iscsi_conn_start_tpg(h->w, h->fd, h->tpgt);
 	free(h);
 }
 
@@ -63,6 +65,7 @@ static void iscsi_portal_accept(struct ev_fd *e, uint32_t events)
 		}
 		h->w = daemon_pick_worker(p->d);
 		h->fd = fd;
+		h->tpgt = p->tpgt;
 		if (!h->w || ev_call(h->w->loop, iscsi_handoff_cb, h) < 0) {
 			log_warn("iscsi portal %s: no worker for a new connection", p->addr);
 			close(fd);
@@ -176,45 +179,59 @@ static struct iscsi_portal *iscsi_portal_find_locked(struct daemon *d, const cha
 	return NULL;
 }
 
-int iscsi_portal_add(struct daemon *d, const char *addr_port)
+int iscsi_portal_add(struct daemon *d, const char *addr_port, unsigned tpg)
 {
 	struct iscsi_portal *p;
 	char canon[ISCSI_PORTAL_STR_MAX];
 	char host[INET6_ADDRSTRLEN + 1], port[8];
 	int fd, rc;
 
+	if (tpg < 1 || tpg > 65535)
+		return -EINVAL;
 	if (iscsi_portal_canon(addr_port, canon, sizeof(canon), host, sizeof(host), port,
 			       sizeof(port)))
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	p = iscsi_portal_find_locked(d, canon);
+	rc = p ? -EEXIST : alua_group_ref(&d->alua_groups, (uint16_t)tpg);
 	pthread_mutex_unlock(&d->lock);
-	if (p)
-		return -EEXIST;
+	if (rc < 0) {
+		if (rc == -ENOSPC)
+			log_err("iscsi portal %s: more than %d portal groups", canon, ALUA_MAX_GROUPS);
+		return rc;
+	}
 	fd = iscsi_portal_listen(addr_port, canon, sizeof(canon));
 	if (fd < 0) {
 		log_err("iscsi portal %s: cannot listen: %s", addr_port, strerror(-fd));
-		return fd;
+		rc = fd;
+		goto unref;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		close(fd);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto unref;
 	}
 	p->d = d;
+	p->tpgt = (uint16_t)tpg;
 	snprintf(p->addr, sizeof(p->addr), "%s", canon);
 	p->evfd.cb = iscsi_portal_accept;
 	rc = ev_fd_add(d->main_loop, &p->evfd, fd, EPOLLIN);
 	if (rc < 0) {
 		close(fd);
 		free(p);
-		return rc;
+		goto unref;
 	}
 	pthread_mutex_lock(&d->lock);
 	list_add_tail(&d->portals, &p->node);
 	pthread_mutex_unlock(&d->lock);
-	log_info("iscsi: listening on %s", p->addr);
+	log_info("iscsi: listening on %s (portal group %u)", p->addr, tpg);
 	return 0;
+unref:
+	pthread_mutex_lock(&d->lock);
+	alua_group_unref(&d->alua_groups, (uint16_t)tpg);
+	pthread_mutex_unlock(&d->lock);
+	return rc;
 }
 
 static void iscsi_portal_free_cb(void *arg)
@@ -244,8 +261,10 @@ int iscsi_portal_del(struct daemon *d, const char *addr_port)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	p = iscsi_portal_find_locked(d, canon);
-	if (p)
+	if (p) {
 		list_del(&p->node);
+		alua_group_unref(&d->alua_groups, p->tpgt);
+	}
 	pthread_mutex_unlock(&d->lock);
 	if (!p)
 		return -ENOENT;
@@ -254,17 +273,22 @@ int iscsi_portal_del(struct daemon *d, const char *addr_port)
 	return 0;
 }
 
-void iscsi_portal_foreach_locked(struct daemon *d, void (*fn)(const char *addr_port, void *arg),
+void iscsi_portal_foreach_locked(struct daemon *d,
+				 void (*fn)(const char *addr_port, unsigned tpg, void *arg),
 				 void *arg)
 {
 	struct list_node *n;
 
 	list_for_each(n, &d->portals)
-		fn(list_entry(n, struct iscsi_portal, node)->addr, arg);
+	{
+		struct iscsi_portal *p = list_entry(n, struct iscsi_portal, node);
+
+		fn(p->addr, p->tpgt, arg);
+	}
 }
 
-void iscsi_portal_foreach(struct daemon *d, void (*fn)(const char *addr_port, void *arg),
-			  void *arg)
+void iscsi_portal_foreach(struct daemon *d,
+			  void (*fn)(const char *addr_port, unsigned tpg, void *arg), void *arg)
 {
 	pthread_mutex_lock(&d->lock);
 	iscsi_portal_foreach_locked(d, fn, arg);
@@ -281,6 +305,7 @@ void iscsi_portal_close_all(struct daemon *d)
 		struct iscsi_portal *p = list_entry(n, struct iscsi_portal, node);
 
 		list_del(&p->node);
+		alua_group_unref(&d->alua_groups, p->tpgt);
 		ev_fd_del(d->main_loop, &p->evfd);
 		close(p->evfd.fd);
 		free(p);

@@ -53,7 +53,8 @@ void iscsi_session_register(struct iscsi_session *s)
 }
 
 struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator,
-					 const uint8_t isid[6], const char *target_iqn)
+					 const uint8_t isid[6], const char *target_iqn,
+					 uint16_t tpgt)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(d);
 	struct iscsi_session *found = NULL;
@@ -64,8 +65,9 @@ struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator
 	{
 		struct iscsi_session *s = list_entry(n, struct iscsi_session, gnode);
 
-		if (s->type == ISCSI_SESSION_NORMAL && !memcmp(s->isid, isid, 6) &&
-		    !strcmp(s->nexus.initiator, initiator) && !strcmp(s->nexus.target, target_iqn)) {
+		if (s->type == ISCSI_SESSION_NORMAL && s->nexus.tpgt == tpgt &&
+		    !memcmp(s->isid, isid, 6) && !strcmp(s->nexus.initiator, initiator) &&
+		    !strcmp(s->nexus.target, target_iqn)) {
 			found = s;
 			iscsi_session_get(s);
 			break;
@@ -75,7 +77,7 @@ struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator
 	return found;
 }
 
-struct iscsi_session *iscsi_session_find_tsih(struct daemon *d, uint16_t tsih)
+struct iscsi_session *iscsi_session_find_tsih(struct daemon *d, uint16_t tsih, uint16_t tpgt)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(d);
 	struct iscsi_session *found = NULL;
@@ -86,7 +88,7 @@ struct iscsi_session *iscsi_session_find_tsih(struct daemon *d, uint16_t tsih)
 	{
 		struct iscsi_session *s = list_entry(n, struct iscsi_session, gnode);
 
-		if (s->tsih == tsih) {
+		if (s->tsih == tsih && s->nexus.tpgt == tpgt) {
 			found = s;
 			iscsi_session_get(s);
 			break;
