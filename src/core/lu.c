@@ -116,6 +116,7 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 	list_init(&lu->nexuses);
 	atomic_init(&lu->stopped, false);
 	atomic_init(&lu->swp, false);
+	atomic_init(&lu->ejected, false);
 	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
 		atomic_init(&lu->nexus_hint[i], 0);
 	scsi_lu_mode_init(lu);
@@ -161,6 +162,7 @@ void lu_put(struct lu *lu)
 		backstore_close(lu->bs);
 	pthread_mutex_destroy(&lu->lock);
 	pthread_mutex_destroy(&lu->write_gate);
+	free(lu->xcopy);
 	free(lu);
 }
 

@@ -15,6 +15,7 @@
 
 struct backstore;
 struct it_nexus;
+struct xcopy_lu;
 
 #define LU_NEXUS_HINT_SLOTS 64
 struct scsi_profile;
@@ -29,6 +30,8 @@ struct lu_config {
 	uint8_t naa[16];		/* NAA designator; naa_len 0 = generated, stable */
 	unsigned naa_len;		/* 8 (NAA 5/6 short) or 16 (NAA 6 registered extended) */
 	char profile[32];		/* behaviour profile name; "" = newest */
+	bool readonly;			/* writes refused (DATA PROTECT), files opened O_RDONLY */
+	bool removable;			/* INQUIRY RMB: START STOP UNIT LOEJ ejects and loads */
 };
 
 /* Unit attention conditions, in SPC-4 priority order (lower value reported first). */
@@ -83,6 +86,13 @@ struct lu {
 	pthread_mutex_t write_gate;
 	atomic_bool caw_mode;
 	atomic_uint async_writes;
+
+	/* Removable medium (cfg.removable): ejected by START STOP UNIT LOEJ=1 START=0 until a load;
+	 * media commands then answer NOT READY, MEDIUM NOT PRESENT. */
+	atomic_bool ejected;
+	/* EXTENDED COPY status records per (I_T nexus, list id) and the running-copy count
+	 * (src/scsi/xcopy.c), under lock; allocated on first use, a plain block freed with the LU. */
+	struct xcopy_lu *xcopy;
 };
 
 /* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting

@@ -63,6 +63,10 @@ struct scsi_profile {
 	bool draft;
 
 	/* ---- invar-2026.3 and later: each field's zero value is the 2026.2 answer. ---- */
+	/* MODE SELECT with SP=1 saves the changeable pages (DATA_DIR/lu/<NAA>/mode.json), they are
+	 * loaded when the LU is created, and MODE SENSE answers page control 3 (saved values).
+	 * false: SP=1 and saved values are SAVING PARAMETERS NOT SUPPORTED. */
+	bool mode_save;
 };
 
 /* Whether command id exists in profile p. */

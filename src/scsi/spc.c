@@ -30,6 +30,7 @@
 #define VPD_SUPPORTED 0x00
 #define VPD_SERIAL 0x80
 #define VPD_DEVICE_ID 0x83
+#define VPD_THIRD_PARTY_COPY 0x8f
 #define VPD_BLOCK_LIMITS 0xb0
 #define VPD_BLOCK_CHARACTERISTICS 0xb1
 #define VPD_LBP 0xb2
@@ -252,6 +253,7 @@ void spc_inquiry(struct scsi_task *t)
 		case VPD_SUPPORTED: len = vpd_supported(t->lu, b); break;
 		case VPD_SERIAL: len = vpd_serial(t->lu, b); break;
 		case VPD_DEVICE_ID: len = vpd_device_id(t, b); break;
+		case VPD_THIRD_PARTY_COPY: len = xcopy_vpd_page(b); break;
 		case VPD_BLOCK_LIMITS: len = vpd_block_limits(t->lu, b); break;
 		case VPD_BLOCK_CHARACTERISTICS: len = vpd_block_characteristics(t->lu, b); break;
 		case VPD_LBP: len = vpd_lbp(t->lu, b); break;
