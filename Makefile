@@ -30,6 +30,9 @@ CTL_SRCS  := $(shell find tools/invarctl -name '*.c' 2>/dev/null | sort)
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Small libiscsi clients the integration tests drive (tests/tools/).
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 .PHONY: all run check unit integration deps-build deps-test clean format
 
@@ -48,6 +51,10 @@ $(BUILD)/invarctl: $(CTL_OBJS) $(BUILD)/libinvar.a
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -liscsi
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libinvar.a
 	@mkdir -p $(@D)
@@ -71,7 +78,7 @@ run: deps-build
 unit: $(UNIT_BINS)
 	@./tests/run-unit.sh $(UNIT_BINS)
 
-integration: all
+integration: all $(TOOL_BINS)
 	@BUILD=$(BUILD) ./tests/run-integration.sh
 
 # The full suite: unit + integration on the normal build, both again under ASan/UBSan, then
