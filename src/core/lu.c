@@ -131,7 +131,8 @@ int lu_create(const struct lu_config *cfg, const char *identity_seed, struct lu 
 		.type = cfg->backstore,
 		.path = cfg->path,
 		.size = cfg->size,
-		.create = cfg->size != 0,
+		.create = cfg->size != 0 && !cfg->readonly,
+		.read_only = cfg->readonly,
 	};
 	struct backstore *bs;
 	int r;
@@ -330,6 +331,45 @@ void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
 	}
 	if (__atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED) == nexus_id)
 		__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&lu->lock);
+}
+
+/* PREVENT ALLOW MEDIUM REMOVAL per I_T nexus (SBC-3 5.13, SPC-4 6.13): removal is prevented
+ * while any nexus holds a prevent; a nexus that goes away takes its prevent with it. */
+int lu_prevent_set(struct lu *lu, uint64_t nexus_id, bool on)
+{
+	struct lu_nexus *ln;
+	int ret = 0;
+
+	pthread_mutex_lock(&lu->lock);
+	ln = nexus_get(lu, nexus_id);
+	if (ln)
+		ln->prevent = on;
+	else
+		ret = -ENOMEM;
+	pthread_mutex_unlock(&lu->lock);
+	return ret;
+}
+
+bool lu_prevent_any(struct lu *lu)
+{
+	struct list_node *n;
+	bool any = false;
+
+	pthread_mutex_lock(&lu->lock);
+	list_for_each(n, &lu->nexuses)
+		any |= list_entry(n, struct lu_nexus, node)->prevent;
+	pthread_mutex_unlock(&lu->lock);
+	return any;
+}
+
+void lu_prevent_clear_all(struct lu *lu)
+{
+	struct list_node *n;
+
+	pthread_mutex_lock(&lu->lock);
+	list_for_each(n, &lu->nexuses)
+		list_entry(n, struct lu_nexus, node)->prevent = false;
 	pthread_mutex_unlock(&lu->lock);
 }
 

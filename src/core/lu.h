@@ -101,6 +101,7 @@ struct lu_nexus {
 	struct list_node node;
 	uint64_t nexus_id;
 	uint32_t ua_mask;		/* bit per enum ua_kind */
+	bool prevent;			/* PREVENT ALLOW MEDIUM REMOVAL (removable LUs) */
 };
 
 /* Opens the backstore, resolves identity (serial/NAA generated from seed when not given:
@@ -133,6 +134,12 @@ void lu_ua_establish(struct lu *lu, uint64_t nexus_id, enum ua_kind kind);
 int lu_ua_take(struct lu *lu, uint64_t nexus_id);
 /* Highest-priority pending UA without clearing it, or -1. */
 int lu_ua_peek(struct lu *lu, uint64_t nexus_id);
+/* Removable LUs: PREVENT held per nexus (0 or -ENOMEM); whether any nexus holds one; a reset
+ * clears them all. */
+int lu_prevent_set(struct lu *lu, uint64_t nexus_id, bool on);
+bool lu_prevent_any(struct lu *lu);
+void lu_prevent_clear_all(struct lu *lu);
+
 /* The nexus is gone (session closed): forget its per-LU state and any RESERVE(6/10). */
 void lu_nexus_gone(struct lu *lu, uint64_t nexus_id);
 

@@ -342,6 +342,8 @@ static enum sense_reason setup_block(struct scsi_task *t, const struct scsi_cmd 
 	}
 	t->lba = rw.lba;
 	t->nblocks = rw.nblocks;
+	if (atomic_load_explicit(&lu->ejected, memory_order_relaxed))
+		return SR_NOT_READY_REMOVED;
 	if (atomic_load_explicit(&lu->stopped, memory_order_relaxed))
 		return SR_NOT_READY_STOPPED;
 	if (rw.lba > lu->num_blocks || rw.nblocks > lu->num_blocks - rw.lba)
@@ -430,6 +432,11 @@ checked_lu:
 			goto fail;
 	}
 	if (lu && (c->flags & SCMD_F_MEDIUM) &&
+	    atomic_load_explicit(&lu->ejected, memory_order_relaxed)) {
+		r = SR_NOT_READY_REMOVED;
+		goto fail;
+	}
+	if (lu && (c->flags & SCMD_F_MEDIUM) &&
 	    atomic_load_explicit(&lu->stopped, memory_order_relaxed)) {
 		r = SR_NOT_READY_STOPPED;
 		goto fail;
@@ -468,6 +475,7 @@ static void lu_reset_state(struct lu *lu)
 	__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
 	lu->prevent = false;
 	pthread_mutex_unlock(&lu->lock);
+	lu_prevent_clear_all(lu);
 }
 
 void scsi_lu_reset(struct lu *lu, const struct it_nexus *by)
