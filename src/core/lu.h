@@ -63,6 +63,9 @@ struct lu {
 	atomic_bool wce;		/* caching mode page WCE (volatile write cache enabled) */
 	atomic_bool dsense;		/* control mode page D_SENSE: descriptor-format sense */
 	uint8_t mode_state[64];		/* profile-defined saved/current mode values */
+	/* Saved values (profile->mode_save): what MODE SELECT with SP=1 stored in mode.json and
+	 * MODE SENSE page control 3 reports; the defaults until something is saved. */
+	uint8_t mode_saved[64];
 	uint64_t reserved_nexus;	/* RESERVE(6/10) holder's nexus id, 0 = none */
 	bool removed;			/* unmapped everywhere: fail new commands */
 

@@ -13,6 +13,7 @@
 #include "core/target.h"
 #include "ctl/lunspec.h"
 #include "scsi/profile.h"
+#include "scsi/scsi.h"
 #include "util/log.h"
 
 #define ERRF(...)                                           \
@@ -78,7 +79,8 @@ int ctl_lun_add(struct daemon *d, struct target *t, int lun, const struct lu_con
 	if (lun < 0)
 		return lun;
 
-	if (!strcmp(cfg->backstore, "file") && cfg->size) {
+	/* A read-only LU never creates its file (the backstore then says it is missing). */
+	if (!strcmp(cfg->backstore, "file") && cfg->size && !cfg->readonly) {
 		ret = ctl_file_create(cfg->path, cfg->size, &created, err, err_len);
 		if (ret < 0)
 			return ret;
@@ -94,6 +96,11 @@ int ctl_lun_add(struct daemon *d, struct target *t, int lun, const struct lu_con
 	if (ret < 0) {
 		ERRF("cannot create the state directory of LUN %d under %s: %s", lun, d->data_dir,
 		     strerror(-ret));
+		lu_put(lu);
+		goto fail;
+	}
+	ret = scsi_lu_mode_load(lu, err, err_len);
+	if (ret < 0) {
 		lu_put(lu);
 		goto fail;
 	}
