@@ -535,6 +535,7 @@ static void job_finish(struct xcopy_job *j, enum sense_reason r, const struct se
 		rec->active = false;
 		rec->cm_status = r == SR_OK ? CM_DONE_GOOD : CM_DONE_ERRORS;
 		rec->bytes_done = j->bytes_done;
+		rec->segs_done = (uint16_t)j->cur;
 		rec->status = t->status;
 		rec->sense_len = t->sense_len;
 		memcpy(rec->sense, t->sense, t->sense_len);
@@ -618,7 +619,9 @@ static void job_publish_progress(struct xcopy_job *j)
 	if (!j->rec)
 		return;
 	pthread_mutex_lock(&j->t->lu->lock);
-	j->rec->segs_done = (uint16_t)j->cur;
+	/* SEGMENTS PROCESSED: the ones whose every block has been written. */
+	j->rec->segs_done = (uint16_t)(j->cur + (j->cur < j->p.n_seg &&
+						 j->seg_done >= j->p.seg[j->cur].nblocks));
 	j->rec->bytes_done = j->bytes_done;
 	pthread_mutex_unlock(&j->t->lu->lock);
 }
