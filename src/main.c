@@ -64,7 +64,8 @@ static void usage(FILE *f)
 		"  --lun SPEC           add the next LUN (0, 1, ...) to the target (repeatable):\n"
 		"                         ram:SIZE | null:SIZE | file:PATH[,size=SIZE]\n"
 		"                       then any of ,serial=S ,naa=HEX ,block_size=512|4096\n"
-		"                       ,profile=NAME. SIZE: 512, 64M, 1G, 1GiB, 10T (binary units).\n"
+		"                       ,profile=NAME ,readonly=0|1 ,removable=0|1. SIZE: 512, 64M, 1G, 1GiB,\n"
+		"                       10T (binary units).\n"
 		"                       A file with size= is created sparse if missing.\n"
 		"                       Without --lun: LUN 0 is DATA_DIR/" DEFAULT_LUN_FILE
 		", 1 GiB sparse,\n"

@@ -109,6 +109,8 @@ int backstore_open(const struct bs_config *cfg, struct backstore **out, char *er
 			bs_fail(err, err_len, -ret, "%s backstore: %s", bs->type, strerror(-ret));
 		goto out_free;
 	}
+	if (cfg->read_only)
+		bs->read_only = true;
 	if (ret > 0 || bs->size == 0) {
 		/* A type that "succeeded" without a size is a bug in that type, not the caller's.
 		 */

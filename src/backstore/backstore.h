@@ -50,6 +50,8 @@ struct bs_config {
 	const char *path;	/* file: regular file or block device */
 	uint64_t size;		/* bytes; 0 = take it from the file (file) */
 	bool create;		/* file: create (sparse) if missing, with size */
+	bool read_only;		/* writes fail with -EROFS; file: opened O_RDONLY, never created
+				 * or grown */
 };
 
 struct backstore_ops {

@@ -118,6 +118,7 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 	list_init(&lu->nexuses);
 	atomic_init(&lu->stopped, false);
 	atomic_init(&lu->swp, false);
+	atomic_init(&lu->ejected, false);
 	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
 		atomic_init(&lu->nexus_hint[i], 0);
 	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
@@ -144,7 +145,8 @@ int lu_create(const struct lu_config *cfg, const char *identity_seed, struct lu 
 		.type = cfg->backstore,
 		.path = cfg->path,
 		.size = cfg->size,
-		.create = cfg->size != 0,
+		.create = cfg->size != 0 && !cfg->readonly,
+		.read_only = cfg->readonly,
 	};
 	struct backstore *bs;
 	int r;
@@ -176,6 +178,7 @@ void lu_put(struct lu *lu)
 		backstore_close(lu->bs);
 	pthread_mutex_destroy(&lu->lock);
 	pthread_mutex_destroy(&lu->write_gate);
+	free(lu->xcopy);
 	free(lu);
 }
 
@@ -433,6 +436,45 @@ unsigned lu_nexus_select(struct lu *lu, bool (*match)(const struct lu_nexus *ln,
 	}
 	pthread_mutex_unlock(&lu->lock);
 	return cnt;
+}
+
+/* PREVENT ALLOW MEDIUM REMOVAL per I_T nexus (SBC-3 5.13, SPC-4 6.13): removal is prevented
+ * while any nexus holds a prevent; a nexus that goes away takes its prevent with it. */
+int lu_prevent_set(struct lu *lu, uint64_t nexus_id, bool on)
+{
+	struct lu_nexus *ln;
+	int ret = 0;
+
+	pthread_mutex_lock(&lu->lock);
+	ln = nexus_get(lu, nexus_id);
+	if (ln)
+		ln->prevent = on;
+	else
+		ret = -ENOMEM;
+	pthread_mutex_unlock(&lu->lock);
+	return ret;
+}
+
+bool lu_prevent_any(struct lu *lu)
+{
+	struct list_node *n;
+	bool any = false;
+
+	pthread_mutex_lock(&lu->lock);
+	list_for_each(n, &lu->nexuses)
+		any |= list_entry(n, struct lu_nexus, node)->prevent;
+	pthread_mutex_unlock(&lu->lock);
+	return any;
+}
+
+void lu_prevent_clear_all(struct lu *lu)
+{
+	struct list_node *n;
+
+	pthread_mutex_lock(&lu->lock);
+	list_for_each(n, &lu->nexuses)
+		list_entry(n, struct lu_nexus, node)->prevent = false;
+	pthread_mutex_unlock(&lu->lock);
 }
 
 /* ---- persistent state ------------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 struct backstore;
 struct it_nexus;
 struct pr_lu;
+struct xcopy_lu;
 
 #define LU_NEXUS_HINT_SLOTS 64
 struct scsi_profile;
@@ -30,6 +31,8 @@ struct lu_config {
 	uint8_t naa[16];		/* NAA designator; naa_len 0 = generated, stable */
 	unsigned naa_len;		/* 8 (NAA 5/6 short) or 16 (NAA 6 registered extended) */
 	char profile[32];		/* behaviour profile name; "" = newest */
+	bool readonly;			/* writes refused (DATA PROTECT), files opened O_RDONLY */
+	bool removable;			/* INQUIRY RMB: START STOP UNIT LOEJ ejects and loads */
 };
 
 /* Unit attention conditions, in SPC-4 priority order (lower value reported first). */
@@ -67,6 +70,9 @@ struct lu {
 	atomic_bool wce;		/* caching mode page WCE (volatile write cache enabled) */
 	atomic_bool dsense;		/* control mode page D_SENSE: descriptor-format sense */
 	uint8_t mode_state[64];		/* profile-defined saved/current mode values */
+	/* Saved values (profile->mode_save): what MODE SELECT with SP=1 stored in mode.json and
+	 * MODE SENSE page control 3 reports; the defaults until something is saved. */
+	uint8_t mode_saved[64];
 	uint64_t reserved_nexus;	/* RESERVE(6/10) holder's nexus id, 0 = none */
 	bool removed;			/* unmapped everywhere: fail new commands */
 
@@ -95,6 +101,12 @@ struct lu {
 	 * hint lists nexus ids whose struct lu_nexus already carries its identity. */
 	struct pr_lu *pr;
 	_Atomic uint64_t ident_hint[LU_NEXUS_HINT_SLOTS];
+	/* Removable medium (cfg.removable): ejected by START STOP UNIT LOEJ=1 START=0 until a load;
+	 * media commands then answer NOT READY, MEDIUM NOT PRESENT. */
+	atomic_bool ejected;
+	/* EXTENDED COPY status records per (I_T nexus, list id) and the running-copy count
+	 * (src/scsi/xcopy.c), under lock; allocated on first use, a plain block freed with the LU. */
+	struct xcopy_lu *xcopy;
 };
 
 /* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting
@@ -109,6 +121,7 @@ struct lu_nexus {
 	char initiator[INVAR_NAME_MAX + 1];
 	uint8_t isid[6];
 	uint16_t rel_port_id;
+	bool prevent;			/* PREVENT ALLOW MEDIUM REMOVAL (removable LUs) */
 };
 
 /* Opens the backstore, resolves identity (serial/NAA generated from seed when not given:
@@ -141,6 +154,12 @@ void lu_ua_establish(struct lu *lu, uint64_t nexus_id, enum ua_kind kind);
 int lu_ua_take(struct lu *lu, uint64_t nexus_id);
 /* Highest-priority pending UA without clearing it, or -1. */
 int lu_ua_peek(struct lu *lu, uint64_t nexus_id);
+/* Removable LUs: PREVENT held per nexus (0 or -ENOMEM); whether any nexus holds one; a reset
+ * clears them all. */
+int lu_prevent_set(struct lu *lu, uint64_t nexus_id, bool on);
+bool lu_prevent_any(struct lu *lu);
+void lu_prevent_clear_all(struct lu *lu);
+
 /* The nexus is gone (session closed): forget its per-LU state and any RESERVE(6/10). */
 void lu_nexus_gone(struct lu *lu, uint64_t nexus_id);
 

@@ -171,6 +171,11 @@ json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg)
 	}
 	if (cfg->profile[0])
 		jset(o, "profile", json_string(cfg->profile), &ret);
+	/* Written only when set, so configs without them stay byte for byte as before. */
+	if (cfg->readonly)
+		jset(o, "readonly", json_true(), &ret);
+	if (cfg->removable)
+		jset(o, "removable", json_true(), &ret);
 	if (ret < 0) {
 		json_decref(o);
 		return NULL;
@@ -328,6 +333,12 @@ static int load_lun(json_t *lo, const char *path, struct ctl_target *t, char *er
 				ERRF("%s: must be 512 or 4096", fp);
 				return -EINVAL;
 			}
+		} else if (!strcmp(key, "readonly") || !strcmp(key, "removable")) {
+			EXPECT(json_is_boolean(v), fp, "true or false", v);
+			if (!strcmp(key, "readonly"))
+				cfg.readonly = json_is_true(v);
+			else
+				cfg.removable = json_is_true(v);
 		} else if (!strcmp(key, "backstore") || !strcmp(key, "path") ||
 			   !strcmp(key, "serial") || !strcmp(key, "naa") ||
 			   !strcmp(key, "profile")) {

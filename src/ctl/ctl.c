@@ -15,6 +15,7 @@
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "scsi/profile.h"
+#include "scsi/scsi.h"
 #include "util/log.h"
 
 #define ERRF(...)                                           \
@@ -80,7 +81,8 @@ int ctl_lun_add(struct daemon *d, struct target *t, int lun, const struct lu_con
 	if (lun < 0)
 		return lun;
 
-	if (!strcmp(cfg->backstore, "file") && cfg->size) {
+	/* A read-only LU never creates its file (the backstore then says it is missing). */
+	if (!strcmp(cfg->backstore, "file") && cfg->size && !cfg->readonly) {
 		ret = ctl_file_create(cfg->path, cfg->size, &created, err, err_len);
 		if (ret < 0)
 			return ret;
@@ -99,9 +101,12 @@ int ctl_lun_add(struct daemon *d, struct target *t, int lun, const struct lu_con
 		lu_put(lu);
 		goto fail;
 	}
-	/* Persistent reservations saved with APTPL come back before any initiator sees the LU;
-	 * an unreadable or corrupt file refuses the LU rather than silently dropping them. */
+	/* Persistent reservations saved with APTPL and saved mode pages come back before any
+	 * initiator sees the LU; an unreadable or corrupt file refuses the LU rather than
+	 * silently dropping them. */
 	ret = pr_lu_restore(lu, err, err_len);
+	if (ret >= 0)
+		ret = scsi_lu_mode_load(lu, err, err_len);
 	if (ret < 0) {
 		lu_put(lu);
 		goto fail;

@@ -207,6 +207,20 @@ int ctl_lu_set_profile(struct lu_config *cfg, const char *profile, char *err, si
 	return 0;
 }
 
+int ctl_lu_set_flag(bool *flag, const char *name, const char *val, char *err, size_t err_len)
+{
+	if (!strcmp(val, "1") || !strcmp(val, "yes") || !strcmp(val, "true")) {
+		*flag = true;
+		return 0;
+	}
+	if (!strcmp(val, "0") || !strcmp(val, "no") || !strcmp(val, "false")) {
+		*flag = false;
+		return 0;
+	}
+	ERRF("%s: expected 1 or 0", name);
+	return -EINVAL;
+}
+
 int ctl_lu_config_check(const struct lu_config *cfg, char *err, size_t err_len)
 {
 	uint32_t bs = cfg->block_size ? cfg->block_size : 512;
@@ -289,15 +303,21 @@ static int lunspec_option(struct lu_config *cfg, const char *key, const char *va
 		}
 		return ctl_lu_set_block_size(cfg, v, err, err_len);
 	}
-	ERRF("unknown option '%s' (expected size, serial, naa, block_size or profile)", key);
+	if (!strcmp(key, "readonly"))
+		return ctl_lu_set_flag(&cfg->readonly, "readonly", val, err, err_len);
+	if (!strcmp(key, "removable"))
+		return ctl_lu_set_flag(&cfg->removable, "removable", val, err, err_len);
+	ERRF("unknown option '%s' (expected size, serial, naa, block_size, profile, readonly or "
+	     "removable)", key);
 	return -EINVAL;
 }
 
 int lunspec_parse(const char *spec, struct lu_config *cfg, char *err, size_t err_len)
 {
 	char *buf, *arg, *opts, *tok, *save = NULL;
-	bool size_set = false, seen[4] = { false };
-	static const char *const once[] = { "serial", "naa", "block_size", "profile" };
+	static const char *const once[] = { "serial", "naa", "block_size", "profile", "readonly",
+					    "removable" };
+	bool size_set = false, seen[sizeof(once) / sizeof(once[0])] = { false };
 	int ret = -EINVAL;
 	unsigned i;
 
@@ -332,7 +352,7 @@ int lunspec_parse(const char *spec, struct lu_config *cfg, char *err, size_t err
 			goto out;
 		}
 		*val++ = '\0';
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
 			if (!strcmp(tok, once[i])) {
 				if (seen[i]) {
 					ERRF("%s: given twice", tok);

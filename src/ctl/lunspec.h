@@ -4,6 +4,7 @@
 #ifndef INVAR_CTL_LUNSPEC_H
 #define INVAR_CTL_LUNSPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@ int ctl_lu_set_path(struct lu_config *cfg, const char *path, char *err, size_t e
 int ctl_lu_set_serial(struct lu_config *cfg, const char *serial, char *err, size_t err_len);
 int ctl_lu_set_block_size(struct lu_config *cfg, uint64_t bs, char *err, size_t err_len);
 int ctl_lu_set_profile(struct lu_config *cfg, const char *profile, char *err, size_t err_len);
+/* A boolean option (readonly, removable): "1"/"yes"/"true" or "0"/"no"/"false". */
+int ctl_lu_set_flag(bool *flag, const char *name, const char *val, char *err, size_t err_len);
 
 /* Whole-config checks that need every field: backstore known, path only and always for file,
  * size given for ram/null, size a multiple of the block size. */
@@ -34,7 +37,8 @@ int ctl_lu_config_check(const struct lu_config *cfg, char *err, size_t err_len);
 
 /* Parses a LUN spec:
  *   ram:SIZE | null:SIZE | file:PATH[,size=SIZE]
- *   followed by any of ,serial=S ,naa=HEX ,block_size=512|4096 ,profile=NAME (and ,size=SIZE)
+ *   followed by any of ,serial=S ,naa=HEX ,block_size=512|4096 ,profile=NAME ,readonly=0|1
+ *   ,removable=0|1 (and ,size=SIZE)
  * PATH may not contain ','. Fills *cfg (zeroed first). Returns 0 or -EINVAL with a reason. */
 int lunspec_parse(const char *spec, struct lu_config *cfg, char *err, size_t err_len);
 

@@ -168,6 +168,8 @@ struct p_lun {
 	const char *naa;
 	int64_t block_size;
 	const char *profile;
+	bool readonly;
+	bool removable;
 };
 
 static const struct rpc_param lun_add_params[] = {
@@ -180,6 +182,8 @@ static const struct rpc_param lun_add_params[] = {
 	P_STR(struct p_lun, naa, false, 34),
 	P_INT(struct p_lun, block_size, false, 0, 4096, 0),
 	P_STR(struct p_lun, profile, false, 31),
+	P_BOOL(struct p_lun, readonly),
+	P_BOOL(struct p_lun, removable),
 };
 
 static int m_lun_add(struct rpc_call *c, const void *pv)
@@ -204,6 +208,8 @@ static int m_lun_add(struct rpc_call *c, const void *pv)
 		return rpc_fail(c, -EINVAL, "path: must be absolute (the daemon's working "
 					    "directory is not the client's)");
 	cfg.size = (uint64_t)p->size;
+	cfg.readonly = p->readonly;
+	cfg.removable = p->removable;
 	if (ctl_lu_config_check(&cfg, err, sizeof(err)) < 0)
 		return rpc_fail(c, -EINVAL, "%s", err);
 	t = find_target(c, p->iqn);

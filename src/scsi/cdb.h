@@ -40,6 +40,8 @@
 #define OP_VERIFY_16 0x8f
 #define OP_SYNC_CACHE_16 0x91
 #define OP_WRITE_SAME_16 0x93
+#define OP_EXTENDED_COPY 0x83
+#define OP_RECEIVE_COPY_RESULTS 0x84
 #define OP_SERVICE_ACTION_IN_16 0x9e
 #define OP_REPORT_LUNS 0xa0
 #define OP_MAINTENANCE_IN 0xa3
@@ -52,6 +54,11 @@
 #define SA_GET_LBA_STATUS 0x12		/* SERVICE ACTION IN(16), SBC-3 5.20 */
 #define SA_REPORT_SUPPORTED_OPCODES 0x0c	/* MAINTENANCE IN, SPC-4 6.35 */
 #define SA_REPORT_TARGET_PORT_GROUPS 0x0a	/* MAINTENANCE IN, SPC-4 6.37 */
+#define SA_XCOPY_LID1 0x00			/* EXTENDED COPY(LID1), SPC-4 6.4 */
+#define SA_RCR_COPY_STATUS 0x00		/* RECEIVE COPY RESULTS, SPC-4 6.18 */
+#define SA_RCR_RECEIVE_DATA 0x01
+#define SA_RCR_OP_PARAMS 0x03
+#define SA_RCR_FAILED_SEGMENT 0x04
 
 /* The CDB length implied by the opcode's group code (SPC-4 4.2.5.1), 0 if variable/vendor. */
 unsigned cdb_group_len(uint8_t opcode);

@@ -170,6 +170,26 @@ static const struct scsi_cmd cmd_table[] = {
 	{ SCMD_GET_LBA_STATUS, OP_SERVICE_ACTION_IN_16, SA_GET_LBA_STATUS, "GET LBA STATUS", 16,
 	  { OP_SERVICE_ACTION_IN_16, 0x1f, U64, U32, 0, CTRL }, SCSI_DIR_READ,
 	  SCMD_F_MEDIUM | SCMD_F_PR_READ, 5, sbc_setup_get_lba_status, sbc_get_lba_status },
+	/* invar-2026.3: copy offload (src/scsi/xcopy.c). */
+	{ SCMD_EXTENDED_COPY, OP_EXTENDED_COPY, SA_XCOPY_LID1, "EXTENDED COPY(LID1)", 16,
+	  { OP_EXTENDED_COPY, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_WRITE, 0, 120,
+	  xcopy_setup_extended_copy, xcopy_extended_copy },
+	{ SCMD_RECEIVE_COPY_STATUS, OP_RECEIVE_COPY_RESULTS, SA_RCR_COPY_STATUS,
+	  "RECEIVE COPY STATUS(LID1)", 16,
+	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_PR_OK, 5, xcopy_setup_receive, xcopy_receive_copy_results },
+	{ SCMD_RECEIVE_COPY_DATA, OP_RECEIVE_COPY_RESULTS, SA_RCR_RECEIVE_DATA,
+	  "RECEIVE COPY DATA(LID1)", 16,
+	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_PR_OK, 5, xcopy_setup_receive, xcopy_receive_copy_results },
+	{ SCMD_RECEIVE_COPY_OP_PARAMS, OP_RECEIVE_COPY_RESULTS, SA_RCR_OP_PARAMS,
+	  "RECEIVE COPY OPERATING PARAMETERS", 16,
+	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_PR_OK, 5, xcopy_setup_receive, xcopy_receive_copy_results },
+	{ SCMD_RECEIVE_COPY_FAILURE, OP_RECEIVE_COPY_RESULTS, SA_RCR_FAILED_SEGMENT,
+	  "RECEIVE COPY FAILURE DETAILS(LID1)", 16,
+	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_PR_OK, 5, xcopy_setup_receive, xcopy_receive_copy_results },
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -357,6 +377,8 @@ static enum sense_reason setup_block(struct scsi_task *t, const struct scsi_cmd 
 	}
 	t->lba = rw.lba;
 	t->nblocks = rw.nblocks;
+	if (atomic_load_explicit(&lu->ejected, memory_order_relaxed))
+		return SR_NOT_READY_REMOVED;
 	if (atomic_load_explicit(&lu->stopped, memory_order_relaxed))
 		return SR_NOT_READY_STOPPED;
 	if (rw.lba > lu->num_blocks || rw.nblocks > lu->num_blocks - rw.lba)
@@ -458,6 +480,11 @@ checked_lu:
 			goto fail;
 	}
 	if (lu && (c->flags & SCMD_F_MEDIUM) &&
+	    atomic_load_explicit(&lu->ejected, memory_order_relaxed)) {
+		r = SR_NOT_READY_REMOVED;
+		goto fail;
+	}
+	if (lu && (c->flags & SCMD_F_MEDIUM) &&
 	    atomic_load_explicit(&lu->stopped, memory_order_relaxed)) {
 		r = SR_NOT_READY_STOPPED;
 		goto fail;
@@ -496,6 +523,7 @@ static void lu_reset_state(struct lu *lu)
 	__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
 	lu->prevent = false;
 	pthread_mutex_unlock(&lu->lock);
+	lu_prevent_clear_all(lu);
 }
 
 void scsi_lu_reset(struct lu *lu, const struct it_nexus *by)
@@ -525,6 +553,7 @@ void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus)
 	if (!lu || !nexus)
 		return;
 	lu_nexus_gone(lu, nexus->id);
+	xcopy_nexus_gone(lu, nexus->id);
 	pthread_mutex_lock(&lu->lock);
 	lu->prevent = false;
 	pthread_mutex_unlock(&lu->lock);

@@ -199,5 +199,15 @@ enum sense_reason pr_setup_in(struct scsi_task *t, struct sense_extra *x);
 void pr_execute_in(struct scsi_task *t);
 enum sense_reason pr_setup_out(struct scsi_task *t, struct sense_extra *x);
 void pr_execute_out(struct scsi_task *t);
+/* xcopy.c (invar-2026.3) */
+enum sense_reason xcopy_setup_extended_copy(struct scsi_task *t, struct sense_extra *x);
+void xcopy_extended_copy(struct scsi_task *t);
+enum sense_reason xcopy_setup_receive(struct scsi_task *t, struct sense_extra *x);
+void xcopy_receive_copy_results(struct scsi_task *t);
+/* Third-party Copy VPD page (0x8F) into b: page header bytes 2-3 and descriptors. */
+unsigned xcopy_vpd_page(uint8_t *b);
+/* The I_T nexus is gone: forget its copy status records on lu. */
+struct lu;
+void xcopy_nexus_gone(struct lu *lu, uint64_t nexus_id);
 
 #endif

@@ -1,7 +1,12 @@
 /* MODE SENSE(6/10) and MODE SELECT(6/10), SPC-4 6.11-6.14 and 7.5. The pages, their defaults
  * and changeable masks come from lu->profile; current values of changeable pages live in
  * lu->mode_state (under lu->lock), mirrored into lu->wce and lu->dsense for the command path. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "backstore/backstore.h"
 #include "core/lu.h"
@@ -11,6 +16,7 @@
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/byteorder.h"
+#include "util/log.h"
 
 #define PAGE_CACHING 0x08
 #define PAGE_CONTROL 0x0a
@@ -76,8 +82,160 @@ void scsi_lu_mode_init(struct lu *lu)
 		if (m->state_off != MODE_NO_STATE)
 			memcpy(lu->mode_state + m->state_off, m->def, m->len);
 	}
+	memcpy(lu->mode_saved, lu->mode_state, sizeof(lu->mode_saved));
 	mode_sync_atomics(lu);
 	pthread_mutex_unlock(&lu->lock);
+}
+
+/* ---- saved pages (profile->mode_save) ----------------------------------------------------
+ * mode.json in the LU's state directory:
+ *   {"version": 1, "profile": "invar-2026.3",
+ *    "pages": [{"page": 8, "subpage": 0, "data": "<hex of the whole page>"}, ...]}
+ * Only pages with changeable bits are stored; on load every byte outside the changeable mask
+ * must equal the profile's default, so a file from another profile or a hand edit that
+ * touches a fixed field is refused rather than half applied. */
+
+#define MODE_FILE "mode.json"
+#define MODE_FILE_VERSION 1
+#define MODE_FILE_MAX (64u << 10)
+
+/* Under lu->lock. */
+static char *mode_saved_json(struct lu *lu)
+{
+	const struct scsi_profile *p = lu->profile;
+	json_t *root = json_object(), *pages = json_array();
+	char *out = NULL;
+
+	if (!root || !pages)
+		goto out;
+	json_object_set_new(root, "version", json_integer(MODE_FILE_VERSION));
+	json_object_set_new(root, "profile", json_string(p->name));
+	for (unsigned i = 0; i < p->n_mode_pages; i++) {
+		const struct scsi_mode_page_def *m = &p->mode_pages[i];
+		char hex[2 * 256 + 1];
+		json_t *o;
+
+		if (m->state_off == MODE_NO_STATE)
+			continue;
+		for (unsigned b = 0; b < m->len; b++)
+			snprintf(hex + 2 * b, 3, "%02x", lu->mode_saved[m->state_off + b]);
+		o = json_object();
+		if (!o)
+			goto out;
+		json_object_set_new(o, "page", json_integer(m->page));
+		json_object_set_new(o, "subpage", json_integer(m->subpage));
+		json_object_set_new(o, "data", json_string(hex));
+		json_array_append_new(pages, o);
+	}
+	json_object_set(root, "pages", pages);
+	out = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+out:
+	json_decref(pages);
+	json_decref(root);
+	return out;
+}
+
+static int hexbyte(const char *s)
+{
+	int v = 0;
+
+	for (int i = 0; i < 2; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+#define LOADF(...)                                                          \
+	do {                                                                \
+		snprintf(err, err_len, "%s/" MODE_FILE ": " __VA_ARGS__); \
+		ret = -EINVAL;                                              \
+		goto out;                                                   \
+	} while (0)
+
+int scsi_lu_mode_load(struct lu *lu, char *err, size_t err_len)
+{
+	const struct scsi_profile *p = lu->profile;
+	uint8_t staged[sizeof(lu->mode_state)];
+	json_error_t jerr;
+	json_t *root = NULL, *pages, *v;
+	char *text = NULL;
+	size_t len, i;
+	int ret;
+
+	if (!p->mode_save || !lu->state_dir[0])
+		return 0;
+	ret = lu_state_load(lu, MODE_FILE, MODE_FILE_MAX, &text, &len);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0) {
+		snprintf(err, err_len, "%s/" MODE_FILE ": cannot read: %s", lu->state_dir,
+			 strerror(-ret));
+		return ret;
+	}
+	root = json_loadb(text, len, 0, &jerr);
+	if (!root)
+		LOADF("not JSON (line %d: %s)", lu->state_dir, jerr.line, jerr.text);
+	v = json_object_get(root, "version");
+	if (!json_is_integer(v) || json_integer_value(v) != MODE_FILE_VERSION)
+		LOADF("unsupported version (expected %d)", lu->state_dir, MODE_FILE_VERSION);
+	v = json_object_get(root, "profile");
+	if (!json_is_string(v) || strcmp(json_string_value(v), p->name))
+		LOADF("saved for another profile (this LU is %s)", lu->state_dir, p->name);
+	pages = json_object_get(root, "pages");
+	if (!json_is_array(pages))
+		LOADF("\"pages\" is not an array", lu->state_dir);
+	pthread_mutex_lock(&lu->lock);
+	memcpy(staged, lu->mode_saved, sizeof(staged));
+	pthread_mutex_unlock(&lu->lock);
+	json_array_foreach(pages, i, v) {
+		json_t *pg = json_object_get(v, "page"), *sp = json_object_get(v, "subpage");
+		json_t *data = json_object_get(v, "data");
+		const struct scsi_mode_page_def *m;
+		const char *hex;
+
+		if (!json_is_integer(pg) || !json_is_integer(sp) || !json_is_string(data) ||
+		    json_integer_value(pg) < 0 || json_integer_value(pg) > 0x3f ||
+		    json_integer_value(sp) < 0 || json_integer_value(sp) > 0xff)
+			LOADF("pages[%zu]: needs integer page and subpage and a data string",
+			      lu->state_dir, i);
+		m = scsi_profile_mode_page(p, (uint8_t)json_integer_value(pg),
+					   (uint8_t)json_integer_value(sp));
+		if (!m || m->state_off == MODE_NO_STATE)
+			LOADF("pages[%zu]: page %02llxh has nothing changeable in %s", lu->state_dir,
+			      i, (unsigned long long)json_integer_value(pg), p->name);
+		hex = json_string_value(data);
+		if (strlen(hex) != 2u * m->len)
+			LOADF("pages[%zu]: data must be %u bytes of hex", lu->state_dir, i, m->len);
+		for (unsigned b = 0; b < m->len; b++) {
+			int x = hexbyte(hex + 2 * b);
+
+			if (x < 0)
+				LOADF("pages[%zu]: data is not lower-case hex", lu->state_dir, i);
+			if (((unsigned)x ^ m->def[b]) & ~m->mask[b] & 0xff)
+				LOADF("pages[%zu]: byte %u changes a field that is not changeable",
+				      lu->state_dir, i, b);
+			staged[m->state_off + b] = (uint8_t)x;
+		}
+	}
+	pthread_mutex_lock(&lu->lock);
+	memcpy(lu->mode_saved, staged, sizeof(staged));
+	/* SPC-4 7.5.1: after power on, the current values are the saved ones. */
+	memcpy(lu->mode_state, staged, sizeof(staged));
+	mode_sync_atomics(lu);
+	pthread_mutex_unlock(&lu->lock);
+	ret = 0;
+out:
+	json_decref(root);
+	free(text);
+	return ret;
 }
 
 /* ---- MODE SENSE -------------------------------------------------------------------------- */
@@ -88,7 +246,7 @@ enum sense_reason mode_setup_sense(struct scsi_task *t, struct sense_extra *x)
 	uint8_t pc = t->cdb[2] >> 6, page = t->cdb[2] & 0x3f, sub = t->cdb[3];
 	bool found = false;
 
-	if (pc == PC_SAVED)
+	if (pc == PC_SAVED && !p->mode_save)
 		return SR_SAVING_PARAMS_UNSUPPORTED;
 	if (page == PAGE_ALL) {
 		if (sub != 0 && sub != SUBPAGE_ALL) {
@@ -122,6 +280,13 @@ static unsigned put_page(struct lu *lu, const struct scsi_mode_page_def *m, uint
 		break;
 	case PC_DEFAULT:
 		memcpy(d + h, m->def + h, m->len - h);
+		break;
+	case PC_SAVED:
+		/* Only reached with profile->mode_save (mode_setup_sense). */
+		if (m->state_off != MODE_NO_STATE)
+			memcpy(d + h, lu->mode_saved + m->state_off + h, m->len - h);
+		else
+			memcpy(d + h, m->def + h, m->len - h);
 		break;
 	default:
 		if (m->state_off != MODE_NO_STATE)
@@ -206,7 +371,8 @@ enum sense_reason mode_setup_select(struct scsi_task *t, struct sense_extra *x)
 		sense_field_pointer(x, true, 1, 4);
 		return SR_INVALID_FIELD_IN_CDB;
 	}
-	if (t->cdb[1] & MSEL_SP)
+	/* SP=1 needs a profile that saves pages and a place to keep them. */
+	if ((t->cdb[1] & MSEL_SP) && (!t->lu->profile->mode_save || !t->lu->state_dir[0]))
 		return SR_SAVING_PARAMS_UNSUPPORTED;
 	if (plen && plen < hdr)
 		return SR_PARAM_LIST_LENGTH_ERROR;
@@ -328,6 +494,26 @@ void mode_select(struct scsi_task *t)
 		memcpy(lu->mode_state, staged, sizeof(staged));
 		mode_sync_atomics(lu);
 		changed = true;
+	}
+	if (r == SR_OK && (t->cdb[1] & MSEL_SP)) {
+		/* SPC-4 6.11: SP=1 saves the current values of the changeable pages, crash-safely;
+		 * written under lu->lock so two saves cannot interleave. */
+		char *json;
+		uint8_t prev[sizeof(lu->mode_saved)];
+		int ret = -ENOMEM;
+
+		memcpy(prev, lu->mode_saved, sizeof(prev));
+		memcpy(lu->mode_saved, lu->mode_state, sizeof(lu->mode_saved));
+		json = mode_saved_json(lu);
+		if (json)
+			ret = lu_state_save(lu, MODE_FILE, json, strlen(json));
+		free(json);
+		if (ret < 0) {
+			log_err("%s/" MODE_FILE ": cannot save mode pages: %s", lu->state_dir,
+				  strerror(-ret));
+			memcpy(lu->mode_saved, prev, sizeof(prev));
+			r = SR_HARDWARE_ERROR;
+		}
 	}
 	pthread_mutex_unlock(&lu->lock);
 	/* SPC-4 7.5.1: other I_T nexuses learn of the change through a unit attention. */

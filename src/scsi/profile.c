@@ -69,9 +69,12 @@ static const struct scsi_mode_page_def v2026_mode_pages[] = {
 /* What every 2026 profile shares: identity strings, pages, mode pages. A later profile is
  * written as "2026.1 plus ...", so the released data exists once and cannot drift. */
 #define V2026_COMMON \
+	V2026_IDENTITY, .vpd_pages = v2026_vpd, .n_vpd_pages = sizeof(v2026_vpd)
+
+/* Everything of V2026_COMMON but the VPD page list (2026.3 has its own). */
+#define V2026_IDENTITY \
 	.vendor = "INVAR", .product = "invar disk", .revision = "2026",                  \
-	.version_desc = { VD_SAM5, VD_ISCSI, VD_SPC4, VD_SBC3 }, .vpd_pages = v2026_vpd, \
-	.n_vpd_pages = sizeof(v2026_vpd), .rotation_rate = 1,                            \
+	.version_desc = { VD_SAM5, VD_ISCSI, VD_SPC4, VD_SBC3 }, .rotation_rate = 1,     \
 	.mode_pages = v2026_mode_pages,                                                  \
 	.n_mode_pages = sizeof(v2026_mode_pages) / sizeof(v2026_mode_pages[0]),          \
 	.descriptor_sense = false
@@ -132,11 +135,16 @@ static const struct scsi_profile profile_2026_2 = {
 		SCMD_B(SCMD_RECEIVE_COPY_STATUS, w) | SCMD_B(SCMD_RECEIVE_COPY_DATA, w) | \
 		SCMD_B(SCMD_RECEIVE_COPY_OP_PARAMS, w) | SCMD_B(SCMD_RECEIVE_COPY_FAILURE, w))
 
+/* VPD pages: 2026.2's plus Third-party Copy (0x8F, EXTENDED COPY). */
+static const uint8_t v2026_3_vpd[] = { 0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2 };
+
 static const struct scsi_profile profile_2026_3 = {
 	.name = "invar-2026.3",
 	.summary = "invar-2026.2 plus persistent reservations, EXTENDED COPY, ALUA, ORWRITE, "
 		   "PRE-FETCH, WRITE ATOMIC, SANITIZE, FORMAT UNIT and READ DEFECT DATA",
-	V2026_COMMON,
+	V2026_IDENTITY,
+	.vpd_pages = v2026_3_vpd,
+	.n_vpd_pages = sizeof(v2026_3_vpd),
 	.limits = { V2026_2_LIMITS },
 	.cmds = SCMD_SET(V2026_3_CMDS),
 	.lbp = true,
@@ -144,6 +152,7 @@ static const struct scsi_profile profile_2026_3 = {
 	.shared_task_set = true,
 	.alua = true,
 	.alua_transition_secs = 30,
+	.mode_save = true,
 };
 
 /* Oldest first; the newest that is not a draft is the default. */

@@ -71,6 +71,10 @@ struct scsi_profile {
 	 * the IMPLICIT TRANSITION TIME. false: TPGS 00b and every port is simply active. */
 	bool alua;
 	uint8_t alua_transition_secs;
+	/* MODE SELECT with SP=1 saves the changeable pages (DATA_DIR/lu/<NAA>/mode.json), they are
+	 * loaded when the LU is created, and MODE SENSE answers page control 3 (saved values).
+	 * false: SP=1 and saved values are SAVING PARAMETERS NOT SUPPORTED. */
+	bool mode_save;
 };
 
 /* Whether command id exists in profile p. */

@@ -40,5 +40,9 @@ bool scsi_lu_shared_task_set(const struct lu *lu);
 /* Called by lu_create: current mode page values from the profile's defaults, and the WCE and
  * D_SENSE atomics from them. */
 void scsi_lu_mode_init(struct lu *lu);
+/* For profiles with mode_save, once the LU has its state directory: loads saved mode pages
+ * (DATA_DIR/lu/<NAA>/mode.json) into the saved and current values. A missing file is not an
+ * error; an unreadable or corrupt one is (-errno with a reason naming the file in err). */
+int scsi_lu_mode_load(struct lu *lu, char *err, size_t err_len);
 
 #endif

@@ -17,6 +17,7 @@
 #define INQ_EVPD 0x01
 #define PERIPHERAL_DISK 0x00
 #define PERIPHERAL_NO_LU 0x7f		/* qualifier 3, type 1Fh: SPC-4 6.4.2 */
+#define INQ_RMB 0x80			/* removable medium (LU option removable=1) */
 #define INQ_VERSION_SPC4 0x06
 #define INQ_HISUP 0x10
 #define INQ_RESPONSE_FORMAT 0x02
@@ -31,6 +32,7 @@
 #define VPD_SUPPORTED 0x00
 #define VPD_SERIAL 0x80
 #define VPD_DEVICE_ID 0x83
+#define VPD_THIRD_PARTY_COPY 0x8f
 #define VPD_BLOCK_LIMITS 0xb0
 #define VPD_BLOCK_CHARACTERISTICS 0xb1
 #define VPD_LBP 0xb2
@@ -94,6 +96,8 @@ static unsigned inquiry_standard(const struct scsi_task *t, uint8_t *b)
 
 	memset(b, 0, INQ_STD_LEN);
 	b[0] = t->lu ? PERIPHERAL_DISK : PERIPHERAL_NO_LU;
+	if (t->lu && t->lu->cfg.removable)
+		b[1] = INQ_RMB;
 	b[2] = INQ_VERSION_SPC4;
 	b[3] = INQ_HISUP | INQ_RESPONSE_FORMAT;
 	b[4] = INQ_STD_LEN - 5;
@@ -256,6 +260,7 @@ void spc_inquiry(struct scsi_task *t)
 		case VPD_SUPPORTED: len = vpd_supported(t->lu, b); break;
 		case VPD_SERIAL: len = vpd_serial(t->lu, b); break;
 		case VPD_DEVICE_ID: len = vpd_device_id(t, b); break;
+		case VPD_THIRD_PARTY_COPY: len = xcopy_vpd_page(b); break;
 		case VPD_BLOCK_LIMITS: len = vpd_block_limits(t->lu, b); break;
 		case VPD_BLOCK_CHARACTERISTICS: len = vpd_block_characteristics(t->lu, b); break;
 		case VPD_LBP: len = vpd_lbp(t->lu, b); break;
@@ -357,6 +362,8 @@ void spc_request_sense(struct scsi_task *t)
 				[UA_ALUA_CHANGED] = SR_UA_ALUA_CHANGED,
 			};
 			r = ua[k];
+		} else if (atomic_load(&t->lu->ejected)) {
+			r = SR_NOT_READY_REMOVED;
 		} else if (atomic_load(&t->lu->stopped)) {
 			r = SR_NOT_READY_STOPPED;
 		} else {
@@ -374,6 +381,8 @@ void spc_request_sense(struct scsi_task *t)
 
 enum sense_reason spc_setup_start_stop(struct scsi_task *t, struct sense_extra *x)
 {
+	if (t->lu && t->lu->cfg.removable)
+		return SR_OK;	/* power conditions are no-ops there (spc_start_stop_removable) */
 	switch (t->cdb[4] >> 4) {
 	case 0x0: /* START_VALID */
 	case 0x1: /* ACTIVE */
@@ -389,12 +398,38 @@ enum sense_reason spc_setup_start_stop(struct scsi_task *t, struct sense_extra *
 	}
 }
 
+/* A removable medium (SBC-3 5.25): LOEJ with START=0 ejects it, LOEJ with START=1 loads it,
+ * either refused with MEDIUM REMOVAL PREVENTED while a nexus prevents removal; once ejected,
+ * media commands answer MEDIUM NOT PRESENT until a load. The medium is either loaded (and
+ * ready: there is no spindle to stop) or not, so START without LOEJ and every power condition
+ * change nothing (what libiscsi's StartStopUnit.NoLoej and .PwrCnd expect of removable units). */
+static void spc_start_stop_removable(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+	uint8_t b4 = t->cdb[4];
+
+	if ((b4 >> 4) || !(b4 & SSU_LOEJ)) {
+		scsi_task_complete(t, SR_OK, NULL);
+		return;
+	}
+	if (lu_prevent_any(lu)) {
+		scsi_task_complete(t, SR_MEDIUM_REMOVAL_PREVENTED, NULL);
+		return;
+	}
+	atomic_store(&lu->ejected, !(b4 & SSU_START));
+	scsi_task_complete(t, SR_OK, NULL);
+}
+
 void spc_start_stop_unit(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
 	uint8_t b4 = t->cdb[4];
 	bool prevent;
 
+	if (lu->cfg.removable) {
+		spc_start_stop_removable(t);
+		return;
+	}
 	/* A power condition other than START_VALID ignores START and LOEJ: there is no power
 	 * state to change in emulation. */
 	if (b4 >> 4) {
@@ -422,6 +457,15 @@ void spc_prevent_allow(struct scsi_task *t)
 		/* 10b and 11b are obsolete (SBC-3 5.13). */
 		sense_field_pointer(&x, true, 4, 1);
 		scsi_task_complete(t, SR_INVALID_FIELD_IN_CDB, &x);
+		return;
+	}
+	if (t->lu->cfg.removable) {
+		/* Held per I_T nexus; a nexus-less caller (tests) counts as nexus 0. */
+		if (lu_prevent_set(t->lu, t->nexus ? t->nexus->id : 0, v) < 0) {
+			scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
+			return;
+		}
+		scsi_task_complete(t, SR_OK, NULL);
 		return;
 	}
 	pthread_mutex_lock(&t->lu->lock);

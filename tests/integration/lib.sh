@@ -4,6 +4,8 @@ set -u
 BUILD=${BUILD:-build}
 INVARD=${INVARD:-$PWD/$BUILD/invard}
 INVARCTL=${INVARCTL:-$PWD/$BUILD/invarctl}
+# Raw CDB client (tests/tools/iscsi-cmd.c): ISCSI_CMD URL CDB_HEX [DATA_OUT_HEX] prints status/sense/data.
+ISCSI_CMD=${ISCSI_CMD:-$PWD/$BUILD/tests/tools/iscsi-cmd}
 TEST_IQN=iqn.2026-11.org.invar:test
 TMP=$(mktemp -d /tmp/invar-test.XXXXXX)
 INVARD_PID=

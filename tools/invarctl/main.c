@@ -39,6 +39,7 @@ static void usage(FILE *f)
 		"  target list\n"
 		"  lun add IQN SPEC [--lun N]      SPEC: file:PATH[,size=SIZE] | ram:SIZE | null:SIZE\n"
 		"                                  then ,serial=S ,naa=HEX ,block_size=512|4096 ,profile=NAME\n"
+		"                                  ,readonly=0|1 ,removable=0|1\n"
 		"  lun delete IQN LUN\n"
 		"  lun list IQN\n"
 		"  portal add ADDR:PORT[,tpg=N]    tpg: target portal group tag (default 1)\n"
@@ -427,6 +428,10 @@ static int cmd_lun(const struct ctl *c, int argc, char **argv)
 		}
 		if (cfg.profile[0])
 			json_object_set_new(p, "profile", json_string(cfg.profile));
+		if (cfg.readonly)
+			json_object_set_new(p, "readonly", json_true());
+		if (cfg.removable)
+			json_object_set_new(p, "removable", json_true());
 		if (run(c, "lun_add", p, &r))
 			return 1;
 		if (r) {

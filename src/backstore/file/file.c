@@ -83,6 +83,14 @@ static int file_open_fd(const struct bs_config *cfg, bool *created, char *err, s
 	int fd, ret, e;
 
 	*created = false;
+	if (cfg->read_only) {
+		/* A read-only LU never creates, grows or writes its file. */
+		fd = open(cfg->path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		return bs_fail(err, err_len, errno, "file backstore: cannot open %s read-only: %s",
+			       cfg->path, strerror(errno));
+	}
 	fd = open(cfg->path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && cfg->create) {
 		if (!cfg->size)
@@ -162,6 +170,10 @@ static int file_size_setup(int fd, const struct bs_config *cfg, bool created, bo
 	*size = cfg->size;
 	/* A file created just now has size 0 and is grown here: sparse, no blocks allocated. A
 	 * larger existing file is left alone and its first cfg->size bytes are exposed. */
+	if (cfg->read_only && cfg->size > (uint64_t)st.st_size)
+		return bs_fail(err, err_len, EINVAL,
+			       "file backstore: %s is smaller than size and the LU is read-only",
+			       cfg->path);
 	if (created || cfg->size > (uint64_t)st.st_size) {
 		if (ftruncate(fd, (off_t)cfg->size) < 0)
 			return bs_fail(err, err_len, errno,
