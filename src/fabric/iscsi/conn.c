@@ -284,6 +284,10 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 		return;
 	c->closing = true;
 	c->phase = ISCSI_PHASE_CLOSED;
+	/* From here on, dropping the last task (a queued response below, or an aborted task)
+	 * ends the session (iscsi_conn_teardown_check): hold it until the walk is over. */
+	if (s)
+		iscsi_session_get(s);
 	log_info("iscsi %s: closing connection: %s", c->peer, why);
 	ev_fd_del(c->w->loop, &c->evfd);
 	shutdown(c->fd, SHUT_RDWR);
@@ -326,9 +330,6 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 			free(hd);
 		}
 		s->nheld = 0;
-		/* Dropping the last task ends the session (iscsi_conn_teardown_check): hold it so
-		 * the list being walked outlives that. */
-		iscsi_session_get(s);
 		list_for_each_safe(n, tmp, &s->tasks)
 		{
 			struct iscsi_task *t = list_entry(n, struct iscsi_task, node);
@@ -337,9 +338,10 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 			iscsi_task_abort(t);
 			iscsi_task_put(t);
 		}
-		iscsi_session_put(s);
 	}
 	iscsi_conn_teardown_check(c);
+	if (s)
+		iscsi_session_put(s);
 }
 
 void iscsi_conn_ffp_started(struct iscsi_conn *c)
