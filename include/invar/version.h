@@ -12,6 +12,6 @@
 #define INVAR_RPC_VERSION_MINOR 0
 
 /* Saved configuration format (docs/CONFIG.md). invard refuses a newer major version. */
-#define INVAR_CONFIG_VERSION 1
+#define INVAR_CONFIG_VERSION 2	/* 2: "auth", "discovery_auth" (written only when used) */
 
 #endif

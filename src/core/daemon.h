@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "core/acl.h"
 #include "util/evloop.h"
 #include "util/list.h"
 
@@ -30,6 +31,9 @@ struct daemon {
 	pthread_mutex_t lock;
 	struct list_node targets; /* struct target.node */
 	struct list_node portals; /* fabric-owned portal objects */
+
+	/* CHAP credentials for discovery sessions (ACL and portals unused); under lock. */
+	struct target_auth discovery_auth;
 
 	atomic_uint_least64_t next_nexus_id;
 	atomic_uint next_tsih;
