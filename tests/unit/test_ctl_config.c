@@ -150,8 +150,8 @@ static void test_errors(void **state)
 	expect_error("[]", "(top level): expected an object, got an array");
 	expect_error("{}", "version: missing");
 	expect_error("{\"version\":\"1\"}", "version: expected an integer, got a string");
-	expect_error("{\"version\":2}",
-		     "version: 2 is newer than this invard understands (1); upgrade invar");
+	expect_error("{\"version\":3}",
+		     "version: 3 is newer than this invard understands (2); upgrade invar");
 	expect_error("{\"version\":0}", "version: 0 is not a valid config version");
 	expect_error("{\"version\":1,\"portals\":\"127.0.0.1:3260\"}",
 		     "portals: expected an array, got a string");
