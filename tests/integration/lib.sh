@@ -63,6 +63,11 @@ invar_start_config() {
 	"$INVARD" --data-dir "$TMP/data" --config "$1" >>"$TMP/invard.log" 2>&1 &
 	INVARD_PID=$!
 	wait_listening "$PORT" || fail "invard did not start from $1"
+	# Portals listen before the control socket exists: wait for both.
+	for _ in $(seq 1 100); do
+		[ -S "$TMP/data/invar.sock" ] && break
+		sleep 0.1
+	done
 }
 
 # Stops invard with SIGTERM and requires a clean exit (status 0) within 10 s.
