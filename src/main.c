@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/epoll.h>
 
+#include "core/acl.h"
 #include "core/daemon.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
@@ -41,6 +42,10 @@ struct opts {
 	const char **luns;
 	unsigned nluns;
 	unsigned workers;	/* 0 = one per online CPU */
+	const char *chap;	/* USER:SECRET */
+	const char *mutual_chap;
+	const char **allow;
+	unsigned nallow;
 	int verbose;
 };
 
@@ -72,6 +77,10 @@ static void usage(FILE *f)
 		"                       created once and reused.\n"
 		"  --config FILE        restore a configuration saved by `invarctl config save`\n"
 		"                       (not combinable with --listen/--target/--lun)\n"
+		"  --chap USER:SECRET   require CHAP with these credentials to log in to the target\n"
+		"                       and for discovery sessions\n"
+		"  --mutual-chap USER:SECRET  the target's own credentials (mutual CHAP)\n"
+		"  --allow IQN          only this initiator may log in (repeatable; default: any)\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  -v, --verbose        debug logging\n"
@@ -84,7 +93,7 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
-	       O_LIST_COMMANDS };
+	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -97,6 +106,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "list-commands", no_argument, NULL, O_LIST_COMMANDS },
+		{ "chap", required_argument, NULL, O_CHAP },
+		{ "mutual-chap", required_argument, NULL, O_MUTUAL_CHAP },
+		{ "allow", required_argument, NULL, O_ALLOW },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -107,7 +119,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->data_dir = DEFAULT_DATA_DIR;
 	o->listen = calloc((size_t)argc, sizeof(*o->listen));
 	o->luns = calloc((size_t)argc, sizeof(*o->luns));
-	if (!o->listen || !o->luns)
+	o->allow = calloc((size_t)argc, sizeof(*o->allow));
+	if (!o->listen || !o->luns || !o->allow)
 		return 1;
 	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -130,6 +143,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_CONFIG:
 			o->config = optarg;
+			break;
+		case O_CHAP:
+			o->chap = optarg;
+			break;
+		case O_MUTUAL_CHAP:
+			o->mutual_chap = optarg;
+			break;
+		case O_ALLOW:
+			o->allow[o->nallow++] = optarg;
 			break;
 		case O_WORKERS:
 			errno = 0;
@@ -167,7 +189,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		usage(stderr);
 		return 2;
 	}
-	if (o->config && (o->nlisten || o->nluns || o->target)) {
+	if (o->config && (o->nlisten || o->nluns || o->target || o->chap || o->mutual_chap ||
+			  o->nallow)) {
 		fprintf(stderr, "invard: use either --config or --listen/--target/--lun: the saved "
 				"config already lists portals, targets and LUNs\n");
 		return 2;
@@ -197,6 +220,28 @@ static int config_from_cmdline(const struct opts *o, const char *data_dir, struc
 	if (ctl_config_add_target(c, iqn, &t, err, sizeof(err)) < 0) {
 		fprintf(stderr, "invard: --target %s: %s\n", iqn, err);
 		return -EINVAL;
+	}
+	/* Secrets are not echoed in these messages. */
+	if (o->chap && (chap_cred_parse(&t->auth.chap, o->chap, err, sizeof(err)) < 0 ||
+			chap_cred_parse(&c->discovery_auth.chap, o->chap, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "invard: --chap: %s\n", err);
+		return -EINVAL;
+	}
+	if (o->mutual_chap &&
+	    (chap_cred_parse(&t->auth.mutual, o->mutual_chap, err, sizeof(err)) < 0 ||
+	     chap_cred_parse(&c->discovery_auth.mutual, o->mutual_chap, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "invard: --mutual-chap: %s\n", err);
+		return -EINVAL;
+	}
+	for (i = 0; i < o->nallow; i++) {
+		int r = target_auth_acl_add(&t->auth, o->allow[i], NULL);
+
+		if (r < 0) {
+			fprintf(stderr, "invard: --allow %s: %s\n", o->allow[i],
+				r == -EINVAL ? "not a valid iSCSI name (iqn./eui./naa., lower case)"
+				: r == -EEXIST ? "given twice" : strerror(-r));
+			return -EINVAL;
+		}
 	}
 	for (i = 0; i < o->nluns; i++) {
 		if (lunspec_parse(o->luns[i], &lc, err, sizeof(err)) < 0) {
@@ -433,5 +478,6 @@ out:
 		close(lock_fd);
 	free(o.listen);
 	free(o.luns);
+	free(o.allow);
 	return rc;
 }

@@ -4,7 +4,7 @@
 # Installs only what is missing, so repeated runs cost nothing.
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev)
+build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev)
 test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps)
 
 want=("${build_pkgs[@]}")

@@ -12,7 +12,8 @@
 #define INVAR_RPC_VERSION_MINOR 1
 
 /* Saved configuration format (docs/CONFIG.md). invard refuses a newer version and writes the
- * lowest version that expresses the file (2 adds portal group tags). */
+ * lowest version that expresses the file: 2 adds portal objects with a group tag other than 1,
+ * "auth" and "discovery_auth". */
 #define INVAR_CONFIG_VERSION 2
 
 #endif

@@ -115,6 +115,7 @@ void daemon_fini(struct daemon *d)
 		list_del(&t->node);
 		target_put(t);
 	}
+	target_auth_free(&d->discovery_auth);
 	pthread_mutex_unlock(&d->lock);
 	ev_loop_free(d->main_loop);
 	d->main_loop = NULL;

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "core/acl.h"
 #include "core/alua.h"
 #include "util/evloop.h"
 #include "util/list.h"
@@ -34,6 +35,9 @@ struct daemon {
 	struct list_node portals; /* fabric-owned portal objects */
 	/* Portal group tags in use (ALUA target port groups); slots taken under lock. */
 	struct alua_groups alua_groups;
+
+	/* CHAP credentials for discovery sessions (ACL and portals unused); under lock. */
+	struct target_auth discovery_auth;
 
 	atomic_uint_least64_t next_nexus_id;
 	atomic_uint next_tsih;

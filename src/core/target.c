@@ -73,6 +73,7 @@ void target_put(struct target *t)
 	for (i = 0; i < INVAR_MAX_LUNS; i++)
 		if (t->lus[i])
 			lu_put(t->lus[i]);
+	target_auth_free(&t->auth);
 	free(t);
 }
 
@@ -138,6 +139,11 @@ static void target_luns_changed(struct daemon *d, struct target *t)
 		d->fabric->target_luns_changed(d, t);
 }
 
+void target_auth_changed(struct daemon *d, struct target *t)
+{
+	target_luns_changed(d, t);
+}
+
 int target_lun_add(struct daemon *d, struct target *t, unsigned lun, struct lu *lu)
 {
 	if (lun >= INVAR_MAX_LUNS)
@@ -174,19 +180,28 @@ int target_lun_del(struct daemon *d, struct target *t, unsigned lun)
 struct lun_view *lun_view_get(struct daemon *d, struct target *t, const char *initiator)
 {
 	struct lun_view *v = calloc(1, sizeof(*v));
+	const struct acl_entry *e;
 	unsigned i;
 
 	if (!v)
 		return NULL;
 	pthread_mutex_lock(&d->lock);
 	v->gen = atomic_load(&t->lun_gen);
+	e = initiator ? target_auth_acl_find(&t->auth, initiator) : NULL;
+	/* Taken out of a non-empty ACL while logged in: nothing is visible any more. */
+	if (t->auth.nacls && !e)
+		goto out;
 	for (i = 0; i < INVAR_MAX_LUNS; i++) {
-		if (!t->lus[i])
+		/* An ACL entry with a LUN map shows only its LUNs, at its own numbers. */
+		unsigned tl = e && e->nmap ? e->map[i] : i;
+
+		if (tl >= INVAR_MAX_LUNS || !t->lus[tl])
 			continue;
-		lu_get(t->lus[i]);
-		v->lus[i] = t->lus[i];
+		lu_get(t->lus[tl]);
+		v->lus[i] = t->lus[tl];
 		v->count++;
 	}
+out:
 	pthread_mutex_unlock(&d->lock);
 	return v;
 }

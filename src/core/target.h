@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/acl.h"
 #include "core/alua.h"
 #include "core/limits.h"
 #include "util/list.h"
@@ -30,6 +31,9 @@ struct target {
 	atomic_uint lun_gen;
 
 	void *fabric_priv;		/* the fabric's per-target state (session list...) */
+
+	/* CHAP credentials, ACL and portal binding (core/acl.h); under daemon.lock. */
+	struct target_auth auth;
 };
 
 /* A session's private, immutable snapshot of a target's LUN table. It holds a reference on every
@@ -55,11 +59,14 @@ void target_put(struct target *t);
  * -ERANGE if lun >= INVAR_MAX_LUNS. Tells the fabric so sessions see the change. */
 int target_lun_add(struct daemon *d, struct target *t, unsigned lun, struct lu *lu);
 int target_lun_del(struct daemon *d, struct target *t, unsigned lun);
+/* The ACL or a LUN map changed: sessions refresh their LUN views (as for a LUN table change). */
+void target_auth_changed(struct daemon *d, struct target *t);
 /* Lowest free LUN number, or -ENOSPC. Under daemon.lock. */
 int target_lun_next_free(struct target *t);
 
-/* Snapshot the LUN table (takes LU references). For an ACL-mapped view, the initiator name will
- * select the mapping; today every initiator sees every LUN. Returns NULL on ENOMEM. */
+/* Snapshot the LUN table (takes LU references) as the initiator sees it: with an ACL entry that
+ * maps LUNs, only those, at the initiator's numbers; otherwise every LUN. Returns NULL on
+ * ENOMEM. */
 struct lun_view *lun_view_get(struct daemon *d, struct target *t, const char *initiator);
 void lun_view_put(struct lun_view *v);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/config_auth.h"
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "invar/version.h"
@@ -34,8 +35,11 @@ void ctl_config_free(struct ctl_config *c)
 		free(c->portals[i]);
 	free(c->portals);
 	free(c->portal_tpgs);
-	for (i = 0; i < c->ntargets; i++)
+	for (i = 0; i < c->ntargets; i++) {
 		free(c->targets[i].luns);
+		target_auth_free(&c->targets[i].auth);
+	}
+	target_auth_free(&c->discovery_auth);
 	free(c->targets);
 	ctl_config_init(c);
 }
@@ -184,11 +188,18 @@ json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg)
 }
 
 /* The lowest format version that says everything in c (docs/CONFIG.md, Versioning): a file that
- * uses no portal group but the default stays version 1, readable by every invard. */
+ * uses only the default portal group and no access settings stays version 1, readable by every
+ * invard; one with them is refused by an older invard rather than served without its portal
+ * groups or its access control. */
 int ctl_config_min_version(const struct ctl_config *c)
 {
 	for (size_t i = 0; i < c->nportals; i++)
 		if (c->portal_tpgs && c->portal_tpgs[i] != CTL_TPG_DEFAULT)
+			return 2;
+	if (!ctl_auth_empty(&c->discovery_auth))
+		return 2;
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (!ctl_auth_empty(&c->targets[i].auth))
 			return 2;
 	return 1;
 }
@@ -233,7 +244,12 @@ json_t *ctl_config_to_json(const struct ctl_config *c)
 			if (json_array_append_new(luns, ctl_lun_to_json(t->luns[j].lun,
 									&t->luns[j].cfg)) < 0)
 				ret = -ENOMEM;
+		if (!ret && !ctl_auth_empty(&t->auth))
+			jset(to, "auth", ctl_auth_to_json(&t->auth, !c->redact_secrets), &ret);
 	}
+	if (!ret && !ctl_auth_empty(&c->discovery_auth))
+		jset(root, "discovery_auth", ctl_auth_to_json(&c->discovery_auth, !c->redact_secrets),
+		     &ret);
 	if (!ret)
 		return root;
 fail:
@@ -403,7 +419,7 @@ static int load_target(json_t *to, const char *path, struct ctl_config *c, char 
 
 	EXPECT(json_is_object(to), path, "an object", to);
 	json_object_foreach(to, key, v)
-		if (strcmp(key, "iqn") && strcmp(key, "luns"))
+		if (strcmp(key, "iqn") && strcmp(key, "luns") && strcmp(key, "auth"))
 			warn_unknown(path, key);
 	iqn = json_object_get(to, "iqn");
 	snprintf(fp, sizeof(fp), "%s.iqn", path);
@@ -421,6 +437,12 @@ static int load_target(json_t *to, const char *path, struct ctl_config *c, char 
 
 		ERRF("%s:%s", fp, r ? r + 1 : reason);
 		return -EINVAL;
+	}
+	v = json_object_get(to, "auth");
+	if (v) {
+		snprintf(fp, sizeof(fp), "%s.auth", path);
+		if (ctl_auth_from_json(v, fp, &t->auth, false, err, err_len) < 0)
+			return -EINVAL;
 	}
 	luns = json_object_get(to, "luns");
 	if (!luns)
@@ -502,7 +524,8 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 	json_object_foreach(root, key, v)
 	{
 		if (strcmp(key, "version") && strcmp(key, "invar_version") &&
-		    strcmp(key, "portals") && strcmp(key, "targets"))
+		    strcmp(key, "portals") && strcmp(key, "targets") &&
+		    strcmp(key, "discovery_auth"))
 			warn_unknown("", key);
 	}
 	v = json_object_get(root, "invar_version");
@@ -534,6 +557,9 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 			}
 		}
 	}
+	v = json_object_get(root, "discovery_auth");
+	if (v && ctl_auth_from_json(v, "discovery_auth", &c->discovery_auth, true, err, err_len) < 0)
+		goto fail;
 	targets = json_object_get(root, "targets");
 	if (targets) {
 		if (!json_is_array(targets)) {

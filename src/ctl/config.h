@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "core/acl.h"
 #include "core/limits.h"
 #include "core/lu.h"
 
@@ -21,6 +22,7 @@ struct ctl_target {
 	char iqn[INVAR_NAME_MAX + 1];
 	struct ctl_lun *luns;
 	size_t nluns;
+	struct target_auth auth;	/* CHAP, ACL, portal binding ("auth") */
 };
 
 struct ctl_config {
@@ -29,6 +31,8 @@ struct ctl_config {
 	size_t nportals;
 	struct ctl_target *targets;
 	size_t ntargets;
+	struct target_auth discovery_auth;	/* CHAP for discovery sessions */
+	bool redact_secrets;	/* to_json: "secret_set" instead of secrets (RPC answers) */
 };
 
 void ctl_config_init(struct ctl_config *c);
@@ -50,8 +54,8 @@ int ctl_config_add_lun(struct ctl_target *t, unsigned lun, const struct lu_confi
 const char *ctl_json_type_name(const json_t *v);
 
 json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg);
-/* The lowest config format version that can express c (1, or 2 when a portal group other than
- * the default is used). */
+/* The lowest config format version that can express c: 1, or 2 when a portal group other than
+ * the default or access settings (auth, discovery_auth) are used. */
 int ctl_config_min_version(const struct ctl_config *c);
 /* The whole config as the saved JSON object. NULL on ENOMEM. */
 json_t *ctl_config_to_json(const struct ctl_config *c);

@@ -167,6 +167,9 @@ int ctl_config_snapshot(struct daemon *d, struct ctl_config *c)
 		ret = ctl_config_add_target(c, t->iqn, &ct, reason, sizeof(reason));
 		if (ret < 0)
 			break;
+		ret = target_auth_copy(&ct->auth, &t->auth);
+		if (ret < 0)
+			break;
 		for (i = 0; i < INVAR_MAX_LUNS && !ret; i++) {
 			if (!t->lus[i])
 				continue;
@@ -176,6 +179,8 @@ int ctl_config_snapshot(struct daemon *d, struct ctl_config *c)
 		if (ret < 0)
 			break;
 	}
+	if (!ret)
+		ret = target_auth_copy(&c->discovery_auth, &d->discovery_auth);
 	pthread_mutex_unlock(&d->lock);
 	if (ret < 0) {
 		ctl_config_free(c);
@@ -187,11 +192,32 @@ int ctl_config_snapshot(struct daemon *d, struct ctl_config *c)
 	return 0;
 }
 
+int ctl_auth_apply(struct daemon *d, struct target_auth *dst, const struct target_auth *src)
+{
+	struct target_auth copy, old;
+	int ret = target_auth_copy(&copy, src);
+
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&d->lock);
+	old = *dst;
+	*dst = copy;
+	pthread_mutex_unlock(&d->lock);
+	target_auth_free(&old);
+	return 0;
+}
+
 int ctl_config_apply(struct daemon *d, const struct ctl_config *c, char *err, size_t err_len)
 {
 	char reason[512];
 	size_t i, j;
 	int ret;
+
+	ret = ctl_auth_apply(d, &d->discovery_auth, &c->discovery_auth);
+	if (ret < 0) {
+		ERRF("discovery_auth: out of memory");
+		return ret;
+	}
 
 	for (i = 0; i < c->ntargets; i++) {
 		const struct ctl_target *ct = &c->targets[i];
@@ -208,6 +234,13 @@ int ctl_config_apply(struct daemon *d, const struct ctl_config *c, char *err, si
 		if (!t) {
 			ERRF("targets[%zu]: target vanished", i);
 			return -ENOENT;
+		}
+		/* Access control is in place before any LUN exists or a portal listens. */
+		ret = ctl_auth_apply(d, &t->auth, &ct->auth);
+		if (ret < 0) {
+			ERRF("targets[%zu].auth: out of memory", i);
+			target_put(t);
+			return ret;
 		}
 		for (j = 0; j < ct->nluns; j++) {
 			reason[0] = '\0';

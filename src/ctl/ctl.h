@@ -28,5 +28,9 @@ int ctl_config_snapshot(struct daemon *d, struct ctl_config *c);
 /* Creates every target and LUN of c, then opens its portals. Errors name the config field
  * ("targets[0].luns[1]: ..."). Stops at the first error; returns 0 or -errno. */
 int ctl_config_apply(struct daemon *d, const struct ctl_config *c, char *err, size_t err_len);
+/* Replace *dst (a target's or the discovery auth, owned by d) with a copy of src under
+ * daemon.lock. 0 or -ENOMEM. */
+struct target_auth;
+int ctl_auth_apply(struct daemon *d, struct target_auth *dst, const struct target_auth *src);
 
 #endif

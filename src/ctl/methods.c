@@ -495,6 +495,7 @@ static int m_config_show(struct rpc_call *c, const void *pv)
 
 	if (ctl_config_snapshot(c->d, &cfg) < 0)
 		return rpc_fail(c, -ENOMEM, "out of memory");
+	cfg.redact_secrets = true;	/* secrets only ever go to the 0600 saved file */
 	c->result = ctl_config_to_json(&cfg);
 	ctl_config_free(&cfg);
 	if (!c->result)

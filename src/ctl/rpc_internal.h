@@ -55,5 +55,8 @@ struct rpc_method {
 
 extern const struct rpc_method rpc_methods[];
 extern const size_t rpc_nmethods;
+/* Access control methods (methods_auth.c). */
+extern const struct rpc_method rpc_auth_methods[];
+extern const size_t rpc_auth_nmethods;
 
 #endif

@@ -3,12 +3,15 @@
  * target's declarations), the rest is the key=value text the initiator sent. One negotiation
  * runs through all rounds, as a login does across its PDUs, so "negotiated twice", stage
  * changes and the declarations after a negotiation are all reached. Every response must be a
- * well-formed key=value list within its buffer. */
+ * well-formed key=value list within its buffer. Selector bit 0x10 hands the security keys to
+ * the login code's path instead (auth_defer): the CHAP keys of each round then drive one CHAP
+ * exchange (chap.c) against fixed credentials, with mutual CHAP possible. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabric/iscsi/chap.h"
 #include "fabric/iscsi/params.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,6 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct iscsi_text_pair pairs[ISCSI_TEXT_MAX_PAIRS];
 	size_t pos = 0;
 
+	struct chap_session cs;
+	struct chap_cred expect, mutual;
+
+	chap_cred_set(&expect, "alice", "alicesecret123", NULL, 0);
+	chap_cred_set(&mutual, "tgt", "targetsecret456", NULL, 0);
+	chap_session_init(&cs, &expect, &mutual);
 	iscsi_negotiation_init(&n);
 	while (pos < size) {
 		const uint8_t *end = memchr(data + pos, 0xff, size - pos);
@@ -55,6 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc, cnt;
 
 		memcpy(req, data + pos + (len ? 1 : 0), tlen);
+		if (sel & 0x10)
+			n.auth_defer = true;
 		/* The bare parser on its own copy (it splits in place). */
 		{
 			char *p = malloc(tlen + 1);
@@ -72,6 +83,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc && rc != -EINVAL && rc != -EPROTO && rc != -ENOSPC && rc != -EACCES)
 			abort();
 		check_response(out, out_len, out_max);
+		if (!rc && n.auth_defer &&
+		    (n.chap.a || n.chap.i || n.chap.c || n.chap.n || n.chap.r)) {
+			rc = chap_step(&cs, &n.chap, out, out_max, &out_len);
+			if (rc != 0 && rc != 1 && rc != -EACCES && rc != -EPROTO && rc != -ENOSPC)
+				abort();
+			if (rc == 1 && cs.state != CHAP_DONE)
+				abort();
+			check_response(out, out_len, out_max);
+			rc = 0;
+		}
 		if (!rc && (sel & 0x80)) {
 			rc = iscsi_params_declare(&n, out, out_max, &out_len);
 			if (rc && rc != -ENOSPC)
@@ -94,5 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(out);
 		pos += len + 1;
 	}
+	chap_session_fini(&cs);
 	return 0;
 }

@@ -49,7 +49,13 @@ static void usage(FILE *f)
 		"                                  unavailable | transitioning\n"
 		"  alua list IQN\n"
 		"  config save [PATH]              default DATA_DIR/invar.json on the daemon's side\n"
-		"  config show\n"
+		"  config show                     (CHAP secrets are never shown)\n"
+		"  acl add|delete IQN INITIATOR    an empty ACL lets every initiator in\n"
+		"  acl map IQN INITIATOR LUN TARGET_LUN   the initiator sees only mapped LUNs\n"
+		"  acl list IQN\n"
+		"  acl bind|unbind IQN ADDR:PORT   reach the target only through these portals\n"
+		"  chap set IQN|discovery USER:SECRET|- [--mutual | --initiator IQN]\n"
+		"  chap clear IQN|discovery [--mutual | --initiator IQN]\n"
 		"\n"
 		"  --socket PATH    control socket (default DATA_DIR/invar.sock)\n"
 		"  --data-dir DIR   invard's data directory (default " DEFAULT_DATA_DIR ")\n"
@@ -592,6 +598,115 @@ static int cmd_config(const struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* chap set TARGET|discovery USER:SECRET|- [--mutual | --initiator IQN]
+ * chap clear TARGET|discovery [--mutual | --initiator IQN]
+ * "-" reads USER:SECRET from the first line of stdin, keeping the secret out of `ps`. */
+static int cmd_chap(const struct ctl *c, int argc, char **argv)
+{
+	bool set = argc >= 1 && !strcmp(argv[0], "set");
+	int nfixed = set ? 3 : 2, i;
+	json_t *p, *r = NULL;
+	char line[600], *colon;
+	const char *cred;
+
+	if (argc < nfixed || (strcmp(argv[0], "set") && strcmp(argv[0], "clear")))
+		return usage_error("usage: chap set TARGET|discovery USER:SECRET|- [--mutual | "
+				   "--initiator IQN]; chap clear TARGET|discovery [...]%s", "");
+	p = json_object();
+	if (strcmp(argv[1], "discovery"))
+		json_object_set_new(p, "iqn", json_string(argv[1]));
+	for (i = nfixed; i < argc; i++) {
+		if (!strcmp(argv[i], "--mutual"))
+			json_object_set_new(p, "mutual", json_true());
+		else if (!strcmp(argv[i], "--initiator") && i + 1 < argc)
+			json_object_set_new(p, "initiator", json_string(argv[++i]));
+		else {
+			json_decref(p);
+			return usage_error("chap: unexpected '%s'", argv[i]);
+		}
+	}
+	if (set) {
+		cred = argv[2];
+		if (!strcmp(cred, "-")) {
+			if (!fgets(line, sizeof(line), stdin)) {
+				json_decref(p);
+				return usage_error("chap set: no USER:SECRET on stdin%s", "");
+			}
+			line[strcspn(line, "\r\n")] = '\0';
+			cred = line;
+		}
+		colon = strchr(cred, ':');
+		if (!colon || colon == cred) {
+			json_decref(p);
+			return usage_error("chap set: expected USER:SECRET%s", "");
+		}
+		json_object_set_new(p, "user", json_stringn(cred, (size_t)(colon - cred)));
+		json_object_set_new(p, "secret", json_string(colon + 1));
+	}
+	if (run(c, set ? "chap_set" : "chap_clear", p, &r))
+		return 1;
+	if (r)
+		printf("CHAP credentials %s\n", set ? "set" : "cleared");
+	json_decref(r);
+	return 0;
+}
+
+/* acl add|delete IQN INITIATOR; acl map IQN INITIATOR LUN TARGET_LUN; acl list IQN;
+ * acl bind|unbind IQN ADDR:PORT (portal binding) */
+static int cmd_acl(const struct ctl *c, int argc, char **argv)
+{
+	json_t *r = NULL, *v;
+	const char *m;
+	size_t i;
+
+	if (argc == 3 && (!strcmp(argv[0], "add") || !strcmp(argv[0], "delete"))) {
+		m = !strcmp(argv[0], "add") ? "acl_add" : "acl_delete";
+		if (run(c, m, json_pack("{s:s, s:s}", "iqn", argv[1], "initiator", argv[2]), &r))
+			return 1;
+	} else if (argc == 5 && !strcmp(argv[0], "map")) {
+		if (run(c, "acl_lun_map",
+			json_pack("{s:s, s:s, s:i, s:i}", "iqn", argv[1], "initiator", argv[2], "lun",
+				  atoi(argv[3]), "target_lun", atoi(argv[4])),
+			&r))
+			return 1;
+	} else if (argc == 3 && (!strcmp(argv[0], "bind") || !strcmp(argv[0], "unbind"))) {
+		m = !strcmp(argv[0], "bind") ? "target_portal_bind" : "target_portal_unbind";
+		if (run(c, m, json_pack("{s:s, s:s}", "iqn", argv[1], "address", argv[2]), &r))
+			return 1;
+	} else if (argc == 2 && !strcmp(argv[0], "list")) {
+		if (run(c, "acl_list", json_pack("{s:s}", "iqn", argv[1]), &r))
+			return 1;
+		if (!r)
+			return 0;
+		printf("chap: %s; mutual chap: %s\n",
+		       jstr(json_object_get(r, "chap"), "user", "(none)"),
+		       jstr(json_object_get(r, "mutual_chap"), "user", "(none)"));
+		if (!json_array_size(json_object_get(r, "acl")))
+			printf("acl: (empty: every initiator may log in)\n");
+		json_array_foreach(json_object_get(r, "acl"), i, v)
+		{
+			json_t *l;
+			size_t j;
+
+			printf("acl: %s chap %s luns", jstr(v, "initiator", "?"),
+			       jstr(json_object_get(v, "chap"), "user", "(target's)"));
+			if (!json_array_size(json_object_get(v, "luns")))
+				printf(" (all)");
+			json_array_foreach(json_object_get(v, "luns"), j, l)
+				printf(" %lld=%lld", (long long)json_integer_value(json_object_get(l, "lun")),
+				       (long long)json_integer_value(json_object_get(l, "target_lun")));
+			printf("\n");
+		}
+		json_array_foreach(json_object_get(r, "portals"), i, v)
+			printf("bound to portal %s\n", json_string_value(v));
+	} else {
+		return usage_error("usage: acl add|delete IQN INITIATOR | acl map IQN INITIATOR LUN "
+				   "TARGET_LUN | acl list IQN | acl bind|unbind IQN ADDR:PORT%s", "");
+	}
+	json_decref(r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -653,5 +768,9 @@ int main(int argc, char **argv)
 		return cmd_config(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "alua"))
 		return cmd_alua(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "acl"))
+		return cmd_acl(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "chap"))
+		return cmd_chap(&c, argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", argv[0]);
 }

@@ -307,6 +307,7 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	}
 	free(c->data);
 	c->data = NULL;
+	iscsi_auth_free(c);
 	free(c->login_text);
 	c->login_text = NULL;
 	free(c->login_rsp);

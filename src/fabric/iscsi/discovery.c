@@ -23,6 +23,7 @@ struct iscsi_st_buf {
 	size_t len, cap;
 	int err;
 	const char *local;	/* this connection's local address, for wildcard portals */
+	const struct target_auth *auth;	/* the target being listed: its portal binding */
 };
 
 static void iscsi_st_append(struct iscsi_st_buf *b, const char *key, const char *value)
@@ -62,13 +63,18 @@ static void iscsi_st_portal(const char *addr_port, unsigned tpg, void *arg)
 
 	if (b->local && port &&
 	    (!strncmp(addr_port, "0.0.0.0:", 8) || !strncmp(addr_port, "[::]:", 5)))
-		snprintf(val, sizeof(val), "%s%s,%u", b->local, port, tpg);
+		snprintf(val, sizeof(val), "%s%s", b->local, port);
 	else
-		snprintf(val, sizeof(val), "%s,%u", addr_port, tpg);
+		snprintf(val, sizeof(val), "%s", addr_port);
+	/* A target bound to some portals is announced on those only. */
+	if (b->auth && !target_auth_portal_ok(b->auth, val))
+		return;
+	snprintf(val + strlen(val), sizeof(val) - strlen(val), ",%u", tpg);
 	iscsi_st_append(b, "TargetAddress", val);
 }
 
-int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *local, char **out,
+int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *local,
+			    const char *initiator, const char *local_portal, char **out,
 			    uint32_t *out_len)
 {
 	struct iscsi_st_buf b = { .local = local };
@@ -82,6 +88,10 @@ int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *loc
 
 		if (!all && strcmp(t->iqn, which))
 			continue;
+		/* RFC 7143 C: an initiator learns only of targets it may log in to. */
+		if (!iscsi_target_visible_locked(t, initiator, local_portal))
+			continue;
+		b.auth = &t->auth;
 		iscsi_st_append(&b, "TargetName", t->iqn);
 		iscsi_portal_foreach_locked(d, iscsi_st_portal, &b);
 	}
@@ -206,9 +216,14 @@ void iscsi_text_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const
 				which = s->target->iqn;
 			else if (!which[0])
 				which = "All";
+			char lportal[ACL_PORTAL_LEN];
+
+			if (iscsi_local_portal(c->fd, lportal, sizeof(lportal)) < 0)
+				lportal[0] = '\0';
 			iscsi_local_addr(c->fd, local, sizeof(local));
-			rc = iscsi_sendtargets_build(c->d, which, local[0] ? local : NULL, &st,
-						     &st_len);
+			rc = iscsi_sendtargets_build(c->d, which, local[0] ? local : NULL, 
+						     s->p.initiator_name,
+						     lportal[0] ? lportal : NULL, &st, &st_len);
 			if (rc < 0)
 				goto nomem;
 			continue;

@@ -20,6 +20,7 @@ struct target;
 struct worker;
 struct lun_view;
 struct iscsi_session;
+struct iscsi_auth;
 
 #define ISCSI_QUEUE_DEPTH 128		/* CmdSN window per session */
 #define ISCSI_RX_BUF 65536		/* socket read staging buffer */
@@ -182,6 +183,7 @@ struct iscsi_conn {
 	char *login_text;		/* accumulated request text (Continue) */
 	uint32_t login_text_len;
 	struct target *login_target;	/* reference while logging in */
+	struct iscsi_auth *auth;	/* login_auth.c; NULL until the names are checked */
 	uint64_t reinstate_deadline;
 	uint32_t login_cmdsn;
 	char *login_rsp;		/* final response text held during reinstatement */
@@ -280,9 +282,39 @@ void iscsi_conn_teardown_check(struct iscsi_conn *c);
 void iscsi_conn_process(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 			const uint8_t *ahs, uint32_t ahs_len, uint8_t *data);
 
+/* Login status class and detail (RFC 7143 11.13.5), as (class << 8 | detail). */
+#define ISCSI_LOGIN_OK 0x0000
+#define ISCSI_LOGIN_INITIATOR_ERROR 0x0200
+#define ISCSI_LOGIN_AUTH_FAILED 0x0201
+#define ISCSI_LOGIN_AUTHORIZATION_FAILED 0x0202
+#define ISCSI_LOGIN_NOT_FOUND 0x0203
+#define ISCSI_LOGIN_TOO_MANY_CONNECTIONS 0x0206
+#define ISCSI_LOGIN_TARGET_ERROR 0x0300
+#define ISCSI_LOGIN_OUT_OF_RESOURCES 0x0302
+
 /* login.c */
 void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t *data);
 void iscsi_login_reinstate_poll(struct iscsi_conn *c);
+
+/* login_auth.c: ACL, portal binding and CHAP during the security stage. */
+/* "ADDR:PORT" of the connection's local end, in ctl_portal_normalize's form. */
+int iscsi_local_portal(int fd, char *out, size_t len);
+/* Whether discovery lists t to this initiator (ACL and, if local is set, portal binding).
+ * daemon.lock held. */
+bool iscsi_target_visible_locked(struct target *t, const char *initiator, const char *local);
+/* After the names are known: may this initiator log in here, must it use CHAP? Returns a
+ * login status (ISCSI_LOGIN_*); sets c->auth. */
+unsigned iscsi_auth_decide(struct iscsi_conn *c, const char **why);
+/* One request in the given stage: answers AuthMethod and runs CHAP. Returns a login status. */
+unsigned iscsi_auth_rx(struct iscsi_conn *c, unsigned csg, char *out, size_t out_max,
+		       size_t *out_len, const char **why);
+bool iscsi_auth_done(const struct iscsi_conn *c);
+/* CHAP chosen and not finished: the login must stay in the security stage. */
+bool iscsi_auth_pending(const struct iscsi_conn *c);
+bool iscsi_auth_required(const struct iscsi_conn *c);
+/* Security stage left without AuthMethod where none is required. */
+void iscsi_auth_set_done(struct iscsi_conn *c);
+void iscsi_auth_free(struct iscsi_conn *c);
 
 /* session.c */
 struct iscsi_session *iscsi_session_new(struct iscsi_conn *c);
@@ -344,7 +376,8 @@ void iscsi_ops_lu_abort_tasks(struct daemon *d, struct lu *lu, const uint64_t *i
 /* discovery.c */
 void iscsi_text_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data);
 /* Builds the SendTargets reply ("All" or one name) into a malloc'd buffer. */
-int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *local, char **out,
+int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *local,
+			    const char *initiator, const char *local_portal, char **out,
 			    uint32_t *out_len);
 
 /* logout.c */

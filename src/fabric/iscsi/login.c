@@ -17,6 +17,7 @@
 /* Login status class and detail (RFC 7143 11.13.5), as (class << 8 | detail). */
 #define LOGIN_OK 0x0000
 #define LOGIN_INITIATOR_ERROR 0x0200
+#define LOGIN_AUTHORIZATION_FAILED 0x0202
 #define LOGIN_AUTH_FAILED 0x0201
 #define LOGIN_NOT_FOUND 0x0203
 #define LOGIN_UNSUPPORTED_VERSION 0x0205
@@ -254,6 +255,8 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 
 	if (first) {
 		c->login_started = true;
+		/* AuthMethod and CHAP keys are answered here (login_auth.c), not by params.c. */
+		c->neg.auth_defer = true;
 		memcpy(c->isid, h->lun, 6);
 		c->tsih = get_be16(h->lun + 6);
 		c->cid = (uint16_t)(h->w20 >> 16);
@@ -317,9 +320,8 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 	}
 	rc = iscsi_params_negotiate(&c->neg, (enum iscsi_login_stage)csg, c->login_text,
 				    c->login_text_len, out, ISCSI_LOGIN_DSL, &out_len);
-	free(c->login_text);
-	c->login_text = NULL;
-	c->login_text_len = 0;
+	/* The request text stays until iscsi_auth_rx() has read the CHAP keys pointing into it;
+	 * the failure paths before then end the login, and teardown frees it. */
 	if (rc) {
 		free(out);
 		iscsi_login_fail(c, rc == -EACCES ? LOGIN_AUTH_FAILED :
@@ -330,6 +332,8 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 	if (!c->names_checked) {
 		c->names_checked = true;
 		status = iscsi_login_check_names(c, &why);
+		if (status == LOGIN_OK)
+			status = iscsi_auth_decide(c, &why);
 		if (status != LOGIN_OK) {
 			free(out);
 			iscsi_login_fail(c, status, why);
@@ -347,6 +351,30 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 				iscsi_login_fail(c, LOGIN_TARGET_ERROR, "response too long");
 				return;
 			}
+		}
+	}
+	status = iscsi_auth_rx(c, csg, out, ISCSI_LOGIN_DSL, &out_len, &why);
+	if (status != LOGIN_OK) {
+		free(out);
+		iscsi_login_fail(c, status, why);
+		return;
+	}
+	free(c->login_text);
+	c->login_text = NULL;
+	c->login_text_len = 0;
+	if (transit && csg == ISCSI_STAGE_SECURITY && !iscsi_auth_done(c)) {
+		/* RFC 7143 6.3: the target withholds the transit until authentication is
+		 * complete; leaving the security stage without having started CHAP where it is
+		 * required fails. Without CHAP, no AuthMethod offered means none is needed. */
+		if (iscsi_auth_pending(c)) {
+			transit = false;
+		} else if (!iscsi_auth_required(c)) {
+			iscsi_auth_set_done(c);
+		} else {
+			free(out);
+			iscsi_login_fail(c, LOGIN_AUTH_FAILED,
+					 "CHAP required, but the initiator did not start it");
+			return;
 		}
 	}
 	if (c->neg.p.erl != 0 || c->neg.p.max_connections != 1) {

@@ -305,6 +305,24 @@ static int iscsi_negotiate_one(struct iscsi_negotiation *n, enum iscsi_login_sta
 	uint64_t v;
 
 	if (id < 0) {
+		if (n->auth_defer && stage == ISCSI_STAGE_SECURITY && !strncmp(key, "CHAP_", 5)) {
+			const char **slot = NULL;
+
+			if (!strcmp(key, "CHAP_A"))
+				slot = &n->chap.a;
+			else if (!strcmp(key, "CHAP_I"))
+				slot = &n->chap.i;
+			else if (!strcmp(key, "CHAP_C"))
+				slot = &n->chap.c;
+			else if (!strcmp(key, "CHAP_N"))
+				slot = &n->chap.n;
+			else if (!strcmp(key, "CHAP_R"))
+				slot = &n->chap.r;
+			if (slot) {
+				*slot = value;
+				return 0;
+			}
+		}
 		/* RFC 7143 6.2: unknown keys are answered NotUnderstood ("X-" and "X#" private
 		 * extension keys included). */
 		return iscsi_text_append(out, out_max, out_len, key, "NotUnderstood");
@@ -371,8 +389,14 @@ negotiate:
 	case K_DATA_DIGEST:
 	case K_AUTH_METHOD: {
 		bool crc = false;
-		const char *pick = iscsi_pick_list(id, value, &crc);
+		const char *pick;
 
+		if (id == K_AUTH_METHOD && n->auth_defer) {
+			/* The login code answers once it knows the target's policy. */
+			snprintf(n->auth_offer, sizeof(n->auth_offer), "%s", value);
+			return 0;
+		}
+		pick = iscsi_pick_list(id, value, &crc);
 		if (!pick) {
 			if (id == K_AUTH_METHOD) {
 				snprintf(n->err, sizeof(n->err), "no acceptable AuthMethod");
@@ -426,6 +450,7 @@ int iscsi_params_negotiate(struct iscsi_negotiation *n, enum iscsi_login_stage s
 	struct iscsi_text_pair pairs[ISCSI_TEXT_MAX_PAIRS];
 	int cnt, i, rc;
 
+	memset(&n->chap, 0, sizeof(n->chap));
 	cnt = iscsi_text_parse(req, req_len, pairs, ISCSI_TEXT_MAX_PAIRS);
 	if (cnt < 0) {
 		snprintf(n->err, sizeof(n->err), "malformed key=value list");

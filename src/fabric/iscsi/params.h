@@ -70,10 +70,21 @@ struct iscsi_params {
 	char auth_method[16];		/* the selected AuthMethod, "None" today */
 };
 
+/* The CHAP keys of one request (pointers into the request text, NULL if absent). */
+struct chap_keys {
+	const char *a, *i, *c, *n, *r;
+};
+
 /* A negotiation in progress: the parameters and which keys have been seen. */
 struct iscsi_negotiation {
 	struct iscsi_params p;
 	uint64_t seen;			/* bit per key table index */
+	/* Security keys left to the login code (auth_defer set before negotiating): AuthMethod is
+	 * then not answered here but its offer kept in auth_offer, and the CHAP_A/I/C/N/R of
+	 * the last request land in chap (pointing into that request's buffer). */
+	bool auth_defer;
+	char auth_offer[ISCSI_VALUE_MAX + 1];
+	struct chap_keys chap;
 	bool mrdsl_declared;		/* we have sent our MaxRecvDataSegmentLength */
 	char target_alias[ISCSI_VALUE_MAX + 1];	/* "" = none */
 	/* A reason for the last failed negotiation, for the log. */
