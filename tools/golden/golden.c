@@ -389,6 +389,7 @@ static int cmd_sweep(const char *url1, const char *url2, const char *path, uint6
 	struct conn a, b;
 	char err[512], diff[200], where[64];
 	size_t bad = 0, sent = 0, unanswered = 0, total;
+	size_t st_good = 0, st_check = 0, st_other = 0;	/* answers to the mutations */
 	uint64_t s = seed ? seed : 1;
 
 	if (g_corpus_load(path, &corpus, err, sizeof(err)) < 0) {
@@ -423,6 +424,8 @@ static int cmd_sweep(const char *url1, const char *url2, const char *path, uint6
 		sent++;
 		if (ra.status == G_NO_ANSWER || rb.status == G_NO_ANSWER)
 			unanswered++;
+		else if (i >= corpus.n)
+			*(ra.status == 0 ? &st_good : ra.status == 2 ? &st_check : &st_other) += 1;
 		if (!g_resp_equal(&ra, &rb, diff, sizeof(diff)) || ra.status == G_NO_ANSWER) {
 			if (bad++ < MAX_SHOWN)
 				print_mismatch(stdout, where, &m, "daemon 1", &ra, "daemon 2", &rb,
@@ -436,6 +439,8 @@ static int cmd_sweep(const char *url1, const char *url2, const char *path, uint6
 	}
 	conn_close(&a);
 	conn_close(&b);
+	printf("sweep: mutations answered GOOD %zu, CHECK CONDITION %zu, other status %zu\n",
+	       st_good, st_check, st_other);
 	printf("sweep: %zu CDBs sent to both daemons (%zu from the corpus, %zu mutations, seed "
 	       "%llu): %zu differ, %zu unanswered\n", sent, sent < corpus.n ? sent : corpus.n,
 	       sent > corpus.n ? sent - corpus.n : 0, (unsigned long long)seed, bad, unanswered);
