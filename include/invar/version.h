@@ -9,7 +9,7 @@
 
 /* JSON-RPC control protocol (docs/RPC.md). A minor bump adds methods or optional params. */
 #define INVAR_RPC_VERSION_MAJOR 1
-#define INVAR_RPC_VERSION_MINOR 0
+#define INVAR_RPC_VERSION_MINOR 1
 
 /* Saved configuration format (docs/CONFIG.md). invard refuses a newer major version. */
 #define INVAR_CONFIG_VERSION 1

@@ -46,6 +46,17 @@ wait_listening() {
 	return 1
 }
 
+# invard opens its portals before its control socket: wait for both, or an invarctl call right
+# after start can race the socket's creation.
+wait_ctl_socket() {
+	for _ in $(seq 1 100); do
+		[ -S "$1" ] && return 0
+		[ -n "$INVARD_PID" ] && ! kill -0 "$INVARD_PID" 2>/dev/null && return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # invar_start [invard args...]: --listen and --data-dir are added unless given.
 invar_start() {
 	PORT=$(free_port) || fail "no free port"
@@ -53,6 +64,8 @@ invar_start() {
 	"$INVARD" --listen "127.0.0.1:$PORT" --data-dir "$TMP/data" "$@" >>"$TMP/invard.log" 2>&1 &
 	INVARD_PID=$!
 	wait_listening "$PORT" || fail "invard did not start listening on $PORT"
+	case " $* " in *" --socket "*) ;; *) wait_ctl_socket "$TMP/data/invar.sock" ||
+		fail "invard did not create its control socket" ;; esac
 	URL="iscsi://127.0.0.1:$PORT"
 	CTL=("$INVARCTL" --socket "$TMP/data/invar.sock")
 }
@@ -63,6 +76,7 @@ invar_start_config() {
 	"$INVARD" --data-dir "$TMP/data" --config "$1" >>"$TMP/invard.log" 2>&1 &
 	INVARD_PID=$!
 	wait_listening "$PORT" || fail "invard did not start from $1"
+	wait_ctl_socket "$TMP/data/invar.sock" || fail "invard did not create its control socket"
 }
 
 # Stops invard with SIGTERM and requires a clean exit (status 0) within 10 s.
