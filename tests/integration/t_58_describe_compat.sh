@@ -1,4 +1,3 @@
-for _ in $(seq 1 50); do [ -S "$TMP/data2/invar.sock" ] && break; sleep 0.1; done
 #!/usr/bin/env bash
 # Compatibility descriptions: `invarctl lu describe` prints the versioned JSON of what a guest
 # sees; `invarctl compat check` accepts identical descriptions (and two daemons with the same
@@ -50,6 +49,8 @@ PORT2=$(free_port)
 	>>"$TMP/invard2.log" 2>&1 &
 PID2=$!
 wait_listening "$PORT2" || fail "second invard did not start"
+for _ in $(seq 1 100); do [ -S "$TMP/data2/invar.sock" ] && break; sleep 0.05; done
+[ -S "$TMP/data2/invar.sock" ] || { cat "$TMP/invard2.log"; fail "the second invard has no control socket"; }
 "$INVARCTL" --socket "$TMP/data2/invar.sock" lu describe "$IQN" 0 >"$TMP/b.json"
 kill -TERM "$PID2"; wait "$PID2" || fail "second invard did not stop cleanly"
 "$INVARCTL" compat check "$TMP/a.json" "$TMP/b.json" || fail "same identity on two daemons judged incompatible"
