@@ -3,6 +3,7 @@
 #   make run        install build deps (Debian), build, start the embedded default target
 #   make check      install test deps (Debian), build, run unit + integration tests
 #   make unit       unit tests only
+#   make golden     build/invar-golden, the golden-corpus tool (needs libiscsi-dev)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
 
@@ -28,15 +29,20 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(BUILD)/src/main.o
 CTL_SRCS  := $(shell find tools/invarctl -name '*.c' 2>/dev/null | sort)
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
+# The golden-corpus tool (tools/golden): needs libiscsi-dev, a test dependency.
+GOLDEN_SRCS := $(shell find tools/golden -name '*.c' 2>/dev/null | sort)
+GOLDEN_OBJS := $(GOLDEN_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Small libiscsi clients the integration tests drive (tests/tools/*.c).
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all run check unit integration deps-build deps-test clean format
+.PHONY: all golden run check unit integration deps-build deps-test clean format
 
 all: $(BUILD)/invard $(BUILD)/invarctl
+
+golden: $(BUILD)/invar-golden
 
 $(BUILD)/libinvar.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -47,6 +53,9 @@ $(BUILD)/invard: $(DAEMON_OBJ) $(BUILD)/libinvar.a
 
 $(BUILD)/invarctl: $(CTL_OBJS) $(BUILD)/libinvar.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/invar-golden: $(GOLDEN_OBJS) $(BUILD)/libinvar.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -liscsi
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -63,7 +72,7 @@ $(BUILD)/tests/tools/%: tests/tools/%.c
 # Fuzz targets (make fuzz, make fuzz-smoke) and benchmarks live beside their sources.
 -include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJ:.o=.d) $(CTL_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJ:.o=.d) $(CTL_OBJS:.o=.d) $(GOLDEN_OBJS:.o=.d)
 
 deps-build:
 	@./tools/install-deps.sh build
@@ -78,7 +87,7 @@ run: deps-build
 unit: $(UNIT_BINS)
 	@./tests/run-unit.sh $(UNIT_BINS)
 
-integration: all $(TOOL_BINS)
+integration: all $(TOOL_BINS) $(BUILD)/invar-golden
 	@BUILD=$(BUILD) ./tests/run-integration.sh
 
 # The full suite: unit + integration on the normal build, both again under ASan/UBSan, then

@@ -10,12 +10,14 @@
 #include "core/daemon.h"
 #include "core/lu.h"
 #include "core/target.h"
+#include "ctl/compat.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "ctl/rpc_internal.h"
 #include "invar/version.h"
+#include "scsi/profile.h"
 #include "util/log.h"
 
 #define P_STR(st, f, req, maxl) \
@@ -288,6 +290,54 @@ static int m_lun_list(struct rpc_call *c, const void *pv)
 	return 0;
 }
 
+/* ---- compatibility description, profiles (src/ctl/compat.c) ---- */
+
+static const struct rpc_param lu_describe_params[] = {
+	P_STR(struct p_lun, iqn, true, INVAR_NAME_MAX),
+	P_INT(struct p_lun, lun, true, 0, INVAR_MAX_LUNS - 1, -1),
+};
+
+static int m_lu_describe(struct rpc_call *c, const void *pv)
+{
+	const struct p_lun *p = pv;
+	struct target *t = find_target(c, p->iqn);
+	struct lu *lu;
+
+	if (!t)
+		return c->code;
+	pthread_mutex_lock(&c->d->lock);
+	lu = t->lus[p->lun];
+	if (lu)
+		lu_get(lu);
+	pthread_mutex_unlock(&c->d->lock);
+	target_put(t);
+	if (!lu)
+		return rpc_fail(c, -ENOENT, "target %s has no LUN %lld", p->iqn, (long long)p->lun);
+	c->result = compat_describe_lu(lu, p->iqn, (unsigned)p->lun);
+	lu_put(lu);
+	if (!c->result)
+		return rpc_fail(c, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static void profile_json(const struct scsi_profile *sp, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:b, s:b}", "name", sp->name, "summary",
+					     sp->summary, "draft", sp->draft, "default",
+					     sp == scsi_profile_find(NULL)));
+}
+
+static int m_profile_list(struct rpc_call *c, const void *pv)
+{
+	const struct scsi_profile *def = scsi_profile_find(NULL);
+	json_t *arr = json_array();
+
+	if (arr)
+		scsi_profile_foreach(profile_json, arr);
+	c->result = json_pack("{s:o?, s:s?}", "profiles", arr, "default", def ? def->name : NULL);
+	return c->result ? 0 : rpc_fail(c, -ENOMEM, "out of memory");
+}
+
 /* ---- portals ---- */
 
 struct p_portal {
@@ -511,6 +561,8 @@ const struct rpc_method rpc_methods[] = {
 	METHOD("lun_add", m_lun_add, lun_add_params, struct p_lun, true),
 	METHOD("lun_delete", m_lun_delete, lun_delete_params, struct p_lun, true),
 	METHOD("lun_list", m_lun_list, lun_list_params, struct p_lun, false),
+	METHOD("lu_describe", m_lu_describe, lu_describe_params, struct p_lun, false),
+	METHOD0("profile_list", m_profile_list),
 	METHOD("portal_add", m_portal_add, portal_add_params, struct p_portal, true),
 	METHOD("portal_delete", m_portal_delete, portal_params, struct p_portal, true),
 	METHOD0("portal_list", m_portal_list),

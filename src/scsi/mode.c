@@ -37,7 +37,6 @@
 #define MSEL_SP 0x01
 
 #define DEVSPEC_WP 0x80
-#define DEVSPEC_DPOFUA 0x10	/* SBC-3 6.4.1: DPO and FUA supported */
 #define SPF 0x40		/* sub-page format bit in the page header */
 
 static unsigned page_hdr_len(const uint8_t *page)
@@ -308,7 +307,7 @@ void mode_sense(struct scsi_task *t)
 	uint8_t pc = t->cdb[2] >> 6, page = t->cdb[2] & 0x3f, sub = t->cdb[3];
 	uint8_t b[1024];
 	unsigned hdr = ten ? 8 : 4, bdlen = dbd ? 0 : (llbaa ? 16 : 8), len;
-	uint8_t devspec = DEVSPEC_DPOFUA;
+	uint8_t devspec = p->mode_devspec & (uint8_t)~DEVSPEC_WP;
 
 	memset(b, 0, sizeof(b));
 	if ((lu->bs && lu->bs->read_only) || atomic_load(&lu->swp))

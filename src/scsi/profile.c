@@ -66,6 +66,12 @@ static const struct scsi_mode_page_def v2026_mode_pages[] = {
 		SCMD_B(SCMD_READ_12, w) | SCMD_B(SCMD_WRITE_12, w) | \
 		SCMD_B(SCMD_WRITE_VERIFY_12, w) | SCMD_B(SCMD_VERIFY_12, w))
 
+/* Standard INQUIRY: SPC-4 claimed (version 06h), HISUP, response data format 2, CMDQUE; 96
+ * bytes through the version descriptors; 7Fh on a LUN without an LU (SPC-4 6.4.2). */
+#define V2026_INQUIRY \
+	{ .version = 0x06, .flags = { 0x12, 0x00, 0x00, 0x02 }, .std_len = 96, \
+	  .no_lu_peripheral = 0x7f }
+
 /* What every 2026 profile shares: identity strings, pages, mode pages. A later profile is
  * written as "2026.1 plus ...", so the released data exists once and cannot drift. */
 #define V2026_COMMON \
@@ -77,6 +83,7 @@ static const struct scsi_mode_page_def v2026_mode_pages[] = {
 	.version_desc = { VD_SAM5, VD_ISCSI, VD_SPC4, VD_SBC3 }, .rotation_rate = 1,     \
 	.mode_pages = v2026_mode_pages,                                                  \
 	.n_mode_pages = sizeof(v2026_mode_pages) / sizeof(v2026_mode_pages[0]),          \
+	.inquiry = V2026_INQUIRY, .mode_devspec = 0x10 /* DPOFUA */,                    \
 	.descriptor_sense = false
 
 #define V2026_1_LIMITS \
@@ -105,7 +112,8 @@ static const struct scsi_profile profile_2026_1 = {
  * task buffer, like max_xfer_bytes. */
 #define V2026_2_LIMITS \
 	V2026_1_LIMITS, .max_caw_blocks = 255, .wsnz = true, .max_unmap_bytes = 512ull << 20, \
-	.max_unmap_desc = 256, .opt_unmap_gran_bytes = 4096, .max_ws_bytes = 32u << 20
+	.max_unmap_desc = 256, .opt_unmap_gran_bytes = 4096, .max_ws_bytes = 32u << 20, \
+	.max_lba_status_desc = 64
 
 static const struct scsi_profile profile_2026_2 = {
 	.name = "invar-2026.2",

@@ -35,6 +35,17 @@ struct scsi_block_limits {
 	uint32_t max_unmap_desc;	/* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
 	uint32_t opt_unmap_gran_bytes;	/* OPTIMAL UNMAP GRANULARITY */
 	uint64_t max_ws_bytes;		/* MAXIMUM WRITE SAME LENGTH; also bounds its buffer */
+	/* GET LBA STATUS: most LBA status descriptors one answer carries. */
+	uint16_t max_lba_status_desc;
+};
+
+/* Standard INQUIRY bytes that are behaviour rather than identity (SPC-4 6.4.2): the version
+ * claimed, the flag bytes 3 and 5-7, and how many bytes the standard data has. */
+struct scsi_inquiry_def {
+	uint8_t version;	/* byte 2 */
+	uint8_t flags[4];	/* bytes 3 (NORMACA, HISUP, RESPONSE DATA FORMAT), 5, 6, 7 */
+	uint8_t std_len;	/* ADDITIONAL LENGTH + 5 */
+	uint8_t no_lu_peripheral;	/* byte 0 on a LUN with no LU: qualifier 3, type 1Fh */
 };
 
 struct scsi_profile {
@@ -48,6 +59,9 @@ struct scsi_profile {
 	unsigned n_vpd_pages;
 	struct scsi_block_limits limits;
 	uint16_t rotation_rate;		/* VPD 0xB1: 1 = non-rotating medium */
+	struct scsi_inquiry_def inquiry;
+	/* MODE SENSE DEVICE-SPECIFIC PARAMETER bits besides WP (SBC-3 6.4.1): DPOFUA. */
+	uint8_t mode_devspec;
 	const struct scsi_mode_page_def *mode_pages;	/* ascending page code */
 	unsigned n_mode_pages;
 	struct scmd_set cmds;		/* each command (enum scsi_cmd_id) that exists */

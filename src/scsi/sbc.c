@@ -561,7 +561,7 @@ void sbc_unmap(struct scsi_task *t)
 
 #define LBAS_HDR_LEN 8
 #define LBAS_DESC_LEN 16
-#define LBAS_MAX_DESC 64
+#define LBAS_MAX_DESC 64	/* buffer bound; the profile's max_lba_status_desc is the answer */
 #define LBAS_MAPPED 0
 #define LBAS_DEALLOCATED 1
 
@@ -578,8 +578,10 @@ void sbc_get_lba_status(struct scsi_task *t)
 	struct lu *lu = t->lu;
 	uint64_t bsz = lu->block_size, blk = t->lba;
 	uint8_t b[LBAS_HDR_LEN + LBAS_DESC_LEN * LBAS_MAX_DESC];
-	unsigned n = 0, max = LBAS_MAX_DESC;
+	unsigned n = 0, max = lu->profile->limits.max_lba_status_desc;
 
+	if (max == 0 || max > LBAS_MAX_DESC)
+		max = LBAS_MAX_DESC;
 	if (t->data_in_max >= LBAS_HDR_LEN + LBAS_DESC_LEN &&
 	    (t->data_in_max - LBAS_HDR_LEN) / LBAS_DESC_LEN < max)
 		max = (t->data_in_max - LBAS_HDR_LEN) / LBAS_DESC_LEN;

@@ -16,14 +16,11 @@
 
 #define INQ_EVPD 0x01
 #define PERIPHERAL_DISK 0x00
-#define PERIPHERAL_NO_LU 0x7f		/* qualifier 3, type 1Fh: SPC-4 6.4.2 */
 #define INQ_RMB 0x80			/* removable medium (LU option removable=1) */
-#define INQ_VERSION_SPC4 0x06
-#define INQ_HISUP 0x10
-#define INQ_RESPONSE_FORMAT 0x02
-#define INQ_CMDQUE 0x02
-#define INQ_TPGS_IMPLICIT 0x10
-#define INQ_STD_LEN 96			/* through the version descriptors and reserved bytes */
+#define INQ_TPGS_IMPLICIT 0x10		/* byte 5: TPGS 01b, implicit ALUA */
+/* The standard data's bytes 2-7 and length come from the profile (struct scsi_inquiry_def);
+ * whatever it says, the data reaches the version descriptors. */
+#define INQ_STD_MIN 74
 #define INQ_OFF_VENDOR 8
 #define INQ_OFF_PRODUCT 16
 #define INQ_OFF_REVISION 32
@@ -93,24 +90,29 @@ enum sense_reason spc_setup_inquiry(struct scsi_task *t, struct sense_extra *x)
 static unsigned inquiry_standard(const struct scsi_task *t, uint8_t *b)
 {
 	const struct scsi_profile *p = task_profile(t);
+	const struct scsi_inquiry_def *q = &p->inquiry;
+	unsigned len = q->std_len < INQ_STD_MIN ? INQ_STD_MIN : q->std_len;
 
-	memset(b, 0, INQ_STD_LEN);
-	b[0] = t->lu ? PERIPHERAL_DISK : PERIPHERAL_NO_LU;
+	memset(b, 0, len);
+	b[0] = t->lu ? PERIPHERAL_DISK : q->no_lu_peripheral;
+	b[2] = q->version;
+	b[3] = q->flags[0];
+	b[4] = (uint8_t)(len - 5);
+	b[5] = q->flags[1];
+	b[6] = q->flags[2];
+	b[7] = q->flags[3];
+	/* LU configuration, not profile: a removable LU says so on every profile. */
 	if (t->lu && t->lu->cfg.removable)
-		b[1] = INQ_RMB;
-	b[2] = INQ_VERSION_SPC4;
-	b[3] = INQ_HISUP | INQ_RESPONSE_FORMAT;
-	b[4] = INQ_STD_LEN - 5;
+		b[1] |= INQ_RMB;
 	/* TPGS 01b: implicit ALUA only (SPC-4 6.4.2); 00b before invar-2026.3. */
 	if (p->alua)
-		b[5] = INQ_TPGS_IMPLICIT;
-	b[7] = INQ_CMDQUE;
+		b[5] |= INQ_TPGS_IMPLICIT;
 	put_ascii(b + INQ_OFF_VENDOR, p->vendor, 8);
 	put_ascii(b + INQ_OFF_PRODUCT, p->product, 16);
 	put_ascii(b + INQ_OFF_REVISION, p->revision, 4);
 	for (unsigned i = 0; i < 8; i++)
 		put_be16(b + INQ_OFF_VERSION_DESC + 2 * i, p->version_desc[i]);
-	return INQ_STD_LEN;
+	return len;
 }
 
 static unsigned vpd_supported(const struct lu *lu, uint8_t *b)

@@ -48,6 +48,17 @@ wait_listening() {
 	return 1
 }
 
+# invard creates its control socket before any portal listens; waiting for it as well keeps the
+# tests right even with --socket elsewhere or an older daemon under test.
+wait_ctl_socket() {
+	for _ in $(seq 1 100); do
+		[ -S "$1" ] && return 0
+		[ -n "$INVARD_PID" ] && ! kill -0 "$INVARD_PID" 2>/dev/null && return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # invar_start [invard args...]: --listen and --data-dir are added unless given.
 invar_start() {
 	PORT=$(free_port) || fail "no free port"
@@ -55,6 +66,8 @@ invar_start() {
 	"$INVARD" --listen "127.0.0.1:$PORT" --data-dir "$TMP/data" "$@" >>"$TMP/invard.log" 2>&1 &
 	INVARD_PID=$!
 	wait_listening "$PORT" || fail "invard did not start listening on $PORT"
+	case " $* " in *" --socket "*) ;; *) wait_ctl_socket "$TMP/data/invar.sock" ||
+		fail "invard did not create its control socket" ;; esac
 	URL="iscsi://127.0.0.1:$PORT"
 	CTL=("$INVARCTL" --socket "$TMP/data/invar.sock")
 }
@@ -65,17 +78,7 @@ invar_start_config() {
 	"$INVARD" --data-dir "$TMP/data" --config "$1" >>"$TMP/invard.log" 2>&1 &
 	INVARD_PID=$!
 	wait_listening "$PORT" || fail "invard did not start from $1"
-	wait_control || fail "invard started from $1 opened no control socket"
-}
-
-# Portals listen before the control socket exists: wait for the socket too, so an invarctl call
-# right after start does not race the daemon's start-up.
-wait_control() {
-	for _ in $(seq 1 100); do
-		[ -S "$TMP/data/invar.sock" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_ctl_socket "$TMP/data/invar.sock" || fail "invard did not create its control socket"
 }
 
 # Stops invard with SIGTERM and requires a clean exit (status 0) within 10 s.

@@ -11,7 +11,7 @@ cd "$TMP"
 INVARD_PID=$!
 PORT=3260
 wait_listening 3260 || fail "embedded default did not listen on 127.0.0.1:3260"
-[ -S invar-data/invar.sock ] || fail "no control socket at ./invar-data/invar.sock"
+wait_ctl_socket invar-data/invar.sock || fail "no control socket at ./invar-data/invar.sock"
 img=$(ls invar-data/*.img 2>/dev/null | head -n 1)
 [ -n "$img" ] || fail "no LUN image created in ./invar-data"
 size=$(stat -c %s "$img")

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "compat_cmd.h"
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "invar/version.h"
@@ -42,6 +43,10 @@ static void usage(FILE *f)
 		"                                  ,readonly=0|1 ,removable=0|1\n"
 		"  lun delete IQN LUN\n"
 		"  lun list IQN\n"
+		"  lu describe IQN LUN             what a guest sees (JSON, for compat check)\n"
+		"  compat check SRC.json DST.json  would a guest on SRC see the same answers on DST?\n"
+		"                                  (local; exit 0 yes, 1 no with reasons, 2 bad input)\n"
+		"  profile list                    behaviour profiles, the default, drafts\n"
 		"  portal add ADDR:PORT[,tpg=N]    tpg: target portal group tag (default 1)\n"
 		"  portal delete ADDR:PORT\n"
 		"  portal list\n"
@@ -473,6 +478,41 @@ static int cmd_lun(const struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* lu describe IQN LUN: the compatibility description (JSON, always). */
+static int cmd_lu(const struct ctl *c, int argc, char **argv)
+{
+	struct ctl raw = *c;
+	json_int_t lun;
+	json_t *r;
+
+	if (argc != 3 || strcmp(argv[0], "describe"))
+		return usage_error("usage: lu describe IQN LUN%s", "");
+	if (parse_lun_number(argv[2], &lun) < 0)
+		return usage_error("lu describe: LUN must be 0-255, not '%s'", argv[2]);
+	raw.json = true;
+	return run(&raw, "lu_describe", json_pack("{s:s, s:I}", "iqn", argv[1], "lun", lun), &r);
+}
+
+static int cmd_profile(const struct ctl *c, int argc, char **argv)
+{
+	json_t *r, *p;
+	size_t i;
+
+	if (argc != 1 || strcmp(argv[0], "list"))
+		return usage_error("usage: profile list%s", "");
+	if (run(c, "profile_list", NULL, &r))
+		return 1;
+	if (!r)
+		return 0;
+	json_array_foreach(json_object_get(r, "profiles"), i, p)
+		printf("%-14s %-10s %s\n", jstr(p, "name", "?"),
+		       json_is_true(json_object_get(p, "default")) ? "(default)"
+		       : json_is_true(json_object_get(p, "draft")) ? "(draft)" : "",
+		       jstr(p, "summary", ""));
+	json_decref(r);
+	return 0;
+}
+
 static int cmd_portal(const struct ctl *c, int argc, char **argv)
 {
 	json_t *r = NULL, *v;
@@ -762,6 +802,12 @@ int main(int argc, char **argv)
 		return cmd_target(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "lun"))
 		return cmd_lun(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "lu"))
+		return cmd_lu(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "profile"))
+		return cmd_profile(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "compat"))
+		return invarctl_compat(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "portal"))
 		return cmd_portal(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "config"))
