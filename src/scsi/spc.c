@@ -207,6 +207,14 @@ static unsigned vpd_block_limits(const struct lu *lu, uint8_t *b)
 		put_be32(b + 28, l->opt_unmap_gran_bytes / bs);
 	}
 	put_be64(b + 36, l->max_ws_bytes / bs);		/* MAXIMUM WRITE SAME LENGTH */
+	/* WRITE ATOMIC(16) limits (SBC-4 6.6.4), invar-2026.3 on: MAXIMUM ATOMIC TRANSFER LENGTH,
+	 * ATOMIC ALIGNMENT, ATOMIC TRANSFER LENGTH GRANULARITY; the boundary fields (56-63) stay
+	 * zero: no atomic boundaries. */
+	if (lu->profile->max_atomic_bytes) {
+		put_be32(b + 44, lu->profile->max_atomic_bytes / bs);
+		put_be32(b + 48, lu->profile->atomic_align_bytes / bs ? lu->profile->atomic_align_bytes / bs : 1);
+		put_be32(b + 52, lu->profile->atomic_gran_bytes / bs ? lu->profile->atomic_gran_bytes / bs : 1);
+	}
 	return 4 + 0x3c;
 }
 
@@ -214,6 +222,9 @@ static unsigned vpd_block_characteristics(const struct lu *lu, uint8_t *b)
 {
 	put_be16(b + 2, 0x3c);
 	put_be16(b + 4, lu->profile->rotation_rate);
+	/* WABEREQ (byte 7 bits 7-6), invar-2026.3 on: reads after SANITIZE BLOCK ERASE. WACEREQ
+	 * stays 0: no CRYPTOGRAPHIC ERASE. */
+	b[7] = (uint8_t)(lu->profile->wabereq << 6);
 	return 4 + 0x3c;
 }
 
@@ -333,6 +344,7 @@ void spc_test_unit_ready(struct scsi_task *t)
 void spc_request_sense(struct scsi_task *t)
 {
 	enum sense_reason r = SR_OK;
+	struct sense_extra x = { 0 };
 	uint8_t b[SCSI_SENSE_MAX];
 	unsigned len;
 
@@ -352,11 +364,13 @@ void spc_request_sense(struct scsi_task *t)
 				[UA_LUNS_CHANGED] = SR_UA_LUNS_CHANGED,
 			};
 			r = ua[k];
+		} else if ((r = sbc_maint_sense(t->lu, &x)) != SR_OK) {
+			/* SANITIZE/FORMAT UNIT running (with progress) or failed. */
 		} else if (atomic_load(&t->lu->stopped)) {
 			r = SR_NOT_READY_STOPPED;
 		}
 	}
-	len = sense_encode(b, sizeof(b), r, t->cdb[1] & RS_DESC, NULL);
+	len = sense_encode(b, sizeof(b), r, t->cdb[1] & RS_DESC, &x);
 	scsi_task_complete(t, scsi_task_data_in(t, b, len), NULL);
 }
 

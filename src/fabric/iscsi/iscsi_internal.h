@@ -323,6 +323,8 @@ void iscsi_task_abort(struct iscsi_task *t);
 
 /* tmf.c */
 void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
+/* The SAM-5 task management functions iscsi_tmf_rx() carries out (NEXUS_TMF_* bits). */
+extern const uint32_t iscsi_tmf_supported;
 
 /* discovery.c */
 void iscsi_text_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data);

@@ -114,6 +114,7 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 		snprintf(s->nexus.target, sizeof(s->nexus.target), "%s", s->target->iqn);
 		s->nexus.tpgt = s->target->tpgt;
 		s->nexus.rel_port_id = s->target->tpgt;
+		s->nexus.tmf_supported = iscsi_tmf_supported;
 		rc = iscsi_session_attach_view(s);
 		if (rc) {
 			target_put(s->target);

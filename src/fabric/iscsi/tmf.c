@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nexus.h"
 #include "core/target.h"
 #include "scsi/scsi.h"
 #include "util/byteorder.h"
@@ -84,6 +85,14 @@ static void iscsi_tmf_abort_lun(struct iscsi_tmf_wait *w, struct iscsi_session *
 		iscsi_task_put(t);
 	}
 }
+
+/* What the switch in iscsi_tmf_rx() does, keep the two together: ABORT TASK, ABORT TASK SET,
+ * CLEAR TASK SET, LOGICAL UNIT RESET and TARGET WARM/COLD RESET (both SAM-5 TARGET RESET). CLEAR
+ * ACA (no NACA support) and TASK REASSIGN (ERL 0) are refused; iSCSI has no QUERY TASK or I_T
+ * NEXUS RESET. Reported by REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (src/scsi/sbc3.c). */
+const uint32_t iscsi_tmf_supported = NEXUS_TMF_ABORT_TASK | NEXUS_TMF_ABORT_TASK_SET |
+				     NEXUS_TMF_CLEAR_TASK_SET | NEXUS_TMF_LU_RESET |
+				     NEXUS_TMF_TARGET_RESET;
 
 void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
 {
