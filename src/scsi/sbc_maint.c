@@ -167,6 +167,9 @@ static void maint_finish(struct maint_op *op)
 		log_warn("lu %s: %s failed at byte %llu: %s", lu->cfg.serial,
 			 op->running == SBC_MAINT_SANITIZE ? "SANITIZE" : "FORMAT UNIT",
 			 (unsigned long long)op->off, strerror(-op->res));
+	else
+		log_info("lu %s: %s done", lu->cfg.serial,
+			 op->running == SBC_MAINT_SANITIZE ? "SANITIZE" : "FORMAT UNIT");
 	maint_answer(op, op->res < 0 ? sbc_errno_reason(op->res, true) : SR_OK);
 	free(op->chunk);
 	lu_put(lu);
