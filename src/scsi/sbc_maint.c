@@ -486,11 +486,12 @@ enum sense_reason sbc_maint_format_params(const uint8_t *p, uint32_t len, bool l
 					  bool *immed, struct sense_extra *x)
 {
 	uint32_t hdr = longlist ? FU_LONG_HDR : FU_SHORT_HDR;
-	uint32_t dll = longlist ? get_be32(p + 4) : get_be16(p + 2);
+	uint32_t dll;
 
 	*immed = false;
 	if (len < hdr)
 		return SR_PARAM_LIST_LENGTH_ERROR;
+	dll = longlist ? get_be32(p + 4) : get_be16(p + 2);
 	if (p[0] & FU_PFU_MASK) {
 		sense_field_pointer(x, false, 0, 2);
 		return SR_INVALID_FIELD_IN_PARAM;
