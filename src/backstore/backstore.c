@@ -142,6 +142,16 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 	switch (io->op) {
 	case BS_OP_FLUSH:
 		break;
+	case BS_OP_PREFETCH:
+		if (io->offset > bs->size || io->len > bs->size - io->offset) {
+			io->done(io, -EINVAL);
+			return;
+		}
+		if (!io->len) {
+			io->done(io, 0);
+			return;
+		}
+		break;
 	case BS_OP_UNMAP:
 	case BS_OP_WRITE_ZEROES:
 		if (!bs->can_unmap) {

@@ -22,6 +22,8 @@ enum bs_opcode {
 	BS_OP_UNMAP,		/* deallocate [offset, offset+len); reads back as zeroes when
 				 * bs->unmap_zeroes (partial granules are zeroed) */
 	BS_OP_WRITE_ZEROES,	/* make [offset, offset+len) read as zeroes, still allocated */
+	BS_OP_PREFETCH,		/* start staging [offset, offset+len) for reading (PRE-FETCH); a
+				 * backstore that holds its data in memory answers -EOPNOTSUPP */
 };
 
 #define BS_IO_FUA (1u << 0)	/* this write is durable before done() (FUA, or WCE=0) */

@@ -107,6 +107,12 @@ struct lu {
 	/* EXTENDED COPY status records per (I_T nexus, list id) and the running-copy count
 	 * (src/scsi/xcopy.c), under lock; allocated on first use, a plain block freed with the LU. */
 	struct xcopy_lu *xcopy;
+	/* SANITIZE and FORMAT UNIT (src/scsi/sbc_maint.c): enum sbc_maint_state (0 = none; a
+	 * running operation or the failure it left), progress 0..65535 for sense data, and
+	 * whether the failed SANITIZE had AUSE set (EXIT FAILURE MODE allowed). */
+	atomic_int maint;
+	atomic_uint maint_progress;
+	atomic_bool maint_ause;
 };
 
 /* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting

@@ -8,6 +8,14 @@
 #include "core/limits.h"
 
 struct alua_target;
+#define NEXUS_TMF_ABORT_TASK (1u << 0)
+#define NEXUS_TMF_ABORT_TASK_SET (1u << 1)
+#define NEXUS_TMF_CLEAR_ACA (1u << 2)
+#define NEXUS_TMF_CLEAR_TASK_SET (1u << 3)
+#define NEXUS_TMF_LU_RESET (1u << 4)
+#define NEXUS_TMF_TARGET_RESET (1u << 5)
+#define NEXUS_TMF_QUERY_TASK (1u << 6)
+#define NEXUS_TMF_IT_NEXUS_RESET (1u << 7)
 
 struct it_nexus {
 	uint64_t id;				/* unique in this daemon run, never reused */
@@ -20,6 +28,9 @@ struct it_nexus {
 	 * NULL for a nexus outside any target (discovery, unit tests). */
 	struct alua_target *alua;
 	unsigned alua_slot;
+	/* Task management functions the fabric implements on this nexus (NEXUS_TMF_*), for
+	 * REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (SPC-4 6.40). */
+	uint32_t tmf_supported;
 };
 
 #endif

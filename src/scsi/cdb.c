@@ -57,6 +57,7 @@ bool cdb_decode_rw(const uint8_t *cdb, struct cdb_rw *rw)
 		break;
 	case OP_READ_16:
 	case OP_WRITE_16:
+	case OP_ORWRITE_16: /* SBC-3 5.10: WRITE(16)'s layout, ORPROTECT for WRPROTECT */
 	case OP_WRITE_VERIFY_16:
 	case OP_VERIFY_16:
 		rw->lba = get_be64(cdb + 2);
@@ -87,6 +88,29 @@ bool cdb_decode_rw(const uint8_t *cdb, struct cdb_rw *rw)
 		rw->lba = get_be64(cdb + 2);
 		rw->nblocks = cdb[13];
 		rw->len_off = 13;
+		rw->protect = cdb[1] >> RW_PROTECT_SHIFT;
+		rw->dpo = cdb[1] & RW_DPO;
+		rw->fua = cdb[1] & RW_FUA;
+		return true;
+	case OP_PRE_FETCH_10:
+		/* SBC-3 5.11: IMMED byte 1 bit 1, LBA 2-5, PREFETCH LENGTH 7-8. */
+		rw->lba = get_be32(cdb + 2);
+		rw->nblocks = get_be16(cdb + 7);
+		rw->len_off = 7;
+		rw->immed = cdb[1] & SYNC_IMMED;
+		return true;
+	case OP_PRE_FETCH_16:
+		/* SBC-3 5.12: LBA 2-9, PREFETCH LENGTH 10-13. */
+		rw->lba = get_be64(cdb + 2);
+		rw->nblocks = get_be32(cdb + 10);
+		rw->len_off = 10;
+		rw->immed = cdb[1] & SYNC_IMMED;
+		return true;
+	case OP_WRITE_ATOMIC_16:
+		/* SBC-4 5.48: LBA 2-9, ATOMIC BOUNDARY 10-11, TRANSFER LENGTH 12-13. */
+		rw->lba = get_be64(cdb + 2);
+		rw->nblocks = get_be16(cdb + 12);
+		rw->len_off = 12;
 		rw->protect = cdb[1] >> RW_PROTECT_SHIFT;
 		rw->dpo = cdb[1] & RW_DPO;
 		rw->fua = cdb[1] & RW_FUA;
@@ -161,9 +185,12 @@ uint32_t cdb_alloc_len(const uint8_t *cdb)
 		return get_be16(cdb + 3);
 	case OP_MODE_SENSE_10:
 	case OP_MODE_SELECT_10:
+	case OP_READ_DEFECT_DATA_10:
+	case OP_SANITIZE:
 		return get_be16(cdb + 7);
 	case OP_REPORT_LUNS:
 	case OP_MAINTENANCE_IN:
+	case OP_READ_DEFECT_DATA_12:
 		return get_be32(cdb + 6);
 	case OP_SERVICE_ACTION_IN_16:
 		return get_be32(cdb + 10);

@@ -60,6 +60,20 @@
 #define SA_RCR_OP_PARAMS 0x03
 #define SA_RCR_FAILED_SEGMENT 0x04
 
+/* SBC-3 commands of profile invar-2026.3 (src/scsi/sbc3.c, src/scsi/sbc_maint.c). */
+#define OP_FORMAT_UNIT 0x04
+#define OP_PRE_FETCH_10 0x34
+#define OP_READ_DEFECT_DATA_10 0x37
+#define OP_SANITIZE 0x48
+#define OP_ORWRITE_16 0x8b
+#define OP_PRE_FETCH_16 0x90
+#define OP_WRITE_ATOMIC_16 0x9c
+#define OP_READ_DEFECT_DATA_12 0xb7
+#define SA_REPORT_SUPPORTED_TMF 0x0d		/* MAINTENANCE IN, SPC-4 6.40 */
+#define SA_SANITIZE_OVERWRITE 0x01		/* SANITIZE, SBC-3 5.30 */
+#define SA_SANITIZE_BLOCK_ERASE 0x02
+#define SA_SANITIZE_EXIT_FAILURE 0x1f
+
 /* The CDB length implied by the opcode's group code (SPC-4 4.2.5.1), 0 if variable/vendor. */
 unsigned cdb_group_len(uint8_t opcode);
 

@@ -29,6 +29,19 @@
 /* WRITE SAME: WRPROTECT, ANCHOR, UNMAP (PBDATA/LBDATA are obsolete: refused); (16) adds NDOB. */
 #define WS_FLAGS 0xf8
 #define WS_NDOB_BIT 0x01
+/* FORMAT UNIT byte 1: LONGLIST, FMTDATA, CMPLST, DEFECT LIST FORMAT; FMTPINFO (bits 7-6) is
+ * refused by the mask: no protection information. */
+#define FU_FLAGS 0x3f
+/* PRE-FETCH byte 1: IMMED. */
+#define PF_IMMED 0x02
+/* READ DEFECT DATA: REQ_PLIST, REQ_GLIST, DEFECT LIST FORMAT. */
+#define RDD_FLAGS 0x1f
+/* SANITIZE byte 1: IMMED, AUSE and the service action (ZNR, SBC-4, is not supported). */
+#define SAN_FLAGS 0xbf
+/* WRITE ATOMIC(16) byte 1: WRPROTECT, DPO, FUA. */
+#define WA_FLAGS 0xf8
+/* REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS byte 2: REPD. */
+#define RSTMF_REPD 0x80
 
 #define BLOCK_RD (SCMD_F_MEDIUM | SCMD_F_BLOCK)
 #define BLOCK_WR (SCMD_F_MEDIUM | SCMD_F_BLOCK | SCMD_F_WRITE)
@@ -190,6 +203,43 @@ static const struct scsi_cmd cmd_table[] = {
 	  "RECEIVE COPY FAILURE DETAILS(LID1)", 16,
 	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
 	  SCMD_F_PR_OK, 5, xcopy_setup_receive, xcopy_receive_copy_results },
+	/* invar-2026.3: the rest of SBC-3 (src/scsi/sbc3.c, src/scsi/sbc_maint.c). SANITIZE has no
+	 * CRYPTOGRAPHIC ERASE row: no backstore encrypts, so it cannot be honoured. */
+	{ SCMD_FORMAT_UNIT, OP_FORMAT_UNIT, SCMD_NO_SA, "FORMAT UNIT", 6,
+	  { OP_FORMAT_UNIT, FU_FLAGS, 0, 0, 0, CTRL }, SCSI_DIR_WRITE,
+	  SCMD_F_MEDIUM | SCMD_F_WRITE, 3600, sbc_maint_setup_format, sbc_maint_format },
+	{ SCMD_PRE_FETCH_10, OP_PRE_FETCH_10, SCMD_NO_SA, "PRE-FETCH(10)", 10,
+	  { OP_PRE_FETCH_10, PF_IMMED, U32, GROUP, 0xff, 0xff, CTRL }, SCSI_DIR_NONE, READ_PR,
+	  30, NULL, sbc3_prefetch },
+	{ SCMD_READ_DEFECT_DATA_10, OP_READ_DEFECT_DATA_10, SCMD_NO_SA, "READ DEFECT DATA(10)", 10,
+	  { OP_READ_DEFECT_DATA_10, 0, RDD_FLAGS, 0, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_MEDIUM | SCMD_F_PR_READ, 5, sbc3_setup_read_defect, sbc3_read_defect },
+	{ SCMD_SANITIZE_OVERWRITE, OP_SANITIZE, SA_SANITIZE_OVERWRITE, "SANITIZE OVERWRITE", 10,
+	  { OP_SANITIZE, SAN_FLAGS, 0, 0, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_WRITE,
+	  SCMD_F_MEDIUM | SCMD_F_WRITE, 3600, sbc_maint_setup_sanitize, sbc_maint_sanitize },
+	{ SCMD_SANITIZE_BLOCK_ERASE, OP_SANITIZE, SA_SANITIZE_BLOCK_ERASE, "SANITIZE BLOCK ERASE",
+	  10, { OP_SANITIZE, SAN_FLAGS, 0, 0, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_NONE,
+	  SCMD_F_MEDIUM | SCMD_F_WRITE, 3600, sbc_maint_setup_sanitize, sbc_maint_sanitize },
+	{ SCMD_SANITIZE_EXIT_FAILURE, OP_SANITIZE, SA_SANITIZE_EXIT_FAILURE,
+	  "SANITIZE EXIT FAILURE MODE", 10,
+	  { OP_SANITIZE, SAN_FLAGS, 0, 0, 0, 0, 0, 0xff, 0xff, CTRL }, SCSI_DIR_NONE,
+	  SCMD_F_MEDIUM | SCMD_F_WRITE, 5, sbc_maint_setup_sanitize, sbc_maint_sanitize },
+	{ SCMD_ORWRITE_16, OP_ORWRITE_16, SCMD_NO_SA, "ORWRITE(16)", 16,
+	  { OP_ORWRITE_16, WR_FLAGS, U64, U32, GROUP, CTRL }, SCSI_DIR_WRITE, BLOCK_WR, 30,
+	  sbc3_setup_orwrite, sbc3_orwrite },
+	{ SCMD_PRE_FETCH_16, OP_PRE_FETCH_16, SCMD_NO_SA, "PRE-FETCH(16)", 16,
+	  { OP_PRE_FETCH_16, PF_IMMED, U64, U32, GROUP, CTRL }, SCSI_DIR_NONE, READ_PR, 30,
+	  NULL, sbc3_prefetch },
+	{ SCMD_WRITE_ATOMIC_16, OP_WRITE_ATOMIC_16, SCMD_NO_SA, "WRITE ATOMIC(16)", 16,
+	  { OP_WRITE_ATOMIC_16, WA_FLAGS, U64, 0xff, 0xff, 0xff, 0xff, GROUP, CTRL },
+	  SCSI_DIR_WRITE, BLOCK_WR, 30, sbc3_setup_write_atomic, sbc3_write_atomic },
+	{ SCMD_REPORT_SUPPORTED_TMF, OP_MAINTENANCE_IN, SA_REPORT_SUPPORTED_TMF,
+	  "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", 12,
+	  { OP_MAINTENANCE_IN, 0x1f, RSTMF_REPD, 0, 0, 0, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_RESV_OK | SCMD_F_PR_OK, 5, scsi_setup_alloc_in, sbc3_report_tmf },
+	{ SCMD_READ_DEFECT_DATA_12, OP_READ_DEFECT_DATA_12, SCMD_NO_SA, "READ DEFECT DATA(12)", 12,
+	  { OP_READ_DEFECT_DATA_12, RDD_FLAGS, U32, U32, 0, CTRL }, SCSI_DIR_READ,
+	  SCMD_F_MEDIUM | SCMD_F_PR_READ, 5, sbc3_setup_read_defect, sbc3_read_defect },
 };
 
 #define N_CMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -332,7 +382,7 @@ enum sense_reason scsi_setup_alloc_in(struct scsi_task *t, struct sense_extra *x
 
 /* ---- entry points ------------------------------------------------------------------------- */
 
-static enum sense_reason ua_reason(int kind)
+enum sense_reason scsi_ua_reason(int kind)
 {
 	switch (kind) {
 	case UA_POWER_ON: return SR_UA_POWER_ON_RESET;
@@ -426,7 +476,7 @@ int scsi_task_setup(struct scsi_task *t)
 		int k = lu_ua_take(lu, t->nexus->id);
 
 		if (k >= 0) {
-			r = ua_reason(k);
+			r = scsi_ua_reason(k);
 			goto fail;
 		}
 	}
@@ -458,6 +508,12 @@ int scsi_task_setup(struct scsi_task *t)
 	if (lu->pr && pr_lu_conflict(lu, t->nexus, pr_access_of(c))) {
 		t->status = SCSI_STATUS_RESERVATION_CONFLICT;
 		return -1;
+	}
+	/* SANITIZE or FORMAT UNIT running, or the failure one left (src/scsi/sbc_maint.c). */
+	if (atomic_load_explicit(&lu->maint, memory_order_relaxed) != SBC_MAINT_NONE) {
+		r = sbc_maint_admit(t, c, &x);
+		if (r != SR_OK)
+			goto fail;
 	}
 
 checked_lu:

@@ -144,6 +144,9 @@ void scsi_task_set_sense_extra(struct scsi_task *t, enum sense_reason r,
 /* Return len bytes of parameter data, truncated to the allocation length (data_in_max). */
 enum sense_reason scsi_task_data_in(struct scsi_task *t, const void *data, uint32_t len);
 
+/* The sense a pending unit attention (enum ua_kind) is reported with. */
+enum sense_reason scsi_ua_reason(int k);
+
 /* Setup helpers. */
 enum sense_reason scsi_setup_alloc_in(struct scsi_task *t, struct sense_extra *x);
 
@@ -209,5 +212,46 @@ unsigned xcopy_vpd_page(uint8_t *b);
 /* The I_T nexus is gone: forget its copy status records on lu. */
 struct lu;
 void xcopy_nexus_gone(struct lu *lu, uint64_t nexus_id);
+
+/* sbc.c: shared with sbc3.c (the COMPARE AND WRITE write gate and helpers). */
+struct lu;
+enum sense_reason sbc_errno_reason(int res, bool write);
+uint32_t sbc_data_out_received(const struct scsi_task *t);
+bool sbc_gate_enter(struct scsi_task *t);
+void sbc_gate_leave(struct lu *lu);
+int sbc_gate_io(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		uint64_t len, void *buf);
+
+/* sbc3.c (invar-2026.3) */
+void sbc3_orwrite(struct scsi_task *t);
+enum sense_reason sbc3_setup_orwrite(struct scsi_task *t, struct sense_extra *x);
+enum sense_reason sbc3_setup_write_atomic(struct scsi_task *t, struct sense_extra *x);
+void sbc3_write_atomic(struct scsi_task *t);
+void sbc3_prefetch(struct scsi_task *t);
+enum sense_reason sbc3_setup_read_defect(struct scsi_task *t, struct sense_extra *x);
+void sbc3_read_defect(struct scsi_task *t);
+void sbc3_report_tmf(struct scsi_task *t);
+
+/* sbc_maint.c (invar-2026.3): SANITIZE and FORMAT UNIT, long operations. */
+enum sbc_maint_state {
+	SBC_MAINT_NONE = 0,
+	SBC_MAINT_SANITIZE,		/* running */
+	SBC_MAINT_FORMAT,		/* running */
+	SBC_MAINT_SANITIZE_FAILED,	/* sanitize failure mode until EXIT FAILURE MODE/SANITIZE */
+	SBC_MAINT_FORMAT_FAILED,	/* medium format corrupted until FORMAT UNIT succeeds */
+};
+enum sense_reason sbc_maint_setup_sanitize(struct scsi_task *t, struct sense_extra *x);
+void sbc_maint_sanitize(struct scsi_task *t);
+enum sense_reason sbc_maint_setup_format(struct scsi_task *t, struct sense_extra *x);
+/* FORMAT UNIT parameter list check (short or long header); *immed = the header's IMMED. */
+enum sense_reason sbc_maint_format_params(const uint8_t *p, uint32_t len, bool longlist,
+					  bool *immed, struct sense_extra *x);
+void sbc_maint_format(struct scsi_task *t);
+/* Dispatch, when lu->maint is not SBC_MAINT_NONE: SR_OK if command c may run now, else the
+ * NOT READY (with progress) or failure-mode reason. */
+enum sense_reason sbc_maint_admit(const struct scsi_task *t, const struct scsi_cmd *c,
+				  struct sense_extra *x);
+/* REQUEST SENSE: the LU's maintenance condition as sense (SR_OK when there is none). */
+enum sense_reason sbc_maint_sense(struct lu *lu, struct sense_extra *x);
 
 #endif

@@ -138,7 +138,7 @@ static const struct scsi_profile profile_2026_2 = {
 		SCMD_B(SCMD_PRE_FETCH_16, w) | SCMD_B(SCMD_READ_DEFECT_DATA_10, w) | \
 		SCMD_B(SCMD_READ_DEFECT_DATA_12, w) | SCMD_B(SCMD_WRITE_ATOMIC_16, w) | \
 		SCMD_B(SCMD_SANITIZE_OVERWRITE, w) | SCMD_B(SCMD_SANITIZE_BLOCK_ERASE, w) | \
-		SCMD_B(SCMD_SANITIZE_CRYPTO_ERASE, w) | SCMD_B(SCMD_SANITIZE_EXIT_FAILURE, w) | \
+		SCMD_B(SCMD_SANITIZE_EXIT_FAILURE, w) | \
 		SCMD_B(SCMD_FORMAT_UNIT, w) | SCMD_B(SCMD_EXTENDED_COPY, w) | \
 		SCMD_B(SCMD_RECEIVE_COPY_STATUS, w) | SCMD_B(SCMD_RECEIVE_COPY_DATA, w) | \
 		SCMD_B(SCMD_RECEIVE_COPY_OP_PARAMS, w) | SCMD_B(SCMD_RECEIVE_COPY_FAILURE, w))
@@ -161,6 +161,13 @@ static const struct scsi_profile profile_2026_3 = {
 	.alua = true,
 	.alua_transition_secs = 30,
 	.mode_save = true,
+	/* One 4 KiB page is the unit the page cache writes whole; 1 MiB bounds the synchronous
+	 * write under lu->write_gate (src/scsi/sbc3.c). */
+	.max_atomic_bytes = 1u << 20,
+	.atomic_align_bytes = 4096,
+	.atomic_gran_bytes = 4096,
+	.prefetch_cache_bytes = 64u << 20,
+	.wabereq = 1,
 };
 
 /* Oldest first; the newest that is not a draft is the default. */

@@ -89,6 +89,18 @@ struct scsi_profile {
 	 * loaded when the LU is created, and MODE SENSE answers page control 3 (saved values).
 	 * false: SP=1 and saved values are SAVING PARAMETERS NOT SUPPORTED. */
 	bool mode_save;
+	/* WRITE ATOMIC(16) (SBC-4 5.48) and its VPD 0xB0 fields, in bytes: MAXIMUM ATOMIC
+	 * TRANSFER LENGTH, ATOMIC ALIGNMENT, ATOMIC TRANSFER LENGTH GRANULARITY. 0: the bytes stay
+	 * zero. Atomic boundaries are not supported (both boundary fields stay zero). */
+	uint32_t max_atomic_bytes;
+	uint32_t atomic_align_bytes;
+	uint32_t atomic_gran_bytes;
+	/* PRE-FETCH (SBC-3 5.11): how much one command may ask the backstore to stage, the
+	 * "cache" whose capacity decides CONDITION MET (docs/ARCHITECTURE.md). */
+	uint32_t prefetch_cache_bytes;
+	/* VPD 0xB1 WABEREQ (byte 7 bits 7-6, SBC-3 6.5.2): what a read after SANITIZE BLOCK
+	 * ERASE returns; 1 = GOOD with data (zeroes). 0: the 2026.2 byte. */
+	uint8_t wabereq;
 };
 
 /* Whether command id exists in profile p. */

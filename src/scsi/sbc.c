@@ -81,7 +81,7 @@ enum sense_reason sbc_setup_rw(struct scsi_task *t, struct sense_extra *x)
 	return SR_OK;
 }
 
-static enum sense_reason errno_reason(int res, bool write)
+enum sense_reason sbc_errno_reason(int res, bool write)
 {
 	switch (res) {
 	case -EIO: return write ? SR_MEDIUM_ERROR_WRITE : SR_MEDIUM_ERROR_READ;
@@ -135,7 +135,7 @@ static void sbc_io_done(struct bs_io *io, int res)
 			x.info_valid = true;
 			x.info = t->lba;
 		}
-		scsi_task_complete(t, errno_reason(res, flags & (CF_WRITE | CF_FLUSH)), &x);
+		scsi_task_complete(t, sbc_errno_reason(res, flags & (CF_WRITE | CF_FLUSH)), &x);
 		return;
 	}
 	if (flags & CF_VERIFY) {
@@ -219,6 +219,43 @@ static void sbc_submit_write(struct scsi_task *t, enum bs_opcode op, uint32_t fl
 	sbc_io_done(&t->io, res);
 }
 
+/* For ORWRITE and WRITE ATOMIC (src/scsi/sbc3.c): the same gate as COMPARE AND WRITE. Enter
+ * sets caw_mode; with writes from before still in flight the task is answered BUSY and false
+ * returned. On true, write_gate is held: do the backstore work with backstore_io_sync() and
+ * call sbc_gate_leave(). */
+bool sbc_gate_enter(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+
+	atomic_store(&lu->caw_mode, true);
+	if (atomic_load(&lu->async_writes) != 0) {
+		t->status = SCSI_STATUS_BUSY;
+		t->sense_len = 0;
+		t->done(t);
+		return false;
+	}
+	pthread_mutex_lock(&lu->write_gate);
+	return true;
+}
+
+void sbc_gate_leave(struct lu *lu)
+{
+	pthread_mutex_unlock(&lu->write_gate);
+}
+
+/* One synchronous backstore call (the caller holds write_gate). 0 or -errno. */
+int sbc_gate_io(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		uint64_t len, void *buf)
+{
+	memset(&t->io, 0, sizeof(t->io));
+	t->io.op = op;
+	t->io.flags = flags;
+	t->io.offset = offset;
+	t->io.len = len;
+	t->io.buf = buf;
+	return backstore_io_sync(t->lu->bs, &t->io);
+}
+
 void sbc_read(struct scsi_task *t)
 {
 	uint32_t len = t->data_in_max;
@@ -235,7 +272,7 @@ void sbc_read(struct scsi_task *t)
 }
 
 /* Data-out actually received: the SCSI length, cut to EDTL and to what the fabric stored. */
-static uint32_t data_out_received(const struct scsi_task *t)
+uint32_t sbc_data_out_received(const struct scsi_task *t)
 {
 	uint32_t n = t->data_out_len;
 
@@ -254,7 +291,7 @@ void sbc_write(struct scsi_task *t)
 	struct cdb_rw rw;
 	uint32_t flags = 0;
 	/* Only whole blocks that arrived are written (EDTL < transfer length: SAM-5 5.4.3). */
-	uint32_t len = data_out_received(t) / lu->block_size * lu->block_size;
+	uint32_t len = sbc_data_out_received(t) / lu->block_size * lu->block_size;
 
 	if (len == 0) {
 		scsi_task_complete(t, SR_OK, NULL);
@@ -296,7 +333,7 @@ void sbc_verify(struct scsi_task *t)
 		sbc_submit(t, BS_OP_READ, 0, med_len, t->buf, CF_READ | CF_NO_DATA_IN);
 		return;
 	}
-	out_len = data_out_received(t);
+	out_len = sbc_data_out_received(t);
 	if (out_len < t->data_out_len) {
 		/* Nothing to compare the medium with. */
 		scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
@@ -423,7 +460,7 @@ void sbc_write_same(struct scsi_task *t)
 	if (!rw.ndob) {
 		/* Exactly one block of data-out: less cannot be replicated, more means the
 		 * initiator and we disagree about the command (SAM-5 5.4.3 overrun). */
-		if (data_out_received(t) < bsz) {
+		if (sbc_data_out_received(t) < bsz) {
 			scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
 			return;
 		}
@@ -519,7 +556,7 @@ static void sbc_unmap_next(struct scsi_task *t, int res)
 	uint32_t nb;
 
 	if (res < 0) {
-		scsi_task_complete(t, errno_reason(res, true), NULL);
+		scsi_task_complete(t, sbc_errno_reason(res, true), NULL);
 		return;
 	}
 	while (t->nblocks < t->lba) {
@@ -536,7 +573,7 @@ static void sbc_unmap_next(struct scsi_task *t, int res)
 void sbc_unmap(struct scsi_task *t)
 {
 	struct sense_extra x = { 0 };
-	uint32_t got = data_out_received(t), n;
+	uint32_t got = sbc_data_out_received(t), n;
 	enum sense_reason r;
 
 	if (t->data_out_len == 0) {
@@ -595,7 +632,7 @@ void sbc_get_lba_status(struct scsi_task *t)
 		uint8_t *d;
 
 		if (r < 0) {
-			scsi_task_complete(t, errno_reason(r, false), NULL);
+			scsi_task_complete(t, sbc_errno_reason(r, false), NULL);
 			return;
 		}
 		/* Blocks a file-system granule only partly covers count as mapped. */
@@ -666,7 +703,7 @@ void sbc_compare_and_write(struct scsi_task *t)
 		scsi_task_complete(t, SR_OK, NULL);
 		return;
 	}
-	if (data_out_received(t) < t->data_out_len) {
+	if (sbc_data_out_received(t) < t->data_out_len) {
 		scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
 		return;
 	}
@@ -680,21 +717,10 @@ void sbc_compare_and_write(struct scsi_task *t)
 		return;
 	}
 	cdb_decode_rw(t->cdb, &rw);
-	atomic_store(&lu->caw_mode, true);
-	if (atomic_load(&lu->async_writes) != 0) {
-		/* Writes from before caw_mode still in flight (see the scheme above). */
-		t->status = SCSI_STATUS_BUSY;
-		t->sense_len = 0;
-		t->done(t);
+	/* Writes from before caw_mode still in flight: answered BUSY (see the scheme above). */
+	if (!sbc_gate_enter(t))
 		return;
-	}
-	pthread_mutex_lock(&lu->write_gate);
-	memset(&t->io, 0, sizeof(t->io));
-	t->io.op = BS_OP_READ;
-	t->io.offset = t->lba * lu->block_size;
-	t->io.len = len;
-	t->io.buf = t->buf + 2 * len;
-	res = backstore_io_sync(lu->bs, &t->io);
+	res = sbc_gate_io(t, BS_OP_READ, 0, t->lba * lu->block_size, len, t->buf + 2 * len);
 	if (res == 0) {
 		for (uint32_t i = 0; i < len; i++) {
 			if (t->buf[i] != t->buf[2 * len + i]) {
@@ -713,11 +739,11 @@ void sbc_compare_and_write(struct scsi_task *t)
 			t->io.flags = BS_IO_FUA;
 		res = backstore_io_sync(lu->bs, &t->io);
 		if (res < 0)
-			r = errno_reason(res, true);
+			r = sbc_errno_reason(res, true);
 	} else if (res < 0) {
-		r = errno_reason(res, false);
+		r = sbc_errno_reason(res, false);
 	}
-	pthread_mutex_unlock(&lu->write_gate);
+	sbc_gate_leave(lu);
 	if (res < 0) {
 		x.info_valid = res == -EIO;
 		x.info = t->lba;

@@ -217,6 +217,14 @@ static unsigned vpd_block_limits(const struct lu *lu, uint8_t *b)
 		put_be32(b + 28, l->opt_unmap_gran_bytes / bs);
 	}
 	put_be64(b + 36, l->max_ws_bytes / bs);		/* MAXIMUM WRITE SAME LENGTH */
+	/* WRITE ATOMIC(16) limits (SBC-4 6.6.4), invar-2026.3 on: MAXIMUM ATOMIC TRANSFER LENGTH,
+	 * ATOMIC ALIGNMENT, ATOMIC TRANSFER LENGTH GRANULARITY; the boundary fields (56-63) stay
+	 * zero: no atomic boundaries. */
+	if (lu->profile->max_atomic_bytes) {
+		put_be32(b + 44, lu->profile->max_atomic_bytes / bs);
+		put_be32(b + 48, lu->profile->atomic_align_bytes / bs ? lu->profile->atomic_align_bytes / bs : 1);
+		put_be32(b + 52, lu->profile->atomic_gran_bytes / bs ? lu->profile->atomic_gran_bytes / bs : 1);
+	}
 	return 4 + 0x3c;
 }
 
@@ -224,6 +232,9 @@ static unsigned vpd_block_characteristics(const struct lu *lu, uint8_t *b)
 {
 	put_be16(b + 2, 0x3c);
 	put_be16(b + 4, lu->profile->rotation_rate);
+	/* WABEREQ (byte 7 bits 7-6), invar-2026.3 on: reads after SANITIZE BLOCK ERASE. WACEREQ
+	 * stays 0: no CRYPTOGRAPHIC ERASE. */
+	b[7] = (uint8_t)(lu->profile->wabereq << 6);
 	return 4 + 0x3c;
 }
 
@@ -344,6 +355,7 @@ void spc_test_unit_ready(struct scsi_task *t)
 void spc_request_sense(struct scsi_task *t)
 {
 	enum sense_reason r = SR_OK;
+	struct sense_extra x = { 0 };
 	uint8_t b[SCSI_SENSE_MAX];
 	unsigned len;
 
@@ -353,17 +365,9 @@ void spc_request_sense(struct scsi_task *t)
 		int k = t->nexus ? lu_ua_take(t->lu, t->nexus->id) : -1;
 
 		if (k >= 0) {
-			static const enum sense_reason ua[UA_KIND_COUNT] = {
-				[UA_POWER_ON] = SR_UA_POWER_ON_RESET,
-				[UA_BUS_RESET] = SR_UA_BUS_RESET,
-				[UA_LUN_RESET] = SR_UA_LUN_RESET,
-				[UA_NEXUS_LOSS] = SR_UA_NEXUS_LOSS,
-				[UA_MODE_CHANGED] = SR_UA_MODE_CHANGED,
-				[UA_CAPACITY_CHANGED] = SR_UA_CAPACITY_CHANGED,
-				[UA_LUNS_CHANGED] = SR_UA_LUNS_CHANGED,
-				[UA_ALUA_CHANGED] = SR_UA_ALUA_CHANGED,
-			};
-			r = ua[k];
+			r = scsi_ua_reason(k);
+		} else if ((r = sbc_maint_sense(t->lu, &x)) != SR_OK) {
+			/* SANITIZE/FORMAT UNIT running (with progress) or failed. */
 		} else if (atomic_load(&t->lu->ejected)) {
 			r = SR_NOT_READY_REMOVED;
 		} else if (atomic_load(&t->lu->stopped)) {
@@ -372,7 +376,7 @@ void spc_request_sense(struct scsi_task *t)
 			r = alua_not_ready_reason(t);	/* SPC-4 5.15.2.4.4-6 */
 		}
 	}
-	len = sense_encode(b, sizeof(b), r, t->cdb[1] & RS_DESC, NULL);
+	len = sense_encode(b, sizeof(b), r, t->cdb[1] & RS_DESC, &x);
 	scsi_task_complete(t, scsi_task_data_in(t, b, len), NULL);
 }
 

@@ -8,7 +8,7 @@ need iscsi-test-cu
 need iscsi-ls
 PORT2=$(free_port) || fail "no free port"
 invar_start --listen "127.0.0.1:$PORT2,tpg=2" --target "$TEST_IQN" \
-	--lun "file:$TMP/data/lun0.img,size=128M,profile=invar-2026.3"
+	--lun "file:$TMP/data/lun0.img,size=1G,profile=invar-2026.3,removable=1"
 wait_listening "$PORT2" || fail "invard did not listen on $PORT2"
 URL1="iscsi://127.0.0.1:$PORT/$TEST_IQN/0"
 URL2="iscsi://127.0.0.1:$PORT2/$TEST_IQN/0"

@@ -305,6 +305,13 @@ static int file_sync_io(struct file_bs *f, struct bs_io *io)
 
 	if (io->op == BS_OP_FLUSH)
 		return fdatasync(f->fd) < 0 ? -errno : 0;
+	if (io->op == BS_OP_PREFETCH) {
+		/* Readahead into the page cache; returns once the kernel has queued it. */
+		int e = posix_fadvise(f->fd, (off_t)io->offset, (off_t)io->len,
+				      POSIX_FADV_WILLNEED);
+
+		return -e;
+	}
 	if (io->op == BS_OP_UNMAP || io->op == BS_OP_WRITE_ZEROES)
 		return file_sync_zero(f, io);
 
@@ -378,6 +385,9 @@ static bool file_queue(struct file_bs *f, struct bs_io *io)
 					io->op == BS_OP_UNMAP ? FILE_UNMAP_MODE : FILE_ZERO_MODE,
 					io->offset, io->len);
 		break;
+	case BS_OP_PREFETCH:
+		io_uring_prep_fadvise(sqe, f->fd, io->offset, (off_t)io->len, POSIX_FADV_WILLNEED);
+		break;
 	}
 	io->ureq.cb = file_uring_cb;
 	worker_ring_queue(w, sqe, &io->ureq);
@@ -398,6 +408,14 @@ static void file_uring_cb(struct uring_req *req, int res)
 	 * syscalls, which terminate (and report the same error if it is real). */
 	if (res == -EINTR || res == -EAGAIN || (res == -EOPNOTSUPP && io->op == BS_OP_WRITE)) {
 		file_sync_finish(f, io);
+		return;
+	}
+	if (io->op == BS_OP_PREFETCH) {
+		/* A kernel without IORING_OP_FADVISE: the syscall does the same. */
+		if (res == -EINVAL || res == -EOPNOTSUPP)
+			file_sync_finish(f, io);
+		else
+			io->done(io, res < 0 ? res : 0);
 		return;
 	}
 	if (io->op == BS_OP_UNMAP || io->op == BS_OP_WRITE_ZEROES) {
@@ -474,7 +492,7 @@ static void file_submit(struct backstore *bs, struct bs_io *io)
 	struct file_bs *f = bs->priv;
 
 	if (io->op != BS_OP_READ && io->op != BS_OP_WRITE && io->op != BS_OP_FLUSH &&
-	    io->op != BS_OP_UNMAP && io->op != BS_OP_WRITE_ZEROES) {
+	    io->op != BS_OP_UNMAP && io->op != BS_OP_WRITE_ZEROES && io->op != BS_OP_PREFETCH) {
 		io->done(io, -EOPNOTSUPP);
 		return;
 	}

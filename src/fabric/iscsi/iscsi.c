@@ -52,6 +52,23 @@ static void iscsi_session_kill(struct iscsi_session *s)
 	iscsi_session_kill_async(s);
 }
 
+void iscsi_target_close_other_sessions(struct daemon *d, struct target *t,
+					struct iscsi_session *except)
+{
+	struct iscsi_fabric *f = iscsi_fabric_get(d);
+	struct list_node *n;
+
+	pthread_mutex_lock(&f->lock);
+	list_for_each(n, &f->sessions)
+	{
+		struct iscsi_session *s = list_entry(n, struct iscsi_session, gnode);
+
+		if (s->target == t && s != except)
+			iscsi_session_kill(s);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
 static void iscsi_ops_luns_changed(struct daemon *d, struct target *t)
 {
 	iscsi_foreach_target_session(d, t, iscsi_session_refresh_view);

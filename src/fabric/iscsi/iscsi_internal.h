@@ -28,7 +28,11 @@ struct iscsi_auth;
 #define ISCSI_TX_HIGH_WATER 4096	/* queued PDUs before we stop reading */
 #define ISCSI_LOGIN_TIMEOUT_MS 30000
 #define ISCSI_NOP_INTERVAL_MS 15000	/* idle time before a target NOP-In ping */
-#define ISCSI_NOP_TIMEOUT_MS 15000	/* ping unanswered for this long: drop the connection */
+/* A ping unanswered for this long drops the connection. Synchronous initiators (libiscsi's
+ * sync API, tools that sleep between commands) read their socket only when they send, and
+ * sleep up to a minute (libiscsi's SANITIZE test waits 60 s between TEST UNIT READYs): 60 s
+ * keeps them, and a dead peer is still noticed after 75 s of silence. */
+#define ISCSI_NOP_TIMEOUT_MS 60000
 #define ISCSI_REINSTATE_POLL_MS 10
 #define ISCSI_REINSTATE_TIMEOUT_MS 10000
 #define ISCSI_MAX_R2T_TRACK ISCSI_OUR_MAX_OUTSTANDING_R2T
@@ -330,6 +334,9 @@ struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator
 struct iscsi_session *iscsi_session_find_tsih(struct daemon *d, uint16_t tsih, uint16_t tpgt);
 /* Ask the session's own worker to close it. */
 void iscsi_session_kill_async(struct iscsi_session *s);
+/* Close every session of target t but except (on their own workers); any thread. */
+void iscsi_target_close_other_sessions(struct daemon *d, struct target *t,
+					struct iscsi_session *except);
 /* The connection is gone and every task finished: nexus loss, unregister, drop refs. */
 void iscsi_session_end(struct iscsi_session *s);
 /* CmdSN window check (RFC 7143 4.2.2.1): returns 1 to process now, 0 to hold, -1 to drop. */
@@ -360,6 +367,8 @@ void iscsi_task_abort(struct iscsi_task *t);
 
 /* tmf.c */
 void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
+/* The SAM-5 task management functions iscsi_tmf_rx() carries out (NEXUS_TMF_* bits). */
+extern const uint32_t iscsi_tmf_supported;
 
 /* taskset.c: the LU's task set spans sessions (LUN RESET, CLEAR TASK SET, PREEMPT AND ABORT). */
 struct iscsi_xabort;

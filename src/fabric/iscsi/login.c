@@ -120,6 +120,7 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 		s->nexus.alua = &s->target->alua;
 		rc = alua_group_slot(&c->d->alua_groups, c->tpgt);
 		s->nexus.alua_slot = rc < 0 ? ALUA_MAX_GROUPS : (unsigned)rc;
+		s->nexus.tmf_supported = iscsi_tmf_supported;
 		rc = iscsi_session_attach_view(s);
 		if (rc) {
 			target_put(s->target);

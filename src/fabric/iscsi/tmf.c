@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nexus.h"
 #include "core/target.h"
 #include "scsi/scsi.h"
 #include "util/byteorder.h"
@@ -85,6 +86,14 @@ static void iscsi_tmf_abort_lun(struct iscsi_tmf_wait *w, struct iscsi_session *
 	}
 }
 
+/* What the switch in iscsi_tmf_rx() does, keep the two together: ABORT TASK, ABORT TASK SET,
+ * CLEAR TASK SET, LOGICAL UNIT RESET and TARGET WARM/COLD RESET (both SAM-5 TARGET RESET). CLEAR
+ * ACA (no NACA support) and TASK REASSIGN (ERL 0) are refused; iSCSI has no QUERY TASK or I_T
+ * NEXUS RESET. Reported by REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (src/scsi/sbc3.c). */
+const uint32_t iscsi_tmf_supported = NEXUS_TMF_ABORT_TASK | NEXUS_TMF_ABORT_TASK_SET |
+				     NEXUS_TMF_CLEAR_TASK_SET | NEXUS_TMF_LU_RESET |
+				     NEXUS_TMF_TARGET_RESET;
+
 void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
 {
 	struct iscsi_session *s = c->sess;
@@ -158,12 +167,22 @@ void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
 		log_info("iscsi %s: TARGET %s RESET", c->peer,
 			 func == TMF_TARGET_COLD_RESET ? "COLD" : "WARM");
 		iscsi_tmf_abort_lun(w, s, 0, true);
-		for (i = 0; i < INVAR_MAX_LUNS; i++)
-			if (s->view->v->lus[i])
-				scsi_target_reset(s->view->v->lus[i], &s->nexus);
-		/* RFC 7143 11.5.1: after a cold reset the target drops the connections. */
-		if (func == TMF_TARGET_COLD_RESET)
+		for (i = 0; i < INVAR_MAX_LUNS; i++) {
+			struct lu *tl = s->view->v->lus[i];
+
+			if (!tl)
+				continue;
+			/* SAM-5 7.11: a target reset aborts every initiator's tasks. */
+			if (scsi_lu_shared_task_set(tl))
+				iscsi_taskset_abort_others(c, tl, w, false);
+			scsi_target_reset(tl, &s->nexus);
+		}
+		/* RFC 7143 11.5.1: after a cold reset the target closes all of its connections to
+		 * all initiators; this one once the response is out. */
+		if (func == TMF_TARGET_COLD_RESET) {
 			w->close_after = true;
+			iscsi_target_close_other_sessions(c->d, s->target, s);
+		}
 		break;
 	case TMF_TASK_REASSIGN:
 		/* ERL 0: allegiance reassignment needs ERL 2 (RFC 7143 11.6.1). */
