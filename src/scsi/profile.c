@@ -157,6 +157,7 @@ static const struct scsi_profile profile_2026_3 = {
 	.cmds = SCMD_SET(V2026_3_CMDS),
 	.lbp = true,
 	.draft = true,
+	.phys_block_bytes = 4096,
 	.shared_task_set = true,
 	.alua = true,
 	.alua_transition_secs = 30,

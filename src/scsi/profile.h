@@ -77,6 +77,10 @@ struct scsi_profile {
 	bool draft;
 
 	/* ---- invar-2026.3 and later: each field's zero value is the 2026.2 answer. ---- */
+	/* Physical block size reported by READ CAPACITY(16) (LOGICAL BLOCKS PER PHYSICAL BLOCK
+	 * EXPONENT) when larger than the LU's logical block: the page and file-system block a
+	 * smaller write is read-modified-written within. 0: physical = logical. */
+	uint32_t phys_block_bytes;
 	/* One task set per LU across sessions: LOGICAL UNIT RESET and CLEAR TASK SET abort
 	 * every initiator's tasks (SAM-5 7.5, 7.6). false: only the requesting session's. */
 	bool shared_task_set;

@@ -393,8 +393,11 @@ void sbc_read_capacity_16(struct scsi_task *t)
 	memset(b, 0, sizeof(b));
 	put_be64(b, lu->num_blocks - 1);
 	put_be32(b + 8, lu->block_size);
-	/* b[12]: P_TYPE/PROT_EN 0; b[13]: one logical block per physical block; b[14-15]:
+	/* b[12]: P_TYPE/PROT_EN 0; b[13]: LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (one logical
+	 * block per physical block unless the profile names a larger physical block); b[14-15]:
 	 * LBPME, LBPRZ (profiles with logical block provisioning only), lowest aligned LBA 0. */
+	for (uint32_t phys = lu->profile->phys_block_bytes; phys > lu->block_size; phys >>= 1)
+		b[13]++;
 	if (lu->profile->lbp && lu->bs->can_unmap)
 		b[14] = RC16_LBPME | (lu->bs->unmap_zeroes ? RC16_LBPRZ : 0);
 	scsi_task_complete(t, scsi_task_data_in(t, b, sizeof(b)), NULL);

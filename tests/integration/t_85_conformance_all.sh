@@ -63,9 +63,54 @@ mp_fail=$(echo "$mp" | grep -cE 'FAILED' || true)
 echo "  MultipathIO: $mp_pass passed, $mp_fail failed"
 [ "$mp_fail" -eq 0 ] && [ "$mp_pass" -ge 4 ] || fail "MultipathIO: $mp_pass passed, $mp_fail failed"
 
+# Two failures come from libiscsi 1.19's tests, not from invar; each is let through only when
+# its own check below shows invar gives the answer the standard asks for.
+# - Sanitize.Reset: with two paths, Sanitize.Reservations takes RESERVE(6) on the shared
+#   second-path session and returns at its CRYPTO ERASE skip without releasing it, so the
+#   next test's SANITIZE from the first path gets RESERVATION CONFLICT (SPC-2). Check: the
+#   test passes on its own over the same two paths.
+# - GetLBAStatus.UnmapSingle: with more than one logical block per physical block (invar-2026.3
+#   reports 4096-byte physical blocks), its second loop asks GET LBA STATUS for LBA i+1 and
+#   requires the first descriptor to start at i+LBPPB, which cannot contain the requested LBA
+#   (SBC-3 5.20: the first descriptor contains the STARTING LOGICAL BLOCK ADDRESS). Check: after
+#   unmapping LBAs 0-7 of 16 written, GET LBA STATUS at LBA 9 answers one mapped descriptor
+#   starting at 9.
+failed_tests=$(awk '/^Suite: /{suite=$2} /^  Test: /{cur=suite "." $2}
+	/\.\.\.FAILED|^FAILED/{print cur}' "$out" | sort -u | tr '\n' ' ')
+echo "  failed tests: ${failed_tests:-none}"
+check_sanitize_reset() {
+	iscsi-test-cu --dataloss --allow-sanitize --test=SCSI.Sanitize.Reset "$URL1" "$URL2" \
+		>"$TMP/reset.log" 2>&1 ||
+		{ tail -n 40 "$TMP/reset.log" >&2; fail "Sanitize.Reset fails on its own too"; }
+	grep -qE '^[[:space:]]+tests[[:space:]]+1[[:space:]]+1[[:space:]]+1[[:space:]]+0' \
+		"$TMP/reset.log" || fail "Sanitize.Reset on its own did not pass"
+	echo "  Sanitize.Reset passes on its own over both paths"
+}
+check_lba_status() {
+	local data got
+	data=$(head -c 8192 /dev/urandom | xxd -p | tr -d '\n')
+	# WRITE(10) LBAs 0-15, UNMAP LBAs 0-7, GET LBA STATUS from LBA 9.
+	got=$("$ISCSI_CMD" -n 24 "$URL1" "2a000000000000001000=$data" \
+		"42000000000000001800=0016001000000000000000000000000000000008000000000000" \
+		"9e120000000000000009000000180000" | awk '/^data/{print $2}' | tail -n 1)
+	# Descriptor 1: LBA (bytes 8-15) 9, provisioning status (byte 20) 0 = mapped.
+	[ "${got:16:16}" = 0000000000000009 ] && [ "${got:40:2}" = 00 ] ||
+		fail "GET LBA STATUS at LBA 9 answered '$got', not a mapped descriptor from LBA 9"
+	echo "  GET LBA STATUS at LBA 9 answers a mapped descriptor starting at LBA 9"
+}
 if [ "$failed" -ne 0 ] || [ "$rc" -ne 0 ]; then
-	grep -E 'FAILED|^[[:space:]]+[0-9]+\. ' "$out" | head -n 60 >&2
-	fail "$failed of $ran iscsi-test-cu tests failed (exit $rc)"
+	known=0
+	for t in $failed_tests; do
+		case $t in
+		Sanitize.Reset) check_sanitize_reset; known=$((known + 1)) ;;
+		GetLBAStatus.UnmapSingle) check_lba_status; known=$((known + 1)) ;;
+		*) ;;
+		esac
+	done
+	if [ "$known" -ne "$failed" ]; then
+		grep -E 'FAILED|^[[:space:]]+[0-9]+\. ' "$out" | head -n 60 >&2
+		fail "$failed of $ran iscsi-test-cu tests failed (exit $rc): $failed_tests"
+	fi
 fi
 [ "$skips" -le "${MAX_SKIPS:-10}" ] ||
 	fail "$skips SKIPPED messages, more than MAX_SKIPS=${MAX_SKIPS:-10}"
