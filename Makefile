@@ -33,7 +33,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run check unit integration deps-build deps-test clean format
 
-all: $(BUILD)/invard $(BUILD)/invarctl
+all: $(BUILD)/invard $(BUILD)/invarctl handlers
 
 $(BUILD)/libinvar.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -55,6 +55,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libinvar.a
 
 # Fuzz targets (make fuzz, make fuzz-smoke) and benchmarks live beside their sources.
 -include tests/fuzz/fuzz.mk
+-include lib/handler/handler.mk
 
 -include $(LIB_OBJS:.o=.d) $(DAEMON_OBJ:.o=.d) $(CTL_OBJS:.o=.d)
 
