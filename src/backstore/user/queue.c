@@ -395,7 +395,7 @@ void user_queue_attach(struct user_queue *q, struct user_attach *att)
 void user_queue_detach(struct user_queue *q)
 {
 	struct user_attach *att = q->att;
-	uint32_t i;
+	uint32_t i, failed = 0;
 
 	if (!att)
 		return;
@@ -417,9 +417,12 @@ void user_queue_detach(struct user_queue *q)
 			q->slots[i].nunits = 0;
 			q->rs[i].busy = true;
 			user_slot_finish(q, i, -EBUSY);
+			failed++;
 		}
 	}
 	memset(q->data_map, 0, sizeof(q->data_map));
+	log_info("user %s: queue %u: handler detached; %u command%s in flight failed with BUSY",
+		 q->dev->name, q->idx, failed, failed == 1 ? "" : "s");
 	user_queue_timer_update(q);
 	user_hub_queue_detached(att);
 }
