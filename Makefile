@@ -33,7 +33,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run check unit integration deps-build deps-test clean format
 
-all: $(BUILD)/invard $(BUILD)/invarctl handlers
+all: $(BUILD)/invard $(BUILD)/invarctl handlers handler-tests
 
 $(BUILD)/libinvar.a: $(LIB_OBJS)
 	@mkdir -p $(@D)

@@ -24,3 +24,21 @@ $(BUILD)/invar-handler-%: tools/handlers/invar-handler-%.c $(HANDLER_LIB) includ
 handlers: $(HANDLER_BINS)
 
 .PHONY: handlers abi-check
+
+# Test programs that speak the raw ring protocol (no library).
+$(BUILD)/tests/hostile-handler: tests/integration/hostile_handler.c include/invar/handler-ring.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $<
+
+# The ABI compatibility test (t_68): libinvar-handler and the RAM example built against the
+# first released ring header, tests/abi/handler-ring-v1.h, never against the current one.
+$(BUILD)/tests/abi-v1/handler.o: lib/handler/handler.c tests/abi/handler-ring-v1.h include/invar/handler.h
+	@mkdir -p $(@D)
+	$(CC) $(HANDLER_CFLAGS) -DINVAR_HANDLER_RING_HEADER='"../../tests/abi/handler-ring-v1.h"' \
+		-c -o $@ $<
+
+$(BUILD)/tests/invar-handler-ram-v1: tools/handlers/invar-handler-ram.c $(BUILD)/tests/abi-v1/handler.o
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $^ -pthread
+
+handler-tests: $(BUILD)/tests/hostile-handler $(BUILD)/tests/invar-handler-ram-v1
+.PHONY: handler-tests
