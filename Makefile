@@ -3,6 +3,7 @@
 #   make run        install build deps (Debian), build, start the embedded default target
 #   make check      install test deps (Debian), build, run unit + integration tests
 #   make unit       unit tests only
+#   make abi-check  handler ABI: ring layout and libinvar-handler against tests/abi baselines
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
 
@@ -79,6 +80,7 @@ integration: all
 # every fuzz target replays its corpus and fuzzes briefly (clang is installed if missing).
 check: deps-test
 	$(MAKE) all unit
+	$(MAKE) abi-check
 	$(MAKE) integration
 	$(MAKE) SAN=1 all unit
 	$(MAKE) SAN=1 integration

@@ -42,3 +42,10 @@ $(BUILD)/tests/invar-handler-ram-v1: tools/handlers/invar-handler-ram.c $(BUILD)
 
 handler-tests: $(BUILD)/tests/hostile-handler $(BUILD)/tests/invar-handler-ram-v1
 .PHONY: handler-tests
+
+$(BUILD)/tests/ring-layout: tests/abi/ring_layout.c include/invar/handler-ring.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) -o $@ $<
+
+abi-check: $(HANDLER_LIB) $(BUILD)/tests/ring-layout
+	@BUILD=$(BUILD) ./tests/abi/check.sh

@@ -178,6 +178,8 @@ void user_hub_queue_detached(struct user_attach *att)
 {
 	if (atomic_fetch_sub(&att->detach_left, 1) != 1)
 		return;
+	if (!user_hub.running && !atomic_load(&user_hub.stopping))
+		return; /* no hub: unit tests and the fuzzer drive queues alone */
 	/* The last queue is off the memory. While stopping, user_hub_stop() frees it. */
 	if (!atomic_load(&user_hub.stopping))
 		ev_call(user_hub.d->main_loop, hub_release_fn, att);
@@ -220,6 +222,8 @@ void user_hub_attach_broken(struct user_attach *att, const char *why)
 {
 	if (atomic_exchange(&att->killing, true))
 		return;
+	if (!user_hub.running)
+		return; /* no hub (tests): the queue is marked broken, that is all */
 	ev_call(user_hub.d->main_loop, hub_kill_fn, att);
 }
 
