@@ -32,17 +32,27 @@ int main(int argc, char **argv)
 
 	if (argc != 4)
 		return 2;
-	s = socket(AF_UNIX, SOCK_STREAM, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return perror("connect"), 1;
 	hello.hdr = (struct invar_handler_msg_hdr){ INVAR_HANDLER_MSG_MAGIC, INVAR_HANDLER_MSG_HELLO,
 						    sizeof(hello) };
 	hello.version_major = INVAR_RING_VERSION_MAJOR;
 	snprintf(hello.name, sizeof(hello.name), "%s", argv[2]);
-	if (write(s, &hello, sizeof(hello)) != sizeof(hello) ||
-	    recvmsg(s, &mh, MSG_WAITALL) != sizeof(at) || at.status)
-		return fprintf(stderr, "attach failed\n"), 1;
+	/* Like libinvar-handler: wait while the previous handler of the LU is being detached. */
+	for (i = 0;; i++) {
+		s = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return perror("connect"), 1;
+		if (write(s, &hello, sizeof(hello)) != sizeof(hello) ||
+		    recvmsg(s, &mh, MSG_WAITALL) != sizeof(at))
+			return fprintf(stderr, "attach failed\n"), 1;
+		if (at.status == 0)
+			break;
+		if (at.status != -EBUSY || i == 100)
+			return fprintf(stderr, "attach refused: %d\n", at.status), 1;
+		close(s);
+		mh.msg_controllen = sizeof(cbuf);
+		usleep(100 * 1000);
+	}
 	memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int) * at.nfds);
 	shm = mmap(NULL, at.shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
 	if (shm == MAP_FAILED)

@@ -53,6 +53,8 @@ invar_start() {
 	"$INVARD" --listen "127.0.0.1:$PORT" --data-dir "$TMP/data" "$@" >>"$TMP/invard.log" 2>&1 &
 	INVARD_PID=$!
 	wait_listening "$PORT" || fail "invard did not start listening on $PORT"
+	# The control socket comes up after the portals: wait for it too (unless --socket moved it).
+	for _ in $(seq 1 50); do [ -S "$TMP/data/invar.sock" ] && break; sleep 0.1; done
 	URL="iscsi://127.0.0.1:$PORT"
 	CTL=("$INVARCTL" --socket "$TMP/data/invar.sock")
 }

@@ -29,8 +29,13 @@ for c in $(seq 0 $((CLIENTS - 1))); do
 	pids+=($!)
 done
 # Two crashes while the clients run.
+# Crash when a third and two thirds of the writes are done, so both land mid-run.
+progress() { cat "$TMP"/io.* 2>/dev/null | grep -o "wrote 4096/4096" | wc -l; }
 for k in 1 2; do
-	sleep 1
+	for _ in $(seq 1 600); do
+		[ "$(progress)" -ge $((k * CLIENTS * OPS / 3)) ] && break
+		sleep 0.05
+	done
 	running=0
 	for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
 	[ "$running" -gt 0 ] || fail "the clients finished before crash $k (raise OPS)"
