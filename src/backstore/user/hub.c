@@ -146,6 +146,7 @@ static void hub_attach_free(struct user_attach *att)
 		user_dev_put(att->dev);
 	}
 	free(att->efds);
+	free(att->calls);
 	if (att->shm)
 		munmap(att->shm, att->lay.shm_size);
 	if (att->memfd >= 0)
