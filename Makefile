@@ -4,6 +4,7 @@
 #   make check      install test deps (Debian), build, run unit + integration tests
 #   make unit       unit tests only
 #   make golden     build/invar-golden, the golden-corpus tool (needs libiscsi-dev)
+#   make abi-check  handler ABI: ring layout and libinvar-handler against tests/abi baselines
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
 
@@ -40,7 +41,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 .PHONY: all golden run check unit integration deps-build deps-test clean format
 
-all: $(BUILD)/invard $(BUILD)/invarctl
+all: $(BUILD)/invard $(BUILD)/invarctl handlers handler-tests
 
 golden: $(BUILD)/invar-golden
 
@@ -71,6 +72,7 @@ $(BUILD)/tests/tools/%: tests/tools/%.c
 
 # Fuzz targets (make fuzz, make fuzz-smoke) and benchmarks live beside their sources.
 -include tests/fuzz/fuzz.mk
+-include lib/handler/handler.mk
 
 -include $(LIB_OBJS:.o=.d) $(DAEMON_OBJ:.o=.d) $(CTL_OBJS:.o=.d) $(GOLDEN_OBJS:.o=.d)
 
@@ -94,6 +96,7 @@ integration: all $(TOOL_BINS) $(BUILD)/invar-golden
 # every fuzz target replays its corpus and fuzzes briefly (clang is installed if missing).
 check: deps-test
 	$(MAKE) all unit
+	$(MAKE) abi-check
 	$(MAKE) integration
 	$(MAKE) SAN=1 all unit
 	$(MAKE) SAN=1 integration

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/epoll.h>
 
+#include "backstore/user/user.h"
 #include "core/acl.h"
 #include "core/daemon.h"
 #include "ctl/config.h"
@@ -46,6 +47,7 @@ struct opts {
 	const char *mutual_chap;
 	const char **allow;
 	unsigned nallow;
+	struct user_hub_config handlers;	/* --handler-wait-ms, --handler-timeout-ms */
 	int verbose;
 };
 
@@ -68,6 +70,7 @@ static void usage(FILE *f)
 		"  --target IQN         target name (default " DEFAULT_TARGET ")\n"
 		"  --lun SPEC           add the next LUN (0, 1, ...) to the target (repeatable):\n"
 		"                         ram:SIZE | null:SIZE | file:PATH[,size=SIZE]\n"
+		"                         | user:NAME,size=SIZE (served by a handler)\n"
 		"                       then any of ,serial=S ,naa=HEX ,block_size=512|4096\n"
 		"                       ,profile=NAME ,readonly=0|1 ,removable=0|1. SIZE: 512, 64M, 1G, 1GiB,\n"
 		"                       10T (binary units).\n"
@@ -83,6 +86,10 @@ static void usage(FILE *f)
 		"  --allow IQN          only this initiator may log in (repeatable; default: any)\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
+		"  --handler-wait-ms MS    user LUs: how long a command waits for a handler or\n"
+		"                       ring space before BUSY / TASK SET FULL (default 5000)\n"
+		"  --handler-timeout-ms MS  user LUs: a handler holding a command longer is\n"
+		"                       killed; its commands get BUSY (default 30000)\n"
 		"  -v, --verbose        debug logging\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n"
@@ -93,7 +100,7 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
-	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW };
+	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_HANDLER_WAIT, O_HANDLER_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -102,6 +109,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "workers", required_argument, NULL, O_WORKERS },
 		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "handler-wait-ms", required_argument, NULL, O_HANDLER_WAIT },
+		{ "handler-timeout-ms", required_argument, NULL, O_HANDLER_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -164,6 +173,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_SOCKET:
 			o->socket = optarg;
+			break;
+		case O_HANDLER_WAIT:
+		case O_HANDLER_TIMEOUT:
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || n < 1 || n > 3600000) {
+				fprintf(stderr, "invard: --handler-*-ms: '%s' is not 1 to 3600000\n",
+					optarg);
+				return 2;
+			}
+			if (c == O_HANDLER_WAIT)
+				o->handlers.wait_ms = (uint32_t)n;
+			else
+				o->handlers.io_timeout_ms = (uint32_t)n;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -249,7 +272,7 @@ static int config_from_cmdline(const struct opts *o, const char *data_dir, struc
 			return -EINVAL;
 		}
 		/* The saved config must not depend on the directory invard was started in. */
-		if (lc.path[0] && lc.path[0] != '/') {
+		if (lc.path[0] && lc.path[0] != '/' && strcmp(lc.backstore, "user")) {
 			char cwd[PATH_MAX];
 
 			if (!getcwd(cwd, sizeof(cwd)) ||
@@ -413,6 +436,11 @@ int main(int argc, char **argv)
 			goto out_daemon;
 		}
 	}
+	ret = user_hub_start(d, &o.handlers);
+	if (ret < 0) {
+		log_err("cannot start the handler socket: %s", strerror(-ret));
+		goto out_daemon;
+	}
 	ret = iscsi_fabric_init(d);
 	if (ret < 0) {
 		log_err("cannot start the iSCSI fabric: %s", strerror(-ret));
@@ -464,6 +492,8 @@ out_daemon:
 	if (fabric_up && d->fabric && d->fabric->shutdown)
 		d->fabric->shutdown(d);
 	rpc_server_stop(rpc);
+	if (daemon_up)
+		user_hub_stop(d);	/* while the workers still run */
 	if (daemon_up)
 		daemon_fini(d);	/* stops the workers */
 	if (fabric_up)

@@ -15,6 +15,7 @@ static const struct backstore_ops *const bs_registry[] = {
     &bs_file_ops,
     &bs_ram_ops,
     &bs_null_ops,
+    &bs_user_ops,
 };
 
 /* The smallest table that still holds every mandatory callback. New optional fields only ever
@@ -79,7 +80,7 @@ int backstore_open(const struct bs_config *cfg, struct backstore **out, char *er
 	ops = backstore_find(cfg->type);
 	if (!ops)
 		return bs_fail(err, err_len, ENOENT,
-			       "unknown backstore type (known: file, ram, null)");
+			       "unknown backstore type (known: file, ram, null, user)");
 	ret = bs_ops_check(ops, err, err_len);
 	if (ret < 0)
 		return ret;

@@ -104,5 +104,6 @@ const struct backstore_ops *backstore_find(const char *type);
 extern const struct backstore_ops bs_file_ops;
 extern const struct backstore_ops bs_ram_ops;
 extern const struct backstore_ops bs_null_ops;
+extern const struct backstore_ops bs_user_ops;	/* out-of-process handler (backstore/user) */
 
 #endif

@@ -121,14 +121,15 @@ void ctl_naa_format(const uint8_t *naa, unsigned naa_len, char *out, size_t out_
 
 int ctl_lu_set_backstore(struct lu_config *cfg, const char *type, char *err, size_t err_len)
 {
-	if (strcmp(type, "file") && strcmp(type, "ram") && strcmp(type, "null")) {
+	if (strcmp(type, "file") && strcmp(type, "ram") && strcmp(type, "null") &&
+	    strcmp(type, "user")) {
 		char safe[32];
 		size_t i;
 
 		for (i = 0; i + 1 < sizeof(safe) && type[i]; i++)
 			safe[i] = isprint((unsigned char)type[i]) ? type[i] : '?';
 		safe[i] = '\0';
-		ERRF("backstore: unknown type '%s' (expected file, ram or null)", safe);
+		ERRF("backstore: unknown type '%s' (expected file, ram, null or user)", safe);
 		return -EINVAL;
 	}
 	snprintf(cfg->backstore, sizeof(cfg->backstore), "%s", type);
@@ -225,17 +226,23 @@ int ctl_lu_config_check(const struct lu_config *cfg, char *err, size_t err_len)
 {
 	uint32_t bs = cfg->block_size ? cfg->block_size : 512;
 	bool is_file = !strcmp(cfg->backstore, "file");
+	/* user: path holds the handler NAME (user:NAME). */
+	bool is_user = !strcmp(cfg->backstore, "user");
 
 	if (strcmp(cfg->backstore, "file") && strcmp(cfg->backstore, "ram") &&
-	    strcmp(cfg->backstore, "null")) {
-		ERRF("backstore: missing or unknown (expected file, ram or null)");
+	    strcmp(cfg->backstore, "null") && !is_user) {
+		ERRF("backstore: missing or unknown (expected file, ram, null or user)");
 		return -EINVAL;
 	}
 	if (is_file && !cfg->path[0]) {
 		ERRF("path: required for the file backstore");
 		return -EINVAL;
 	}
-	if (!is_file && cfg->path[0]) {
+	if (is_user && !cfg->path[0]) {
+		ERRF("path: the user backstore needs the handler NAME");
+		return -EINVAL;
+	}
+	if (!is_file && !is_user && cfg->path[0]) {
 		ERRF("path: only the file backstore takes a path");
 		return -EINVAL;
 	}
@@ -332,13 +339,13 @@ int lunspec_parse(const char *spec, struct lu_config *cfg, char *err, size_t err
 		*opts++ = '\0';
 	arg = strchr(buf, ':');
 	if (!arg) {
-		ERRF("expected ram:SIZE, null:SIZE or file:PATH[,size=SIZE]");
+		ERRF("expected ram:SIZE, null:SIZE, file:PATH[,size=SIZE] or user:NAME,size=SIZE");
 		goto out;
 	}
 	*arg++ = '\0';
 	if (ctl_lu_set_backstore(cfg, buf, err, err_len) < 0)
 		goto out;
-	if (!strcmp(buf, "file")) {
+	if (!strcmp(buf, "file") || !strcmp(buf, "user")) {
 		if (ctl_lu_set_path(cfg, arg, err, err_len) < 0)
 			goto out;
 	} else if (lunspec_option(cfg, "size", arg, &size_set, err, err_len) < 0) {

@@ -93,6 +93,20 @@ enum sense_reason sbc_errno_reason(int res, bool write)
 	}
 }
 
+/* A backstore that cannot take a command now asks for a retry (the user backstore: no handler
+ * attached, its ring full, or it died holding the command): -EBUSY becomes BUSY, -EAGAIN TASK
+ * SET FULL, both without sense (SAM-5 5.3.1), which initiators retry. Nothing else returns them. */
+static bool sbc_complete_retryable(struct scsi_task *t, int res)
+{
+	if (res != -EBUSY && res != -EAGAIN)
+		return false;
+	t->data_in_len = 0;
+	t->status = res == -EBUSY ? SCSI_STATUS_BUSY : SCSI_STATUS_TASK_SET_FULL;
+	t->sense_len = 0;
+	t->done(t);
+	return true;
+}
+
 /* The first byte where the data-out and the medium differ, or -1. */
 static long verify_compare(const struct scsi_task *t, uint32_t out_len, uint32_t med_len)
 {
@@ -121,6 +135,8 @@ static void sbc_io_done(struct bs_io *io, int res)
 	t->core_flags = 0;
 	if (flags & CF_GATED)
 		atomic_fetch_sub(&t->lu->async_writes, 1);
+	if (res < 0 && sbc_complete_retryable(t, res))
+		return;
 	if (flags & CF_UNMAP) {
 		sbc_unmap_next(t, res);
 		return;
@@ -756,5 +772,7 @@ void sbc_compare_and_write(struct scsi_task *t)
 		x.info_valid = true;
 		x.info = (uint64_t)off;
 	}
+	if (res < 0 && sbc_complete_retryable(t, res))
+		return;
 	scsi_task_complete(t, r, &x);
 }

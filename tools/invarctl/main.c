@@ -420,7 +420,10 @@ static int cmd_lun(const struct ctl *c, int argc, char **argv)
 		if (lun >= 0)
 			json_object_set_new(p, "lun", json_integer(lun));
 		if (cfg.path[0]) {
-			if (absolute_path(cfg.path, path, sizeof(path)) < 0) {
+			/* user: the path is the handler NAME, not a file. */
+			if (!strcmp(cfg.backstore, "user"))
+				snprintf(path, sizeof(path), "%s", cfg.path);
+			else if (absolute_path(cfg.path, path, sizeof(path)) < 0) {
 				fprintf(stderr, "invarctl: path too long\n");
 				json_decref(p);
 				return 2;
