@@ -417,8 +417,10 @@ int scsi_task_setup(struct scsi_task *t)
 		goto fail;
 	}
 
-	/* Reservations name initiator ports: the LU learns who this nexus is. */
-	if (lu->pr && t->nexus)
+	/* The LU learns who this nexus is (one lock-free hint lookup after the first time):
+	 * reservations name initiator ports, and live migration carries each nexus's unit
+	 * attentions by that name. */
+	if (t->nexus)
 		lu_nexus_identify(lu, t->nexus);
 	/* SAM-5 5.14: every command but INQUIRY, REPORT LUNS and REQUEST SENSE reports a
 	 * pending unit attention (and clears it) instead of running. */
