@@ -113,6 +113,10 @@ struct lu {
 	struct lu_ua_carry *ua_carry;
 	unsigned n_ua_carry;
 	atomic_uint ua_carry_n;
+	/* Migration state (enum mig_state, core/migsm.h) and the commands admitted and not yet
+	 * released, which STOP_COPY drains. */
+	atomic_int mig_state;
+	atomic_uint mig_inflight;
 };
 
 /* Pending unit attentions of one I_T nexus named by who it is (nexus ids are per daemon). */

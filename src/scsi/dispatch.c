@@ -7,6 +7,7 @@
 #include "backstore/backstore.h"
 #include "core/lu.h"
 #include "core/nexus.h"
+#include "core/migsm.h"
 #include "core/pr.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
@@ -417,6 +418,16 @@ int scsi_task_setup(struct scsi_task *t)
 		goto fail;
 	}
 
+	/* Live migration: a LU that is not serving (STOP_COPY and after, or still RESUMING)
+	 * answers BUSY, which the initiator retries; admitted commands are counted so STOP_COPY
+	 * can drain them (core/migsm.h). */
+	if (!t->mig_counted) {
+		if (!lu_mig_admit(lu)) {
+			t->status = SCSI_STATUS_BUSY;
+			return -1;
+		}
+		t->mig_counted = true;
+	}
 	/* The LU learns who this nexus is (one lock-free hint lookup after the first time):
 	 * reservations name initiator ports, and live migration carries each nexus's unit
 	 * attentions by that name. */
