@@ -217,8 +217,8 @@ static int dst_lu_create(struct daemon *d, const struct mig_lu_state *s, struct 
 }
 
 /* Whether a guest on the source's LU would see the same answers here. The reference is the LU
- * this daemon already has at that address (a landing LU the operator configured, or the one
- * that migrated away earlier), else the LU built from the stream. */
+ * this daemon already serves at that address (a landing LU the operator configured), else the
+ * LU built from the stream. */
 static int dst_compat(struct daemon *d, const struct mig_lu_state *s, struct lu *cand,
 		      struct reasons *rs, char *err, size_t err_len)
 {
@@ -230,7 +230,10 @@ static int dst_compat(struct daemon *d, const struct mig_lu_state *s, struct lu 
 
 	if (t) {
 		pthread_mutex_lock(&d->lock);
-		if (s->lun < INVAR_MAX_LUNS && t->lus[s->lun])
+		/* A LU this daemon gave away (STOP) is no reference: its mode values are as
+		 * they were when it left. */
+		if (s->lun < INVAR_MAX_LUNS && t->lus[s->lun] &&
+		    lu_mig_state(t->lus[s->lun]) != MIG_STOP)
 			ref = t->lus[s->lun];
 		lu_get(ref);
 		pthread_mutex_unlock(&d->lock);
