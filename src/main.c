@@ -20,6 +20,7 @@
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"
+#include "ctl/migrate.h"
 #include "ctl/rpc.h"
 #include "fabric/iscsi/iscsi.h"
 #include "invar/version.h"
@@ -48,6 +49,7 @@ struct opts {
 	const char **allow;
 	unsigned nallow;
 	struct user_hub_config handlers;	/* --handler-wait-ms, --handler-timeout-ms */
+	const char *migration_listen;	/* ADDR:PORT accepting incoming LUs */
 	int verbose;
 };
 
@@ -84,6 +86,7 @@ static void usage(FILE *f)
 		"                       and for discovery sessions\n"
 		"  --mutual-chap USER:SECRET  the target's own credentials (mutual CHAP)\n"
 		"  --allow IQN          only this initiator may log in (repeatable; default: any)\n"
+		"  --migration-listen ADDR:PORT  accept LUs migrated from another invard here\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  --handler-wait-ms MS    user LUs: how long a command waits for a handler or\n"
@@ -100,7 +103,8 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
-	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_HANDLER_WAIT, O_HANDLER_TIMEOUT };
+	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_HANDLER_WAIT, O_HANDLER_TIMEOUT,
+	       O_MIGRATION_LISTEN };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -118,6 +122,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "chap", required_argument, NULL, O_CHAP },
 		{ "mutual-chap", required_argument, NULL, O_MUTUAL_CHAP },
 		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "migration-listen", required_argument, NULL, O_MIGRATION_LISTEN },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -161,6 +166,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_ALLOW:
 			o->allow[o->nallow++] = optarg;
+			break;
+		case O_MIGRATION_LISTEN:
+			o->migration_listen = optarg;
 			break;
 		case O_WORKERS:
 			errno = 0;
@@ -380,6 +388,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct daemon *d = NULL;
 	struct rpc_server *rpc = NULL;
+	struct mig_listener *mig = NULL;
 	struct sig_watch sw = { .ev.fd = -1 };
 	char data_dir[PATH_MAX], err[1024];
 	bool daemon_up = false, fabric_up = false;
@@ -467,6 +476,13 @@ int main(int argc, char **argv)
 		log_err("cannot start workers: %s", strerror(-ret));
 		goto out_daemon;
 	}
+	if (o.migration_listen) {
+		ret = mig_listen_start(d, o.migration_listen, &mig, err, sizeof(err));
+		if (ret < 0) {
+			log_err("--migration-listen: %s", err);
+			goto out_daemon;
+		}
+	}
 	sw.d = d;
 	sw.ev.cb = signal_cb;
 	ret = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -491,6 +507,7 @@ int main(int argc, char **argv)
 out_daemon:
 	if (fabric_up && d->fabric && d->fabric->shutdown)
 		d->fabric->shutdown(d);
+	mig_listen_stop(mig);
 	rpc_server_stop(rpc);
 	if (daemon_up)
 		user_hub_stop(d);	/* while the workers still run */

@@ -179,6 +179,7 @@ void lu_put(struct lu *lu)
 	pthread_mutex_destroy(&lu->lock);
 	pthread_mutex_destroy(&lu->write_gate);
 	free(lu->xcopy);
+	free(lu->ua_carry);
 	free(lu);
 }
 
@@ -385,6 +386,29 @@ static void ident_hint_add(struct lu *lu, uint64_t id)
 	}
 }
 
+/* Under lu->lock: a nexus that continues one from the daemon the LU migrated from takes the
+ * UAs it had there (possibly none) instead of POWER ON. */
+static void ua_carry_adopt(struct lu *lu, struct lu_nexus *ln)
+{
+	for (unsigned i = 0; i < lu->n_ua_carry; i++) {
+		struct lu_ua_carry *c = &lu->ua_carry[i];
+
+		if (c->rel_port_id != ln->rel_port_id || memcmp(c->isid, ln->isid, 6) != 0 ||
+		    strcmp(c->initiator, ln->initiator) != 0)
+			continue;
+		uint32_t m = c->ua_mask & ((1u << UA_KIND_COUNT) - 1);
+
+		if (ln->ua_mask && !m)
+			atomic_fetch_sub(&lu->ua_pending, 1);
+		else if (!ln->ua_mask && m)
+			atomic_fetch_add(&lu->ua_pending, 1);
+		ln->ua_mask = m;
+		lu->ua_carry[i] = lu->ua_carry[--lu->n_ua_carry];
+		atomic_store(&lu->ua_carry_n, lu->n_ua_carry);
+		return;
+	}
+}
+
 void lu_nexus_identify(struct lu *lu, const struct it_nexus *n)
 {
 	struct lu_nexus *ln;
@@ -398,6 +422,7 @@ void lu_nexus_identify(struct lu *lu, const struct it_nexus *n)
 		memcpy(ln->isid, n->isid, sizeof(ln->isid));
 		ln->rel_port_id = n->rel_port_id;
 		ln->ident = true;
+		ua_carry_adopt(lu, ln);
 		ident_hint_add(lu, n->id);
 	}
 	pthread_mutex_unlock(&lu->lock);
@@ -536,4 +561,54 @@ int lu_state_remove(struct lu *lu, const char *name)
 	if (ret < 0)
 		return ret;
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* ---- live migration ----------------------------------------------------------------------- */
+
+unsigned lu_ua_snapshot(struct lu *lu, struct lu_ua_carry *out, unsigned max)
+{
+	struct list_node *n;
+	unsigned cnt = 0;
+
+	pthread_mutex_lock(&lu->lock);
+	list_for_each(n, &lu->nexuses) {
+		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
+
+		if (!ln->ident)
+			continue;
+		if (cnt < max) {
+			memset(&out[cnt], 0, sizeof(out[cnt]));
+			snprintf(out[cnt].initiator, sizeof(out[cnt].initiator), "%s",
+				 ln->initiator);
+			memcpy(out[cnt].isid, ln->isid, 6);
+			out[cnt].rel_port_id = ln->rel_port_id;
+			out[cnt].ua_mask = ln->ua_mask;
+		}
+		cnt++;
+	}
+	/* Carried entries no nexus has claimed yet are still owed to their initiators. */
+	for (unsigned i = 0; i < lu->n_ua_carry; i++, cnt++)
+		if (cnt < max)
+			out[cnt] = lu->ua_carry[i];
+	pthread_mutex_unlock(&lu->lock);
+	return cnt;
+}
+
+int lu_ua_carry_set(struct lu *lu, const struct lu_ua_carry *c, unsigned n)
+{
+	struct lu_ua_carry *copy = NULL;
+
+	if (n) {
+		copy = calloc(n, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, c, n * sizeof(*copy));
+	}
+	pthread_mutex_lock(&lu->lock);
+	free(lu->ua_carry);
+	lu->ua_carry = copy;
+	lu->n_ua_carry = n;
+	atomic_store(&lu->ua_carry_n, n);
+	pthread_mutex_unlock(&lu->lock);
+	return 0;
 }

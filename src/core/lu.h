@@ -113,6 +113,24 @@ struct lu {
 	atomic_int maint;
 	atomic_uint maint_progress;
 	atomic_bool maint_ause;
+	/* Live migration (core/lu_mig.c): unit attentions that arrived with the LU, per I_T nexus
+	 * identity, waiting for that nexus to show up here (lu_nexus_identify adopts them). Under
+	 * lock; ua_carry_n mirrors n_ua_carry for the command path. */
+	struct lu_ua_carry *ua_carry;
+	unsigned n_ua_carry;
+	atomic_uint ua_carry_n;
+	/* Migration state (enum mig_state, core/migsm.h) and the commands admitted and not yet
+	 * released, which STOP_COPY drains. */
+	atomic_int mig_state;
+	atomic_uint mig_inflight;
+};
+
+/* Pending unit attentions of one I_T nexus named by who it is (nexus ids are per daemon). */
+struct lu_ua_carry {
+	char initiator[INVAR_NAME_MAX + 1];
+	uint8_t isid[6];
+	uint16_t rel_port_id;
+	uint32_t ua_mask;
 };
 
 /* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting
@@ -178,5 +196,12 @@ void lu_ua_establish_match(struct lu *lu, enum ua_kind kind,
  * how many matched. */
 unsigned lu_nexus_select(struct lu *lu, bool (*match)(const struct lu_nexus *ln, void *arg),
 			 void *arg, uint64_t *ids, unsigned max);
+
+/* Live migration. snapshot: the identified nexuses with their pending UAs (at most max into
+ * out; returns how many there are). carry_set: replace the carried list (0 or -ENOMEM); a nexus
+ * identified later with a matching InitiatorName + ISID + relative port takes that mask instead
+ * of POWER ON, so the initiator sees exactly the UAs it would have seen at the source. */
+unsigned lu_ua_snapshot(struct lu *lu, struct lu_ua_carry *out, unsigned max);
+int lu_ua_carry_set(struct lu *lu, const struct lu_ua_carry *c, unsigned n);
 
 #endif

@@ -926,3 +926,38 @@ out:
 	pr_effects_free(&fx);
 	return st;
 }
+
+int pr_lu_replace(struct lu *lu, struct pr_state *st)
+{
+	struct pr_lu *p = lu->pr;
+	int ret = 0;
+
+	if (!p) {
+		pr_state_free(st);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&p->update);
+	/* The APTPL file follows the state, as after a PR OUT: written first, so a failed save
+	 * changes nothing. No state directory: APTPL cannot have been honoured, keep the bit. */
+	if (st->aptpl && p->ptpl_capable) {
+		char *json = pr_state_to_json(st);
+
+		ret = json ? lu_state_save(lu, PR_FILE, json, strlen(json)) : -ENOMEM;
+		free(json);
+	} else if (!st->aptpl && p->ptpl_capable) {
+		ret = lu_state_remove(lu, PR_FILE);
+	}
+	if (ret < 0) {
+		pthread_mutex_unlock(&p->update);
+		pr_state_free(st);
+		return ret;
+	}
+	pthread_mutex_lock(&p->lock);
+	pr_state_free(&p->st);
+	p->st = *st;
+	pr_lu_publish(p);
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->update);
+	pr_state_init(st);
+	return 0;
+}

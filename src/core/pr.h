@@ -186,6 +186,9 @@ bool pr_lu_conflict(struct lu *lu, const struct it_nexus *n, enum pr_access acc)
  * *n_abort entries; the caller frees). */
 struct pr_status pr_lu_out(struct lu *lu, const struct it_nexus *n, const struct pr_out *o,
 			   uint64_t **abort_ids, unsigned *n_abort);
+/* Live migration: replace the state with st (taken over; st is left empty), saving or removing
+ * the APTPL file to match. 0 or -errno (nothing changed). */
+int pr_lu_replace(struct lu *lu, struct pr_state *st);
 /* A consistent copy of the state for PR IN (pr_state_free it). */
 int pr_lu_snapshot(struct lu *lu, struct pr_state *out);
 

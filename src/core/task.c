@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/lu.h"
+#include "core/migsm.h"
 #include "core/task.h"
 
 int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len)
@@ -31,6 +32,9 @@ void scsi_task_release(struct scsi_task *t)
 	t->buf = NULL;
 	t->buf_len = 0;
 	if (t->lu) {
+		if (t->mig_counted)
+			lu_mig_release(t->lu);
+		t->mig_counted = false;
 		lu_put(t->lu);
 		t->lu = NULL;
 	}

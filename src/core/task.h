@@ -86,6 +86,7 @@ struct scsi_task {
 	uint64_t lba;
 	uint32_t nblocks;
 	uint32_t core_flags;
+	bool mig_counted;		/* counted in lu->mig_inflight (core/migsm.c) */
 	const void *cmd;		/* the dispatch-table entry */
 };
 

@@ -65,6 +65,9 @@ static const struct rpc_method *rpc_method_find(const char *name)
 	for (i = 0; i < rpc_auth_nmethods; i++)
 		if (!strcmp(rpc_auth_methods[i].name, name))
 			return &rpc_auth_methods[i];
+	for (i = 0; i < rpc_mig_nmethods; i++)
+		if (!strcmp(rpc_mig_methods[i].name, name))
+			return &rpc_mig_methods[i];
 	return NULL;
 }
 

@@ -58,5 +58,8 @@ extern const size_t rpc_nmethods;
 /* Access control methods (methods_auth.c). */
 extern const struct rpc_method rpc_auth_methods[];
 extern const size_t rpc_auth_nmethods;
+/* Live migration (migrate.c). */
+extern const struct rpc_method rpc_mig_methods[];
+extern const size_t rpc_mig_nmethods;
 
 #endif

@@ -7,6 +7,7 @@
 #include "backstore/backstore.h"
 #include "core/lu.h"
 #include "core/nexus.h"
+#include "core/migsm.h"
 #include "core/pr.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
@@ -467,8 +468,20 @@ int scsi_task_setup(struct scsi_task *t)
 		goto fail;
 	}
 
-	/* Reservations name initiator ports: the LU learns who this nexus is. */
-	if (lu->pr && t->nexus)
+	/* Live migration: a LU that is not serving (STOP_COPY and after, or still RESUMING)
+	 * answers BUSY, which the initiator retries; admitted commands are counted so STOP_COPY
+	 * can drain them (core/migsm.h). */
+	if (!t->mig_counted) {
+		if (!lu_mig_admit(lu)) {
+			t->status = SCSI_STATUS_BUSY;
+			return -1;
+		}
+		t->mig_counted = true;
+	}
+	/* The LU learns who this nexus is (one lock-free hint lookup after the first time):
+	 * reservations name initiator ports, and live migration carries each nexus's unit
+	 * attentions by that name. */
+	if (t->nexus)
 		lu_nexus_identify(lu, t->nexus);
 	/* SAM-5 5.14: every command but INQUIRY, REPORT LUNS and REQUEST SENSE reports a
 	 * pending unit attention (and clears it) instead of running. */

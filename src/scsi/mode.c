@@ -520,3 +520,17 @@ void mode_select(struct scsi_task *t)
 		lu_ua_establish_all(lu, UA_MODE_CHANGED, t->nexus ? t->nexus->id : UINT64_MAX);
 	scsi_task_complete(t, r, &x);
 }
+
+/* ---- live migration ------------------------------------------------------------------------ */
+
+int scsi_lu_mode_set(struct lu *lu, const uint8_t *cur, const uint8_t *saved, size_t len)
+{
+	if (len != scsi_profile_mode_state_len(lu->profile) || len > sizeof(lu->mode_state))
+		return -EINVAL;
+	pthread_mutex_lock(&lu->lock);
+	memcpy(lu->mode_state, cur, len);
+	memcpy(lu->mode_saved, saved, len);
+	mode_sync_atomics(lu);
+	pthread_mutex_unlock(&lu->lock);
+	return 0;
+}

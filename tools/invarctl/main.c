@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"  lun delete IQN LUN\n"
 		"  lun list IQN\n"
 		"  lu describe IQN LUN             what a guest sees (JSON, for compat check)\n"
+		"  lu migrate IQN LUN --to ADDR:PORT  move the LU to the invard listening there\n"
 		"  compat check SRC.json DST.json  would a guest on SRC see the same answers on DST?\n"
 		"                                  (local; exit 0 yes, 1 no with reasons, 2 bad input)\n"
 		"  profile list                    behaviour profiles, the default, drafts\n"
@@ -481,6 +482,34 @@ static int cmd_lun(const struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* lu migrate IQN LUN --to ADDR:PORT: move the LU to the invard listening there (its
+ * --migration-listen). The daemon runs the whole migration; this prints where it stands and
+ * the result. */
+static int cmd_lu_migrate(const struct ctl *c, const char *iqn, const char *lunarg,
+			  const char *to)
+{
+	json_int_t lun;
+	json_t *r;
+
+	if (parse_lun_number(lunarg, &lun) < 0)
+		return usage_error("lu migrate: LUN must be 0-255, not '%s'", lunarg);
+	if (!c->json) {
+		printf("migrating %s LUN %lld to %s: offer, compatibility check, stop-copy, "
+		       "switch-over...\n", iqn, (long long)lun, to);
+		fflush(stdout);
+	}
+	if (run(c, "lu_migrate", json_pack("{s:s, s:I, s:s}", "iqn", iqn, "lun", lun, "to", to),
+		&r))
+		return 1;
+	if (!r)
+		return 0; /* --json: printed */
+	printf("migrated %s LUN %lld to %s in %.1f ms (LU paused %.1f ms)\n", iqn, (long long)lun,
+	       to, json_real_value(json_object_get(r, "total_ms")),
+	       json_real_value(json_object_get(r, "pause_ms")));
+	json_decref(r);
+	return 0;
+}
+
 /* lu describe IQN LUN: the compatibility description (JSON, always). */
 static int cmd_lu(const struct ctl *c, int argc, char **argv)
 {
@@ -488,8 +517,11 @@ static int cmd_lu(const struct ctl *c, int argc, char **argv)
 	json_int_t lun;
 	json_t *r;
 
+	if (argc == 5 && !strcmp(argv[0], "migrate") && !strcmp(argv[3], "--to"))
+		return cmd_lu_migrate(c, argv[1], argv[2], argv[4]);
 	if (argc != 3 || strcmp(argv[0], "describe"))
-		return usage_error("usage: lu describe IQN LUN%s", "");
+		return usage_error("usage: lu describe IQN LUN | lu migrate IQN LUN --to ADDR:PORT%s",
+				   "");
 	if (parse_lun_number(argv[2], &lun) < 0)
 		return usage_error("lu describe: LUN must be 0-255, not '%s'", argv[2]);
 	raw.json = true;
