@@ -194,6 +194,7 @@ start_invard() {
 	port=$(free_port 3262)
 	while [ "$port" = "${INVAR_PORT:-0}" ] || port_in_use "$port"; do port=$((port + 1)); done
 	LOG[$name]=$LOGS/invard-$name.log
+	: >"${LOG[$name]}"
 	setsid "$bin" --listen "127.0.0.1:$port" --data-dir "$DATA/$name-state" \
 		--target "$INVAR_IQN" --lun "file:$DATA/$name.img,block_size=512" \
 		${WORKERS:+--workers "$WORKERS"} >"${LOG[$name]}" 2>&1 &
