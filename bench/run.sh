@@ -5,7 +5,8 @@
 # status is non-zero only when the benchmark itself could not run).
 #
 #   bench/run.sh [--quick] [--workers N] [--only invar|tgt] [--rounds N] [--duration S]
-#                [--warmup S] [--size SIZE] [--invard PATH] [--out DIR] [--profile] [--no-install]
+#                [--warmup S] [--size SIZE] [--invard PATH] [--baseline PATH] [--workloads LIST]
+#                [--out DIR] [--profile] [--no-install]
 #
 # See docs/PERFORMANCE.md for what each workload is, how figures are computed, and results.
 set -uo pipefail
@@ -25,16 +26,20 @@ Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loop
   --only T         benchmark only T (invar or tgt); ratios are then not printed
   --size SIZE      size of each LU file (default 1G; dd size suffixes: M, G)
   --invard PATH    the invard binary (default: build/invard, built with `make` if missing)
+  --baseline PATH  also benchmark another invard binary (target "base", e.g. a build of main)
+                   in the same rounds: before/after figures from one run, with invar/base ratios
   --out DIR        keep raw client output, daemon logs and results.csv in DIR
   --profile        afterwards, perf-record invard during an extra 4 KiB random-read run
                    and print its top symbols (needs perf; figures of that run not counted)
+  --workloads L    comma-separated subset of rr4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,wl4k1
+                   (default: all; rl4k*/wl4k* are bench/iscsi-lat.c runs with latency percentiles)
   --no-install     do not apt-get install missing packages
   -h, --help       this text
 EOF
 }
 
 # ---------------------------------------------------------------- options
-ROUNDS=3 DURATION=12 WARMUP=3 WORKERS="" ONLY="" SIZE=1G INVARD="" OUT="" PROFILE=0 INSTALL=1
+ROUNDS=3 DURATION=12 WARMUP=3 WORKERS="" ONLY="" SIZE=1G INVARD="" BASELINE="" OUT="" PROFILE=0 INSTALL=1 ONLY_WL=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) ROUNDS=1 DURATION=4 WARMUP=1 ;;
@@ -45,8 +50,10 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift ;;
 	--size) SIZE=$2; shift ;;
 	--invard) INVARD=$2; shift ;;
+	--baseline) BASELINE=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--profile) PROFILE=1 ;;
+	--workloads) ONLY_WL=$2; shift ;;
 	--no-install) INSTALL=0 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -63,9 +70,13 @@ done
 SIZE_MB=${SIZE%?}; [ "${SIZE: -1}" = G ] && SIZE_MB=$((SIZE_MB * 1024))
 TARGETS=(tgt invar)
 [ -n "$ONLY" ] && TARGETS=("$ONLY")
+if [ -n "$BASELINE" ]; then
+	[ -x "$BASELINE" ] || die "no invard at $BASELINE"
+	TARGETS=("${TARGETS[0]}" base "${TARGETS[@]:1}")
+fi
 
 # ---------------------------------------------------------------- packages and binaries
-need_pkgs=(libiscsi-bin qemu-utils qemu-block-extra coreutils)
+need_pkgs=(libiscsi-bin libiscsi-dev gcc qemu-utils qemu-block-extra coreutils)
 [ "$ONLY" != invar ] && need_pkgs+=(tgt)
 [ "$PROFILE" = 1 ] && need_pkgs+=(linux-perf)
 missing=()
@@ -98,7 +109,7 @@ WORK=$(mktemp -d /tmp/invar-bench.XXXXXX) || die "mktemp failed"
 LOGS=${OUT:-$WORK/logs}
 mkdir -p "$LOGS" || die "cannot create $LOGS"
 DATA=$WORK/data MOUNTED=0
-TGT_PID="" INVAR_PID="" TGT_CTL="" CLIENT_PID=""
+TGT_PID="" INVAR_PID="" BASE_PID="" TGT_CTL="" CLIENT_PID=""
 
 cleanup() {
 	trap - EXIT INT TERM
@@ -108,6 +119,12 @@ cleanup() {
 		for _ in $(seq 50); do kill -0 "$INVAR_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$INVAR_PID" 2>/dev/null
 		wait "$INVAR_PID" 2>/dev/null
+	fi
+	if [ -n "$BASE_PID" ]; then
+		kill -TERM "$BASE_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$BASE_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$BASE_PID" 2>/dev/null
+		wait "$BASE_PID" 2>/dev/null
 	fi
 	if [ -n "$TGT_PID" ]; then
 		# tgtd ignores SIGTERM while it has targets: delete them and the system first.
@@ -128,15 +145,15 @@ trap cleanup EXIT
 trap 'note "interrupted"; exit 130' INT TERM
 
 mkdir -p "$DATA"
-if mount -t tmpfs -o "size=$((2 * SIZE_MB + 64))M,mode=0700" invar-bench "$DATA" 2>/dev/null; then
+if mount -t tmpfs -o "size=$((${#TARGETS[@]} * SIZE_MB + 64))M,mode=0700" invar-bench "$DATA" 2>/dev/null; then
 	MOUNTED=1
 else
 	rmdir "$DATA"
 	DATA=$(mktemp -d /dev/shm/invar-bench.XXXXXX) || die "no tmpfs: mount failed and /dev/shm unusable"
 	note "tmpfs mount not permitted; using $DATA"
 fi
-note "filling two ${SIZE_MB} MiB files on tmpfs ($DATA)"
-for f in tgt invar; do
+note "filling ${#TARGETS[@]} files of ${SIZE_MB} MiB on tmpfs ($DATA)"
+for f in "${TARGETS[@]}"; do
 	dd if=/dev/zero of="$DATA/$f.img" bs=1M count="$SIZE_MB" status=none || die "cannot write $DATA/$f.img"
 done
 
@@ -173,22 +190,34 @@ if [[ " ${TARGETS[*]} " == *" tgt "* ]]; then
 	URL[tgt]=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1
 	PID[tgt]=$TGT_PID
 fi
-if [[ " ${TARGETS[*]} " == *" invar "* ]]; then
-	INVAR_PORT=$(free_port 3262)
-	LOG[invar]=$LOGS/invard.log
-	setsid "$INVARD" --listen "127.0.0.1:$INVAR_PORT" --data-dir "$DATA/invar-state" \
-		--target "$INVAR_IQN" --lun "file:$DATA/invar.img,block_size=512" \
-		${WORKERS:+--workers "$WORKERS"} >"${LOG[invar]}" 2>&1 &
-	INVAR_PID=$!
-	ok=0
+# start_invard NAME BINARY: invard on the first free port from 3262, its own LU file and state.
+start_invard() {
+	local name=$1 bin=$2 port pid ok=0
+	port=$(free_port 3262)
+	while [ "$port" = "${INVAR_PORT:-0}" ] || port_in_use "$port"; do port=$((port + 1)); done
+	LOG[$name]=$LOGS/invard-$name.log
+	: >"${LOG[$name]}"
+	setsid "$bin" --listen "127.0.0.1:$port" --data-dir "$DATA/$name-state" \
+		--target "$INVAR_IQN" --lun "file:$DATA/$name.img,block_size=512" \
+		${WORKERS:+--workers "$WORKERS"} >"${LOG[$name]}" 2>&1 &
+	pid=$!
 	for _ in $(seq 50); do
-		kill -0 "$INVAR_PID" 2>/dev/null || break
-		grep -q ' ready: ' "${LOG[invar]}" && port_in_use "$INVAR_PORT" && { ok=1; break; }
+		kill -0 "$pid" 2>/dev/null || break
+		grep -q ' ready: ' "${LOG[$name]}" && port_in_use "$port" && { ok=1; break; }
 		sleep 0.1
 	done
-	[ "$ok" = 1 ] || { cat "${LOG[invar]}" >&2; die "invard did not start"; }
-	URL[invar]=iscsi://127.0.0.1:$INVAR_PORT/$INVAR_IQN/0
-	PID[invar]=$INVAR_PID
+	[ "$ok" = 1 ] || { cat "${LOG[$name]}" >&2; die "invard ($name) did not start"; }
+	URL[$name]=iscsi://127.0.0.1:$port/$INVAR_IQN/0
+	PID[$name]=$pid
+	STARTED_PORT=$port STARTED_PID=$pid
+}
+if [[ " ${TARGETS[*]} " == *" invar "* ]]; then
+	start_invard invar "$INVARD"
+	INVAR_PORT=$STARTED_PORT INVAR_PID=$STARTED_PID
+fi
+if [[ " ${TARGETS[*]} " == *" base "* ]]; then
+	start_invard base "$BASELINE"
+	BASE_PID=$STARTED_PID
 fi
 for t in "${TARGETS[@]}"; do
 	LOGPOS[$t]=$(wc -l <"${LOG[$t]}")
@@ -358,19 +387,79 @@ run_qemu_bench() {
 		"$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" "$status"
 }
 
+# iscsi-lat (bench/iscsi-lat.c, built here): random I/O at a queue depth for a time, with the
+# latency distribution. CPU is sampled when its warm-up ends and when it exits.
+LAT_CSV=$LOGS/latency.csv
+echo "round,workload,target,p50_us,p90_us,p99_us,p999_us,max_us" >"$LAT_CSV"
+run_iscsi_lat() {
+	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 raw=$LOGS/$3-$2-r$1.txt
+	local d0 d1 c0=0 h0 h1 w0 w1 status=ok ios=0 secs=0 rc tf=$WORK/time.$$ TIMEFORMAT='%3U %3S'
+	# shellcheck disable=SC2086
+	{ time timeout -s KILL $((dur + warm + 60)) "$LAT_BIN" ${ARGS[$wl]} -t "$dur" -W "$warm" \
+		"${URL[$t]}" >"$raw" 2>&1; } 2>"$tf" &
+	CLIENT_PID=$!
+	sleep "$warm"
+	d0=$(proc_ticks "${PID[$t]}") h0=$(host_ticks) w0=$(now)
+	wait "$CLIENT_PID"
+	rc=$?
+	CLIENT_PID=""
+	d1=$(proc_ticks "${PID[$t]}") h1=$(host_ticks) w1=$(now)
+	# The client's CPU (from time) covers its warm-up too: count the timed share of it.
+	c0=$(awk -v hz="$HZ" -v d="$dur" -v w="$warm" '{ printf "%d", ($1 + $2) * hz * d / (d + w) }' "$tf" 2>/dev/null)
+	rm -f "$tf"
+	if [ "$rc" != 0 ] || ! grep -q '^ios ' "$raw"; then
+		status=ERROR
+		note "ERROR: $t $wl: iscsi-lat exited $rc:"
+		tail -n 5 "$raw" | sed 's/^/    /' >&2
+	else
+		read -r ios secs < <(awk '/^ios / { print $2, $4 }' "$raw")
+		awk -v r="$round" -v w="$wl" -v t="$t" '/^ios / {
+			printf "%s,%s,%s,%s,%s,%s,%s,%s\n", r, w, t, $8, $10, $12, $14, $16 }' "$raw" >>"$LAT_CSV"
+	fi
+	record "$round" "$wl" "$t" "$ios" "$secs" $((d1 - d0)) "${c0:-0}" $((h1 - h0)) \
+		"$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" "$status"
+	tail -n 1 "$LAT_CSV" | awk -F, -v r="$round" -v w="$wl" -v t="$t" '$1 == r && $2 == w && $3 == t {
+		printf "  %-7s %-6s latency p50 %s us, p90 %s, p99 %s, p99.9 %s, max %s\n", w, t, $4, $5, $6, $7, $8 }' >&2
+}
+
 # ---------------------------------------------------------------- workloads
-WORKLOADS=(rr4k sr4k sw4k sr128k sw128k)
+WORKLOADS=(rr4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1)
 declare -A DESC BS ARGS GUESS KIND
 DESC[rr4k]="4 KiB random read, QD32 (iscsi-perf -m 32 -b 8 -r)"
 DESC[sr4k]="4 KiB sequential read, QD32 (qemu-img bench -d 32 -s 4k)"
 DESC[sw4k]="4 KiB sequential write, QD32 (qemu-img bench -w -d 32 -s 4k)"
 DESC[sr128k]="128 KiB sequential read, QD8 (qemu-img bench -d 8 -s 128k)"
 DESC[sw128k]="128 KiB sequential write, QD8 (qemu-img bench -w -d 8 -s 128k)"
-BS=([rr4k]=4096 [sr4k]=4096 [sw4k]=4096 [sr128k]=131072 [sw128k]=131072)
-KIND=([rr4k]=iscsi_perf [sr4k]=qemu_bench [sw4k]=qemu_bench [sr128k]=qemu_bench [sw128k]=qemu_bench)
+DESC[rl4k1]="4 KiB random read, QD1, latency (iscsi-lat -q 1)"
+DESC[rl4k32]="4 KiB random read, QD32, latency (iscsi-lat -q 32)"
+DESC[wl4k1]="4 KiB random write, QD1, latency (iscsi-lat -q 1 -w)"
+BS=([rr4k]=4096 [sr4k]=4096 [sw4k]=4096 [sr128k]=131072 [sw128k]=131072 [rl4k1]=4096
+	[rl4k32]=4096 [wl4k1]=4096)
+KIND=([rr4k]=iscsi_perf [sr4k]=qemu_bench [sw4k]=qemu_bench [sr128k]=qemu_bench [sw128k]=qemu_bench
+	[rl4k1]=iscsi_lat [rl4k32]=iscsi_lat [wl4k1]=iscsi_lat)
 ARGS=([sr4k]="-d 32 -s 4k -S 4k" [sw4k]="-w -d 32 -s 4k -S 4k"
-	[sr128k]="-d 8 -s 128k -S 128k" [sw128k]="-w -d 8 -s 128k -S 128k")
+	[sr128k]="-d 8 -s 128k -S 128k" [sw128k]="-w -d 8 -s 128k -S 128k"
+	[rl4k1]="-q 1 -b 4096" [rl4k32]="-q 32 -b 4096" [wl4k1]="-q 1 -b 4096 -w")
 GUESS=([sr4k]=50000 [sw4k]=40000 [sr128k]=10000 [sw128k]=8000) # I/Os per warm-up second
+
+if [ -n "$ONLY_WL" ]; then
+	sel=()
+	for wl in ${ONLY_WL//,/ }; do
+		[ -n "${KIND[$wl]:-}" ] || die "unknown workload '$wl' (${WORKLOADS[*]})"
+		sel+=("$wl")
+	done
+	WORKLOADS=("${sel[@]}")
+fi
+
+LAT_BIN=$WORK/iscsi-lat
+if [[ " ${WORKLOADS[*]} " == *" rl4k"* || " ${WORKLOADS[*]} " == *" wl4k"* ]] &&
+	! cc -O2 -std=gnu11 -o "$LAT_BIN" "$ROOT/bench/iscsi-lat.c" -liscsi 2>"$LOGS/iscsi-lat-build.txt"; then
+	note "cannot build bench/iscsi-lat.c (libiscsi-dev?); latency workloads skipped:"
+	sed 's/^/    /' "$LOGS/iscsi-lat-build.txt" >&2
+	sel=()
+	for wl in "${WORKLOADS[@]}"; do [ "${KIND[$wl]}" = iscsi_lat ] || sel+=("$wl"); done
+	WORKLOADS=("${sel[@]}")
+fi
 
 run_one() { "run_${KIND[$2]}" "$1" "$3" "$2" "$DURATION" "$WARMUP"; check_daemon "$3" "$2"; }
 
@@ -378,14 +467,16 @@ run_one() { "run_${KIND[$2]}" "$1" "$3" "$2" "$DURATION" "$WARMUP"; check_daemon
 	echo "invar bench: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "host: $NCPU CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
 	echo "invard: $INVARD ($("$INVARD" --version 2>&1 | head -n 1)), workers ${WORKERS:-default ($NCPU)}"
+	[ -n "$BASELINE" ] && echo "base: $BASELINE ($("$BASELINE" --version 2>&1 | head -n 1))"
 	[ -n "$TGT_PID" ] && echo "tgtd: $(tgtd --version 2>&1 | head -n 1) (tgt $(dpkg-query -W -f='${Version}' tgt 2>/dev/null)), default threads"
 	echo "LUs: ${SIZE_MB} MiB files on tmpfs, 512-byte blocks; $ROUNDS round(s) x ${WARMUP} s warm-up + ${DURATION} s timed"
 	echo "load before start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$LOGS/header.txt"
 
 for round in $(seq "$ROUNDS"); do
-	order=("${TARGETS[@]}")
-	if [ $((round % 2)) = 0 ] && [ ${#TARGETS[@]} = 2 ]; then order=("${TARGETS[1]}" "${TARGETS[0]}"); fi
+	# Rotate the order by one each round, so that no target always runs first or last.
+	order=()
+	for i in "${!TARGETS[@]}"; do order+=("${TARGETS[$(((i + round - 1) % ${#TARGETS[@]}))]}"); done
 	note "round $round/$ROUNDS (order: ${order[*]})"
 	for wl in "${WORKLOADS[@]}"; do
 		for t in "${order[@]}"; do run_one "$round" "$wl" "$t"; done
@@ -416,8 +507,8 @@ summary() {
 		printf "%-8s %-6s %10s %9s %11s %8s %7s\n", "", "", "", "", "", "cores", "cores"
 		for (w = 1; w <= nw; w++) {
 			wl = order[w]
-			for (ti = 1; ti <= 2; ti++) {
-				t = (ti == 1) ? "tgt" : "invar"
+			for (ti = 1; ti <= 3; ti++) {
+				t = (ti == 1) ? "tgt" : (ti == 2) ? "base" : "invar"
 				k = wl SUBSEP t
 				if (cnt[k SUBSEP "iops"] == 0 && !((wl, t) in bad)) continue
 				if (cnt[k SUBSEP "iops"] == 0) { printf "%-8s %-6s %10s  (%s)\n", wl, t, "-", bad[wl, t]; continue }
@@ -430,18 +521,52 @@ summary() {
 			if (have["tgt"] && have["invar"] && m["tgt", "iops"] > 0 && m["tgt", "cpu"] > 0)
 				printf "%-8s %-6s %9.2fx %9s %10.2fx\n", "", "ratio", m["invar", "iops"] / m["tgt", "iops"], "",
 					m["invar", "cpu"] / m["tgt", "cpu"]
+			if (have["base"] && have["invar"] && m["base", "iops"] > 0 && m["base", "cpu"] > 0)
+				printf "%-8s %-6s %9.2fx %9s %10.2fx\n", "", "i/base", m["invar", "iops"] / m["base", "iops"], "",
+					m["invar", "cpu"] / m["base", "cpu"]
 			delete have
 		}
 	}' "$RESULTS"
 	echo
-	echo "IOPS, MB/s (10^6 B/s), CPU us/IO and cores are medians over rounds. ratio = invar/tgt"
+	echo "IOPS, MB/s (10^6 B/s), CPU us/IO and cores are medians over rounds. ratio = invar/tgt,"
+	echo "i/base = invar/base (--baseline: the other invard binary, same rounds)"
 	echo "(IOPS: higher is better for invar; CPU us/IO: lower is better). 'daemon' is the target's"
 	echo "CPU time / wall time, 'other' the rest of the host minus daemon and client: above ~0.1"
-	echo "something else was competing for the $NCPU CPUs. Latency: neither client reports"
-	echo "percentiles, so none are shown."
+	echo "something else was competing for the $NCPU CPUs. Latency percentiles come from"
+	echo "bench/iscsi-lat.c (the rl4k*/wl4k* workloads); the other clients report none."
 	for wl in "${WORKLOADS[@]}"; do printf '  %-7s %s\n' "$wl" "${DESC[$wl]}"; done
 }
-summary | tee "$LOGS/summary.txt"
+# Latency medians over rounds, per workload and target (µs, from iscsi-lat).
+lat_summary() {
+	[ "$(wc -l <"$LAT_CSV")" -gt 1 ] || return 0
+	echo
+	echo "latency (us, medians over rounds; from iscsi-lat, submit to completion in the client)"
+	awk -F, '
+	function median(key,   n, i, j, v, tmp) {
+		n = cnt[key]
+		for (i = 1; i <= n; i++) v[i] = val[key, i]
+		for (i = 2; i <= n; i++) { tmp = v[i]; for (j = i - 1; j >= 1 && v[j] > tmp; j--) v[j + 1] = v[j]; v[j + 1] = tmp }
+		return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	NR == 1 { next }
+	{
+		k = $2 SUBSEP $3
+		if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+		cnt[k]++
+		for (f = 4; f <= 8; f++) val[k SUBSEP f, cnt[k]] = $f
+		cnt[k SUBSEP 4] = cnt[k SUBSEP 5] = cnt[k SUBSEP 6] = cnt[k SUBSEP 7] = cnt[k SUBSEP 8] = cnt[k]
+	}
+	END {
+		printf "%-8s %-6s %8s %8s %8s %8s %8s\n", "workload", "target", "p50", "p90", "p99", "p99.9", "max"
+		for (i = 1; i <= n; i++) {
+			split(order[i], kk, SUBSEP)
+			printf "%-8s %-6s", kk[1], kk[2]
+			for (f = 4; f <= 8; f++) printf " %8.0f", median(order[i] SUBSEP f)
+			printf "\n"
+		}
+	}' "$LAT_CSV"
+}
+{ summary; lat_summary; } | tee "$LOGS/summary.txt"
 
 # ---------------------------------------------------------------- optional profile
 if [ "$PROFILE" = 1 ] && [ -n "$INVAR_PID" ]; then

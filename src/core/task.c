@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bufcache.h"
 #include "core/lu.h"
 #include "core/migsm.h"
 #include "core/task.h"
@@ -10,27 +11,36 @@
 int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len)
 {
 	uint8_t *b;
+	size_t cap;
 
 	if (!t->buf)
-		t->buf_len = 0;
+		t->buf_len = t->buf_cap = 0;
 	if (t->buf && t->buf_len >= len)
 		return 0;
 	/* Grow keeps what is there and zeroes the new tail: VERIFY reads the medium after the
-	 * data-out it compares with. */
-	b = realloc(t->buf, len ? len : 1);
-	if (!b)
-		return -ENOMEM;
-	memset(b + t->buf_len, 0, len - t->buf_len);
-	t->buf = b;
+	 * data-out it compares with. Buffers come from the thread's cache (bufcache.h). */
+	if (!t->buf || len > t->buf_cap) {
+		b = bufcache_get(len, &cap);
+		if (!b)
+			return -ENOMEM;
+		if (t->buf) {
+			memcpy(b, t->buf, t->buf_len);
+			bufcache_put(t->buf, t->buf_cap);
+		}
+		t->buf = b;
+		t->buf_cap = (uint32_t)cap;
+	}
+	memset(t->buf + t->buf_len, 0, len - t->buf_len);
 	t->buf_len = len;
 	return 0;
 }
 
 void scsi_task_release(struct scsi_task *t)
 {
-	free(t->buf);
+	bufcache_put(t->buf, t->buf_cap);
 	t->buf = NULL;
 	t->buf_len = 0;
+	t->buf_cap = 0;
 	if (t->lu) {
 		if (t->mig_counted)
 			lu_mig_release(t->lu);

@@ -73,6 +73,7 @@ struct scsi_task {
 	 * bytes; for reads the core allocates it and sets data_in_len. */
 	uint8_t *buf;
 	uint32_t buf_len;
+	uint32_t buf_cap;		/* core private: the allocation's size (bufcache) */
 	uint32_t data_in_len;		/* data-in bytes produced (before EDTL truncation) */
 
 	/* Result, valid in done(). */

@@ -80,15 +80,48 @@ void worker_ring_flush(struct worker *w)
 	w->ring_queued -= (unsigned)ret > w->ring_queued ? w->ring_queued : (unsigned)ret;
 }
 
+void worker_defer(struct worker *w, struct worker_defer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	list_add_tail(&w->deferred, &d->node);
+}
+
+void worker_defer_cancel(struct worker_defer *d)
+{
+	if (!d->queued)
+		return;
+	d->queued = false;
+	list_del(&d->node);
+}
+
+/* A deferred fn may defer again (itself or others): those run in this same call. */
+static void worker_run_deferred(struct worker *w)
+{
+	while (!list_empty(&w->deferred)) {
+		struct worker_defer *d = list_first(&w->deferred, struct worker_defer, node);
+
+		list_del(&d->node);
+		d->queued = false;
+		d->fn(d);
+	}
+}
+
 static void worker_pass_hook(void *arg)
 {
 	struct worker *w = arg;
 
-	worker_ring_flush(w);
-	/* Completions that arrived while we were busy: reap without waiting for the eventfd. */
-	if (io_uring_cq_ready(&w->ring))
-		worker_ring_reap(w);
-	worker_ring_flush(w);
+	if (w->ring_ready) {
+		worker_ring_flush(w);
+		/* Completions that arrived while we were busy: reap without waiting for the
+		 * eventfd. */
+		if (io_uring_cq_ready(&w->ring))
+			worker_ring_reap(w);
+	}
+	worker_run_deferred(w);
+	if (w->ring_ready)
+		worker_ring_flush(w);
 }
 
 struct io_uring_sqe *worker_ring_sqe(struct worker *w)
@@ -119,9 +152,11 @@ int worker_init(struct worker *w, struct daemon *d, unsigned id)
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->d = d;
+	list_init(&w->deferred);
 	w->loop = ev_loop_new();
 	if (!w->loop)
 		return -ENOMEM;
+	ev_loop_set_pass_hook(w->loop, worker_pass_hook, w);
 
 	memset(&p, 0, sizeof(p));
 	ret = io_uring_queue_init_params(WORKER_RING_ENTRIES, &w->ring, &p);
@@ -145,7 +180,6 @@ int worker_init(struct worker *w, struct daemon *d, unsigned id)
 		goto err_efd;
 	w->ring_ready = true;
 	w->submit_retry.cb = worker_submit_retry;
-	ev_loop_set_pass_hook(w->loop, worker_pass_hook, w);
 out_ok:
 	return 0;
 
@@ -203,6 +237,7 @@ void worker_fini(struct worker *w)
 				break;
 			worker_ring_reap(w);
 		}
+		worker_run_deferred(w); /* what the drained completions produced */
 		ev_timer_cancel(w->loop, &w->submit_retry);
 		ev_fd_del(w->loop, &w->ring_ev);
 		close(w->ring_ev.fd);

@@ -9,6 +9,7 @@
 #include <liburing.h>
 
 #include "util/evloop.h"
+#include "util/list.h"
 
 struct daemon;
 
@@ -16,6 +17,15 @@ struct daemon;
  * cb runs on the worker's thread with the CQE result (>= 0 or -errno). */
 struct uring_req {
 	void (*cb)(struct uring_req *req, int res);
+};
+
+/* Work that runs once at the end of the current event-loop pass, after the pass's fd events
+ * and ring completions: e.g. one send for all the responses a pass produced. Embed it; set fn
+ * once. Only on the worker's thread. */
+struct worker_defer {
+	struct list_node node;
+	bool queued;
+	void (*fn)(struct worker_defer *d);
 };
 
 struct worker {
@@ -29,6 +39,7 @@ struct worker {
 	unsigned ring_queued;	/* SQEs prepared but not yet submitted */
 	unsigned ring_inflight;
 	struct ev_timer submit_retry;	/* armed when the kernel refused a submit (EAGAIN/EBUSY) */
+	struct list_node deferred;	/* struct worker_defer, run at the end of the pass */
 };
 
 int worker_init(struct worker *w, struct daemon *d, unsigned id);
@@ -47,5 +58,10 @@ struct io_uring_sqe *worker_ring_sqe(struct worker *w);
 void worker_ring_queue(struct worker *w, struct io_uring_sqe *sqe, struct uring_req *req);
 /* Submit what is queued now. */
 void worker_ring_flush(struct worker *w);
+
+/* Run d->fn at the end of this pass (once, however often it is deferred meanwhile). */
+void worker_defer(struct worker *w, struct worker_defer *d);
+/* Take d off the list if it is queued (before freeing what embeds it). */
+void worker_defer_cancel(struct worker_defer *d);
 
 #endif

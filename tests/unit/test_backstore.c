@@ -622,6 +622,65 @@ static void test_file_async_io(void **state)
 	check_read_past_eof(do_io_async, "eof-async.img");
 }
 
+/* Reads the page cache does not hold: RWF_NOWAIT misses (EAGAIN) and the ring reads them. */
+static void test_file_async_uncached(void **state)
+{
+	struct bs_config cfg = {.type = "file", .size = 8 * MIB, .create = true};
+	static uint8_t big[4 * MIB], rbig[4 * MIB];
+	char path[PATH_MAX];
+	struct backstore *bs;
+	int fd;
+
+	tmp_path(path, sizeof(path), "uncached.img");
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	fill_pattern(big, sizeof(big), 9);
+	assert_int_equal(do_io_async(bs, BS_OP_WRITE, 0, 2 * MIB, big, sizeof(big)), 0);
+	assert_int_equal(do_io_async(bs, BS_OP_FLUSH, 0, 0, NULL, 0), 0);
+	fd = bs_file_fd(bs);
+	assert_true(fd >= 0);
+	/* Drop the clean pages (advisory: on tmpfs it does nothing, and the read is inline). */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	memset(rbig, 0, sizeof(rbig));
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, 2 * MIB, rbig, sizeof(rbig)), 0);
+	assert_memory_equal(rbig, big, sizeof(big));
+	/* Half cached: the first MiB read back, then a read that spans it and the rest. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, 2 * MIB, rbig, MIB), 0);
+	memset(rbig, 0, sizeof(rbig));
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, 2 * MIB, rbig, sizeof(rbig)), 0);
+	assert_memory_equal(rbig, big, sizeof(big));
+	backstore_close(bs);
+	unlink(path);
+}
+
+/* A file on tmpfs (/dev/shm) is read and written inline on the worker thread, FUA included. */
+static void test_file_async_tmpfs(void **state)
+{
+	struct bs_config cfg = {.type = "file", .size = 8 * MIB, .create = true};
+	static uint8_t big[3 * MIB], rbig[3 * MIB];
+	char path[PATH_MAX];
+	struct backstore *bs;
+
+	snprintf(path, sizeof(path), "/dev/shm/invar-bs-test-%d.img", (int)getpid());
+	cfg.path = path;
+	{
+		char err[256];
+
+		if (backstore_open(&cfg, &bs, err, sizeof(err)) < 0)
+			skip(); /* no /dev/shm here */
+	}
+	check_rw(bs, do_io_async);
+	fill_pattern(big, sizeof(big), 7);
+	assert_int_equal(do_io_async(bs, BS_OP_WRITE, BS_IO_FUA, MIB, big, sizeof(big)), 0);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, MIB, rbig, sizeof(rbig)), 0);
+	assert_memory_equal(rbig, big, sizeof(big));
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, MIB, rbig, sizeof(rbig)), 0);
+	assert_memory_equal(rbig, big, sizeof(big));
+	backstore_close(bs);
+	unlink(path);
+}
+
 static void test_file_enospc_dev_full_async(void **state)
 {
 	check_enospc_dev_full(do_io_async, "full-async.img");
@@ -734,6 +793,8 @@ int main(void)
 	    cmocka_unit_test(test_file_enospc_dev_full_sync),
 	    cmocka_unit_test(test_file_enospc_tmpfs),
 	    cmocka_unit_test_setup_teardown(test_file_async_io, worker_setup, worker_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_async_uncached, worker_setup, worker_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_async_tmpfs, worker_setup, worker_teardown),
 	    cmocka_unit_test_setup_teardown(test_file_enospc_dev_full_async, worker_setup,
 					    worker_teardown),
 	    cmocka_unit_test(test_unmap_ram_null),

@@ -12,7 +12,9 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
+#include <linux/magic.h>
 #include <linux/falloc.h>
 #include <liburing.h> /* brings <linux/fs.h>: BLKGETSIZE64 */
 
@@ -31,9 +33,25 @@
  * at 0x7ffff000 bytes anyway. Longer I/Os continue as short transfers. */
 #define FILE_IO_CHUNK (1u << 30)
 
+/* How a worker runs reads and writes of the file (chosen at open, see file_inline_mode):
+ * - FILE_INLINE_ALL: the file lives in memory (tmpfs, ramfs): a read or write is a copy to or
+ *   from page cache that never waits for a device, so it is done with a plain pread/pwrite on
+ *   the worker thread. io_uring would punt it to an io-wq thread (tmpfs has no RWF_NOWAIT
+ *   support), which costs a thread switch and a task-work IPI per I/O.
+ * - FILE_INLINE_NOWAIT: reads first try preadv2(RWF_NOWAIT), served inline when the data is in
+ *   the page cache; a miss (EAGAIN) or the rest of a short read goes to io_uring. Writes go
+ *   to io_uring (buffered RWF_NOWAIT writes are refused by most file systems).
+ * - FILE_INLINE_NONE: everything on io_uring (a kernel refused RWF_NOWAIT). */
+enum file_inline {
+	FILE_INLINE_NONE,
+	FILE_INLINE_NOWAIT,
+	FILE_INLINE_ALL,
+};
+
 struct file_bs {
 	int fd;
 	bool is_blk;
+	enum file_inline inl;
 };
 
 int bs_file_fd(const struct backstore *bs)
@@ -183,6 +201,20 @@ static int file_size_setup(int fd, const struct bs_config *cfg, bool created, bo
 	return 0;
 }
 
+/* Memory-backed file systems, where I/O to the page cache is all there is. (A swapped-out
+ * tmpfs page is read back from swap: rare, and bounded like a page fault.) */
+static enum file_inline file_inline_mode(int fd, bool is_blk)
+{
+	struct statfs sfs;
+
+	if (is_blk)
+		return FILE_INLINE_NOWAIT;
+	if (fstatfs(fd, &sfs) == 0 &&
+	    (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC))
+		return FILE_INLINE_ALL;
+	return FILE_INLINE_NOWAIT;
+}
+
 static int file_open(struct backstore *bs, const struct bs_config *cfg, char *err, size_t err_len)
 {
 	struct file_bs *f;
@@ -207,6 +239,7 @@ static int file_open(struct backstore *bs, const struct bs_config *cfg, char *er
 	}
 	f->fd = fd;
 	f->is_blk = is_blk;
+	f->inl = file_inline_mode(fd, is_blk);
 	bs->priv = f;
 	bs->size = size;
 	bs->can_unmap = true;
@@ -487,6 +520,37 @@ static int file_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len,
 	return 0;
 }
 
+/* A read served from the page cache on this thread: preadv2(RWF_NOWAIT) until done, a miss or
+ * a short read. True when io is finished (done() called); false: the rest (from done_bytes)
+ * still has to be read, on the ring. */
+static bool file_read_nowait(struct file_bs *f, struct bs_io *io)
+{
+	while (io->done_bytes < io->len) {
+		struct iovec iov = {
+			.iov_base = (char *)io->buf + io->done_bytes,
+			.iov_len = file_chunk(io),
+		};
+		ssize_t r = preadv2(f->fd, &iov, 1, (off_t)(io->offset + io->done_bytes),
+				    RWF_NOWAIT);
+
+		if (r < 0) {
+			/* No RWF_NOWAIT on this file (EOPNOTSUPP; EINVAL on old kernels): stop
+			 * trying. Any other error: the ring path reports it the usual way. */
+			if (errno == EOPNOTSUPP || errno == EINVAL)
+				f->inl = FILE_INLINE_NONE;
+			return false;
+		}
+		/* 0 is end of file, or a page not cached at the start: the ring decides. */
+		if (r == 0 || (uint64_t)r > io->len - io->done_bytes)
+			return false;
+		io->done_bytes += (uint64_t)r;
+		if ((size_t)r < iov.iov_len)
+			return false; /* partly cached: the ring reads the rest */
+	}
+	io->done(io, 0);
+	return true;
+}
+
 static void file_submit(struct backstore *bs, struct bs_io *io)
 {
 	struct file_bs *f = bs->priv;
@@ -495,6 +559,15 @@ static void file_submit(struct backstore *bs, struct bs_io *io)
 	    io->op != BS_OP_UNMAP && io->op != BS_OP_WRITE_ZEROES && io->op != BS_OP_PREFETCH) {
 		io->done(io, -EOPNOTSUPP);
 		return;
+	}
+	/* Only on a worker: elsewhere everything is synchronous anyway. */
+	if (io->worker && (io->op == BS_OP_READ || io->op == BS_OP_WRITE)) {
+		if (f->inl == FILE_INLINE_ALL) {
+			file_sync_finish(f, io); /* FUA: RWF_DSYNC, as on the ring */
+			return;
+		}
+		if (f->inl == FILE_INLINE_NOWAIT && io->op == BS_OP_READ && file_read_nowait(f, io))
+			return;
 	}
 	if (!file_queue(f, io))
 		file_sync_finish(f, io);

@@ -29,10 +29,23 @@ void iscsi_conn_get(struct iscsi_conn *c)
 	atomic_fetch_add(&c->refcnt, 1);
 }
 
+static void iscsi_tx_cache_drain(struct iscsi_conn *c)
+{
+	struct list_node *n, *tmp;
+
+	list_for_each_safe(n, tmp, &c->tx_free)
+	{
+		list_del(n);
+		free(list_entry(n, struct iscsi_tx, node));
+	}
+	c->tx_free_len = 0;
+}
+
 void iscsi_conn_put(struct iscsi_conn *c)
 {
 	if (atomic_fetch_sub(&c->refcnt, 1) != 1)
 		return;
+	iscsi_tx_cache_drain(c);
 	free(c->rxbuf);
 	free(c);
 }
@@ -51,11 +64,30 @@ static void iscsi_conn_update_events(struct iscsi_conn *c)
 		log_warn("iscsi %s: epoll mod failed", c->peer);
 }
 
-static void iscsi_tx_free(struct iscsi_tx *tx)
+/* A zeroed descriptor: from the connection's cache, else the heap. */
+static struct iscsi_tx *iscsi_tx_alloc(struct iscsi_conn *c)
+{
+	struct iscsi_tx *tx;
+
+	if (list_empty(&c->tx_free))
+		return calloc(1, sizeof(*tx));
+	tx = list_first(&c->tx_free, struct iscsi_tx, node);
+	list_del(&tx->node);
+	c->tx_free_len--;
+	memset(tx, 0, sizeof(*tx));
+	return tx;
+}
+
+static void iscsi_tx_free(struct iscsi_conn *c, struct iscsi_tx *tx)
 {
 	if (tx->task)
 		iscsi_task_put(tx->task);
 	free(tx->owned);
+	if (!c->closing && c->tx_free_len < ISCSI_TX_FREE_MAX) {
+		list_add_head(&c->tx_free, &tx->node);
+		c->tx_free_len++;
+		return;
+	}
 	free(tx);
 }
 
@@ -69,7 +101,7 @@ int iscsi_conn_queue(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], con
 		free(owned);
 		return -EPIPE;
 	}
-	tx = calloc(1, sizeof(*tx));
+	tx = iscsi_tx_alloc(c);
 	if (!tx) {
 		free(owned);
 		return -ENOMEM;
@@ -184,7 +216,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 			c->txq_len--;
 			if (tx->close_after)
 				close_now = true;
-			iscsi_tx_free(tx);
+			iscsi_tx_free(c, tx);
 		}
 		if (close_now) {
 			iscsi_conn_close(c, "logout complete");
@@ -198,6 +230,25 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 		c->rx_paused = false;
 		iscsi_conn_update_events(c);
 	}
+}
+
+static void iscsi_conn_tx_deferred(struct worker_defer *d)
+{
+	struct iscsi_conn *c = container_of(d, struct iscsi_conn, tx_defer);
+
+	if (!c->closing)
+		iscsi_conn_flush(c);
+}
+
+void iscsi_conn_flush_soon(struct iscsi_conn *c)
+{
+	if (c->closing)
+		return;
+	if (c->w != worker_self()) {
+		iscsi_conn_flush(c);
+		return;
+	}
+	worker_defer(c->w, &c->tx_defer);
 }
 
 uint32_t iscsi_conn_next_ttt(struct iscsi_conn *c)
@@ -290,6 +341,7 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 		iscsi_session_get(s);
 	log_info("iscsi %s: closing connection: %s", c->peer, why);
 	ev_fd_del(c->w->loop, &c->evfd);
+	worker_defer_cancel(&c->tx_defer);
 	shutdown(c->fd, SHUT_RDWR);
 	ev_timer_cancel(c->w->loop, &c->login_timer);
 	ev_timer_cancel(c->w->loop, &c->nop_timer);
@@ -298,9 +350,10 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	list_for_each_safe(n, tmp, &c->txq)
 	{
 		list_del(n);
-		iscsi_tx_free(list_entry(n, struct iscsi_tx, node));
+		iscsi_tx_free(c, list_entry(n, struct iscsi_tx, node));
 	}
 	c->txq_len = 0;
+	iscsi_tx_cache_drain(c);
 	if (c->data_task) {
 		iscsi_task_put(c->data_task);
 		c->data_task = NULL;
@@ -753,8 +806,9 @@ static void iscsi_conn_event(struct ev_fd *h, uint32_t events)
 		iscsi_conn_flush(c);
 	if (!c->closing && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		iscsi_conn_rx(c);
+	/* With the responses of I/O that completes in this pass (inline, or from the ring). */
 	if (!c->closing)
-		iscsi_conn_flush(c);
+		iscsi_conn_flush_soon(c);
 }
 
 static void iscsi_conn_format_peer(int fd, char *out, size_t len)
@@ -802,9 +856,11 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 	c->fd = fd;
 	c->tpgt = (uint16_t)tpgt;
 	list_init(&c->txq);
+	list_init(&c->tx_free);
 	iscsi_negotiation_init(&c->neg);
 	c->login_timer.cb = iscsi_conn_login_timer;
 	c->nop_timer.cb = iscsi_conn_nop_timer;
+	c->tx_defer.fn = iscsi_conn_tx_deferred;
 	c->reinstate_timer.cb = iscsi_conn_reinstate_timer;
 	c->last_rx_ms = ev_now_ms();
 	c->next_ttt = (uint32_t)(fd * 0x10000u);

@@ -10,6 +10,7 @@
 
 #include "core/nexus.h"
 #include "core/task.h"
+#include "core/worker.h"
 #include "fabric/iscsi/params.h"
 #include "fabric/iscsi/pdu.h"
 #include "util/evloop.h"
@@ -26,6 +27,7 @@ struct iscsi_auth;
 #define ISCSI_RX_BUF 65536		/* socket read staging buffer */
 #define ISCSI_LOGIN_TEXT_MAX 65536	/* login text across Continue PDUs */
 #define ISCSI_TX_HIGH_WATER 4096	/* queued PDUs before we stop reading */
+#define ISCSI_TX_FREE_MAX 256		/* sent PDU descriptors a connection keeps for reuse */
 #define ISCSI_LOGIN_TIMEOUT_MS 30000
 #define ISCSI_NOP_INTERVAL_MS 15000	/* idle time before a target NOP-In ping */
 /* A ping unanswered for this long drops the connection. Synchronous initiators (libiscsi's
@@ -174,6 +176,9 @@ struct iscsi_conn {
 	struct list_node txq;
 	unsigned txq_len;
 	bool want_out;			/* EPOLLOUT armed */
+	struct worker_defer tx_defer;	/* iscsi_conn_flush_soon: one send per loop pass */
+	struct list_node tx_free;	/* sent iscsi_tx kept for reuse (no malloc per PDU) */
+	unsigned tx_free_len;
 
 	/* Login. */
 	struct iscsi_negotiation neg;
@@ -272,6 +277,9 @@ int iscsi_conn_queue(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], con
 		     uint32_t data_len, struct iscsi_task *task, void *owned);
 void iscsi_conn_queue_close_after(struct iscsi_conn *c);
 void iscsi_conn_flush(struct iscsi_conn *c);
+/* Send what is queued at the end of this loop pass: the responses of all the commands a pass
+ * completes go out in one sendmsg. Immediate when not on the connection's worker. */
+void iscsi_conn_flush_soon(struct iscsi_conn *c);
 void iscsi_conn_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t bhs[ISCSI_BHS_LEN]);
 /* Fill StatSN/ExpCmdSN/MaxCmdSN in a target PDU; advance StatSN when advance is true. */
 void iscsi_conn_fill_sn(struct iscsi_conn *c, uint8_t bhs[ISCSI_BHS_LEN], bool advance);

@@ -214,7 +214,7 @@ static void iscsi_task_respond(struct iscsi_task *t)
 		iscsi_task_queue_response(t);
 out:
 	iscsi_task_put(t);	/* the owner's reference; queued PDUs hold theirs */
-	iscsi_conn_flush(c);
+	iscsi_conn_flush_soon(c);
 }
 
 static void iscsi_task_execute(struct iscsi_task *t)
