@@ -46,6 +46,8 @@ struct opts {
 	const char *mutual_chap;
 	const char **allow;
 	unsigned nallow;
+	const char **limits;	/* --limit KEY=VALUE, over the config's */
+	unsigned nlimits;
 	int verbose;
 };
 
@@ -81,6 +83,11 @@ static void usage(FILE *f)
 		"                       and for discovery sessions\n"
 		"  --mutual-chap USER:SECRET  the target's own credentials (mutual CHAP)\n"
 		"  --allow IQN          only this initiator may log in (repeatable; default: any)\n"
+		"  --limit KEY=VALUE    set a resource limit (repeatable; also with --config):\n"
+		"                       login_timeout (s, 30), max_sessions (1024),\n"
+		"                       max_sessions_per_target (1024), max_cmds (128),\n"
+		"                       max_recv_data_segment_length (262144),\n"
+		"                       max_burst_length (1048576), first_burst_length (262144)\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  -v, --verbose        debug logging\n"
@@ -93,7 +100,7 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
-	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW };
+	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_LIMIT };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -109,6 +116,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "chap", required_argument, NULL, O_CHAP },
 		{ "mutual-chap", required_argument, NULL, O_MUTUAL_CHAP },
 		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "limit", required_argument, NULL, O_LIMIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -120,7 +128,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->listen = calloc((size_t)argc, sizeof(*o->listen));
 	o->luns = calloc((size_t)argc, sizeof(*o->luns));
 	o->allow = calloc((size_t)argc, sizeof(*o->allow));
-	if (!o->listen || !o->luns || !o->allow)
+	o->limits = calloc((size_t)argc, sizeof(*o->limits));
+	if (!o->listen || !o->luns || !o->allow || !o->limits)
 		return 1;
 	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -152,6 +161,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_ALLOW:
 			o->allow[o->nallow++] = optarg;
+			break;
+		case O_LIMIT:
+			o->limits[o->nlimits++] = optarg;
 			break;
 		case O_WORKERS:
 			errno = 0;
@@ -362,6 +374,7 @@ int main(int argc, char **argv)
 	bool daemon_up = false, fabric_up = false;
 	sigset_t mask;
 	int ret, rc = 1, lock_fd = -1;
+	unsigned i;
 
 	ret = parse_opts(argc, argv, &o);
 	if (ret)
@@ -394,6 +407,16 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else if (config_from_cmdline(&o, data_dir, &cfg) < 0) {
+		goto out_cfg;
+	}
+	for (i = 0; i < o.nlimits; i++) {
+		if (invar_limits_parse(&cfg.limits, o.limits[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "invard: --limit %s: %s\n", o.limits[i], err);
+			goto out_cfg;
+		}
+	}
+	if (invar_limits_check(&cfg.limits, err, sizeof(err)) < 0) {
+		fprintf(stderr, "invard: --limit: %s\n", err);
 		goto out_cfg;
 	}
 
@@ -478,6 +501,7 @@ out:
 		close(lock_fd);
 	free(o.listen);
 	free(o.luns);
+	free(o.limits);
 	free(o.allow);
 	return rc;
 }

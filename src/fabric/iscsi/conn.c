@@ -95,8 +95,10 @@ int iscsi_conn_queue(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], con
 	tx->owned = owned;
 	list_add_tail(&c->txq, &tx->node);
 	c->txq_len++;
+	c->txq_bytes += tx->hdr_len + tx->data_len + tx->trailer_len;
 	/* Bound what a peer that does not read can make us hold: stop reading its requests. */
-	if (c->txq_len > ISCSI_TX_HIGH_WATER && !c->rx_paused) {
+	if ((c->txq_len > ISCSI_TX_HIGH_WATER || c->txq_bytes > ISCSI_TX_HIGH_WATER_BYTES) &&
+	    !c->rx_paused) {
 		c->rx_paused = true;
 		iscsi_conn_update_events(c);
 	}
@@ -176,12 +178,14 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 
 			if ((size_t)n < left) {
 				tx->sent += (uint32_t)n;
+				c->txq_bytes -= (uint64_t)n;
 				n = 0;
 				break;
 			}
 			n -= left;
 			list_del(&tx->node);
 			c->txq_len--;
+			c->txq_bytes -= left;
 			if (tx->close_after)
 				close_now = true;
 			iscsi_tx_free(tx);
@@ -193,7 +197,8 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 	}
 	if (c->closing)
 		return;
-	if (c->want_out || (c->rx_paused && c->txq_len < ISCSI_TX_HIGH_WATER / 2)) {
+	if (c->want_out || (c->rx_paused && c->txq_len < ISCSI_TX_HIGH_WATER / 2 &&
+			    c->txq_bytes < ISCSI_TX_HIGH_WATER_BYTES / 2)) {
 		c->want_out = false;
 		c->rx_paused = false;
 		iscsi_conn_update_events(c);
@@ -301,6 +306,7 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 		iscsi_tx_free(list_entry(n, struct iscsi_tx, node));
 	}
 	c->txq_len = 0;
+	c->txq_bytes = 0;
 	if (c->data_task) {
 		iscsi_task_put(c->data_task);
 		c->data_task = NULL;
@@ -803,6 +809,9 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 	c->tpgt = (uint16_t)tpgt;
 	list_init(&c->txq);
 	iscsi_negotiation_init(&c->neg);
+	c->neg.our_max_recv_dsl = w->d->limits.max_recv_dsl;
+	c->neg.our_max_burst = w->d->limits.max_burst;
+	c->neg.our_first_burst = w->d->limits.first_burst;
 	c->login_timer.cb = iscsi_conn_login_timer;
 	c->nop_timer.cb = iscsi_conn_nop_timer;
 	c->reinstate_timer.cb = iscsi_conn_reinstate_timer;
@@ -822,7 +831,7 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 	}
 	list_add_tail(&f->conns, &c->gnode);
 	pthread_mutex_unlock(&f->lock);
-	ev_timer_arm(w->loop, &c->login_timer, ISCSI_LOGIN_TIMEOUT_MS);
+	ev_timer_arm(w->loop, &c->login_timer, (uint64_t)w->d->limits.login_timeout * 1000);
 	log_debug("iscsi %s: connection on worker %u", c->peer, w->id);
 	return;
 fail:
