@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/epoll.h>
 
+#include "backstore/fault.h"
 #include "core/acl.h"
 #include "core/daemon.h"
 #include "ctl/config.h"
@@ -88,6 +89,8 @@ static void usage(FILE *f)
 		"                       max_sessions_per_target (1024), max_cmds (128),\n"
 		"                       max_recv_data_segment_length (262144),\n"
 		"                       max_burst_length (1048576), first_burst_length (262144)\n"
+		"  --fault OP=ERRNO[,after=N][,count=M]  TEST ONLY: fail backstore I/O (OP read,\n"
+		"                       write, fua, flush; ERRNO eio, enospc, edquot; repeatable)\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  -v, --verbose        debug logging\n"
@@ -100,7 +103,7 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
-	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_LIMIT };
+	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_LIMIT, O_FAULT };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -117,6 +120,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "mutual-chap", required_argument, NULL, O_MUTUAL_CHAP },
 		{ "allow", required_argument, NULL, O_ALLOW },
 		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "fault", required_argument, NULL, O_FAULT },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -165,6 +169,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_LIMIT:
 			o->limits[o->nlimits++] = optarg;
 			break;
+		case O_FAULT: {
+			char ferr[128];
+
+			if (bs_fault_add(optarg, ferr, sizeof(ferr)) < 0) {
+				fprintf(stderr, "invard: --fault %s: %s\n", optarg, ferr);
+				return 2;
+			}
+			break;
+		}
 		case O_WORKERS:
 			errno = 0;
 			n = strtoul(optarg, &end, 10);
