@@ -2,7 +2,7 @@
 # Initiator disconnect in the middle of writes: a raw client that sends half of a solicited
 # burst and resets the connection (the task is collecting Data-Out), and qemu-io killed with
 # SIGKILL during large writes (tasks with backstore I/O in flight). Repeated. The daemon must keep
-# serving, end every session (no stuck task: `target list` shows 0 sessions, shutdown is clean
+# serving, end every session (no stuck task: the target can be deleted without --force, shutdown is clean
 # within 10 s) and, under ASan (make check), leak nothing.
 . "$(dirname "$0")/lib.sh"
 need qemu-io

@@ -15,9 +15,12 @@
  *   burst-overrun   WRITE of 8 KiB with MaxBurstLength 4096: the first R2T answered with 8 KiB
  *   edtl-overrun    WRITE of 4 KiB, 2 KiB immediate + unsolicited Data-Out up to 6 KiB
  *   bad-ttt         WRITE of 4 KiB, Data-Out with a TTT the target never sent
- *                   (the four above print the command's outcome, then TEST UNIT READY's)
+ *   imm-overrun     WRITE with immediate data beyond FirstBurstLength
+ *   mrdsl-overrun   WRITE of 16 KiB answered with one Data-Out of 16 KiB (over a small MRDSL)
+ *                   (these print the command's outcome, then TEST UNIT READY's)
  *   abort-write LEN WRITE of LEN bytes, half of its data, then a reset connection
  *   slowread N LEN  N READs of LEN bytes sent without ever reading the socket; -w seconds hold
+ *   slowread-drain N LEN  the same, then every answer is read: prints answers and good
  *
  * Exit status 0 when the scenario ran (its output says what happened), 2 on usage errors or
  * when the target could not be reached or refused the first login. */
@@ -536,16 +539,19 @@ static int abort_write(struct sess *s, uint32_t len)
 	return 0;
 }
 
-static int slowread(struct sess *s, unsigned n, uint32_t len)
+/* n READs of len bytes, never reading the socket (the kernel buffers a few MiB on each side,
+ * far less than what is asked for); with drain, after the hold every answer is read and counted.
+ * (No tiny SO_RCVBUF: a window below the MSS stalls loopback TCP in zero-window probes.) */
+static int slowread(struct sess *s, unsigned n, uint32_t len, int drain)
 {
 	uint8_t cdb[16];
-	unsigned i, sent = 0;
+	unsigned i, sent = 0, good = 0, answers = 0;
 	int fl = fcntl(s->fd, F_GETFL);
 
 	fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
 	for (i = 0; i < n; i++) {
 		uint8_t b[BHS] = { 0x01, 0xc1 };
-		ssize_t w;
+		size_t off = 0;
 
 		cdb_rw10(cdb, 0x28, (i * (len / 512)) % 8192, (uint16_t)(len / 512));
 		put32(b + 16, 0x1000 + i);
@@ -553,14 +559,45 @@ static int slowread(struct sess *s, unsigned n, uint32_t len)
 		put32(b + 24, s->cmdsn++);
 		put32(b + 28, s->expstatsn);
 		memcpy(b + 32, cdb, 16);
-		w = send(s->fd, b, BHS, MSG_NOSIGNAL);
-		if (w != BHS)
-			break;	/* the target stopped reading us: that is the point */
+		while (off < BHS) {
+			struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+			ssize_t w = send(s->fd, b + off, BHS - off, MSG_NOSIGNAL);
+
+			if (w > 0) {
+				off += (size_t)w;
+				continue;
+			}
+			if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				break;
+			/* The target stopped reading us (that is the point): finish a started PDU
+			 * if it takes the rest within 2 s, else stop here. */
+			if (!off || poll(&pfd, 1, 2000) <= 0)
+				break;
+		}
+		if (off < BHS) {
+			if (off)
+				printf("partial %zu\n", off);
+			break;
+		}
 		sent++;
 	}
 	printf("sent %u\n", sent);
 	fflush(stdout);
 	sleep(wait_s);
+	if (drain) {
+		struct pdu p = { 0 };
+
+		fcntl(s->fd, F_SETFL, fl);
+		while (answers < sent && !recv_pdu(s, &p, IO_TIMEOUT_MS)) {
+			if (((p.bhs[0] & 0x3f) == 0x25 && (p.bhs[1] & 0x01)) ||
+			    (p.bhs[0] & 0x3f) == 0x21) {
+				answers++;
+				good += p.bhs[3] == 0;
+			}
+		}
+		free(p.data);
+		printf("answers %u\ngood %u\n", answers, good);
+	}
 	close(s->fd);
 	s->fd = -1;
 	return 0;
@@ -667,10 +704,6 @@ int main(int argc, char **argv)
 
 	if (!strcmp(sc, "sessions"))
 		return argc - optind < 4 ? 2 : sessions((unsigned)atoi(argv[optind + 3]));
-	if (!strcmp(sc, "slowread")) {
-		/* A tiny receive window, so what the target sends piles up on its side. */
-		s.fd = -1;
-	}
 	if (sess_login(&s) < 0) {
 		fprintf(stderr, "iscsi-raw: cannot connect or log in to %s:%s\n", host, port);
 		return 2;
@@ -695,12 +728,9 @@ int main(int argc, char **argv)
 		return write_fault(&s, sc) ? 2 : 0;
 	if (!strcmp(sc, "abort-write") && argc - optind >= 4)
 		return abort_write(&s, (uint32_t)atoi(argv[optind + 3])) ? 2 : 0;
-	if (!strcmp(sc, "slowread") && argc - optind >= 5) {
-		int rcv = 4096;
-
-		setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if ((!strcmp(sc, "slowread") || !strcmp(sc, "slowread-drain")) && argc - optind >= 5) {
 		return slowread(&s, (unsigned)atoi(argv[optind + 3]),
-				(uint32_t)atoi(argv[optind + 4]));
+				(uint32_t)atoi(argv[optind + 4]), !strcmp(sc, "slowread-drain"));
 	}
 	usage();
 	return 2;

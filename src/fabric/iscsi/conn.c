@@ -145,6 +145,22 @@ static int iscsi_conn_build_iov(struct iscsi_conn *c, struct iovec *iov)
 	return cnt;
 }
 
+static void iscsi_conn_rx(struct iscsi_conn *c);
+
+/* Receiving resumed with requests left in rxbuf (see iscsi_conn_flush). */
+static void iscsi_conn_resume_cb(void *arg)
+{
+	struct iscsi_conn *c = arg;
+
+	c->resume_scheduled = false;
+	if (!c->closing && !c->rx_paused) {
+		iscsi_conn_rx(c);
+		if (!c->closing)
+			iscsi_conn_flush(c);
+	}
+	iscsi_conn_put(c);
+}
+
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
 	struct iovec iov[ISCSI_TX_IOV_MAX];
@@ -199,9 +215,22 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 		return;
 	if (c->want_out || (c->rx_paused && c->txq_len < ISCSI_TX_HIGH_WATER / 2 &&
 			    c->txq_bytes < ISCSI_TX_HIGH_WATER_BYTES / 2)) {
+		bool was_paused = c->rx_paused;
+
 		c->want_out = false;
 		c->rx_paused = false;
 		iscsi_conn_update_events(c);
+		/* Requests already in our buffer get no new EPOLLIN: run them from the loop (not
+		 * from here, which may be inside the receive path). */
+		if (was_paused && c->rx_off < c->rx_len && !c->resume_scheduled) {
+			iscsi_conn_get(c);
+			c->resume_scheduled = true;
+			if (ev_call(c->w->loop, iscsi_conn_resume_cb, c) < 0) {
+				c->resume_scheduled = false;
+				iscsi_conn_put(c);
+				iscsi_conn_close(c, "cannot resume receiving");
+			}
+		}
 	}
 }
 
@@ -643,11 +672,19 @@ static void iscsi_rx_header_done(struct iscsi_conn *c)
 	iscsi_rx_after_ahs(c);
 }
 
-/* Feeds received bytes through the state machine; many PDUs per call. */
-static void iscsi_rx_consume(struct iscsi_conn *c, const uint8_t *buf, size_t len)
+/* Feeds received bytes through the state machine; many PDUs per call. Returns the bytes used:
+ * once the connection is paused (its send queue is over the bound) it stops at the next PDU
+ * boundary, and the caller keeps the rest for when it resumes, so a peer that does not read
+ * cannot make us take on more work from what is already in our buffer. */
+static size_t iscsi_rx_consume(struct iscsi_conn *c, const uint8_t *buf, size_t len)
 {
+	size_t total = len;
+
 	while (len && !c->closing) {
 		uint32_t take = c->rx_want - c->rx_pos;
+
+		if (c->rx_paused && c->rx_state == ISCSI_RX_BHS && c->rx_pos == 0)
+			break;
 
 		if (take > len)
 			take = (uint32_t)len;
@@ -724,13 +761,20 @@ static void iscsi_rx_consume(struct iscsi_conn *c, const uint8_t *buf, size_t le
 			break;
 		}
 	}
+	return total - len;
 }
 
 static void iscsi_conn_rx(struct iscsi_conn *c)
 {
 	while (!c->closing && !c->rx_paused) {
-		ssize_t n = recv(c->fd, c->rxbuf, ISCSI_RX_BUF, MSG_DONTWAIT);
+		ssize_t n;
 
+		/* Bytes left over when the connection was paused come first. */
+		if (c->rx_off < c->rx_len) {
+			c->rx_off += iscsi_rx_consume(c, c->rxbuf + c->rx_off, c->rx_len - c->rx_off);
+			continue;
+		}
+		n = recv(c->fd, c->rxbuf, ISCSI_RX_BUF, MSG_DONTWAIT);
 		if (n == 0) {
 			iscsi_conn_close(c, "closed by peer");
 			return;
@@ -743,8 +787,9 @@ static void iscsi_conn_rx(struct iscsi_conn *c)
 			return;
 		}
 		c->last_rx_ms = ev_now_ms();
-		iscsi_rx_consume(c, c->rxbuf, (size_t)n);
-		if (n < ISCSI_RX_BUF)
+		c->rx_len = (uint32_t)n;
+		c->rx_off = iscsi_rx_consume(c, c->rxbuf, (size_t)n);
+		if (n < ISCSI_RX_BUF && c->rx_off >= c->rx_len)
 			return;
 	}
 }

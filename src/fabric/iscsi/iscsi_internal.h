@@ -147,6 +147,7 @@ struct iscsi_conn {
 	bool closing;			/* teardown started */
 	bool freed_scheduled;
 	bool rx_paused;
+	bool resume_scheduled;		/* iscsi_conn_resume_cb queued (holds a ref) */
 
 	/* Receive state machine. */
 	enum iscsi_rx_state rx_state;
@@ -164,6 +165,7 @@ struct iscsi_conn {
 	bool hdigest, ddigest;		/* digests in force (from full feature phase on) */
 	uint32_t data_crc;		/* running data digest */
 	uint8_t *rxbuf;
+	uint32_t rx_off, rx_len;		/* rxbuf[rx_off, rx_len): received, not yet consumed (paused) */
 	uint64_t last_rx_ms;
 
 	/* Send queue. */
