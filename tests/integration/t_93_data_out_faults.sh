@@ -18,6 +18,10 @@ check() {	# check SCENARIO [raw options...]
 	echo "$out" | grep -qx "after status 0x00" || fail "$sc: session not usable after: $out"
 }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$INVARD_PID/status"; }
+# Under ASan freed memory sits in the quarantine, so RSS says nothing about leaks there;
+# LeakSanitizer checks at exit instead (invar_stop requires status 0).
+rss_bounds=1
+case $BUILD in *san*) rss_bounds=0 ;; esac
 
 check r2t-overrun
 check burst-overrun -k MaxBurstLength=4096 -k FirstBurstLength=4096
@@ -35,6 +39,6 @@ for _ in $(seq 1 40); do
 done
 after=$(rss)
 echo "  80 more: RSS ${before} -> ${after} KiB"
-[ $((after - before)) -lt 8192 ] || fail "RSS grew by $((after - before)) KiB over 80 faulty writes"
+[ "$rss_bounds" = 0 ] || [ $((after - before)) -lt 8192 ] || fail "RSS grew by $((after - before)) KiB over 80 faulty writes"
 iscsi-inq "$URL/$TEST_IQN/0" >/dev/null || fail "daemon not serving after the faults"
 invar_stop
