@@ -95,6 +95,9 @@ static void test_session_limits(void **state)
 	a->target = (struct target *)&t1;
 	b->target = (struct target *)&t1;
 	c = calloc(1, sizeof(*c));
+	atomic_init(&c->refcnt, 1);
+	list_init(&c->tasks);
+	list_init(&c->held);
 	c->d = d;
 	c->target = (struct target *)&t1;
 	list_init(&c->gnode);

@@ -22,7 +22,6 @@ struct lun_view;
 struct iscsi_session;
 struct iscsi_auth;
 
-#define ISCSI_QUEUE_DEPTH 128		/* CmdSN window per session */
 #define ISCSI_RX_BUF 65536		/* socket read staging buffer */
 #define ISCSI_LOGIN_TEXT_MAX 65536	/* login text across Continue PDUs */
 #define ISCSI_TX_HIGH_WATER 4096	/* queued PDUs before we stop reading */
