@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 
 #include "backstore/user/user.h"
+#include "backstore/fault.h"
 #include "core/acl.h"
 #include "core/daemon.h"
 #include "ctl/config.h"
@@ -50,6 +51,8 @@ struct opts {
 	unsigned nallow;
 	struct user_hub_config handlers;	/* --handler-wait-ms, --handler-timeout-ms */
 	const char *migration_listen;	/* ADDR:PORT accepting incoming LUs */
+	const char **limits;	/* --limit KEY=VALUE, over the config's */
+	unsigned nlimits;
 	int verbose;
 };
 
@@ -87,6 +90,13 @@ static void usage(FILE *f)
 		"  --mutual-chap USER:SECRET  the target's own credentials (mutual CHAP)\n"
 		"  --allow IQN          only this initiator may log in (repeatable; default: any)\n"
 		"  --migration-listen ADDR:PORT  accept LUs migrated from another invard here\n"
+		"  --limit KEY=VALUE    set a resource limit (repeatable; also with --config):\n"
+		"                       login_timeout (s, 30), max_sessions (1024),\n"
+		"                       max_sessions_per_target (1024), max_cmds (128),\n"
+		"                       max_recv_data_segment_length (262144),\n"
+		"                       max_burst_length (1048576), first_burst_length (262144)\n"
+		"  --fault OP=ERRNO[,after=N][,count=M]  TEST ONLY: fail backstore I/O (OP read,\n"
+		"                       write, fua, flush; ERRNO eio, enospc, edquot; repeatable)\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  --handler-wait-ms MS    user LUs: how long a command waits for a handler or\n"
@@ -104,7 +114,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
 	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_HANDLER_WAIT, O_HANDLER_TIMEOUT,
-	       O_MIGRATION_LISTEN };
+	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -123,6 +133,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "mutual-chap", required_argument, NULL, O_MUTUAL_CHAP },
 		{ "allow", required_argument, NULL, O_ALLOW },
 		{ "migration-listen", required_argument, NULL, O_MIGRATION_LISTEN },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "fault", required_argument, NULL, O_FAULT },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -134,7 +146,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->listen = calloc((size_t)argc, sizeof(*o->listen));
 	o->luns = calloc((size_t)argc, sizeof(*o->luns));
 	o->allow = calloc((size_t)argc, sizeof(*o->allow));
-	if (!o->listen || !o->luns || !o->allow)
+	o->limits = calloc((size_t)argc, sizeof(*o->limits));
+	if (!o->listen || !o->luns || !o->allow || !o->limits)
 		return 1;
 	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -170,6 +183,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_MIGRATION_LISTEN:
 			o->migration_listen = optarg;
 			break;
+		case O_LIMIT:
+			o->limits[o->nlimits++] = optarg;
+			break;
+		case O_FAULT: {
+			char ferr[128];
+
+			if (bs_fault_add(optarg, ferr, sizeof(ferr)) < 0) {
+				fprintf(stderr, "invard: --fault %s: %s\n", optarg, ferr);
+				return 2;
+			}
+			break;
+		}
 		case O_WORKERS:
 			errno = 0;
 			n = strtoul(optarg, &end, 10);
@@ -394,6 +419,7 @@ int main(int argc, char **argv)
 	bool daemon_up = false, fabric_up = false;
 	sigset_t mask;
 	int ret, rc = 1, lock_fd = -1;
+	unsigned i;
 
 	ret = parse_opts(argc, argv, &o);
 	if (ret)
@@ -426,6 +452,16 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else if (config_from_cmdline(&o, data_dir, &cfg) < 0) {
+		goto out_cfg;
+	}
+	for (i = 0; i < o.nlimits; i++) {
+		if (invar_limits_parse(&cfg.limits, o.limits[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "invard: --limit %s: %s\n", o.limits[i], err);
+			goto out_cfg;
+		}
+	}
+	if (invar_limits_check(&cfg.limits, err, sizeof(err)) < 0) {
+		fprintf(stderr, "invard: --limit: %s\n", err);
 		goto out_cfg;
 	}
 
@@ -525,6 +561,7 @@ out:
 		close(lock_fd);
 	free(o.listen);
 	free(o.luns);
+	free(o.limits);
 	free(o.allow);
 	return rc;
 }

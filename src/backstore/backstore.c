@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backstore/backstore_internal.h"
+#include "backstore/fault.h"
 
 /* Explicit registration: a type exists only if it is listed here. */
 static const struct backstore_ops *const bs_registry[] = {
@@ -137,6 +138,8 @@ void backstore_close(struct backstore *bs)
 
 void backstore_submit(struct backstore *bs, struct bs_io *io)
 {
+	int fault;
+
 	io->bs = bs;
 	io->done_bytes = 0;
 
@@ -192,6 +195,11 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 		break;
 	default:
 		io->done(io, -EINVAL);
+		return;
+	}
+	if (bs_fault_check(io, &fault)) {
+		/* invard --fault (test only): fail as the medium would, touching nothing. */
+		io->done(io, fault);
 		return;
 	}
 	bs->ops->submit(bs, io);

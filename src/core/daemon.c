@@ -34,6 +34,7 @@ int daemon_init(struct daemon *d, const char *data_dir, unsigned nworkers)
 	atomic_init(&d->next_nexus_id, 1);
 	atomic_init(&d->next_tsih, 1);
 	atomic_init(&d->next_worker, 0);
+	invar_limits_defaults(&d->limits);
 
 	d->main_loop = ev_loop_new();
 	if (!d->main_loop) {

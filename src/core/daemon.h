@@ -9,6 +9,7 @@
 
 #include "core/acl.h"
 #include "core/alua.h"
+#include "core/tunables.h"
 #include "util/evloop.h"
 #include "util/list.h"
 
@@ -45,6 +46,10 @@ struct daemon {
 	/* Fabric hooks, set by the fabric at init, called by the control plane. */
 	const struct fabric_ops *fabric;
 	void *fabric_priv;
+
+	/* Resource limits (core/tunables.h); set before serving, read by the fabric at accept and
+	 * login. */
+	struct invar_limits limits;
 };
 
 /* What the control plane needs from a fabric (iSCSI today). All run on the main thread

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl/config_auth.h"
+#include "ctl/config_limits.h"
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "invar/version.h"
@@ -25,6 +26,7 @@
 void ctl_config_init(struct ctl_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	invar_limits_defaults(&c->limits);
 }
 
 void ctl_config_free(struct ctl_config *c)
@@ -250,6 +252,8 @@ json_t *ctl_config_to_json(const struct ctl_config *c)
 	if (!ret && !ctl_auth_empty(&c->discovery_auth))
 		jset(root, "discovery_auth", ctl_auth_to_json(&c->discovery_auth, !c->redact_secrets),
 		     &ret);
+	if (!ret && !invar_limits_is_default(&c->limits))
+		jset(root, "limits", ctl_limits_to_json(&c->limits), &ret);
 	if (!ret)
 		return root;
 fail:
@@ -525,7 +529,7 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 	{
 		if (strcmp(key, "version") && strcmp(key, "invar_version") &&
 		    strcmp(key, "portals") && strcmp(key, "targets") &&
-		    strcmp(key, "discovery_auth"))
+		    strcmp(key, "discovery_auth") && strcmp(key, "limits"))
 			warn_unknown("", key);
 	}
 	v = json_object_get(root, "invar_version");
@@ -559,6 +563,9 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 	}
 	v = json_object_get(root, "discovery_auth");
 	if (v && ctl_auth_from_json(v, "discovery_auth", &c->discovery_auth, true, err, err_len) < 0)
+		goto fail;
+	v = json_object_get(root, "limits");
+	if (v && ctl_limits_from_json(v, "limits", &c->limits, err, err_len) < 0)
 		goto fail;
 	targets = json_object_get(root, "targets");
 	if (targets) {

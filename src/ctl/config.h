@@ -12,6 +12,7 @@
 #include "core/acl.h"
 #include "core/limits.h"
 #include "core/lu.h"
+#include "core/tunables.h"
 
 struct ctl_lun {
 	unsigned lun;
@@ -32,6 +33,7 @@ struct ctl_config {
 	struct ctl_target *targets;
 	size_t ntargets;
 	struct target_auth discovery_auth;	/* CHAP for discovery sessions */
+	struct invar_limits limits;	/* "limits" (defaults unless set) */
 	bool redact_secrets;	/* to_json: "secret_set" instead of secrets (RPC answers) */
 };
 

@@ -181,6 +181,7 @@ int ctl_config_snapshot(struct daemon *d, struct ctl_config *c)
 	}
 	if (!ret)
 		ret = target_auth_copy(&c->discovery_auth, &d->discovery_auth);
+	c->limits = d->limits;
 	pthread_mutex_unlock(&d->lock);
 	if (ret < 0) {
 		ctl_config_free(c);
@@ -213,6 +214,11 @@ int ctl_config_apply(struct daemon *d, const struct ctl_config *c, char *err, si
 	size_t i, j;
 	int ret;
 
+	if (invar_limits_check(&c->limits, reason, sizeof(reason)) < 0) {
+		ERRF("limits: %s", reason);
+		return -EINVAL;
+	}
+	d->limits = c->limits;
 	ret = ctl_auth_apply(d, &d->discovery_auth, &c->discovery_auth);
 	if (ret < 0) {
 		ERRF("discovery_auth: out of memory");

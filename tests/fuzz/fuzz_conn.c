@@ -141,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	list_init(&d.portals);
 	atomic_init(&d.next_nexus_id, 1);
 	atomic_init(&d.next_tsih, 1);
+	invar_limits_defaults(&d.limits);
 	memset(&w, 0, sizeof(w));
 	w.d = &d;
 	w.loop = ev_loop_new();

@@ -97,6 +97,7 @@ static void daemon_setup(struct daemon *d)
 	pthread_mutex_init(&d->lock, NULL);
 	list_init(&d->targets);
 	list_init(&d->portals);
+	invar_limits_defaults(&d->limits);
 	d->fabric = &fake_fabric_ops;
 	snprintf(d->data_dir, sizeof(d->data_dir), "%s", data_dir);
 	snprintf(d->socket_path, sizeof(d->socket_path), "%s/invar.sock", data_dir);

@@ -99,6 +99,7 @@ static int setup(void **state)
 	pthread_mutex_init(&d->lock, NULL);
 	list_init(&d->targets);
 	list_init(&d->portals);
+	invar_limits_defaults(&d->limits);
 	d->main_loop = ev_loop_new();
 	d->fabric = &fake_fabric;
 	snprintf(d->data_dir, sizeof(d->data_dir), "%s", data_dir);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 static struct iscsi_session *fake_session(struct daemon *d, uint16_t tsih, uint16_t tpgt)
 {
 	struct iscsi_session *s = calloc(1, sizeof(*s));
+	const char *why = NULL;
 
 	atomic_init(&s->refcnt, 1);
 	s->d = d;
@@ -32,7 +34,10 @@ static struct iscsi_session *fake_session(struct daemon *d, uint16_t tsih, uint1
 	strcpy(s->nexus.target, TGT);
 	s->nexus.tpgt = tpgt;
 	s->tsih = tsih;
-	iscsi_session_register(s);
+	if (iscsi_session_register(s, &why) < 0) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -45,6 +50,7 @@ static void test_identity_per_portal_group(void **state)
 	pthread_mutex_init(&d->lock, NULL);
 	list_init(&d->portals);
 	assert_int_equal(iscsi_fabric_init(d), 0);
+	invar_limits_defaults(&d->limits);
 	s1 = fake_session(d, 7, 1);
 
 	/* The same initiator port logging in through portal group 2 is a new I_T nexus: it must
@@ -69,10 +75,58 @@ static void test_identity_per_portal_group(void **state)
 	free(d);
 }
 
+/* max_sessions and max_sessions_per_target: checked and counted under the registry lock. */
+static void test_session_limits(void **state)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	static char t1, t2;	/* only compared as pointers, never dereferenced */
+	struct iscsi_session *a, *b, *c, *e;
+
+	pthread_mutex_init(&d->lock, NULL);
+	list_init(&d->portals);
+	invar_limits_defaults(&d->limits);
+	d->limits.max_sessions = 3;
+	d->limits.max_sessions_per_target = 2;
+	assert_int_equal(iscsi_fabric_init(d), 0);
+	a = fake_session(d, 1, 1);
+	b = fake_session(d, 2, 1);
+	assert_non_null(a);
+	assert_non_null(b);
+	a->target = (struct target *)&t1;
+	b->target = (struct target *)&t1;
+	c = calloc(1, sizeof(*c));
+	atomic_init(&c->refcnt, 1);
+	list_init(&c->tasks);
+	list_init(&c->held);
+	c->d = d;
+	c->target = (struct target *)&t1;
+	list_init(&c->gnode);
+	{
+		const char *why = NULL;
+
+		/* A third session on t1: over max_sessions_per_target. */
+		assert_int_equal(iscsi_session_register(c, &why), -EUSERS);
+		assert_string_equal(why, "max_sessions_per_target reached");
+		/* On t2 it fits; then a fourth session of any kind is over max_sessions. */
+		c->target = (struct target *)&t2;
+		assert_int_equal(iscsi_session_register(c, &why), 0);
+		e = fake_session(d, 4, 1);
+		assert_null(e);
+	}
+	a->target = b->target = c->target = NULL;
+	iscsi_session_end(a);
+	iscsi_session_end(b);
+	iscsi_session_end(c);
+	iscsi_fabric_fini(d);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity_per_portal_group),
+		cmocka_unit_test(test_session_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

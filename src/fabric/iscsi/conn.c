@@ -127,8 +127,10 @@ int iscsi_conn_queue(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], con
 	tx->owned = owned;
 	list_add_tail(&c->txq, &tx->node);
 	c->txq_len++;
+	c->txq_bytes += tx->hdr_len + tx->data_len + tx->trailer_len;
 	/* Bound what a peer that does not read can make us hold: stop reading its requests. */
-	if (c->txq_len > ISCSI_TX_HIGH_WATER && !c->rx_paused) {
+	if ((c->txq_len > ISCSI_TX_HIGH_WATER || c->txq_bytes > ISCSI_TX_HIGH_WATER_BYTES) &&
+	    !c->rx_paused) {
 		c->rx_paused = true;
 		iscsi_conn_update_events(c);
 	}
@@ -175,6 +177,22 @@ static int iscsi_conn_build_iov(struct iscsi_conn *c, struct iovec *iov)
 	return cnt;
 }
 
+static void iscsi_conn_rx(struct iscsi_conn *c);
+
+/* Receiving resumed with requests left in rxbuf (see iscsi_conn_flush). */
+static void iscsi_conn_resume_cb(void *arg)
+{
+	struct iscsi_conn *c = arg;
+
+	c->resume_scheduled = false;
+	if (!c->closing && !c->rx_paused) {
+		iscsi_conn_rx(c);
+		if (!c->closing)
+			iscsi_conn_flush(c);
+	}
+	iscsi_conn_put(c);
+}
+
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
 	struct iovec iov[ISCSI_TX_IOV_MAX];
@@ -208,12 +226,14 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 
 			if ((size_t)n < left) {
 				tx->sent += (uint32_t)n;
+				c->txq_bytes -= (uint64_t)n;
 				n = 0;
 				break;
 			}
 			n -= left;
 			list_del(&tx->node);
 			c->txq_len--;
+			c->txq_bytes -= left;
 			if (tx->close_after)
 				close_now = true;
 			iscsi_tx_free(c, tx);
@@ -225,10 +245,24 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 	}
 	if (c->closing)
 		return;
-	if (c->want_out || (c->rx_paused && c->txq_len < ISCSI_TX_HIGH_WATER / 2)) {
+	if (c->want_out || (c->rx_paused && c->txq_len < ISCSI_TX_HIGH_WATER / 2 &&
+			    c->txq_bytes < ISCSI_TX_HIGH_WATER_BYTES / 2)) {
+		bool was_paused = c->rx_paused;
+
 		c->want_out = false;
 		c->rx_paused = false;
 		iscsi_conn_update_events(c);
+		/* Requests already in our buffer get no new EPOLLIN: run them from the loop (not
+		 * from here, which may be inside the receive path). */
+		if (was_paused && c->rx_off < c->rx_len && !c->resume_scheduled) {
+			iscsi_conn_get(c);
+			c->resume_scheduled = true;
+			if (ev_call(c->w->loop, iscsi_conn_resume_cb, c) < 0) {
+				c->resume_scheduled = false;
+				iscsi_conn_put(c);
+				iscsi_conn_close(c, "cannot resume receiving");
+			}
+		}
 	}
 }
 
@@ -354,6 +388,7 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	}
 	c->txq_len = 0;
 	iscsi_tx_cache_drain(c);
+	c->txq_bytes = 0;
 	if (c->data_task) {
 		iscsi_task_put(c->data_task);
 		c->data_task = NULL;
@@ -690,11 +725,19 @@ static void iscsi_rx_header_done(struct iscsi_conn *c)
 	iscsi_rx_after_ahs(c);
 }
 
-/* Feeds received bytes through the state machine; many PDUs per call. */
-static void iscsi_rx_consume(struct iscsi_conn *c, const uint8_t *buf, size_t len)
+/* Feeds received bytes through the state machine; many PDUs per call. Returns the bytes used:
+ * once the connection is paused (its send queue is over the bound) it stops at the next PDU
+ * boundary, and the caller keeps the rest for when it resumes, so a peer that does not read
+ * cannot make us take on more work from what is already in our buffer. */
+static size_t iscsi_rx_consume(struct iscsi_conn *c, const uint8_t *buf, size_t len)
 {
+	size_t total = len;
+
 	while (len && !c->closing) {
 		uint32_t take = c->rx_want - c->rx_pos;
+
+		if (c->rx_paused && c->rx_state == ISCSI_RX_BHS && c->rx_pos == 0)
+			break;
 
 		if (take > len)
 			take = (uint32_t)len;
@@ -771,13 +814,20 @@ static void iscsi_rx_consume(struct iscsi_conn *c, const uint8_t *buf, size_t le
 			break;
 		}
 	}
+	return total - len;
 }
 
 static void iscsi_conn_rx(struct iscsi_conn *c)
 {
 	while (!c->closing && !c->rx_paused) {
-		ssize_t n = recv(c->fd, c->rxbuf, ISCSI_RX_BUF, MSG_DONTWAIT);
+		ssize_t n;
 
+		/* Bytes left over when the connection was paused come first. */
+		if (c->rx_off < c->rx_len) {
+			c->rx_off += iscsi_rx_consume(c, c->rxbuf + c->rx_off, c->rx_len - c->rx_off);
+			continue;
+		}
+		n = recv(c->fd, c->rxbuf, ISCSI_RX_BUF, MSG_DONTWAIT);
 		if (n == 0) {
 			iscsi_conn_close(c, "closed by peer");
 			return;
@@ -790,8 +840,9 @@ static void iscsi_conn_rx(struct iscsi_conn *c)
 			return;
 		}
 		c->last_rx_ms = ev_now_ms();
-		iscsi_rx_consume(c, c->rxbuf, (size_t)n);
-		if (n < ISCSI_RX_BUF)
+		c->rx_len = (uint32_t)n;
+		c->rx_off = iscsi_rx_consume(c, c->rxbuf, (size_t)n);
+		if (n < ISCSI_RX_BUF && c->rx_off >= c->rx_len)
 			return;
 	}
 }
@@ -858,6 +909,9 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 	list_init(&c->txq);
 	list_init(&c->tx_free);
 	iscsi_negotiation_init(&c->neg);
+	c->neg.our_max_recv_dsl = w->d->limits.max_recv_dsl;
+	c->neg.our_max_burst = w->d->limits.max_burst;
+	c->neg.our_first_burst = w->d->limits.first_burst;
 	c->login_timer.cb = iscsi_conn_login_timer;
 	c->nop_timer.cb = iscsi_conn_nop_timer;
 	c->tx_defer.fn = iscsi_conn_tx_deferred;
@@ -878,7 +932,7 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 	}
 	list_add_tail(&f->conns, &c->gnode);
 	pthread_mutex_unlock(&f->lock);
-	ev_timer_arm(w->loop, &c->login_timer, ISCSI_LOGIN_TIMEOUT_MS);
+	ev_timer_arm(w->loop, &c->login_timer, (uint64_t)w->d->limits.login_timeout * 1000);
 	log_debug("iscsi %s: connection on worker %u", c->peer, w->id);
 	return;
 fail:

@@ -133,6 +133,10 @@ int iscsi_fabric_init(struct daemon *d)
 	pthread_mutex_init(&f->lock, NULL);
 	list_init(&f->sessions);
 	list_init(&f->conns);
+	/* A daemon context built without daemon_init() (unit tests, fuzzers) would otherwise have
+	 * every limit at 0: no session, no command window. */
+	if (!d->limits.max_cmds)
+		invar_limits_defaults(&d->limits);
 	d->fabric_priv = f;
 	d->fabric = &iscsi_fabric_ops;
 	return 0;

@@ -23,12 +23,11 @@ struct lun_view;
 struct iscsi_session;
 struct iscsi_auth;
 
-#define ISCSI_QUEUE_DEPTH 128		/* CmdSN window per session */
 #define ISCSI_RX_BUF 65536		/* socket read staging buffer */
 #define ISCSI_LOGIN_TEXT_MAX 65536	/* login text across Continue PDUs */
 #define ISCSI_TX_HIGH_WATER 4096	/* queued PDUs before we stop reading */
 #define ISCSI_TX_FREE_MAX 256		/* sent PDU descriptors a connection keeps for reuse */
-#define ISCSI_LOGIN_TIMEOUT_MS 30000
+#define ISCSI_TX_HIGH_WATER_BYTES (8u << 20) /* queued bytes before we stop reading */
 #define ISCSI_NOP_INTERVAL_MS 15000	/* idle time before a target NOP-In ping */
 /* A ping unanswered for this long drops the connection. Synchronous initiators (libiscsi's
  * sync API, tools that sleep between commands) read their socket only when they send, and
@@ -153,6 +152,7 @@ struct iscsi_conn {
 	bool closing;			/* teardown started */
 	bool freed_scheduled;
 	bool rx_paused;
+	bool resume_scheduled;		/* iscsi_conn_resume_cb queued (holds a ref) */
 
 	/* Receive state machine. */
 	enum iscsi_rx_state rx_state;
@@ -170,11 +170,13 @@ struct iscsi_conn {
 	bool hdigest, ddigest;		/* digests in force (from full feature phase on) */
 	uint32_t data_crc;		/* running data digest */
 	uint8_t *rxbuf;
+	uint32_t rx_off, rx_len;		/* rxbuf[rx_off, rx_len): received, not yet consumed (paused) */
 	uint64_t last_rx_ms;
 
 	/* Send queue. */
 	struct list_node txq;
 	unsigned txq_len;
+	uint64_t txq_bytes;		/* header + data + trailer bytes queued, not yet sent */
 	bool want_out;			/* EPOLLOUT armed */
 	struct worker_defer tx_defer;	/* iscsi_conn_flush_soon: one send per loop pass */
 	struct list_node tx_free;	/* sent iscsi_tx kept for reuse (no malloc per PDU) */
@@ -250,6 +252,7 @@ struct iscsi_session {
 
 	uint32_t exp_cmdsn;
 	unsigned active;		/* tasks without a response yet: the CmdSN window */
+	unsigned max_cmds;		/* the window's size (d->limits.max_cmds at login) */
 	struct list_node tasks;		/* struct iscsi_task.node */
 	unsigned ntasks;
 	struct list_node held;		/* struct iscsi_held, sorted by CmdSN */
@@ -332,7 +335,10 @@ void iscsi_auth_free(struct iscsi_conn *c);
 struct iscsi_session *iscsi_session_new(struct iscsi_conn *c);
 void iscsi_session_get(struct iscsi_session *s);
 void iscsi_session_put(struct iscsi_session *s);
-void iscsi_session_register(struct iscsi_session *s);
+/* Adds s to the registry unless that would exceed d->limits.max_sessions (or, for a normal
+ * session, max_sessions_per_target): -EUSERS then, with why set. Checked and added under one
+ * lock, so concurrent logins on other workers cannot overshoot. */
+int iscsi_session_register(struct iscsi_session *s, const char **why);
 /* Find a live session with the same initiator, ISID, target and target portal group: the
  * session identity of RFC 7143 4.4.1 (reinstatement). With a ref. */
 struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator,

@@ -92,6 +92,7 @@ static uint16_t iscsi_tsih_alloc(struct daemon *d)
 static void iscsi_login_complete(struct iscsi_conn *c)
 {
 	struct iscsi_session *s;
+	const char *why = NULL;
 	struct iscsi_params *p = &c->neg.p;
 	char iname[64], tname[64];
 	int rc;
@@ -102,7 +103,7 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 		return;
 	}
 	s->type = p->session_type;
-	p->max_recv_dsl = ISCSI_OUR_MAX_RECV_DSL;
+	p->max_recv_dsl = c->neg.our_max_recv_dsl;
 	s->p = *p;
 	memcpy(s->isid, c->isid, 6);
 	s->tsih = iscsi_tsih_alloc(c->d);
@@ -129,8 +130,16 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 			return;
 		}
 	}
+	if (iscsi_session_register(s, &why) < 0) {
+		/* RFC 7143 11.13.5: 0302, the target has insufficient session resources. */
+		iscsi_view_put(s->view);
+		if (s->target)
+			target_put(s->target);
+		iscsi_session_put(s);
+		iscsi_login_fail(c, LOGIN_OUT_OF_RESOURCES, why);
+		return;
+	}
 	c->sess = s;
-	iscsi_session_register(s);
 
 	if (iscsi_login_send(c, c->login_rsp_flags, c->login_rsp, c->login_rsp_len, s->tsih) < 0) {
 		c->login_rsp = NULL;

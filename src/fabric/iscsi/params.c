@@ -124,6 +124,9 @@ void iscsi_negotiation_init(struct iscsi_negotiation *n)
 	memset(n, 0, sizeof(*n));
 	iscsi_params_defaults(&n->p);
 	n->p.session_type = ISCSI_SESSION_NONE;
+	n->our_max_recv_dsl = ISCSI_OUR_MAX_RECV_DSL;
+	n->our_max_burst = ISCSI_OUR_MAX_BURST;
+	n->our_first_burst = ISCSI_OUR_FIRST_BURST;
 }
 
 /* RFC 7143 6.1: key names use letters, digits, '.', '-', '+', '@', '_'. */
@@ -239,12 +242,14 @@ static int iscsi_parse_bool(const char *s)
 }
 
 /* Our value for a numeric or boolean key, and where the result goes. */
-static uint32_t *iscsi_num_slot(struct iscsi_params *p, int id, uint32_t *ours)
+static uint32_t *iscsi_num_slot(struct iscsi_negotiation *n, int id, uint32_t *ours)
 {
+	struct iscsi_params *p = &n->p;
+
 	switch (id) {
 	case K_MAX_CONNECTIONS: *ours = 1; return &p->max_connections;
-	case K_MAX_BURST: *ours = ISCSI_OUR_MAX_BURST; return &p->max_burst;
-	case K_FIRST_BURST: *ours = ISCSI_OUR_FIRST_BURST; return &p->first_burst;
+	case K_MAX_BURST: *ours = n->our_max_burst; return &p->max_burst;
+	case K_FIRST_BURST: *ours = n->our_first_burst; return &p->first_burst;
 	case K_TIME2WAIT: *ours = 2; return &p->time2wait;
 	case K_TIME2RETAIN: *ours = 0; return &p->time2retain;	/* ERL 0: nothing retained */
 	case K_MAX_OUTSTANDING_R2T: *ours = ISCSI_OUR_MAX_OUTSTANDING_R2T; return &p->max_outstanding_r2t;
@@ -382,7 +387,7 @@ negotiate:
 		if (!iscsi_parse_num(value, &v) || v < k->min || v > k->max)
 			return iscsi_text_append(out, out_max, out_len, key, "Reject");
 		p->max_xmit_dsl = (uint32_t)v;
-		snprintf(num, sizeof(num), "%u", (unsigned)ISCSI_OUR_MAX_RECV_DSL);
+		snprintf(num, sizeof(num), "%u", (unsigned)n->our_max_recv_dsl);
 		n->mrdsl_declared = true;
 		return iscsi_text_append(out, out_max, out_len, key, num);
 	case K_HEADER_DIGEST:
@@ -417,7 +422,7 @@ negotiate:
 	}
 
 	if (k->kind == KEY_NUM_MIN || k->kind == KEY_NUM_MAX) {
-		uint32_t ours, *slot = iscsi_num_slot(p, id, &ours);
+		uint32_t ours, *slot = iscsi_num_slot(n, id, &ours);
 		uint32_t res;
 
 		if (!slot || !iscsi_parse_num(value, &v) || v < k->min || v > k->max)
@@ -493,7 +498,7 @@ int iscsi_params_declare(struct iscsi_negotiation *n, char *out, size_t out_max,
 	int rc;
 
 	if (!n->mrdsl_declared && !iscsi_text_has_key(out, *out_len, "MaxRecvDataSegmentLength")) {
-		snprintf(num, sizeof(num), "%u", (unsigned)ISCSI_OUR_MAX_RECV_DSL);
+		snprintf(num, sizeof(num), "%u", (unsigned)n->our_max_recv_dsl);
 		rc = iscsi_text_append(out, out_max, out_len, "MaxRecvDataSegmentLength", num);
 		if (rc)
 			return rc;

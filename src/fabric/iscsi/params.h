@@ -86,6 +86,10 @@ struct iscsi_negotiation {
 	char auth_offer[ISCSI_VALUE_MAX + 1];
 	struct chap_keys chap;
 	bool mrdsl_declared;		/* we have sent our MaxRecvDataSegmentLength */
+	/* Our limits (invard --limit; ISCSI_OUR_* by default): declared and negotiated against. */
+	uint32_t our_max_recv_dsl;
+	uint32_t our_max_burst;
+	uint32_t our_first_burst;
 	char target_alias[ISCSI_VALUE_MAX + 1];	/* "" = none */
 	/* A reason for the last failed negotiation, for the log. */
 	char err[128];

@@ -355,6 +355,12 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 		iscsi_scsi_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, bhs, "unsolicited data not allowed");
 		return;
 	}
+	/* Immediate commands bypass the CmdSN window (RFC 7143 4.2.2.1), so bound them here: with
+	 * max_cmds already in flight one more is refused (RFC 7143 11.17.1, reason 0x06). */
+	if (h.immediate && s->active >= s->max_cmds) {
+		iscsi_scsi_reject(c, ISCSI_REJECT_IMM_CMD_REJECT, bhs, "too many immediate commands");
+		return;
+	}
 	if (iscsi_task_find(s, h.itt)) {
 		iscsi_scsi_reject(c, ISCSI_REJECT_TASK_IN_PROGRESS, bhs, "ITT already in use");
 		return;

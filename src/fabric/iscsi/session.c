@@ -24,6 +24,7 @@ struct iscsi_session *iscsi_session_new(struct iscsi_conn *c)
 	s->d = c->d;
 	s->w = c->w;
 	s->conn = c;
+	s->max_cmds = c->d->limits.max_cmds;
 	list_init(&s->tasks);
 	list_init(&s->held);
 	list_init(&s->gnode);
@@ -42,14 +43,32 @@ void iscsi_session_put(struct iscsi_session *s)
 	free(s);
 }
 
-void iscsi_session_register(struct iscsi_session *s)
+int iscsi_session_register(struct iscsi_session *s, const char **why)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(s->d);
+	const struct invar_limits *lim = &s->d->limits;
+	unsigned all = 0, here = 0;
+	struct list_node *n;
 
 	pthread_mutex_lock(&f->lock);
+	list_for_each(n, &f->sessions)
+	{
+		struct iscsi_session *o = list_entry(n, struct iscsi_session, gnode);
+
+		all++;
+		if (s->target && o->target == s->target)
+			here++;
+	}
+	if (all >= lim->max_sessions || (s->target && here >= lim->max_sessions_per_target)) {
+		pthread_mutex_unlock(&f->lock);
+		*why = all >= lim->max_sessions ? "max_sessions reached"
+						 : "max_sessions_per_target reached";
+		return -EUSERS;
+	}
 	list_add_tail(&f->sessions, &s->gnode);
 	s->registered = true;
 	pthread_mutex_unlock(&f->lock);
+	return 0;
 }
 
 struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator,
@@ -208,7 +227,7 @@ void iscsi_session_end(struct iscsi_session *s)
 
 uint32_t iscsi_session_max_cmdsn(const struct iscsi_session *s)
 {
-	unsigned avail = s->active >= ISCSI_QUEUE_DEPTH ? 0 : ISCSI_QUEUE_DEPTH - s->active;
+	unsigned avail = s->active >= s->max_cmds ? 0 : s->max_cmds - s->active;
 
 	/* MaxCmdSN = ExpCmdSN - 1 closes the window (RFC 7143 4.2.2.1). */
 	return s->exp_cmdsn + avail - 1;
@@ -238,7 +257,7 @@ int iscsi_session_hold(struct iscsi_session *s, const uint8_t bhs[ISCSI_BHS_LEN]
 	struct iscsi_held *hd;
 	struct list_node *pos;
 
-	if (s->nheld >= ISCSI_QUEUE_DEPTH)
+	if (s->nheld >= s->max_cmds)
 		return -ENOSPC;
 	list_for_each(pos, &s->held)
 	{
