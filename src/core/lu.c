@@ -190,12 +190,15 @@ static unsigned hint_slot(uint64_t id)
 	return (unsigned)((id * 0x9e3779b97f4a7c15ull) >> 58) % LU_NEXUS_HINT_SLOTS;
 }
 
-static bool hint_has(struct lu *lu, uint64_t id)
+/* A lock-free hint table (struct lu's nexus_hint and ident_hint): open addressing over
+ * LU_NEXUS_HINT_SLOTS ids, 0 = never used, UINT64_MAX = removed (probing goes on past it). Ids
+ * are never reused, so a hit is never stale; a miss only sends the caller to the locked path. */
+static bool hint_has(_Atomic uint64_t *tab, uint64_t id)
 {
 	unsigned s = hint_slot(id);
 
 	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++) {
-		uint64_t v = atomic_load_explicit(&lu->nexus_hint[(s + i) % LU_NEXUS_HINT_SLOTS],
+		uint64_t v = atomic_load_explicit(&tab[(s + i) % LU_NEXUS_HINT_SLOTS],
 						  memory_order_acquire);
 		if (v == id)
 			return true;
@@ -205,33 +208,29 @@ static bool hint_has(struct lu *lu, uint64_t id)
 	return false;
 }
 
-/* Under lu->lock. A full table just means that nexus always takes the locked path. */
-static void hint_add(struct lu *lu, uint64_t id)
+/* Under lu->lock, for an id not in the table. A full table just means that id always takes the
+ * locked path. */
+static void hint_add(_Atomic uint64_t *tab, uint64_t id)
 {
 	unsigned s = hint_slot(id);
 
 	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++) {
-		_Atomic uint64_t *slot = &lu->nexus_hint[(s + i) % LU_NEXUS_HINT_SLOTS];
+		_Atomic uint64_t *slot = &tab[(s + i) % LU_NEXUS_HINT_SLOTS];
+		uint64_t v = atomic_load_explicit(slot, memory_order_relaxed);
 
-		if (atomic_load_explicit(slot, memory_order_relaxed) == 0) {
+		if (v == 0 || v == UINT64_MAX) {
 			atomic_store_explicit(slot, id, memory_order_release);
 			return;
 		}
 	}
 }
 
-/* Under lu->lock. Removed ids become a tombstone (UINT64_MAX) so probing goes on past them;
- * ids are never reused, so a stale hit is impossible. */
-static void hint_del(struct lu *lu, uint64_t id)
+/* Under lu->lock. */
+static void hint_del(_Atomic uint64_t *tab, uint64_t id)
 {
 	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
-		if (atomic_load_explicit(&lu->nexus_hint[i], memory_order_relaxed) == id)
-			atomic_store_explicit(&lu->nexus_hint[i], UINT64_MAX,
-					      memory_order_release);
-	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
-		if (atomic_load_explicit(&lu->ident_hint[i], memory_order_relaxed) == id)
-			atomic_store_explicit(&lu->ident_hint[i], UINT64_MAX,
-					      memory_order_release);
+		if (atomic_load_explicit(&tab[i], memory_order_relaxed) == id)
+			atomic_store_explicit(&tab[i], UINT64_MAX, memory_order_release);
 }
 
 static struct lu_nexus *nexus_find(struct lu *lu, uint64_t id)
@@ -267,7 +266,7 @@ static struct lu_nexus *nexus_get(struct lu *lu, uint64_t id)
 	ln->nexus_id = id;
 	list_add_tail(&lu->nexuses, &ln->node);
 	ua_set(lu, ln, UA_POWER_ON);
-	hint_add(lu, id);
+	hint_add(lu->nexus_hint, id);
 	return ln;
 }
 
@@ -310,7 +309,7 @@ static int ua_get(struct lu *lu, uint64_t nexus_id, bool take)
 	int k = -1;
 
 	if (atomic_load_explicit(&lu->ua_pending, memory_order_acquire) == 0 &&
-	    hint_has(lu, nexus_id))
+	    hint_has(lu->nexus_hint, nexus_id))
 		return -1;
 	pthread_mutex_lock(&lu->lock);
 	ln = nexus_get(lu, nexus_id);
@@ -347,7 +346,8 @@ void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
 			atomic_fetch_sub(&lu->ua_pending, 1);
 		list_del(&ln->node);
 		free(ln);
-		hint_del(lu, nexus_id);
+		hint_del(lu->nexus_hint, nexus_id);
+		hint_del(lu->ident_hint, nexus_id);
 	}
 	if (__atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED) == nexus_id)
 		__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
@@ -355,36 +355,6 @@ void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
 }
 
 /* ---- nexus identity (persistent reservations) ------------------------------------------ */
-
-static bool ident_hint_has(struct lu *lu, uint64_t id)
-{
-	unsigned s = hint_slot(id);
-
-	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++) {
-		uint64_t v = atomic_load_explicit(&lu->ident_hint[(s + i) % LU_NEXUS_HINT_SLOTS],
-						  memory_order_acquire);
-		if (v == id)
-			return true;
-		if (v == 0)
-			return false;
-	}
-	return false;
-}
-
-/* Under lu->lock. A full table only costs that nexus the lock on each call. */
-static void ident_hint_add(struct lu *lu, uint64_t id)
-{
-	unsigned s = hint_slot(id);
-
-	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++) {
-		_Atomic uint64_t *slot = &lu->ident_hint[(s + i) % LU_NEXUS_HINT_SLOTS];
-
-		if (atomic_load_explicit(slot, memory_order_relaxed) == 0) {
-			atomic_store_explicit(slot, id, memory_order_release);
-			return;
-		}
-	}
-}
 
 /* Under lu->lock: a nexus that continues one from the daemon the LU migrated from takes the
  * UAs it had there (possibly none) instead of POWER ON. */
@@ -413,7 +383,7 @@ void lu_nexus_identify(struct lu *lu, const struct it_nexus *n)
 {
 	struct lu_nexus *ln;
 
-	if (!n || ident_hint_has(lu, n->id))
+	if (!n || hint_has(lu->ident_hint, n->id))
 		return;
 	pthread_mutex_lock(&lu->lock);
 	ln = nexus_get(lu, n->id);
@@ -423,7 +393,7 @@ void lu_nexus_identify(struct lu *lu, const struct it_nexus *n)
 		ln->rel_port_id = n->rel_port_id;
 		ln->ident = true;
 		ua_carry_adopt(lu, ln);
-		ident_hint_add(lu, n->id);
+		hint_add(lu->ident_hint, n->id);
 	}
 	pthread_mutex_unlock(&lu->lock);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/limits.h"
+#include "util/hex.h"
 
 #define ERRF(...)                                           \
 	do {                                                \
@@ -61,16 +62,6 @@ void ctl_size_format(uint64_t bytes, char *out, size_t out_len)
 	snprintf(out, out_len, "%llu%s", (unsigned long long)bytes, units[i]);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* SPC-4 7.8.6.6: NAA 2 (IEEE extended), 3 (locally assigned), 5 (IEEE registered) are 8 bytes;
  * NAA 6 (IEEE registered extended) is 16 bytes. */
 int ctl_naa_parse(const char *hex, uint8_t naa[16], unsigned *naa_len, char *err, size_t err_len)
@@ -86,12 +77,12 @@ int ctl_naa_parse(const char *hex, uint8_t naa[16], unsigned *naa_len, char *err
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
-		if (hexval(hex[i]) < 0) {
+		if (hex_digit(hex[i]) < 0) {
 			ERRF("naa: '%c' is not a hex digit", isprint((unsigned char)hex[i]) ? hex[i] : '?');
 			return -EINVAL;
 		}
 	}
-	type = (unsigned)hexval(hex[0]);
+	type = (unsigned)hex_digit(hex[0]);
 	if (n == 16 && type != 2 && type != 3 && type != 5) {
 		ERRF("naa: an 8-byte designator must be NAA type 2, 3 or 5 (first digit), not %x", type);
 		return -EINVAL;
@@ -102,7 +93,7 @@ int ctl_naa_parse(const char *hex, uint8_t naa[16], unsigned *naa_len, char *err
 	}
 	memset(naa, 0, 16);
 	for (i = 0; i < n / 2; i++)
-		naa[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+		naa[i] = (uint8_t)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
 	*naa_len = (unsigned)(n / 2);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "scsi/pr_codec.h"
 #include "util/byteorder.h"
 #include "util/log.h"
+#include "util/hex.h"
 
 /* PR IN service actions (SPC-4 6.15.1 Table 163). */
 #define PR_IN_READ_KEYS 0x0
@@ -104,17 +105,6 @@ unsigned pr_tid_encode(uint8_t *out, size_t out_len, const struct pr_port *p)
 	return PR_TID_HDR + addl;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int pr_tid_decode(const uint8_t *in, size_t len, struct pr_port *p, unsigned *used)
 {
 	unsigned addl, n;
@@ -140,7 +130,7 @@ int pr_tid_decode(const uint8_t *in, size_t len, struct pr_port *p, unsigned *us
 		if (!sep || strlen(sep) != strlen(TID_ISID_SEP) + 12)
 			return -EINVAL;
 		for (unsigned i = 0; i < 6; i++) {
-			int hi = hexval(sep[5 + 2 * i]), lo = hexval(sep[6 + 2 * i]);
+			int hi = hex_digit(sep[5 + 2 * i]), lo = hex_digit(sep[6 + 2 * i]);
 
 			if (hi < 0 || lo < 0)
 				return -EINVAL;

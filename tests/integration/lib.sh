@@ -26,10 +26,14 @@ need() {
 	command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
 }
 
+# A port nobody listens on, below the kernel's ephemeral range: a port that is the local end of
+# some client's connection refuses a connect too, but cannot be listened on.
 free_port() {
-	local p
+	local p lo=32768
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	[ "$lo" -gt 21024 ] || lo=32768
 	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 20000))
+		p=$((20000 + RANDOM % (lo - 20000 - 1)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -61,11 +65,19 @@ wait_ctl_socket() {
 
 # invar_start [invard args...]: --listen and --data-dir are added unless given.
 invar_start() {
-	PORT=$(free_port) || fail "no free port"
 	mkdir -p "$TMP/data"
-	"$INVARD" --listen "127.0.0.1:$PORT" --data-dir "$TMP/data" "$@" >>"$TMP/invard.log" 2>&1 &
-	INVARD_PID=$!
-	wait_listening "$PORT" || fail "invard did not start listening on $PORT"
+	# A port can still be taken between free_port and invard's bind (other tests run their own
+	# daemons and clients): try another one then.
+	for attempt in 1 2 3; do
+		PORT=$(free_port) || fail "no free port"
+		"$INVARD" --listen "127.0.0.1:$PORT" --data-dir "$TMP/data" "$@" >>"$TMP/invard.log" 2>&1 &
+		INVARD_PID=$!
+		wait_listening "$PORT" && break
+		wait "$INVARD_PID" 2>/dev/null
+		grep -q "Address already in use" "$TMP/invard.log" && [ "$attempt" -lt 3 ] ||
+			fail "invard did not start listening on $PORT"
+		echo "port $PORT was taken; trying another" >>"$TMP/invard.log"
+	done
 	case " $* " in *" --socket "*) ;; *) wait_ctl_socket "$TMP/data/invar.sock" ||
 		fail "invard did not create its control socket" ;; esac
 	URL="iscsi://127.0.0.1:$PORT"

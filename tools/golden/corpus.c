@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "corpus.h"
+#include "util/hex.h"
 
 /* A run of at least this many equal bytes is written as N*XX. */
 #define G_RUN_MIN 12
@@ -84,16 +85,6 @@ void g_bytes_write(FILE *f, const uint8_t *b, size_t len)
 	}
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 int g_bytes_parse(const char *tok, uint8_t **out, size_t *len, size_t max)
 {
 	uint8_t *buf = NULL;
@@ -121,8 +112,8 @@ int g_bytes_parse(const char *tok, uint8_t **out, size_t *len, size_t max)
 			cnt = strtoul(p, &e, 10);
 			if (errno || e != star || cnt == 0 || cnt > max || p + clen != star + 3)
 				goto bad;
-			hi = hexval(star[1]);
-			lo = hexval(star[2]);
+			hi = hex_digit(star[1]);
+			lo = hex_digit(star[2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			add = cnt;
@@ -153,7 +144,7 @@ int g_bytes_parse(const char *tok, uint8_t **out, size_t *len, size_t max)
 				cap = n + add;
 			}
 			for (size_t i = 0; i < add; i++) {
-				int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+				int hi = hex_digit(p[2 * i]), lo = hex_digit(p[2 * i + 1]);
 
 				if (hi < 0 || lo < 0)
 					goto bad;
@@ -263,9 +254,9 @@ static int parse_line(struct g_entry *e, char *s, char *err, size_t err_len)
 	} else {
 		return ERR("DIR: expected -, r:N or w:BYTES, got '%.20s'", tok[1]);
 	}
-	if (strlen(tok[2]) != 2 || hexval(tok[2][0]) < 0 || hexval(tok[2][1]) < 0)
+	if (strlen(tok[2]) != 2 || hex_digit(tok[2][0]) < 0 || hex_digit(tok[2][1]) < 0)
 		return ERR("STATUS: expected two hex digits");
-	e->exp.status = hexval(tok[2][0]) << 4 | hexval(tok[2][1]);
+	e->exp.status = hex_digit(tok[2][0]) << 4 | hex_digit(tok[2][1]);
 	if (g_bytes_parse(tok[3], &b, &n, G_SENSE_MAX) < 0)
 		return ERR("SENSE: bad bytes (at most %d)", G_SENSE_MAX);
 	if (n)

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "fabric/iscsi/params.h"
+#include "util/hex.h"
 
 int (*chap_random_hook)(uint8_t *buf, size_t len);
 
@@ -73,17 +74,6 @@ const struct chap_hash_ops *chap_hash_find(unsigned alg)
 	return NULL;
 }
 
-static int chap_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int chap_b64val(char c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -116,7 +106,7 @@ int chap_decode(const char *s, uint8_t *out, size_t max, size_t *len)
 			return -E2BIG;
 		i = 0;
 		if (slen & 1) {
-			int v = chap_hexval(h[0]);
+			int v = hex_digit(h[0]);
 
 			if (v < 0)
 				return -EINVAL;
@@ -124,7 +114,7 @@ int chap_decode(const char *s, uint8_t *out, size_t max, size_t *len)
 			i = 1;
 		}
 		for (; i < slen; i += 2) {
-			int hi = chap_hexval(h[i]), lo = chap_hexval(h[i + 1]);
+			int hi = hex_digit(h[i]), lo = hex_digit(h[i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
