@@ -3,6 +3,7 @@
 #include "backstore/backstore.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,22 @@ void backstore_close(struct backstore *bs)
 	free(bs);
 }
 
+/* A range-only op (PRE-FETCH, UNMAP, WRITE ZEROES): false, with io completed, when the range
+ * is outside the medium (-EINVAL) or empty (nothing to do, 0). Written to not overflow: offset
+ * against the size first, then len against what is left. */
+static bool bs_range_nonempty(struct backstore *bs, struct bs_io *io)
+{
+	if (io->offset > bs->size || io->len > bs->size - io->offset) {
+		io->done(io, -EINVAL);
+		return false;
+	}
+	if (!io->len) {
+		io->done(io, 0);
+		return false;
+	}
+	return true;
+}
+
 void backstore_submit(struct backstore *bs, struct bs_io *io)
 {
 	int fault;
@@ -147,14 +164,8 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 	case BS_OP_FLUSH:
 		break;
 	case BS_OP_PREFETCH:
-		if (io->offset > bs->size || io->len > bs->size - io->offset) {
-			io->done(io, -EINVAL);
+		if (!bs_range_nonempty(bs, io))
 			return;
-		}
-		if (!io->len) {
-			io->done(io, 0);
-			return;
-		}
 		break;
 	case BS_OP_UNMAP:
 	case BS_OP_WRITE_ZEROES:
@@ -166,14 +177,8 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 			io->done(io, -EROFS);
 			return;
 		}
-		if (io->offset > bs->size || io->len > bs->size - io->offset) {
-			io->done(io, -EINVAL);
+		if (!bs_range_nonempty(bs, io))
 			return;
-		}
-		if (!io->len) {
-			io->done(io, 0);
-			return;
-		}
 		break;
 	case BS_OP_WRITE:
 		if (bs->read_only) {

@@ -236,7 +236,8 @@ static int m_lun_add(struct rpc_call *c, const void *pv)
 	return 0;
 }
 
-static const struct rpc_param lun_delete_params[] = {
+/* An existing LUN: lun_delete and lu_describe. */
+static const struct rpc_param lun_params[] = {
 	P_STR(struct p_lun, iqn, true, INVAR_NAME_MAX),
 	P_INT(struct p_lun, lun, true, 0, INVAR_MAX_LUNS - 1, -1),
 };
@@ -291,11 +292,6 @@ static int m_lun_list(struct rpc_call *c, const void *pv)
 }
 
 /* ---- compatibility description, profiles (src/ctl/compat.c) ---- */
-
-static const struct rpc_param lu_describe_params[] = {
-	P_STR(struct p_lun, iqn, true, INVAR_NAME_MAX),
-	P_INT(struct p_lun, lun, true, 0, INVAR_MAX_LUNS - 1, -1),
-};
 
 static int m_lu_describe(struct rpc_call *c, const void *pv)
 {
@@ -559,9 +555,9 @@ const struct rpc_method rpc_methods[] = {
 	METHOD("target_delete", m_target_delete, target_delete_params, struct p_target, true),
 	METHOD0("target_list", m_target_list),
 	METHOD("lun_add", m_lun_add, lun_add_params, struct p_lun, true),
-	METHOD("lun_delete", m_lun_delete, lun_delete_params, struct p_lun, true),
+	METHOD("lun_delete", m_lun_delete, lun_params, struct p_lun, true),
 	METHOD("lun_list", m_lun_list, lun_list_params, struct p_lun, false),
-	METHOD("lu_describe", m_lu_describe, lu_describe_params, struct p_lun, false),
+	METHOD("lu_describe", m_lu_describe, lun_params, struct p_lun, false),
 	METHOD0("profile_list", m_profile_list),
 	METHOD("portal_add", m_portal_add, portal_add_params, struct p_portal, true),
 	METHOD("portal_delete", m_portal_delete, portal_params, struct p_portal, true),

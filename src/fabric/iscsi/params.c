@@ -266,7 +266,7 @@ static bool *iscsi_bool_slot(struct iscsi_params *p, int id, bool *ours)
 	/* We only implement in-order data (OR with Yes gives Yes). */
 	case K_DATA_PDU_IN_ORDER: *ours = true; return &p->data_pdu_in_order;
 	case K_DATA_SEQ_IN_ORDER: *ours = true; return &p->data_seq_in_order;
-	/* Markers are not implemented (RFC 7143 removed them; AND with No gives No). */
+	/* IFMarker/OFMarker: RFC 7143 removed markers; we offer No (AND with No gives No). */
 	case K_IF_MARKER: *ours = false; return &p->if_marker;
 	case K_OF_MARKER: *ours = false; return &p->of_marker;
 	default: return NULL;
