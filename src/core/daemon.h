@@ -73,6 +73,9 @@ struct fabric_ops {
 	/* Thread-safe, from any worker: abort, without a response, the tasks on lu of the sessions
 	 * whose I_T nexus id is in ids (PREEMPT AND ABORT, SPC-4 5.12.11.5). Asynchronous. */
 	void (*lu_abort_tasks)(struct daemon *d, struct lu *lu, const uint64_t *ids, unsigned n);
+	/* A target's ACL changed: close the sessions of initiators it no longer admits (on their
+	 * own workers, asynchronously); returns how many. */
+	int (*target_access_changed)(struct daemon *d, struct target *t);
 };
 
 struct target;

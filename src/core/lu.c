@@ -582,3 +582,52 @@ int lu_ua_carry_set(struct lu *lu, const struct lu_ua_carry *c, unsigned n)
 	pthread_mutex_unlock(&lu->lock);
 	return 0;
 }
+
+/* ---- I_T nexus loss ---------------------------------------------------------------------- */
+
+/* At most this many initiator ports wait for their I_T NEXUS LOSS OCCURRED: one that never
+ * comes back must not make the LU grow without bound (the oldest is forgotten first). */
+#define LU_NEXUS_LOSS_CARRY_MAX 64
+
+void lu_ua_nexus_lost(struct lu *lu, const struct it_nexus *n)
+{
+	struct lu_ua_carry *c = NULL, *grown;
+	struct lu_nexus *ln;
+	uint32_t mask = 1u << UA_NEXUS_LOSS;
+	unsigned i;
+
+	pthread_mutex_lock(&lu->lock);
+	ln = nexus_find(lu, n->id);
+	if (ln)
+		mask |= ln->ua_mask;	/* what it had not been told yet is still owed */
+	for (i = 0; i < lu->n_ua_carry; i++) {
+		struct lu_ua_carry *x = &lu->ua_carry[i];
+
+		if (x->rel_port_id == n->rel_port_id && !memcmp(x->isid, n->isid, 6) &&
+		    !strcmp(x->initiator, n->initiator)) {
+			c = x;
+			break;
+		}
+	}
+	if (!c) {
+		if (lu->n_ua_carry >= LU_NEXUS_LOSS_CARRY_MAX) {
+			memmove(&lu->ua_carry[0], &lu->ua_carry[1],
+				(lu->n_ua_carry - 1) * sizeof(lu->ua_carry[0]));
+			lu->n_ua_carry--;
+		} else {
+			grown = realloc(lu->ua_carry, (lu->n_ua_carry + 1) * sizeof(*grown));
+			if (!grown)
+				goto out;	/* the new nexus then starts with POWER ON */
+			lu->ua_carry = grown;
+		}
+		c = &lu->ua_carry[lu->n_ua_carry++];
+		memset(c, 0, sizeof(*c));
+		snprintf(c->initiator, sizeof(c->initiator), "%s", n->initiator);
+		memcpy(c->isid, n->isid, 6);
+		c->rel_port_id = n->rel_port_id;
+		atomic_store(&lu->ua_carry_n, lu->n_ua_carry);
+	}
+	c->ua_mask |= mask;
+out:
+	pthread_mutex_unlock(&lu->lock);
+}

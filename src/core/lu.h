@@ -187,6 +187,10 @@ void lu_prevent_clear_all(struct lu *lu);
 /* The nexus is gone (session closed): forget its per-LU state and any RESERVE(6/10). */
 void lu_nexus_gone(struct lu *lu, uint64_t nexus_id);
 
+/* SAM-5 6.3.4: nexus n is lost (its session ended). The next nexus of the same initiator port
+ * (InitiatorName + ISID + relative port: a reinstated or new session) starts with I_T NEXUS LOSS
+ * OCCURRED, plus whatever n had pending, instead of POWER ON. Call before lu_nexus_gone(). */
+void lu_ua_nexus_lost(struct lu *lu, const struct it_nexus *n);
 /* Record who nexus n is (cheap after the first call for a nexus). */
 void lu_nexus_identify(struct lu *lu, const struct it_nexus *n);
 /* Establish kind on every identified nexus for which match() is true. */

@@ -59,7 +59,8 @@ void target_put(struct target *t);
  * -ERANGE if lun >= INVAR_MAX_LUNS. Tells the fabric so sessions see the change. */
 int target_lun_add(struct daemon *d, struct target *t, unsigned lun, struct lu *lu);
 int target_lun_del(struct daemon *d, struct target *t, unsigned lun);
-/* The ACL or a LUN map changed: sessions refresh their LUN views (as for a LUN table change). */
+/* The ACL or a LUN map changed: sessions refresh their LUN views (as for a LUN table change), and
+ * those of initiators the ACL no longer admits are closed. */
 void target_auth_changed(struct daemon *d, struct target *t);
 /* Lowest free LUN number, or -ENOSPC. Under daemon.lock. */
 int target_lun_next_free(struct target *t);

@@ -2,26 +2,33 @@
 #include "core/tunables.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LIM(field, key, min, max, def, what) \
-	{ key, offsetof(struct invar_limits, field), min, max, def, what }
+#include "core/daemon.h"
+
+#define LIM(field, key, min, max, def, what, applies) \
+	{ key, offsetof(struct invar_limits, field), min, max, def, what, applies }
 
 /* Ranges: RFC 7143 13.12-13.14 for the sizes (512 to 2^24-1); the rest what keeps the daemon
  * bounded (max_cmds also bounds the held out-of-order commands of a session). */
 const struct invar_limit_desc invar_limit_descs[] = {
-	LIM(login_timeout, "login_timeout", 1, 3600, 30, "seconds from connect to full feature phase"),
-	LIM(max_sessions, "max_sessions", 1, 65535, 1024, "sessions in all (discovery included)"),
+	LIM(login_timeout, "login_timeout", 1, 3600, 30, "seconds from connect to full feature phase",
+	    "connections accepted after the change"),
+	LIM(max_sessions, "max_sessions", 1, 65535, 1024, "sessions in all (discovery included)",
+	    "the next login; sessions already in stay"),
 	LIM(max_sessions_per_target, "max_sessions_per_target", 1, 65535, 1024,
-	    "normal sessions per target"),
-	LIM(max_cmds, "max_cmds", 1, 1024, 128, "commands in flight per session (MaxCmdSN window)"),
+	    "normal sessions per target", "the next login; sessions already in stay"),
+	LIM(max_cmds, "max_cmds", 1, 1024, 128, "commands in flight per session (MaxCmdSN window)",
+	    "sessions logged in after the change"),
 	LIM(max_recv_dsl, "max_recv_data_segment_length", 512, 16777215, 262144,
-	    "largest data segment accepted"),
-	LIM(max_burst, "max_burst_length", 512, 16777215, 1048576, "largest solicited burst"),
+	    "largest data segment accepted", "connections accepted after the change"),
+	LIM(max_burst, "max_burst_length", 512, 16777215, 1048576, "largest solicited burst",
+	    "connections accepted after the change"),
 	LIM(first_burst, "first_burst_length", 512, 16777215, 262144,
-	    "largest unsolicited burst"),
+	    "largest unsolicited burst", "connections accepted after the change"),
 };
 const unsigned invar_limit_ndescs = sizeof(invar_limit_descs) / sizeof(invar_limit_descs[0]);
 
@@ -110,4 +117,18 @@ bool invar_limits_is_default(const struct invar_limits *l)
 		if (invar_limits_get(l, &invar_limit_descs[i]) != invar_limit_descs[i].def)
 			return false;
 	return true;
+}
+
+void daemon_limits_get(struct daemon *d, struct invar_limits *out)
+{
+	pthread_mutex_lock(&d->lock);
+	*out = d->limits;
+	pthread_mutex_unlock(&d->lock);
+}
+
+void daemon_limits_replace(struct daemon *d, const struct invar_limits *l)
+{
+	pthread_mutex_lock(&d->lock);
+	d->limits = *l;
+	pthread_mutex_unlock(&d->lock);
 }

@@ -25,6 +25,7 @@ struct invar_limit_desc {
 	size_t off;			/* offsetof(struct invar_limits, field) */
 	unsigned min, max, def;
 	const char *what;
+	const char *applies;		/* when a run-time change (RPC limits_set) takes effect */
 };
 
 extern const struct invar_limit_desc invar_limit_descs[];
@@ -41,5 +42,12 @@ int invar_limits_parse(struct invar_limits *l, const char *spec, char *err, size
 /* Checks between limits (first_burst <= max_burst). Returns 0 or -EINVAL. */
 int invar_limits_check(const struct invar_limits *l, char *err, size_t err_len);
 bool invar_limits_is_default(const struct invar_limits *l);
+
+/* Run time (RPC limits_get/limits_set): the control plane replaces d->limits under daemon.lock;
+ * the fabric reads a copy taken under the same lock when a connection starts and when a login
+ * completes, so a change applies to what starts after it (see each limit's "applies"). */
+struct daemon;
+void daemon_limits_get(struct daemon *d, struct invar_limits *out);
+void daemon_limits_replace(struct daemon *d, const struct invar_limits *l);
 
 #endif

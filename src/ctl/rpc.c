@@ -68,6 +68,9 @@ static const struct rpc_method *rpc_method_find(const char *name)
 	for (i = 0; i < rpc_mig_nmethods; i++)
 		if (!strcmp(rpc_mig_methods[i].name, name))
 			return &rpc_mig_methods[i];
+	for (i = 0; i < rpc_limits_nmethods; i++)
+		if (!strcmp(rpc_limits_methods[i].name, name))
+			return &rpc_limits_methods[i];
 	return NULL;
 }
 

@@ -61,5 +61,8 @@ extern const size_t rpc_auth_nmethods;
 /* Live migration (migrate.c). */
 extern const struct rpc_method rpc_mig_methods[];
 extern const size_t rpc_mig_nmethods;
+/* Resource limits at run time (methods_limits.c). */
+extern const struct rpc_method rpc_limits_methods[];
+extern const size_t rpc_limits_nmethods;
 
 #endif

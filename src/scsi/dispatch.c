@@ -621,6 +621,8 @@ void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus)
 {
 	if (!lu || !nexus)
 		return;
+	if (lu->profile->nexus_loss_ua)
+		lu_ua_nexus_lost(lu, nexus);
 	lu_nexus_gone(lu, nexus->id);
 	xcopy_nexus_gone(lu, nexus->id);
 	pthread_mutex_lock(&lu->lock);

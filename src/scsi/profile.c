@@ -169,6 +169,7 @@ static const struct scsi_profile profile_2026_3 = {
 	.atomic_gran_bytes = 4096,
 	.prefetch_cache_bytes = 64u << 20,
 	.wabereq = 1,
+	.nexus_loss_ua = true,
 };
 
 /* Oldest first; the newest that is not a draft is the default. */

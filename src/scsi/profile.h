@@ -105,6 +105,10 @@ struct scsi_profile {
 	/* VPD 0xB1 WABEREQ (byte 7 bits 7-6, SBC-3 6.5.2): what a read after SANITIZE BLOCK
 	 * ERASE returns; 1 = GOOD with data (zeroes). 0: the 2026.2 byte. */
 	uint8_t wabereq;
+	/* SAM-5 6.3.4: when a session ends, the next session of the same initiator port (a
+	 * reinstatement, RFC 7143 6.3.5) gets I_T NEXUS LOSS OCCURRED (29/07) instead of POWER ON
+	 * (29/00). false: every new session is a new nexus with POWER ON. */
+	bool nexus_loss_ua;
 };
 
 /* Whether command id exists in profile p. */

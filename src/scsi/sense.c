@@ -87,6 +87,7 @@ static const struct sense_entry sense_table[] = {
 				   "LOGICAL UNIT NOT READY, SANITIZE IN PROGRESS" },
 	[SR_MEDIUM_FORMAT_CORRUPTED] = { SK_MEDIUM_ERROR, 0x31, 0x00, "MEDIUM FORMAT CORRUPTED" },
 	[SR_SANITIZE_FAILED] = { SK_MEDIUM_ERROR, 0x31, 0x03, "SANITIZE COMMAND FAILED" },
+	[SR_ABORTED_PROTOCOL_CRC] = { SK_ABORTED_COMMAND, 0x47, 0x05, "PROTOCOL SERVICE CRC ERROR" },
 };
 
 _Static_assert(sizeof(sense_table) / sizeof(sense_table[0]) == SR_REASON_COUNT,

@@ -62,6 +62,8 @@ static void usage(FILE *f)
 		"  acl bind|unbind IQN ADDR:PORT   reach the target only through these portals\n"
 		"  chap set IQN|discovery USER:SECRET|- [--mutual | --initiator IQN]\n"
 		"  chap clear IQN|discovery [--mutual | --initiator IQN]\n"
+		"  limits                          resource limits: value, default, when a change applies\n"
+		"  limits set KEY=VALUE...         change them at run time (new logins; config save keeps them)\n"
 		"\n"
 		"  --socket PATH    control socket (default DATA_DIR/invar.sock)\n"
 		"  --data-dir DIR   invard's data directory (default " DEFAULT_DATA_DIR ")\n"
@@ -673,6 +675,53 @@ static int cmd_config(const struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* limits                        every limit: value, default, when a change applies
+ * limits set KEY=VALUE...       change them on the running daemon (docs/RPC.md limits_set) */
+static int cmd_limits(const struct ctl *c, int argc, char **argv)
+{
+	json_t *r = NULL, *p, *v;
+	size_t i;
+	int a;
+
+	if (argc == 0) {
+		if (run(c, "limits_get", NULL, &r))
+			return 1;
+	} else if (!strcmp(argv[0], "set") && argc >= 2) {
+		p = json_object();
+		for (a = 1; a < argc; a++) {
+			const char *eq = strchr(argv[a], '=');
+			char key[64], *end;
+			unsigned long long n;
+
+			if (!eq || eq == argv[a] || (size_t)(eq - argv[a]) >= sizeof(key)) {
+				json_decref(p);
+				return usage_error("limits set: expected KEY=VALUE, got '%s'", argv[a]);
+			}
+			memcpy(key, argv[a], (size_t)(eq - argv[a]));
+			key[eq - argv[a]] = 0;
+			errno = 0;
+			n = strtoull(eq + 1, &end, 10);
+			if (errno || *end || !eq[1] || eq[1] == '-' || n > INT64_MAX) {
+				json_decref(p);
+				return usage_error("limits set: %s: '%s' is not a number", key, eq + 1);
+			}
+			json_object_set_new(p, key, json_integer((json_int_t)n));
+		}
+		if (run(c, "limits_set", p, &r))
+			return 1;
+	} else {
+		return usage_error("usage: limits | limits set KEY=VALUE...%s", "");
+	}
+	if (r)
+		json_array_foreach(json_object_get(r, "keys"), i, v)
+			printf("%-30s %10lld  (default %lld; applies to %s)\n", jstr(v, "key", "?"),
+			       (long long)json_integer_value(json_object_get(v, "value")),
+			       (long long)json_integer_value(json_object_get(v, "default")),
+			       jstr(v, "applies", "?"));
+	json_decref(r);
+	return 0;
+}
+
 /* chap set TARGET|discovery USER:SECRET|- [--mutual | --initiator IQN]
  * chap clear TARGET|discovery [--mutual | --initiator IQN]
  * "-" reads USER:SECRET from the first line of stdin, keeping the secret out of `ps`. */
@@ -853,5 +902,7 @@ int main(int argc, char **argv)
 		return cmd_acl(&c, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "chap"))
 		return cmd_chap(&c, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "limits"))
+		return cmd_limits(&c, argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", argv[0]);
 }

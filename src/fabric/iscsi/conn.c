@@ -725,6 +725,38 @@ static void iscsi_rx_header_done(struct iscsi_conn *c)
 	iscsi_rx_after_ahs(c);
 }
 
+/* RFC 7143 7.8, at every ERL: a payload digest error is answered with a Reject (reason 0x02,
+ * "Data (payload) digest error") and the PDU is discarded. Its header digest was good (or none
+ * was negotiated and the lengths passed their checks), so the stream is still in step and the
+ * connection lives. A Data-Out's task is failed once its data is in (iscsi_data_out_digest_error);
+ * a discarded command never reaches the CmdSN window, so it leaves a gap the initiator plugs by
+ * retrying it; any other PDU (NOP-Out, Text) is simply not answered. */
+static void iscsi_rx_data_digest_error(struct iscsi_conn *c)
+{
+	log_warn("iscsi %s: data digest error in %s (ITT 0x%x); rejected", c->peer,
+		 iscsi_opcode_name(c->hdr.opcode), c->hdr.itt);
+	if (c->phase != ISCSI_PHASE_FULL_FEATURE) {
+		iscsi_conn_close(c, "data digest error");
+		return;
+	}
+	iscsi_conn_send_reject(c, ISCSI_REJECT_DIGEST_ERROR, c->bhs);
+	if (c->hdr.opcode == ISCSI_OP_DATA_OUT) {
+		struct iscsi_task *t = c->data_task;
+
+		c->data_task = NULL;
+		c->data_direct = NULL;
+		c->direct_len = 0;
+		iscsi_data_out_digest_error(c, &c->hdr, t);
+		if (t)
+			iscsi_task_put(t);
+	} else {
+		free(c->data);
+		c->data = NULL;
+	}
+	if (!c->closing)
+		iscsi_rx_reset(c);
+}
+
 /* Feeds received bytes through the state machine; many PDUs per call. Returns the bytes used:
  * once the connection is paused (its send queue is over the bound) it stops at the next PDU
  * boundary, and the caller keeps the rest for when it resumes, so a peer that does not read
@@ -805,9 +837,7 @@ static size_t iscsi_rx_consume(struct iscsi_conn *c, const uint8_t *buf, size_t 
 			break;
 		case ISCSI_RX_DDIGEST:
 			if (get_le32(c->digest) != crc32c_final(c->data_crc)) {
-				/* RFC 7143 7.8: at ERL 0 a data digest error is escalated to
-				 * session recovery: drop the connection. */
-				iscsi_conn_close(c, "data digest error");
+				iscsi_rx_data_digest_error(c);
 				break;
 			}
 			iscsi_rx_pdu_complete(c);
@@ -894,10 +924,12 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(w->d);
 	struct iscsi_conn *c = calloc(1, sizeof(*c));
+	struct invar_limits lim;
 	int one = 1;
 
 	if (!c || !f)
 		goto fail;
+	daemon_limits_get(w->d, &lim);	/* a run-time change applies from the next connection */
 	c->rxbuf = malloc(ISCSI_RX_BUF);
 	if (!c->rxbuf)
 		goto fail;
@@ -909,9 +941,9 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 	list_init(&c->txq);
 	list_init(&c->tx_free);
 	iscsi_negotiation_init(&c->neg);
-	c->neg.our_max_recv_dsl = w->d->limits.max_recv_dsl;
-	c->neg.our_max_burst = w->d->limits.max_burst;
-	c->neg.our_first_burst = w->d->limits.first_burst;
+	c->neg.our_max_recv_dsl = lim.max_recv_dsl;
+	c->neg.our_max_burst = lim.max_burst;
+	c->neg.our_first_burst = lim.first_burst;
 	c->login_timer.cb = iscsi_conn_login_timer;
 	c->nop_timer.cb = iscsi_conn_nop_timer;
 	c->tx_defer.fn = iscsi_conn_tx_deferred;
@@ -932,7 +964,7 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 	}
 	list_add_tail(&f->conns, &c->gnode);
 	pthread_mutex_unlock(&f->lock);
-	ev_timer_arm(w->loop, &c->login_timer, (uint64_t)w->d->limits.login_timeout * 1000);
+	ev_timer_arm(w->loop, &c->login_timer, (uint64_t)lim.login_timeout * 1000);
 	log_debug("iscsi %s: connection on worker %u", c->peer, w->id);
 	return;
 fail:

@@ -84,6 +84,45 @@ static int iscsi_ops_session_count(struct daemon *d, struct target *t)
 	return iscsi_foreach_target_session(d, t, NULL);
 }
 
+/* RFC 7143 leaves it to the target when an initiator loses its authorization; we end its
+ * sessions at once (connection closed, tasks aborted, as at ERL 0 connection loss), so a removed
+ * initiator cannot go on with I/O through a session it opened before. The ACL is read from a
+ * copy taken under daemon.lock, so daemon.lock is never taken inside the fabric lock. */
+static int iscsi_ops_target_access_changed(struct daemon *d, struct target *t)
+{
+	struct iscsi_fabric *f = iscsi_fabric_get(d);
+	struct target_auth a;
+	struct list_node *n;
+	int closed = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (target_auth_copy(&a, &t->auth) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		log_err("iscsi: out of memory checking sessions against the ACL of %s", t->iqn);
+		return -ENOMEM;
+	}
+	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_lock(&f->lock);
+	list_for_each(n, &f->sessions)
+	{
+		struct iscsi_session *s = list_entry(n, struct iscsi_session, gnode);
+		const struct chap_cred *cred;
+		char name[64];
+
+		if (s->target != t ||
+		    target_auth_check(&a, s->nexus.initiator, &cred) != ACL_DENY)
+			continue;
+		log_sanitize(name, sizeof(name), s->nexus.initiator, sizeof(s->nexus.initiator));
+		log_info("iscsi: closing session tsih %u: '%s' is no longer in the ACL of %s", s->tsih,
+			 name, t->iqn);
+		iscsi_session_kill(s);
+		closed++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	target_auth_free(&a);
+	return closed;
+}
+
 static void iscsi_conn_kill_cb(void *arg)
 {
 	struct iscsi_conn *c = arg;
@@ -121,6 +160,7 @@ static const struct fabric_ops iscsi_fabric_ops = {
 	.target_session_count = iscsi_ops_session_count,
 	.shutdown = iscsi_ops_shutdown,
 	.lu_abort_tasks = iscsi_ops_lu_abort_tasks,
+	.target_access_changed = iscsi_ops_target_access_changed,
 };
 
 int iscsi_fabric_init(struct daemon *d)

@@ -83,6 +83,7 @@ struct iscsi_task {
 	bool aborted;			/* TMF or connection loss: no response */
 	bool in_scsi;			/* scsi_task_execute() called, done() not yet */
 	bool setup_ok;
+	bool drain_r2ts;		/* DRAIN: respond only once every outstanding R2T is answered */
 
 	uint32_t itt;
 	uint32_t cmdsn;
@@ -373,6 +374,10 @@ int iscsi_data_out_hdr(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint
 /* Data-Out payload fully received (digest checked); t is what iscsi_data_out_hdr chose. */
 void iscsi_data_out_done(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 			 struct iscsi_task *t);
+/* Data-Out payload with a bad data digest (already rejected): accounted like a good one, but the
+ * task is failed (PROTOCOL SERVICE CRC ERROR) once all its data is in, and never executed. */
+void iscsi_data_out_digest_error(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+				 struct iscsi_task *t);
 struct iscsi_task *iscsi_task_find(struct iscsi_session *s, uint32_t itt);
 void iscsi_task_get(struct iscsi_task *t);
 void iscsi_task_put(struct iscsi_task *t);

@@ -312,7 +312,11 @@ static void iscsi_task_write_progress(struct iscsi_task *t)
 	if (t->unsol_received < t->unsol_len)
 		return;
 	if (t->state == ISCSI_TASK_DRAIN) {
-		/* Solicited data still in flight for it is dropped as late data. */
+		/* After a data digest error RFC 7143 7.8 (b) makes the response wait for the data of
+		 * every outstanding R2T; otherwise solicited data still in flight is dropped as late
+		 * data. */
+		if (t->drain_r2ts && t->r2t_outstanding)
+			return;
 		iscsi_task_respond(t);
 		return;
 	}
@@ -551,4 +555,22 @@ void iscsi_data_out_done(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 		return;
 	if (t->state == ISCSI_TASK_DATA_OUT || t->state == ISCSI_TASK_DRAIN)
 		iscsi_task_write_progress(t);
+}
+
+/* RFC 7143 7.8: the Data-Out was rejected and its payload is discarded. Recovery R2Ts are an
+ * ERL 1 tool, so we take option (b): the task stops collecting, waits for the rest of the data
+ * already asked for (the F bit of every outstanding R2T's sequence), and ends with CHECK
+ * CONDITION, ABORTED COMMAND / PROTOCOL SERVICE CRC ERROR. It never executes, so the damaged
+ * payload, which went straight into the task buffer, is never written. */
+void iscsi_data_out_digest_error(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+				 struct iscsi_task *t)
+{
+	if (!t)
+		return;		/* late data for a finished command: nothing to fail */
+	if (t->state == ISCSI_TASK_DATA_OUT) {
+		iscsi_data_out_error(c, t, "data digest error in Data-Out");
+		scsi_task_set_sense(&t->st, SR_ABORTED_PROTOCOL_CRC);
+		t->drain_r2ts = true;
+	}
+	iscsi_data_out_done(c, h, t);
 }

@@ -17,14 +17,16 @@
 struct iscsi_session *iscsi_session_new(struct iscsi_conn *c)
 {
 	struct iscsi_session *s = calloc(1, sizeof(*s));
+	struct invar_limits lim;
 
 	if (!s)
 		return NULL;
+	daemon_limits_get(c->d, &lim);
 	atomic_init(&s->refcnt, 1);	/* the connection's, handed to the registry */
 	s->d = c->d;
 	s->w = c->w;
 	s->conn = c;
-	s->max_cmds = c->d->limits.max_cmds;
+	s->max_cmds = lim.max_cmds;	/* fixed for the session's life */
 	list_init(&s->tasks);
 	list_init(&s->held);
 	list_init(&s->gnode);
@@ -46,10 +48,11 @@ void iscsi_session_put(struct iscsi_session *s)
 int iscsi_session_register(struct iscsi_session *s, const char **why)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(s->d);
-	const struct invar_limits *lim = &s->d->limits;
+	struct invar_limits l, *lim = &l;
 	unsigned all = 0, here = 0;
 	struct list_node *n;
 
+	daemon_limits_get(s->d, &l);	/* not under f->lock: daemon.lock is never taken inside it */
 	pthread_mutex_lock(&f->lock);
 	list_for_each(n, &f->sessions)
 	{

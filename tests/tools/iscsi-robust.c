@@ -1,0 +1,906 @@
+/* iscsi-robust: raw-PDU scenarios for session reinstatement and digests (t_110..t_112), the
+ * cases libiscsi cannot produce: two logins with one ISID, a task left waiting for its data, a
+ * login naming a live TSIH, DataDigest=CRC32C (libiscsi only does header digests) and PDUs whose
+ * digests are wrong on purpose.
+ *
+ *   iscsi-robust [-d] [-n INITIATOR] [-i ISID] HOST:PORT TARGET SCENARIO [LBA]
+ *
+ * -d negotiates HeaderDigest=CRC32C and DataDigest=CRC32C; every PDU received is then checked
+ * (a bad digest from the target prints "target_digest_error"). LUN 0, 512-byte blocks. Output
+ * is one "word value..." item per line; the test script decides what is right.
+ *
+ *   reinstate LBA       A registers PR key 0xabc, starts a 4 KiB WRITE at LBA and never sends
+ *                       its data; B logs in with A's name and ISID (TSIH 0). Prints B's login,
+ *                       whether A's connection was closed, B's first and second TEST UNIT READY,
+ *                       whether A's write reached the medium, READ KEYS and a RESERVE with A's key.
+ *   tsih                a login with the TSIH of a live session, one with a TSIH nobody has; then
+ *                       the live session still works
+ *   digest-good LBA     16 KiB WRITE (4 KiB immediate + R2T'd Data-Out) and READ back
+ *   digest-bad-dataout LBA  a good 8 KiB write, then one whose first Data-Out has a bad data
+ *                       digest; what came back, whether the medium changed
+ *   digest-bad-imm LBA  a WRITE whose immediate data has a bad digest, then its retry (same ITT
+ *                       and CmdSN); a NOP-Out ping with a bad data digest, then a good one
+ *   hdigest-bad         TEST UNIT READY with a bad header digest
+ *
+ * Exit status 0 when the scenario ran, 2 on usage errors or when the first login failed. */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#define BHS 48
+#define MAX_DATA (1u << 20)
+#define IO_TIMEOUT_MS 10000
+
+/* Corrupt on send. */
+#define BAD_HDIGEST 1u
+#define BAD_DDIGEST 2u
+
+struct pdu {
+	uint8_t bhs[BHS];
+	uint8_t *data;
+	uint32_t len;
+};
+
+struct sess {
+	int fd;
+	uint32_t itt, cmdsn, expstatsn;
+	uint16_t status, tsih;
+	int hd, dd;
+	uint32_t isid;
+	unsigned target_digest_errors;
+};
+
+static const char *host, *port, *target, *initiator = "iqn.2026-11.org.invar.test:robust";
+static int digests;
+static unsigned datain_pdus;	/* Data-In PDUs received (at most 8 KiB each: our MRDSL) */
+
+/* ---- CRC32C (Castagnoli, reflected), the iSCSI digest (RFC 7143 13.1) ---- */
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t crc32c(const uint8_t *p, size_t len)
+{
+	uint32_t c = 0xffffffffu;
+
+	while (len--)
+		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+	return c ^ 0xffffffffu;
+}
+
+/* The digest goes on the wire least significant byte first, as invar and libiscsi send it. */
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ---- socket ---- */
+
+static int tcp_connect(void)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	int fd, one = 1;
+
+	if (getaddrinfo(host, port, &hints, &ai))
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* -1 closed or error, -2 timed out. */
+static int read_all(int fd, void *buf, size_t len, int timeout_ms)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int r = poll(&pfd, 1, timeout_ms);
+
+		if (r == 0)
+			return -2;
+		if (r < 0 && errno == EINTR)
+			continue;
+		n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- PDUs ---- */
+
+static int send_pdu(struct sess *s, uint8_t bhs[BHS], const void *data, uint32_t len,
+		    unsigned bad)
+{
+	uint8_t dig[4], pad[4] = { 0 };
+	uint32_t padlen = (4 - len % 4) % 4;
+
+	bhs[5] = (uint8_t)(len >> 16);
+	bhs[6] = (uint8_t)(len >> 8);
+	bhs[7] = (uint8_t)len;
+	if (write_all(s->fd, bhs, BHS) < 0)
+		return -1;
+	if (s->hd) {
+		put_le32(dig, crc32c(bhs, BHS) ^ (bad & BAD_HDIGEST ? 1u : 0));
+		if (write_all(s->fd, dig, 4) < 0)
+			return -1;
+	}
+	if (!len)
+		return 0;
+	if (write_all(s->fd, data, len) < 0 || (padlen && write_all(s->fd, pad, padlen) < 0))
+		return -1;
+	if (s->dd) {
+		uint8_t *tmp = malloc(len + padlen);
+		uint32_t crc;
+
+		if (!tmp)
+			return -1;
+		memcpy(tmp, data, len);
+		memset(tmp + len, 0, padlen);
+		crc = crc32c(tmp, len + padlen);
+		free(tmp);
+		put_le32(dig, crc ^ (bad & BAD_DDIGEST ? 0x80u : 0));
+		if (write_all(s->fd, dig, 4) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Next PDU, answering and skipping target NOP-In pings, checking digests. 0, -1 closed,
+ * -2 timeout. */
+static int recv_pdu(struct sess *s, struct pdu *p, int timeout_ms)
+{
+	uint8_t skip[1024], dig[4];
+	uint32_t ahs, pad;
+	uint8_t op;
+	int r;
+
+	for (;;) {
+		free(p->data);
+		p->data = NULL;
+		r = read_all(s->fd, p->bhs, BHS, timeout_ms);
+		if (r)
+			return r;
+		ahs = p->bhs[4] * 4u;
+		p->len = (uint32_t)p->bhs[5] << 16 | (uint32_t)p->bhs[6] << 8 | p->bhs[7];
+		pad = (4 - p->len % 4) % 4;
+		if (ahs > sizeof(skip) || p->len > MAX_DATA)
+			return -1;
+		if (ahs && read_all(s->fd, skip, ahs, timeout_ms))
+			return -1;
+		if (s->hd) {
+			if (read_all(s->fd, dig, 4, timeout_ms))
+				return -1;
+			if (get_le32(dig) != crc32c(p->bhs, BHS))
+				s->target_digest_errors++;
+		}
+		p->data = calloc(1, p->len + pad + 1);
+		if (!p->data || read_all(s->fd, p->data, p->len + pad, timeout_ms))
+			return -1;
+		if (s->dd && p->len) {
+			if (read_all(s->fd, dig, 4, timeout_ms))
+				return -1;
+			if (get_le32(dig) != crc32c(p->data, p->len + pad))
+				s->target_digest_errors++;
+		}
+		op = p->bhs[0] & 0x3f;
+		if (op != 0x31 && (op != 0x25 || (p->bhs[1] & 0x01)))
+			s->expstatsn = get32(p->bhs + 24) + 1;
+		if (op == 0x20 && get32(p->bhs + 16) == 0xffffffff) {
+			uint8_t b[BHS] = { 0x40 | 0x40, 0x80 };	/* immediate NOP-Out */
+
+			s->expstatsn = get32(p->bhs + 24);
+			put32(b + 16, 0xffffffff);
+			memcpy(b + 20, p->bhs + 20, 4);
+			put32(b + 24, s->cmdsn);
+			put32(b + 28, s->expstatsn);
+			if (send_pdu(s, b, NULL, 0, 0))
+				return -1;
+			continue;
+		}
+		return 0;
+	}
+}
+
+static size_t add_key(char *buf, size_t off, size_t max, const char *kv)
+{
+	size_t l = strlen(kv) + 1;
+
+	if (off + l > max)
+		return off;
+	memcpy(buf + off, kv, l);
+	return off + l;
+}
+
+/* Logs in with TSIH tsih (0: a new session). 0 with s->status set, -1 on connection failure. */
+static int sess_login(struct sess *s, uint16_t tsih)
+{
+	const char *keys[] = {
+		"SessionType=Normal", "ErrorRecoveryLevel=0", "InitialR2T=Yes", "ImmediateData=Yes",
+		"MaxRecvDataSegmentLength=8192", "MaxBurstLength=262144",
+		"FirstBurstLength=65536", "MaxOutstandingR2T=1",
+		digests ? "HeaderDigest=CRC32C" : "HeaderDigest=None",
+		digests ? "DataDigest=CRC32C" : "DataDigest=None",
+	};
+	char text[2048], kv[300];
+	struct pdu p = { 0 };
+	size_t off = 0;
+	unsigned i, round;
+
+	s->hd = s->dd = 0;
+	s->fd = tcp_connect();
+	if (s->fd < 0)
+		return -1;
+	snprintf(kv, sizeof(kv), "InitiatorName=%s", initiator);
+	off = add_key(text, off, sizeof(text), kv);
+	snprintf(kv, sizeof(kv), "TargetName=%s", target);
+	off = add_key(text, off, sizeof(text), kv);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		off = add_key(text, off, sizeof(text), keys[i]);
+	for (round = 0; round < 4; round++) {
+		uint8_t b[BHS] = { 0x43, 0x87 };	/* immediate Login, T, operational -> FFP */
+
+		b[8] = 0x40;	/* ISID type 01 (random), then ours */
+		put32(b + 10, s->isid);
+		b[14] = (uint8_t)(tsih >> 8);
+		b[15] = (uint8_t)tsih;
+		put32(b + 16, s->itt);
+		put32(b + 24, s->cmdsn);
+		put32(b + 28, s->expstatsn);
+		if (send_pdu(s, b, text, round ? 0 : (uint32_t)off, 0) ||
+		    recv_pdu(s, &p, IO_TIMEOUT_MS) || (p.bhs[0] & 0x3f) != 0x23) {
+			free(p.data);
+			return -1;
+		}
+		s->status = (uint16_t)(p.bhs[36] << 8 | p.bhs[37]);
+		s->tsih = (uint16_t)(p.bhs[14] << 8 | p.bhs[15]);
+		s->cmdsn = get32(p.bhs + 28);
+		if (s->status || ((p.bhs[1] & 0x80) && (p.bhs[1] & 3) == 3))
+			break;
+	}
+	free(p.data);
+	s->itt++;
+	/* Digests apply from the first PDU after the final login response (RFC 7143 13.1). */
+	if (!s->status) {
+		s->hd = digests;
+		s->dd = digests;
+	}
+	return 0;
+}
+
+static void sess_logout(struct sess *s)
+{
+	uint8_t b[BHS] = { 0x46, 0x80 };
+	struct pdu p = { 0 };
+
+	put32(b + 16, s->itt++);
+	put32(b + 24, s->cmdsn);
+	put32(b + 28, s->expstatsn);
+	if (!send_pdu(s, b, NULL, 0, 0))
+		recv_pdu(s, &p, IO_TIMEOUT_MS);
+	free(p.data);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* SCSI Command (RFC 7143 11.3) for LUN 0; flags: F, R, W, ATTR (simple added). */
+static int send_cmd(struct sess *s, uint32_t itt, uint32_t cmdsn, uint8_t flags,
+		    const uint8_t *cdb, uint32_t edtl, const void *imm, uint32_t imm_len, unsigned bad)
+{
+	uint8_t b[BHS] = { 0x01, flags | 0x01 };
+
+	put32(b + 16, itt);
+	put32(b + 20, edtl);
+	put32(b + 24, cmdsn);
+	put32(b + 28, s->expstatsn);
+	memcpy(b + 32, cdb, 16);
+	return send_pdu(s, b, imm, imm_len, bad);
+}
+
+static int send_data_out(struct sess *s, uint32_t itt, uint32_t ttt, uint32_t datasn,
+			 uint32_t offset, const void *data, uint32_t len, int final, unsigned bad)
+{
+	uint8_t b[BHS] = { 0x05, final ? 0x80 : 0x00 };
+
+	put32(b + 16, itt);
+	put32(b + 20, ttt);
+	put32(b + 28, s->expstatsn);
+	put32(b + 36, datasn);
+	put32(b + 40, offset);
+	return send_pdu(s, b, data, len, bad);
+}
+
+static void cdb_rw10(uint8_t cdb[16], uint8_t op, uint32_t lba, uint16_t blocks)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = op;
+	put32(cdb + 2, lba);
+	cdb[7] = (uint8_t)(blocks >> 8);
+	cdb[8] = (uint8_t)blocks;
+}
+
+/* What came back for a command. */
+struct answer {
+	int kind;		/* 0 none (timeout), 1 status, 2 reject, 3 closed, 4 r2t */
+	uint8_t status;
+	uint8_t key, asc, ascq;
+	uint8_t reject_reason;
+	uint32_t ttt, r2t_off, r2t_len;
+	uint8_t *data;		/* Data-In gathered (buffer of the caller), data_len bytes */
+	uint32_t data_len;
+};
+
+/* Waits until each of the n commands itts[i] has an answer in a[i] (Data-In gathered into
+ * a[i].data when set), or timeout_ms passes with nothing received; a Reject answers every one
+ * still waiting. PDUs for other ITTs are skipped. */
+static void wait_many(struct sess *s, unsigned n, const uint32_t *itts, struct answer *a,
+		      int timeout_ms)
+{
+	struct pdu p = { 0 };
+	unsigned i, left = n;
+	int r;
+
+	for (i = 0; i < n; i++)
+		a[i].kind = 0;
+	while (left) {
+		r = recv_pdu(s, &p, timeout_ms);
+		if (r) {
+			for (i = 0; i < n; i++)
+				if (!a[i].kind && r == -1)
+					a[i].kind = 3;
+			break;
+		}
+		if ((p.bhs[0] & 0x3f) == 0x3f) {
+			for (i = 0; i < n; i++)
+				if (!a[i].kind) {
+					a[i].kind = 2;
+					a[i].reject_reason = p.bhs[2];
+					left--;
+				}
+			break;
+		}
+		for (i = 0; i < n && itts[i] != get32(p.bhs + 16); i++)
+			;
+		if (i == n || a[i].kind)
+			continue;
+		if ((p.bhs[0] & 0x3f) == 0x31) {
+			a[i].kind = 4;
+			a[i].ttt = get32(p.bhs + 20);
+			a[i].r2t_off = get32(p.bhs + 40);
+			a[i].r2t_len = get32(p.bhs + 44);
+			left--;
+		} else if ((p.bhs[0] & 0x3f) == 0x25) {
+			uint32_t off = get32(p.bhs + 40);
+
+			datain_pdus++;
+
+			if (a[i].data && (uint64_t)off + p.len <= a[i].data_len)
+				memcpy(a[i].data + off, p.data, p.len);
+			if (p.bhs[1] & 0x01) {
+				a[i].kind = 1;
+				a[i].status = p.bhs[3];
+				left--;
+			}
+		} else if ((p.bhs[0] & 0x3f) == 0x21) {
+			a[i].kind = 1;
+			a[i].status = p.bhs[3];
+			if (p.len >= 2 + 14 && a[i].status == 0x02) {
+				const uint8_t *sd = p.data + 2;
+
+				if ((sd[0] & 0x7f) >= 0x72) {
+					a[i].key = sd[1] & 0xf;
+					a[i].asc = sd[2];
+					a[i].ascq = sd[3];
+				} else {
+					a[i].key = sd[2] & 0xf;
+					a[i].asc = sd[12];
+					a[i].ascq = sd[13];
+				}
+			}
+			left--;
+		}
+	}
+	free(p.data);
+}
+
+static void wait_answer(struct sess *s, uint32_t itt, struct answer *a, int timeout_ms)
+{
+	wait_many(s, 1, &itt, a, timeout_ms);
+}
+
+static void print_answer(const char *label, const struct answer *a)
+{
+	switch (a->kind) {
+	case 0: printf("%s timeout\n", label); break;
+	case 2: printf("%s reject 0x%02x\n", label, a->reject_reason); break;
+	case 3: printf("%s closed\n", label); break;
+	case 4: printf("%s r2t %u %u\n", label, a->r2t_off, a->r2t_len); break;
+	default:
+		if (a->status == 0x02)
+			printf("%s status 0x02 sense %x/%02x/%02x\n", label, a->key, a->asc, a->ascq);
+		else
+			printf("%s status 0x%02x\n", label, a->status);
+	}
+}
+
+/* A command without data-out; prints "<label> ..." and returns its answer. */
+static struct answer cmd_simple(struct sess *s, const char *label, const uint8_t cdb[16],
+				uint8_t *in, uint32_t in_len)
+{
+	struct answer a = { .data = in, .data_len = in_len };
+	uint32_t itt = s->itt++;
+
+	if (send_cmd(s, itt, s->cmdsn++, in_len ? 0xc0 : 0x80, cdb, in_len, NULL, 0, 0)) {
+		a.kind = 3;
+	} else {
+		wait_answer(s, itt, &a, IO_TIMEOUT_MS);
+	}
+	if (label)
+		print_answer(label, &a);
+	return a;
+}
+
+static void tur(struct sess *s, const char *label)
+{
+	uint8_t cdb[16] = { 0 };
+
+	cmd_simple(s, label, cdb, NULL, 0);
+}
+
+/* Clears the unit attention(s) of a new nexus. */
+static void settle(struct sess *s)
+{
+	uint8_t cdb[16] = { 0 };
+
+	for (int i = 0; i < 8; i++)
+		if (cmd_simple(s, NULL, cdb, NULL, 0).status == 0)
+			return;
+}
+
+/* WRITE(10) of len bytes: imm bytes immediate, the rest through R2Ts in Data-Outs of at most
+ * 8 KiB; bad_pdu: index of the Data-Out sent with a bad data digest (-1 none). */
+static struct answer write10(struct sess *s, uint32_t lba, const uint8_t *buf, uint32_t len,
+			     uint32_t imm, int bad_pdu, const char *label)
+{
+	struct answer a = { 0 };
+	uint8_t cdb[16];
+	uint32_t itt = s->itt++, sn = 0;
+	int n = 0;
+
+	cdb_rw10(cdb, 0x2a, lba, (uint16_t)(len / 512));
+	if (send_cmd(s, itt, s->cmdsn++, 0xa0, cdb, len, buf, imm, 0)) {
+		a.kind = 3;
+		goto out;
+	}
+	for (;;) {
+		wait_answer(s, itt, &a, IO_TIMEOUT_MS);
+		if (a.kind != 4)
+			break;
+		for (uint32_t off = 0; off < a.r2t_len;) {
+			uint32_t chunk = a.r2t_len - off < 8192 ? a.r2t_len - off : 8192;
+			int last = off + chunk == a.r2t_len;
+
+			if (send_data_out(s, itt, a.ttt, sn++, a.r2t_off + off, buf + a.r2t_off + off,
+					  chunk, last, n++ == bad_pdu ? BAD_DDIGEST : 0)) {
+				a.kind = 3;
+				goto out;
+			}
+			off += chunk;
+			if (n - 1 == bad_pdu && !last) {
+				/* RFC 7143 7.8 (b): no answer for the task until all its data is in. */
+				struct answer early = { 0 };
+
+				wait_answer(s, itt, &early, 500);
+				print_answer("before_rest", &early);
+				if (early.kind == 2) {
+					wait_answer(s, itt, &early, 300);
+					print_answer("before_rest_then", &early);
+				}
+			}
+		}
+	}
+out:
+	if (label)
+		print_answer(label, &a);
+	return a;
+}
+
+static struct answer read10(struct sess *s, uint32_t lba, uint8_t *buf, uint32_t len,
+			    const char *label)
+{
+	uint8_t cdb[16];
+
+	cdb_rw10(cdb, 0x28, lba, (uint16_t)(len / 512));
+	memset(buf, 0, len);
+	return cmd_simple(s, label, cdb, buf, len);
+}
+
+static int all_bytes(const uint8_t *b, uint32_t len, uint8_t v)
+{
+	for (uint32_t i = 0; i < len; i++)
+		if (b[i] != v)
+			return 0;
+	return 1;
+}
+
+/* ---- scenarios ---- */
+
+/* PERSISTENT RESERVE OUT (SPC-4 6.16) with a 24-byte parameter list as immediate data. */
+static struct answer prout(struct sess *s, uint8_t sa, uint8_t type, uint64_t key, uint64_t sakey,
+			   const char *label)
+{
+	uint8_t cdb[16] = { 0x5f, sa, type }, pl[24] = { 0 };
+	struct answer a = { 0 };
+	uint32_t itt = s->itt++;
+
+	cdb[8] = sizeof(pl);
+	put32(pl, (uint32_t)(key >> 32));
+	put32(pl + 4, (uint32_t)key);
+	put32(pl + 8, (uint32_t)(sakey >> 32));
+	put32(pl + 12, (uint32_t)sakey);
+	if (send_cmd(s, itt, s->cmdsn++, 0xa0, cdb, sizeof(pl), pl, sizeof(pl), 0))
+		a.kind = 3;
+	else
+		wait_answer(s, itt, &a, IO_TIMEOUT_MS);
+	print_answer(label, &a);
+	return a;
+}
+
+static int reinstate(uint32_t lba)
+{
+	struct sess a = { .itt = 1, .isid = 0x5eed01 }, b = { .itt = 0x1000, .isid = 0x5eed01 };
+	uint8_t cdb[16], *buf = malloc(4096), keys[64];
+	struct answer ans = { 0 };
+	struct pdu p = { 0 };
+	int r;
+
+	if (!buf || sess_login(&a, 0) < 0 || a.status) {
+		free(buf);
+		return 2;
+	}
+	settle(&a);
+	prout(&a, 0x06, 0, 0, 0xabc, "a_register");	/* REGISTER AND IGNORE EXISTING KEY */
+	/* A WRITE left waiting for its data: a task the reinstatement must abort. */
+	memset(buf, 0xa1, 4096);
+	cdb_rw10(cdb, 0x2a, lba, 8);
+	if (send_cmd(&a, a.itt, a.cmdsn++, 0xa0, cdb, 4096, NULL, 0, 0))
+		return 2;
+	wait_answer(&a, a.itt, &ans, IO_TIMEOUT_MS);
+	print_answer("a_write", &ans);
+
+	if (sess_login(&b, 0) < 0) {
+		printf("b_login failed\n");
+		return 0;
+	}
+	printf("b_login 0x%04x\n", b.status);
+	/* A's connection must be gone: EOF (or a reset), not a timeout. */
+	do
+		r = recv_pdu(&a, &p, 3000);
+	while (r == 0);
+	printf("a_conn %s\n", r == -2 ? "open" : "closed");
+	free(p.data);
+	/* The data A never sent now arrives too late: nothing may be written. */
+	send_data_out(&a, a.itt, ans.ttt, 0, 0, buf, 4096, 1, 0);
+	close(a.fd);
+	if (b.status)
+		return 0;
+	tur(&b, "b_first");
+	tur(&b, "b_second");
+	read10(&b, lba, buf, 4096, "b_read");
+	printf("b_read_written %s\n", all_bytes(buf, 4096, 0xa1) ? "yes" : "no");
+	cdb_rw10(cdb, 0, 0, 0);
+	cdb[0] = 0x5e;	/* PERSISTENT RESERVE IN, READ KEYS */
+	cdb[8] = sizeof(keys);
+	ans = cmd_simple(&b, "b_read_keys", cdb, keys, sizeof(keys));
+	if (ans.kind == 1 && ans.status == 0) {
+		uint32_t n = get32(keys + 4) / 8;
+
+		printf("b_keys");
+		for (uint32_t i = 0; i < n && i < 7; i++)
+			printf(" 0x%08x%08x", get32(keys + 8 + 8 * i), get32(keys + 12 + 8 * i));
+		printf("\n");
+	}
+	/* RESERVE (Write Exclusive) with A's key: only a registered I_T nexus may. */
+	prout(&b, 0x01, 0x01, 0xabc, 0, "b_reserve");
+	prout(&b, 0x02, 0x01, 0xabc, 0, "b_release");
+	prout(&b, 0x00, 0, 0xabc, 0, "b_unregister");
+	sess_logout(&b);
+	free(buf);
+	return 0;
+}
+
+static int tsih_logins(void)
+{
+	struct sess a = { .itt = 1, .isid = 0x75158 }, c = { .itt = 1, .isid = 0x75158 },
+		    d = { .itt = 1, .isid = 0x75159 };
+
+	if (sess_login(&a, 0) < 0 || a.status)
+		return 2;
+	settle(&a);
+	printf("a_tsih %u\n", a.tsih);
+	/* MaxConnections=1: a second connection of a's session (or a's connection reinstated:
+	 * same ISID, TSIH, CID) is refused, and a is left alone. */
+	if (sess_login(&c, a.tsih) < 0)
+		printf("same_tsih failed\n");
+	else
+		printf("same_tsih 0x%04x\n", c.status);
+	close(c.fd);
+	if (sess_login(&d, (uint16_t)(a.tsih + 1000)) < 0)
+		printf("unknown_tsih failed\n");
+	else
+		printf("unknown_tsih 0x%04x\n", d.status);
+	close(d.fd);
+	tur(&a, "a_after");
+	sess_logout(&a);
+	return 0;
+}
+
+static int digest_good(uint32_t lba)
+{
+	struct sess s = { .itt = 1, .isid = 0xd16e57 };
+	uint8_t *w = malloc(16384), *r = malloc(16384);
+
+	if (!w || !r || sess_login(&s, 0) < 0 || s.status)
+		return 2;
+	settle(&s);
+	for (uint32_t i = 0; i < 16384; i++)
+		w[i] = (uint8_t)(i * 7 + 3);
+	write10(&s, lba, w, 16384, 4096, -1, "write");
+	datain_pdus = 0;
+	read10(&s, lba, r, 16384, "read");
+	printf("datain_pdus %u\n", datain_pdus);
+	printf("read_match %s\n", memcmp(w, r, 16384) ? "no" : "yes");
+	printf("target_digest_errors %u\n", s.target_digest_errors);
+	sess_logout(&s);
+	free(w);
+	free(r);
+	return 0;
+}
+
+static int digest_bad_dataout(uint32_t lba)
+{
+	struct sess s = { .itt = 1, .isid = 0xbad0d0 };
+	uint8_t *w = malloc(16384), *r = malloc(16384);
+
+	if (!w || !r || sess_login(&s, 0) < 0 || s.status)
+		return 2;
+	settle(&s);
+	memset(w, 0x11, 16384);
+	write10(&s, lba, w, 16384, 0, -1, "good_write");
+	/* One R2T of 16 KiB answered by two 8 KiB Data-Outs, the first with a bad data digest. */
+	memset(w, 0x22, 16384);
+	write10(&s, lba, w, 16384, 0, 0, "bad_write");
+	read10(&s, lba, r, 16384, "read");
+	printf("medium %s\n", all_bytes(r, 16384, 0x11) ? "unchanged" : "changed");
+	tur(&s, "after");
+	printf("target_digest_errors %u\n", s.target_digest_errors);
+	sess_logout(&s);
+	free(w);
+	free(r);
+	return 0;
+}
+
+static int digest_bad_imm(uint32_t lba)
+{
+	struct sess s = { .itt = 1, .isid = 0xbad1ee };
+	uint8_t cdb[16], *w = malloc(4096), *r = malloc(4096), ping[64];
+	uint8_t nop[BHS] = { 0x40 | 0x40, 0x80 };
+	struct answer a = { 0 };
+	uint32_t itt, cmdsn;
+
+	if (!w || !r || sess_login(&s, 0) < 0 || s.status)
+		return 2;
+	settle(&s);
+	memset(w, 0x33, 4096);
+	cdb_rw10(cdb, 0x2a, lba, 8);
+	itt = s.itt++;
+	cmdsn = s.cmdsn++;
+	if (send_cmd(&s, itt, cmdsn, 0xa0, cdb, 4096, w, 4096, BAD_DDIGEST))
+		return 2;
+	wait_answer(&s, itt, &a, IO_TIMEOUT_MS);
+	print_answer("bad_cmd", &a);
+	/* Discarded: no status may follow for that ITT. */
+	wait_answer(&s, itt, &a, 500);
+	print_answer("bad_cmd_then", &a);
+	/* A READ with the next CmdSN waits behind the gap the discarded command left... */
+	{
+		uint32_t itts[2] = { itt, s.itt++ };
+		struct answer both[2] = { { 0 }, { .data = r, .data_len = 4096 } };
+		uint8_t rcdb[16];
+
+		cdb_rw10(rcdb, 0x28, lba, 8);
+		memset(r, 0, 4096);
+		if (send_cmd(&s, itts[1], s.cmdsn++, 0xc0, rcdb, 4096, NULL, 0, 0))
+			return 2;
+		wait_answer(&s, itts[1], &both[1], 500);
+		print_answer("read_in_gap", &both[1]);
+		both[1].data = r;
+		both[1].data_len = 4096;
+		/* ...until the initiator retries the command (same ITT and CmdSN, RFC 7143 6.2.1). */
+		if (send_cmd(&s, itt, cmdsn, 0xa0, cdb, 4096, w, 4096, 0))
+			return 2;
+		wait_many(&s, 2, itts, both, IO_TIMEOUT_MS);
+		print_answer("retry", &both[0]);
+		print_answer("read_after_retry", &both[1]);
+		printf("read_sees %s\n", all_bytes(r, 4096, 0x33) ? "retried_write" : "other");
+	}
+	read10(&s, lba, r, 4096, "read");
+	printf("medium %s\n", all_bytes(r, 4096, 0x33) ? "written" : "not_written");
+
+	/* A NOP-Out ping whose data digest is wrong: rejected, not answered; then a good one. */
+	memset(ping, 0x5a, sizeof(ping));
+	put32(nop + 16, 0x4e4f50);
+	put32(nop + 20, 0xffffffff);
+	put32(nop + 24, s.cmdsn);
+	put32(nop + 28, s.expstatsn);
+	if (send_pdu(&s, nop, ping, sizeof(ping), BAD_DDIGEST))
+		return 2;
+	wait_answer(&s, 0x4e4f50, &a, 1000);
+	print_answer("bad_nop", &a);
+	wait_answer(&s, 0x4e4f50, &a, 500);
+	print_answer("bad_nop_then", &a);
+	put32(nop + 16, 0x4e4f51);
+	if (send_pdu(&s, nop, ping, sizeof(ping), 0))
+		return 2;
+	{
+		struct pdu p = { 0 };
+		int got = 0;
+
+		while (!recv_pdu(&s, &p, IO_TIMEOUT_MS))
+			if ((p.bhs[0] & 0x3f) == 0x20 && get32(p.bhs + 16) == 0x4e4f51) {
+				got = p.len == sizeof(ping) && !memcmp(p.data, ping, sizeof(ping));
+				break;
+			}
+		free(p.data);
+		printf("good_nop %s\n", got ? "echoed" : "missing");
+	}
+	tur(&s, "after");
+	printf("target_digest_errors %u\n", s.target_digest_errors);
+	sess_logout(&s);
+	free(w);
+	free(r);
+	return 0;
+}
+
+static int hdigest_bad(void)
+{
+	struct sess s = { .itt = 1, .isid = 0xbadbad };
+	uint8_t cdb[16] = { 0 };
+	struct answer a = { 0 };
+	uint32_t itt;
+
+	if (sess_login(&s, 0) < 0 || s.status)
+		return 2;
+	settle(&s);
+	itt = s.itt++;
+	if (send_cmd(&s, itt, s.cmdsn++, 0x80, cdb, 0, NULL, 0, BAD_HDIGEST)) {
+		printf("tur closed\n");
+		return 0;
+	}
+	wait_answer(&s, itt, &a, 5000);
+	print_answer("tur", &a);
+	close(s.fd);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: iscsi-robust [-d] [-n INITIATOR] [-i ISID] HOST:PORT TARGET "
+			"SCENARIO [LBA]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	char *hp, *colon;
+	const char *sc;
+	uint32_t lba = 0;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "dn:")) != -1) {
+		if (opt == 'd')
+			digests = 1;
+		else if (opt == 'n')
+			initiator = optarg;
+		else
+			usage();
+	}
+	if (argc - optind < 3)
+		usage();
+	hp = strdup(argv[optind]);
+	colon = hp ? strrchr(hp, ':') : NULL;
+	if (!colon)
+		usage();
+	*colon = 0;
+	host = hp;
+	port = colon + 1;
+	target = argv[optind + 1];
+	sc = argv[optind + 2];
+	if (argc - optind >= 4)
+		lba = (uint32_t)strtoul(argv[optind + 3], NULL, 0);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	crc_init();
+
+	if (!strcmp(sc, "reinstate"))
+		return reinstate(lba);
+	if (!strcmp(sc, "tsih"))
+		return tsih_logins();
+	if (!strcmp(sc, "digest-good"))
+		return digest_good(lba);
+	if (!strcmp(sc, "digest-bad-dataout"))
+		return digest_bad_dataout(lba);
+	if (!strcmp(sc, "digest-bad-imm"))
+		return digest_bad_imm(lba);
+	if (!strcmp(sc, "hdigest-bad"))
+		return hdigest_bad();
+	usage();
+	return 2;
+}
