@@ -1,7 +1,9 @@
 /* iscsi-cmd: send one raw SCSI command over iSCSI (libiscsi) and print what came back, for
  * integration tests that need a CDB no libiscsi tool sends.
  *
- *   iscsi-cmd [-i INITIATOR] [-n DATA_IN_LEN] URL CMD...
+ *   iscsi-cmd [-H] [-i INITIATOR] [-n DATA_IN_LEN] URL CMD...
+ *
+ * -H offers only HeaderDigest=CRC32C (libiscsi offers None,CRC32C, which a target answers None).
  *
  * URL is iscsi://HOST:PORT/TARGET/LUN. Each CMD is CDB_HEX or CDB_HEX=DATA_OUT, sent in order
  * in ONE session (one I_T nexus, so state such as copy status or PREVENT survives between
@@ -28,7 +30,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: iscsi-cmd [-i INITIATOR] [-n DATA_IN_LEN] URL "
+	fprintf(stderr, "usage: iscsi-cmd [-H] [-i INITIATOR] [-n DATA_IN_LEN] URL "
 			"CDB_HEX[=DATA_OUT_HEX|=@FILE]...\n");
 	exit(2);
 }
@@ -168,12 +170,14 @@ int main(int argc, char **argv)
 {
 	const char *initiator = "iqn.2026-11.org.invar:iscsi-cmd";
 	unsigned long din_len = 0;
+	enum iscsi_header_digest hdigest = ISCSI_HEADER_DIGEST_NONE_CRC32C;
 	struct iscsi_context *iscsi;
 	struct iscsi_url *url;
 	int opt, ret = 0;
 
-	while ((opt = getopt(argc, argv, "i:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "Hi:n:")) != -1) {
 		switch (opt) {
+		case 'H': hdigest = ISCSI_HEADER_DIGEST_CRC32C; break;
 		case 'i': initiator = optarg; break;
 		case 'n': din_len = strtoul(optarg, NULL, 0); break;
 		default: usage();
@@ -193,7 +197,7 @@ int main(int argc, char **argv)
 	}
 	iscsi_set_targetname(iscsi, url->target);
 	iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
-	iscsi_set_header_digest(iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+	iscsi_set_header_digest(iscsi, hdigest);
 	if (iscsi_full_connect_sync(iscsi, url->portal, url->lun) != 0) {
 		fprintf(stderr, "iscsi-cmd: login failed: %s\n", iscsi_get_error(iscsi));
 		return 2;

@@ -3,7 +3,7 @@
  * login naming a live TSIH, DataDigest=CRC32C (libiscsi only does header digests) and PDUs whose
  * digests are wrong on purpose.
  *
- *   iscsi-robust [-d] [-n INITIATOR] [-i ISID] HOST:PORT TARGET SCENARIO [LBA]
+ *   iscsi-robust [-d] [-n INITIATOR] HOST:PORT TARGET SCENARIO [LBA|SECONDS]
  *
  * -d negotiates HeaderDigest=CRC32C and DataDigest=CRC32C; every PDU received is then checked
  * (a bad digest from the target prints "target_digest_error"). LUN 0, 512-byte blocks. Output
@@ -21,6 +21,9 @@
  *   digest-bad-imm LBA  a WRITE whose immediate data has a bad digest, then its retry (same ITT
  *                       and CmdSN); a NOP-Out ping with a bad data digest, then a good one
  *   hdigest-bad         TEST UNIT READY with a bad header digest
+ *   hold SECONDS        log in and READ 4 KiB every 50 ms until SECONDS pass ("io_ok N") or a
+ *                       READ fails other than with a unit attention ("io_ended after N: read
+ *                       closed|status...")
  *
  * Exit status 0 when the scenario ran, 2 on usage errors or when the first login failed. */
 #include <errno.h>
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -851,10 +855,51 @@ static int hdigest_bad(void)
 	return 0;
 }
 
+/* Logs in as -n INITIATOR and READs 4 KiB every 50 ms for secs seconds, or until a READ fails. */
+static int hold(unsigned secs)
+{
+	struct sess s = { .itt = 1, .isid = (uint32_t)getpid() };
+	uint8_t *buf = malloc(4096);
+	time_t end = time(NULL) + secs;
+	unsigned n = 0;
+
+	if (!buf)
+		return 2;
+	if (sess_login(&s, 0) < 0) {
+		printf("login failed\n");
+		return 0;
+	}
+	printf("login 0x%04x\n", s.status);
+	if (s.status)
+		return 0;
+	settle(&s);
+	while (time(NULL) < end) {
+		struct answer a = read10(&s, 0, buf, 4096, NULL);
+
+		/* A unit attention (REPORTED LUNS DATA HAS CHANGED after an ACL change) is news,
+		 * not an end: the next READ runs. */
+		if (a.kind == 1 && a.status == 0x02 && a.key == 6)
+			continue;
+		if (a.kind != 1 || a.status) {
+			printf("io_ended after %u: ", n);
+			print_answer("read", &a);
+			free(buf);
+			return 0;
+		}
+		if (++n == 1)
+			printf("io_running\n");
+		usleep(50000);
+	}
+	printf("io_ok %u\n", n);
+	sess_logout(&s);
+	free(buf);
+	return 0;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: iscsi-robust [-d] [-n INITIATOR] [-i ISID] HOST:PORT TARGET "
-			"SCENARIO [LBA]\n");
+	fprintf(stderr, "usage: iscsi-robust [-d] [-n INITIATOR] HOST:PORT TARGET "
+			"SCENARIO [LBA|SECONDS]\n");
 	exit(2);
 }
 
@@ -901,6 +946,8 @@ int main(int argc, char **argv)
 		return digest_bad_imm(lba);
 	if (!strcmp(sc, "hdigest-bad"))
 		return hdigest_bad();
+	if (!strcmp(sc, "hold"))
+		return hold(lba);
 	usage();
 	return 2;
 }

@@ -88,6 +88,17 @@ static uint16_t iscsi_tsih_alloc(struct daemon *d)
 	return tsih;
 }
 
+static bool iscsi_login_still_admitted(struct daemon *d, struct iscsi_session *s)
+{
+	const struct chap_cred *cred;
+	enum acl_verdict v;
+
+	pthread_mutex_lock(&d->lock);
+	v = target_auth_check(&s->target->auth, s->nexus.initiator, &cred);
+	pthread_mutex_unlock(&d->lock);
+	return v != ACL_DENY;
+}
+
 /* Move to full feature phase: create and register the session, send the final response. */
 static void iscsi_login_complete(struct iscsi_conn *c)
 {
@@ -140,6 +151,13 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 		return;
 	}
 	c->sess = s;
+	/* The ACL may have lost this initiator since iscsi_auth_decide(). Checked after the
+	 * session is registered: an acl_delete either is seen here or its sweep of the registry
+	 * (iscsi_ops_target_access_changed) runs after the registration and finds the session. */
+	if (s->type == ISCSI_SESSION_NORMAL && !iscsi_login_still_admitted(c->d, s)) {
+		iscsi_login_fail(c, LOGIN_AUTHORIZATION_FAILED, "removed from the ACL during login");
+		return;
+	}
 
 	if (iscsi_login_send(c, c->login_rsp_flags, c->login_rsp, c->login_rsp_len, s->tsih) < 0) {
 		c->login_rsp = NULL;
