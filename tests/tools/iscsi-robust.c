@@ -3,8 +3,9 @@
  * login naming a live TSIH, DataDigest=CRC32C (libiscsi only does header digests) and PDUs whose
  * digests are wrong on purpose.
  *
- *   iscsi-robust [-d] [-n INITIATOR] HOST:PORT TARGET SCENARIO [LBA|SECONDS]
+ *   iscsi-robust [-d] [-n INITIATOR] [-s ISID] HOST:PORT TARGET SCENARIO [LBA|SECONDS]
  *
+ * -s sets the low 32 bits of hold's ISID (two holds with one -s are one initiator port).
  * -d negotiates HeaderDigest=CRC32C and DataDigest=CRC32C; every PDU received is then checked
  * (a bad digest from the target prints "target_digest_error"). LUN 0, 512-byte blocks. Output
  * is one "word value..." item per line; the test script decides what is right.
@@ -64,6 +65,7 @@ struct sess {
 
 static const char *host, *port, *target, *initiator = "iqn.2026-11.org.invar.test:robust";
 static int digests;
+static uint32_t hold_isid;	/* -s: the ISID hold logs in with (0: the process id) */
 static unsigned datain_pdus;	/* Data-In PDUs received (at most 8 KiB each: our MRDSL) */
 
 /* ---- CRC32C (Castagnoli, reflected), the iSCSI digest (RFC 7143 13.1) ---- */
@@ -858,7 +860,7 @@ static int hdigest_bad(void)
 /* Logs in as -n INITIATOR and READs 4 KiB every 50 ms for secs seconds, or until a READ fails. */
 static int hold(unsigned secs)
 {
-	struct sess s = { .itt = 1, .isid = (uint32_t)getpid() };
+	struct sess s = { .itt = 1, .isid = hold_isid ? hold_isid : (uint32_t)getpid() };
 	uint8_t *buf = malloc(4096);
 	time_t end = time(NULL) + secs;
 	unsigned n = 0;
@@ -898,7 +900,7 @@ static int hold(unsigned secs)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: iscsi-robust [-d] [-n INITIATOR] HOST:PORT TARGET "
+	fprintf(stderr, "usage: iscsi-robust [-d] [-n INITIATOR] [-s ISID] HOST:PORT TARGET "
 			"SCENARIO [LBA|SECONDS]\n");
 	exit(2);
 }
@@ -910,11 +912,13 @@ int main(int argc, char **argv)
 	uint32_t lba = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "dn:")) != -1) {
+	while ((opt = getopt(argc, argv, "dn:s:")) != -1) {
 		if (opt == 'd')
 			digests = 1;
 		else if (opt == 'n')
 			initiator = optarg;
+		else if (opt == 's')
+			hold_isid = (uint32_t)strtoul(optarg, NULL, 0);
 		else
 			usage();
 	}
