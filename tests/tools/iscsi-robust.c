@@ -637,13 +637,16 @@ static int reinstate(uint32_t lba)
 	/* A WRITE left waiting for its data: a task the reinstatement must abort. */
 	memset(buf, 0xa1, 4096);
 	cdb_rw10(cdb, 0x2a, lba, 8);
-	if (send_cmd(&a, a.itt, a.cmdsn++, 0xa0, cdb, 4096, NULL, 0, 0))
+	if (send_cmd(&a, a.itt, a.cmdsn++, 0xa0, cdb, 4096, NULL, 0, 0)) {
+		free(buf);
 		return 2;
+	}
 	wait_answer(&a, a.itt, &ans, IO_TIMEOUT_MS);
 	print_answer("a_write", &ans);
 
 	if (sess_login(&b, 0) < 0) {
 		printf("b_login failed\n");
+		free(buf);
 		return 0;
 	}
 	printf("b_login 0x%04x\n", b.status);
@@ -656,8 +659,10 @@ static int reinstate(uint32_t lba)
 	/* The data A never sent now arrives too late: nothing may be written. */
 	send_data_out(&a, a.itt, ans.ttt, 0, 0, buf, 4096, 1, 0);
 	close(a.fd);
-	if (b.status)
+	if (b.status) {
+		free(buf);
 		return 0;
+	}
 	tur(&b, "b_first");
 	tur(&b, "b_second");
 	read10(&b, lba, buf, 4096, "b_read");
@@ -869,11 +874,14 @@ static int hold(unsigned secs)
 		return 2;
 	if (sess_login(&s, 0) < 0) {
 		printf("login failed\n");
+		free(buf);
 		return 0;
 	}
 	printf("login 0x%04x\n", s.status);
-	if (s.status)
+	if (s.status) {
+		free(buf);
 		return 0;
+	}
 	settle(&s);
 	while (time(NULL) < end) {
 		struct answer a = read10(&s, 0, buf, 4096, NULL);
