@@ -3,8 +3,11 @@
  * login naming a live TSIH, DataDigest=CRC32C (libiscsi only does header digests) and PDUs whose
  * digests are wrong on purpose.
  *
- *   iscsi-robust [-d] [-n INITIATOR] [-s ISID] HOST:PORT TARGET SCENARIO [LBA|SECONDS]
+ *   iscsi-robust [-d] [-b N] [-k KEY=VALUE]... [-n INITIATOR] [-s ISID] HOST:PORT TARGET
+ *                SCENARIO [LBA|SECONDS]
  *
+ * -k KEY=VALUE replaces (or adds) a login key; -b N makes digest-bad-dataout corrupt the data
+ * digest of its Nth Data-Out (0, the first, by default).
  * -s sets the low 32 bits of hold's ISID (two holds with one -s are one initiator port).
  * -d negotiates HeaderDigest=CRC32C and DataDigest=CRC32C; every PDU received is then checked
  * (a bad digest from the target prints "target_digest_error"). LUN 0, 512-byte blocks. Output
@@ -65,7 +68,10 @@ struct sess {
 
 static const char *host, *port, *target, *initiator = "iqn.2026-11.org.invar.test:robust";
 static int digests;
-static uint32_t hold_isid;	/* -s: the ISID hold logs in with (0: the process id) */
+static uint32_t hold_isid;
+static const char *extra_keys[16];	/* -k KEY=VALUE: replace our login key of that name */
+static unsigned n_extra_keys;
+static int bad_index;		/* -b N: digest-bad-dataout corrupts Data-Out number N (0 first) */	/* -s: the ISID hold logs in with (0: the process id) */
 static unsigned datain_pdus;	/* Data-In PDUs received (at most 8 KiB each: our MRDSL) */
 
 /* ---- CRC32C (Castagnoli, reflected), the iSCSI digest (RFC 7143 13.1) ---- */
@@ -309,8 +315,17 @@ static int sess_login(struct sess *s, uint16_t tsih)
 	off = add_key(text, off, sizeof(text), kv);
 	snprintf(kv, sizeof(kv), "TargetName=%s", target);
 	off = add_key(text, off, sizeof(text), kv);
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		off = add_key(text, off, sizeof(text), keys[i]);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t kl = strcspn(keys[i], "=") + 1;
+		unsigned j;
+
+		for (j = 0; j < n_extra_keys && strncmp(extra_keys[j], keys[i], kl); j++)
+			;
+		if (j == n_extra_keys)
+			off = add_key(text, off, sizeof(text), keys[i]);
+	}
+	for (i = 0; i < n_extra_keys; i++)
+		off = add_key(text, off, sizeof(text), extra_keys[i]);
 	for (round = 0; round < 4; round++) {
 		uint8_t b[BHS] = { 0x43, 0x87 };	/* immediate Login, T, operational -> FFP */
 
@@ -538,7 +553,7 @@ static struct answer write10(struct sess *s, uint32_t lba, const uint8_t *buf, u
 {
 	struct answer a = { 0 };
 	uint8_t cdb[16];
-	uint32_t itt = s->itt++, sn = 0;
+	uint32_t itt = s->itt++, sn;
 	int n = 0;
 
 	cdb_rw10(cdb, 0x2a, lba, (uint16_t)(len / 512));
@@ -548,8 +563,14 @@ static struct answer write10(struct sess *s, uint32_t lba, const uint8_t *buf, u
 	}
 	for (;;) {
 		wait_answer(s, itt, &a, IO_TIMEOUT_MS);
+		if (a.kind == 2 && bad_pdu >= 0) {
+			/* The Reject for the bad Data-Out: the R2Ts still outstanding are answered. */
+			print_answer("write_pdu", &a);
+			continue;
+		}
 		if (a.kind != 4)
 			break;
+		sn = 0;		/* DataSN counts within each R2T's sequence (RFC 7143 11.7.5) */
 		for (uint32_t off = 0; off < a.r2t_len;) {
 			uint32_t chunk = a.r2t_len - off < 8192 ? a.r2t_len - off : 8192;
 			int last = off + chunk == a.r2t_len;
@@ -746,9 +767,10 @@ static int digest_bad_dataout(uint32_t lba)
 	settle(&s);
 	memset(w, 0x11, 16384);
 	write10(&s, lba, w, 16384, 0, -1, "good_write");
-	/* One R2T of 16 KiB answered by two 8 KiB Data-Outs, the first with a bad data digest. */
+	/* By default one R2T of 16 KiB answered by two 8 KiB Data-Outs, the first (-b) with a bad
+	 * data digest; -k MaxBurstLength=4096 -k MaxOutstandingR2T=4 makes it four R2Ts. */
 	memset(w, 0x22, 16384);
-	write10(&s, lba, w, 16384, 0, 0, "bad_write");
+	write10(&s, lba, w, 16384, 0, bad_index, "bad_write");
 	read10(&s, lba, r, 16384, "read");
 	printf("medium %s\n", all_bytes(r, 16384, 0x11) ? "unchanged" : "changed");
 	tur(&s, "after");
@@ -908,7 +930,8 @@ static int hold(unsigned secs)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: iscsi-robust [-d] [-n INITIATOR] [-s ISID] HOST:PORT TARGET "
+	fprintf(stderr, "usage: iscsi-robust [-d] [-b N] [-k KEY=VALUE]... [-n INITIATOR] [-s ISID] "
+			"HOST:PORT TARGET "
 			"SCENARIO [LBA|SECONDS]\n");
 	exit(2);
 }
@@ -920,11 +943,15 @@ int main(int argc, char **argv)
 	uint32_t lba = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "dn:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:dk:n:s:")) != -1) {
 		if (opt == 'd')
 			digests = 1;
 		else if (opt == 'n')
 			initiator = optarg;
+		else if (opt == 'k' && n_extra_keys < 16)
+			extra_keys[n_extra_keys++] = optarg;
+		else if (opt == 'b')
+			bad_index = atoi(optarg);
 		else if (opt == 's')
 			hold_isid = (uint32_t)strtoul(optarg, NULL, 0);
 		else
