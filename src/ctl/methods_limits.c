@@ -40,7 +40,7 @@ _Static_assert(sizeof(limits_set_params) / sizeof(limits_set_params[0]) <= LIMIT
 
 static json_t *limits_json(const struct invar_limits *l)
 {
-	json_t *vals = json_object(), *keys = json_array(), *o;
+	json_t *vals = json_object(), *keys = json_array();
 	unsigned i;
 
 	if (!vals || !keys)
@@ -56,10 +56,8 @@ static json_t *limits_json(const struct invar_limits *l)
 		    json_object_set_new(vals, d->key, json_integer(invar_limits_get(l, d))) < 0)
 			goto nomem;
 	}
-	o = json_pack("{s:o, s:o}", "limits", vals, "keys", keys);
-	if (o)
-		return o;
-	return NULL;	/* json_pack's "o" stole both references even on failure */
+	/* "o" steals both references, on failure too. */
+	return json_pack("{s:o, s:o}", "limits", vals, "keys", keys);
 nomem:
 	json_decref(vals);
 	json_decref(keys);
