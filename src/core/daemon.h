@@ -73,6 +73,10 @@ struct fabric_ops {
 	/* Thread-safe, from any worker: abort, without a response, the tasks on lu of the sessions
 	 * whose I_T nexus id is in ids (PREEMPT AND ABORT, SPC-4 5.12.11.5). Asynchronous. */
 	void (*lu_abort_tasks)(struct daemon *d, struct lu *lu, const uint64_t *ids, unsigned n);
+	/* Live migration handover: ask every session of t to log out (Async Message "logout
+	 * requested", RFC 7143 11.9.1, within wait_s seconds), and drop those still there after
+	 * that, so their initiators log in again and are redirected. */
+	void (*target_request_logout)(struct daemon *d, struct target *t, unsigned wait_s);
 };
 
 struct target;

@@ -121,6 +121,7 @@ static const struct fabric_ops iscsi_fabric_ops = {
 	.target_session_count = iscsi_ops_session_count,
 	.shutdown = iscsi_ops_shutdown,
 	.lu_abort_tasks = iscsi_ops_lu_abort_tasks,
+	.target_request_logout = iscsi_ops_request_logout,
 };
 
 int iscsi_fabric_init(struct daemon *d)
