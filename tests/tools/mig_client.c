@@ -101,7 +101,7 @@ static void log_fn(int level, const char *msg)
 	if (strstr(msg, "redirect"))
 		redirects++;
 	if (level <= 2)
-		fprintf(stderr, "libiscsi: %s\n", msg);
+		fprintf(stderr, "libiscsi: %.1f %s\n", now_ms_f(), msg);
 }
 
 static void op_finish(struct client *c)
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 		pfd.fd = iscsi_get_fd(c.iscsi);
 		pfd.events = (short)iscsi_which_events(c.iscsi);
 		pfd.revents = 0;
-		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, c.retry_pending ? RETRY_DELAY_MS : 20) < 0 &&
+		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, c.retry_pending ? RETRY_DELAY_MS : 2) < 0 &&
 		    errno != EINTR)
 			break;
 		if (iscsi_service(c.iscsi, pfd.revents) < 0)
