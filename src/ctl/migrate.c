@@ -602,8 +602,11 @@ static int m_lu_migrate(struct rpc_call *c, const void *pv)
 	char why[600] = "", redirect[MIG_REDIRECT_MAX + 1] = "";
 	int fd = -1, ret;
 
-	if (p->portal && mig_portal_check(p->portal) < 0)
+	if (p->portal && mig_portal_check(p->portal) < 0) {
+		if (t)
+			target_put(t);
 		return rpc_fail(c, -EINVAL, "portal '%s' is not HOST:PORT[,TPGT]", p->portal);
+	}
 	if (!t)
 		return rpc_fail(c, -ENOENT, "no target %s", p->iqn);
 	pthread_mutex_lock(&c->d->lock);
