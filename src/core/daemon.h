@@ -76,6 +76,10 @@ struct fabric_ops {
 	/* A target's ACL changed: close the sessions of initiators it no longer admits (on their
 	 * own workers, asynchronously); returns how many. */
 	int (*target_access_changed)(struct daemon *d, struct target *t);
+	/* Live migration handover: ask every session of t to log out (Async Message "logout
+	 * requested", RFC 7143 11.9.1, within wait_s seconds), and drop those still there after
+	 * that, so their initiators log in again and are redirected. */
+	void (*target_request_logout)(struct daemon *d, struct target *t, unsigned wait_s);
 };
 
 struct target;

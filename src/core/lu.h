@@ -123,6 +123,9 @@ struct lu {
 	 * released, which STOP_COPY drains. */
 	atomic_int mig_state;
 	atomic_uint mig_inflight;
+	/* After the switch-over (STOP): the destination portal "HOST:PORT,TPGT" logins are
+	 * redirected to (core/mig_handover.c), "" when unknown. Under lock. */
+	char mig_redirect[320];
 };
 
 /* Pending unit attentions of one I_T nexus named by who it is (nexus ids are per daemon). */

@@ -19,9 +19,11 @@
 
 #include <jansson.h>
 
+#include "core/alua.h"
 #include "core/daemon.h"
 #include "core/lu.h"
 #include "core/lu_mig.h"
+#include "core/mig_handover.h"
 #include "core/migsm.h"
 #include "core/migstream.h"
 #include "core/pr.h"
@@ -256,6 +258,35 @@ static int dst_compat(struct daemon *d, const struct mig_lu_state *s, struct lu 
 	return ret;
 }
 
+/* The source's port group states (ALUA records), applied by tag to the groups this daemon
+ * has, when the arriving LU will be the only one serving in its target here: states are per
+ * target, so a target that serves other LUs keeps its own (docs/MIGRATION.md). A tag with no
+ * portal here, or a state SPC-4 does not define, is skipped. */
+static void dst_alua_apply(struct daemon *d, const struct mig_lu_state *s)
+{
+	struct target *t = target_find_get(d, s->target);
+	bool alone = true;
+
+	if (!t)
+		return;	/* dst_map creates it: applied after (below) */
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < INVAR_MAX_LUNS; i++)
+		if (i != s->lun && t->lus[i] && lu_mig_state(t->lus[i]) != MIG_STOP)
+			alone = false;
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned i = 0; alone && i < s->nalua; i++) {
+		enum alua_state st = (enum alua_state)s->alua[i].state;
+
+		if (st != ALUA_ACTIVE_OPTIMIZED && st != ALUA_ACTIVE_NON_OPTIMIZED &&
+		    st != ALUA_STANDBY && st != ALUA_UNAVAILABLE && st != ALUA_TRANSITIONING)
+			continue;
+		if (alua_set_state(d, t, s->alua[i].tag, st) == 0)
+			log_info("migration: %s port group %u: %s, as on the source", s->target,
+				 s->alua[i].tag, alua_state_name(st));
+	}
+	target_put(t);
+}
+
 /* Maps lu at the stream's address, replacing what was there; creates the target if needed. */
 static int dst_map(struct daemon *d, const struct mig_lu_state *s, struct lu *lu)
 {
@@ -267,6 +298,7 @@ static int dst_map(struct daemon *d, const struct mig_lu_state *s, struct lu *lu
 		if (ret < 0)
 			return ret;
 		target_get(t);
+		dst_alua_apply(d, s);	/* a new target: nothing else serves in it */
 	}
 	target_lun_del(d, t, s->lun);	/* -ENOENT when nothing was mapped: fine */
 	lu_get(lu);
@@ -279,6 +311,8 @@ static int dst_map(struct daemon *d, const struct mig_lu_state *s, struct lu *lu
 
 static void dst_session(struct daemon *d, int fd)
 {
+	char portals[MIG_PORTALS_BYTES];
+	size_t portals_len;
 	struct mig_lu_state s, fin;
 	struct reasons rs = { 0 };
 	struct lu *lu = NULL;
@@ -326,7 +360,10 @@ static void dst_session(struct daemon *d, int fd)
 	}
 	/* RESUMING: the LU exists, unmapped, and answers BUSY if anything reaches it. */
 	lu_mig_event(lu, MIG_EV_RESUME);
-	if (msg_send(fd, MIG_MSG_ACCEPT, NULL, 0) < 0)
+	/* ACCEPT names this daemon's iSCSI portals: where the source redirects logins after the
+	 * switch-over (mig_handover.h). A source that predates this ignores the payload. */
+	portals_len = mig_portals_format(d, portals, sizeof(portals));
+	if (msg_send(fd, MIG_MSG_ACCEPT, portals, portals_len) < 0)
 		goto out;
 	ret = msg_recv(fd, &type, &p, &len);
 	if (ret < 0 || type != MIG_MSG_FINAL) {
@@ -361,6 +398,7 @@ static void dst_session(struct daemon *d, int fd)
 	}
 	/* Serve first, then say so: the source already stopped, every moment counts. */
 	lu_mig_event(lu, MIG_EV_RESUMED);
+	dst_alua_apply(d, &fin);
 	ret = dst_map(d, &fin, lu);
 	if (ret < 0) {
 		log_err("migration of %s/%u: cannot map the LU: %s", s.target, s.lun,
@@ -507,7 +545,8 @@ out:
 
 /* Waits for the destination's answer: 0 on want, else -EPROTO with its reasons (or what went
  * wrong with the channel) in why. */
-static int src_expect(int fd, uint8_t want, char *why, size_t why_len)
+static int src_expect(int fd, uint8_t want, char *why, size_t why_len, uint8_t **payload,
+		      size_t *plen)
 {
 	uint8_t type, *p;
 	size_t len;
@@ -518,7 +557,12 @@ static int src_expect(int fd, uint8_t want, char *why, size_t why_len)
 		return ret;
 	}
 	if (type == want) {
-		free(p);
+		if (payload) {
+			*payload = p;
+			*plen = len;
+		} else {
+			free(p);
+		}
 		return 0;
 	}
 	if (type == MIG_MSG_REFUSE)
@@ -533,6 +577,7 @@ struct p_migrate {
 	const char *iqn;
 	int64_t lun;
 	const char *to;
+	const char *portal;	/* optional: where logins go after the move */
 };
 
 static const struct rpc_param lu_migrate_params[] = {
@@ -542,6 +587,8 @@ static const struct rpc_param lu_migrate_params[] = {
 	  .offset = offsetof(struct p_migrate, lun), .min = 0, .max = INVAR_MAX_LUNS - 1 },
 	{ .name = "to", .type = RPC_PARAM_STRING, .required = true,
 	  .offset = offsetof(struct p_migrate, to), .max_len = 300 },
+	{ .name = "portal", .type = RPC_PARAM_STRING,
+	  .offset = offsetof(struct p_migrate, portal), .max_len = MIG_REDIRECT_MAX },
 };
 
 static int m_lu_migrate(struct rpc_call *c, const void *pv)
@@ -549,12 +596,17 @@ static int m_lu_migrate(struct rpc_call *c, const void *pv)
 	const struct p_migrate *p = pv;
 	struct target *t = target_find_get(c->d, p->iqn);
 	uint64_t t0 = now_us(), t_stop = 0, t_switch = 0;
-	uint8_t *buf = NULL;
-	size_t len;
+	uint8_t *buf = NULL, *acc = NULL;
+	size_t len, acc_len = 0;
 	struct lu *lu = NULL;
-	char why[600] = "";
+	char why[600] = "", redirect[MIG_REDIRECT_MAX + 1] = "";
 	int fd = -1, ret;
 
+	if (p->portal && mig_portal_check(p->portal) < 0) {
+		if (t)
+			target_put(t);
+		return rpc_fail(c, -EINVAL, "portal '%s' is not HOST:PORT[,TPGT]", p->portal);
+	}
 	if (!t)
 		return rpc_fail(c, -ENOENT, "no target %s", p->iqn);
 	pthread_mutex_lock(&c->d->lock);
@@ -588,8 +640,15 @@ static int m_lu_migrate(struct rpc_call *c, const void *pv)
 		snprintf(why, sizeof(why), "cannot send to the destination: %s", strerror(-ret));
 		goto abort;
 	}
-	if (src_expect(fd, MIG_MSG_ACCEPT, why, sizeof(why)) < 0)
+	if (src_expect(fd, MIG_MSG_ACCEPT, why, sizeof(why), &acc, &acc_len) < 0)
 		goto abort;
+	if (p->portal)
+		snprintf(redirect, sizeof(redirect), "%s", p->portal);
+	else if (mig_portals_pick((const char *)acc, acc_len, p->to, redirect, sizeof(redirect)) < 0)
+		log_warn("migration of %s LUN %lld: the destination named no usable iSCSI portal; "
+			 "logins here will not be redirected", p->iqn, (long long)p->lun);
+	free(acc);
+	acc = NULL;
 
 	/* STOP_COPY: new commands answer BUSY, admitted ones finish, then the final state. */
 	t_stop = now_us();
@@ -608,13 +667,13 @@ static int m_lu_migrate(struct rpc_call *c, const void *pv)
 		snprintf(why, sizeof(why), "cannot send the final state: %s", strerror(-ret));
 		goto abort;
 	}
-	if (src_expect(fd, MIG_MSG_READY, why, sizeof(why)) < 0)
+	if (src_expect(fd, MIG_MSG_READY, why, sizeof(why), NULL, NULL) < 0)
 		goto abort;
 
 	/* The switch-over: from here the destination serves. */
 	lu_mig_event(lu, MIG_EV_SWITCHED);
 	if (msg_send(fd, MIG_MSG_COMMIT, NULL, 0) < 0 ||
-	    src_expect(fd, MIG_MSG_DONE, why, sizeof(why)) < 0) {
+	    src_expect(fd, MIG_MSG_DONE, why, sizeof(why), NULL, NULL) < 0) {
 		lu_mig_event(lu, MIG_EV_FAIL);
 		ret = rpc_fail(c, -EIO, "switch-over of %s LUN %lld not confirmed (%s): the LU is "
 					"in state error on this side; check the destination",
@@ -622,12 +681,19 @@ static int m_lu_migrate(struct rpc_call *c, const void *pv)
 		goto out;
 	}
 	t_switch = now_us();
+	/* Handover: logins to this target go to the destination once every LU of it has moved,
+	 * and its sessions are asked to log out so they come back and follow (mig_handover.h). */
+	if (redirect[0] && lu_mig_set_redirect(lu, redirect) == 0 &&
+	    target_mig_redirect(c->d, t, why, sizeof(why)) && c->d->fabric &&
+	    c->d->fabric->target_request_logout)
+		c->d->fabric->target_request_logout(c->d, t, MIG_LOGOUT_WAIT_S);
 	log_info("migration: %s LUN %lld moved to %s (paused %.1f ms)", p->iqn,
 		 (long long)p->lun, p->to, (double)(t_switch - t_stop) / 1000.0);
-	c->result = json_pack("{s:s, s:s, s:I, s:f, s:f}", "state", "migrated", "to", p->to,
-			      "lun", (json_int_t)p->lun, "total_ms",
+	c->result = json_pack("{s:s, s:s, s:I, s:f, s:f, s:s?}", "state", "migrated", "to",
+			      p->to, "lun", (json_int_t)p->lun, "total_ms",
 			      (double)(t_switch - t0) / 1000.0, "pause_ms",
-			      (double)(t_switch - t_stop) / 1000.0);
+			      (double)(t_switch - t_stop) / 1000.0, "redirect",
+			      redirect[0] ? redirect : NULL);
 	ret = c->result ? 0 : rpc_fail(c, -ENOMEM, "out of memory");
 	goto out;
 
@@ -641,6 +707,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+	free(acc);
 	lu_put(lu);
 	target_put(t);
 	return ret;

@@ -29,6 +29,9 @@ enum mig_msg {
 
 #define MIG_CHANNEL_TIMEOUT_MS 10000
 #define MIG_DRAIN_TIMEOUT_MS 10000
+/* After the switch-over, the sessions of a target that moved have this long to log out (Async
+ * Message "logout requested") before they are dropped. */
+#define MIG_LOGOUT_WAIT_S 2
 
 /* Starts listening on addr_port ("ADDR:PORT" or "[v6]:PORT") on d's main loop. 0 or -errno
  * with a reason. */

@@ -4,7 +4,7 @@
 #    the source never stopped: it still serves reads, writes and PR IN;
 #  - A -> B moves a LU holding two registrations and a reservation: B answers READ KEYS and
 #    READ RESERVATION as A did (generation included), fences off the non-holder, reads the
-#    data A wrote; A answers BUSY for the LU it gave away;
+#    data A wrote; a login to A is redirected to B;
 #  - B -> A moves it back, state intact again.
 . "$(dirname "$0")/lib.sh"
 PR_TOOL=${PR_TOOL:-$PWD/$BUILD/tests/tools/pr_tool}
@@ -87,10 +87,10 @@ expect GOOD "$UB" "$IA" write
 got=$("$ISCSI_CMD" -n 4096 "$UB" 28000000000800000800 | sed -n 's/^data *//p')
 want=$(xxd -p "$TMP/pattern" | tr -d "\n")
 [ "$got" = "$want" ] || fail "B reads other data than A wrote: ${got:0:64}... want ${want:0:64}... (${#got}/${#want})"
-# A gave the LU away: it answers BUSY (retryable), never data.
-# (libiscsi runs TEST UNIT READY while connecting, so BUSY may show as a failed login.)
+# A gave the LU away: a login there is redirected to B (t_101, t_103 test the handover).
 st=$("$ISCSI_CMD" "$UA" 000000000000 2>&1)
-echo "$st" | grep -Eq "^status 0x08|BUSY" || fail "A answers '$st' for a LU it migrated away, want BUSY"
+[ "$st" = "status 0x00" ] || fail "A's URL answers '$st' for a LU that moved to B"
+grep -q "moved: login redirected to 127.0.0.1:$B_PORT," "$TMP/invard.log" || fail "A did not redirect"
 # Migrating a LU that is not running is refused.
 "${CTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$B_MIG" 2>"$TMP/err" &&
 	fail "a stopped LU was migrated again"
@@ -105,7 +105,8 @@ echo "$out"
 expect "RESERVATION CONFLICT" "$UA" "$IB" write
 expect GOOD "$UA" "$IA" write
 st=$("$ISCSI_CMD" "iscsi://127.0.0.1:$B_PORT/$TEST_IQN/0" 000000000000 2>&1)
-echo "$st" | grep -Eq "^status 0x08|BUSY" || fail "B answers '$st' after giving the LU back, want BUSY"
+[ "$st" = "status 0x00" ] || fail "B's URL answers '$st' after giving the LU back"
+grep -q "moved: login redirected to 127.0.0.1:$PORT," "$TMP/B.log" || fail "B did not redirect to A"
 stop_all
 PIDS=()
 invar_stop

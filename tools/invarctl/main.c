@@ -44,7 +44,8 @@ static void usage(FILE *f)
 		"  lun delete IQN LUN\n"
 		"  lun list IQN\n"
 		"  lu describe IQN LUN             what a guest sees (JSON, for compat check)\n"
-		"  lu migrate IQN LUN --to ADDR:PORT  move the LU to the invard listening there\n"
+		"  lu migrate IQN LUN --to ADDR:PORT [--portal HOST:PORT[,TPGT]]\n"
+		"                                  move the LU to the invard listening there\n"
 		"  compat check SRC.json DST.json  would a guest on SRC see the same answers on DST?\n"
 		"                                  (local; exit 0 yes, 1 no with reasons, 2 bad input)\n"
 		"  profile list                    behaviour profiles, the default, drafts\n"
@@ -488,10 +489,11 @@ static int cmd_lun(const struct ctl *c, int argc, char **argv)
  * --migration-listen). The daemon runs the whole migration; this prints where it stands and
  * the result. */
 static int cmd_lu_migrate(const struct ctl *c, const char *iqn, const char *lunarg,
-			  const char *to)
+			  const char *to, const char *portal)
 {
 	json_int_t lun;
-	json_t *r;
+	json_t *r, *params;
+	const char *redirect;
 
 	if (parse_lun_number(lunarg, &lun) < 0)
 		return usage_error("lu migrate: LUN must be 0-255, not '%s'", lunarg);
@@ -500,14 +502,21 @@ static int cmd_lu_migrate(const struct ctl *c, const char *iqn, const char *luna
 		       "switch-over...\n", iqn, (long long)lun, to);
 		fflush(stdout);
 	}
-	if (run(c, "lu_migrate", json_pack("{s:s, s:I, s:s}", "iqn", iqn, "lun", lun, "to", to),
-		&r))
+	params = json_pack("{s:s, s:I, s:s}", "iqn", iqn, "lun", lun, "to", to);
+	if (params && portal)
+		json_object_set_new(params, "portal", json_string(portal));
+	if (run(c, "lu_migrate", params, &r))
 		return 1;
 	if (!r)
 		return 0; /* --json: printed */
 	printf("migrated %s LUN %lld to %s in %.1f ms (LU paused %.1f ms)\n", iqn, (long long)lun,
 	       to, json_real_value(json_object_get(r, "total_ms")),
 	       json_real_value(json_object_get(r, "pause_ms")));
+	redirect = json_string_value(json_object_get(r, "redirect"));
+	if (redirect)
+		printf("logins redirected to %s once all LUs of the target moved\n", redirect);
+	else
+		printf("no iSCSI portal known for the destination: logins are not redirected\n");
 	json_decref(r);
 	return 0;
 }
@@ -520,7 +529,10 @@ static int cmd_lu(const struct ctl *c, int argc, char **argv)
 	json_t *r;
 
 	if (argc == 5 && !strcmp(argv[0], "migrate") && !strcmp(argv[3], "--to"))
-		return cmd_lu_migrate(c, argv[1], argv[2], argv[4]);
+		return cmd_lu_migrate(c, argv[1], argv[2], argv[4], NULL);
+	if (argc == 7 && !strcmp(argv[0], "migrate") && !strcmp(argv[3], "--to") &&
+	    !strcmp(argv[5], "--portal"))
+		return cmd_lu_migrate(c, argv[1], argv[2], argv[4], argv[6]);
 	if (argc != 3 || strcmp(argv[0], "describe"))
 		return usage_error("usage: lu describe IQN LUN | lu migrate IQN LUN --to ADDR:PORT%s",
 				   "");

@@ -380,6 +380,7 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	ev_timer_cancel(c->w->loop, &c->login_timer);
 	ev_timer_cancel(c->w->loop, &c->nop_timer);
 	ev_timer_cancel(c->w->loop, &c->reinstate_timer);
+	ev_timer_cancel(c->w->loop, &c->logout_timer);
 
 	list_for_each_safe(n, tmp, &c->txq)
 	{

@@ -161,6 +161,7 @@ static const struct fabric_ops iscsi_fabric_ops = {
 	.shutdown = iscsi_ops_shutdown,
 	.lu_abort_tasks = iscsi_ops_lu_abort_tasks,
 	.target_access_changed = iscsi_ops_target_access_changed,
+	.target_request_logout = iscsi_ops_request_logout,
 };
 
 int iscsi_fabric_init(struct daemon *d)

@@ -203,6 +203,7 @@ struct iscsi_conn {
 	uint8_t login_rsp_flags;
 	struct ev_timer login_timer;
 	struct ev_timer reinstate_timer;
+	struct ev_timer logout_timer;	/* async.c: drop if no logout after asking for one */
 
 	/* NOP-In ping. */
 	struct ev_timer nop_timer;
@@ -410,6 +411,9 @@ int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *loc
 
 /* logout.c */
 void iscsi_logout_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
+
+/* async.c: fabric_ops.target_request_logout (live-migration handover). */
+void iscsi_ops_request_logout(struct daemon *d, struct target *t, unsigned wait_s);
 
 /* portal.c */
 int iscsi_portal_add(struct daemon *d, const char *addr_port, unsigned tpg);

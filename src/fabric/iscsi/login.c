@@ -9,6 +9,7 @@
 
 #include "core/alua.h"
 #include "core/daemon.h"
+#include "core/mig_handover.h"
 #include "core/target.h"
 #include "core/worker.h"
 #include "util/byteorder.h"
@@ -16,6 +17,7 @@
 
 /* Login status class and detail (RFC 7143 11.13.5), as (class << 8 | detail). */
 #define LOGIN_OK 0x0000
+#define LOGIN_TARGET_MOVED_TEMPORARILY 0x0101
 #define LOGIN_INITIATOR_ERROR 0x0200
 #define LOGIN_AUTHORIZATION_FAILED 0x0202
 #define LOGIN_AUTH_FAILED 0x0201
@@ -61,6 +63,32 @@ static void iscsi_login_fail(struct iscsi_conn *c, unsigned status, const char *
 	iscsi_login_build_hdr(c, bhs, 0, status, 0);
 	if (iscsi_conn_queue(c, bhs, NULL, 0, NULL, NULL) < 0) {
 		iscsi_conn_close(c, "login failed");
+		return;
+	}
+	iscsi_conn_queue_close_after(c);
+	c->phase = ISCSI_PHASE_LOGOUT;	/* accept nothing more */
+	iscsi_conn_flush(c);
+}
+
+/* The target moved (live migration, core/mig_handover.h): "target moved temporarily" with
+ * TargetAddress (RFC 7143 11.13.5, 13.8); the initiator logs in there. The connection closes
+ * once the response is sent, as after a failed login. */
+static void iscsi_login_redirect(struct iscsi_conn *c, const char *addr)
+{
+	uint8_t bhs[ISCSI_BHS_LEN];
+	size_t n = strlen("TargetAddress=") + strlen(addr) + 1;
+	char *text = malloc(n), tname[64];
+
+	if (!text) {
+		iscsi_login_fail(c, LOGIN_OUT_OF_RESOURCES, "out of memory");
+		return;
+	}
+	snprintf(text, n, "TargetAddress=%s", addr);
+	log_sanitize(tname, sizeof(tname), c->neg.p.target_name, sizeof(c->neg.p.target_name));
+	log_info("iscsi %s: target '%s' moved: login redirected to %s", c->peer, tname, addr);
+	iscsi_login_build_hdr(c, bhs, 0, LOGIN_TARGET_MOVED_TEMPORARILY, 0);
+	if (iscsi_conn_queue(c, bhs, (uint8_t *)text, (uint32_t)n, NULL, text) < 0) {
+		iscsi_conn_close(c, "cannot queue login response");
 		return;
 	}
 	iscsi_conn_queue_close_after(c);
@@ -366,6 +394,15 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 			free(out);
 			iscsi_login_fail(c, status, why);
 			return;
+		}
+		if (c->neg.p.session_type == ISCSI_SESSION_NORMAL) {
+			char to[MIG_REDIRECT_MAX + 1];
+
+			if (target_mig_redirect(c->d, c->login_target, to, sizeof(to))) {
+				free(out);
+				iscsi_login_redirect(c, to);
+				return;
+			}
 		}
 		/* RFC 7143 13.9: the target returns its portal group tag in the first response of
 		 * a normal session: the tag of the portal this connection came through. */
