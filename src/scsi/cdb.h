@@ -59,6 +59,11 @@
 #define SA_RCR_RECEIVE_DATA 0x01
 #define SA_RCR_OP_PARAMS 0x03
 #define SA_RCR_FAILED_SEGMENT 0x04
+/* PERSISTENT RESERVE IN service actions, SPC-4 6.15 (OUT: enum pr_out_sa, core/pr.h). */
+#define SA_PRIN_READ_KEYS 0x00
+#define SA_PRIN_READ_RESERVATION 0x01
+#define SA_PRIN_REPORT_CAPABILITIES 0x02
+#define SA_PRIN_READ_FULL_STATUS 0x03
 
 /* SBC-3 commands of profile invar-2026.3 (src/scsi/sbc3.c, src/scsi/sbc_maint.c). */
 #define OP_FORMAT_UNIT 0x04

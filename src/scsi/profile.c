@@ -126,9 +126,8 @@ static const struct scsi_profile profile_2026_2 = {
 };
 
 /* ---- invar-2026.3: 2026.2 + reservations, copy offload, ALUA and the rest of SBC-3 --------
- * NOT RELEASED YET: this profile is being built (issue 3) and may change until the release
- * that makes it the default. Each piece adds its commands to V2026_3_CMDS and its answers
- * through the fields at the end of struct scsi_profile (zero = the 2026.2 answer). */
+ * Released (the default since then): its answers are tests/golden/invar-2026.3.corpus and never
+ * change. Its answers beyond 2026.2 come from the fields at the end of struct scsi_profile. */
 
 #define V2026_3_CMDS(w) \
 	(V2026_2_CMDS(w) | SCMD_B(SCMD_PERSISTENT_RESERVE_IN, w) | \
@@ -141,7 +140,12 @@ static const struct scsi_profile profile_2026_2 = {
 		SCMD_B(SCMD_SANITIZE_EXIT_FAILURE, w) | \
 		SCMD_B(SCMD_FORMAT_UNIT, w) | SCMD_B(SCMD_EXTENDED_COPY, w) | \
 		SCMD_B(SCMD_RECEIVE_COPY_STATUS, w) | SCMD_B(SCMD_RECEIVE_COPY_DATA, w) | \
-		SCMD_B(SCMD_RECEIVE_COPY_OP_PARAMS, w) | SCMD_B(SCMD_RECEIVE_COPY_FAILURE, w))
+		SCMD_B(SCMD_RECEIVE_COPY_OP_PARAMS, w) | SCMD_B(SCMD_RECEIVE_COPY_FAILURE, w) | \
+		SCMD_B(SCMD_PRIN_READ_RESERVATION, w) | SCMD_B(SCMD_PRIN_REPORT_CAPABILITIES, w) | \
+		SCMD_B(SCMD_PRIN_READ_FULL_STATUS, w) | SCMD_B(SCMD_PROUT_RESERVE, w) | \
+		SCMD_B(SCMD_PROUT_RELEASE, w) | SCMD_B(SCMD_PROUT_CLEAR, w) | \
+		SCMD_B(SCMD_PROUT_PREEMPT, w) | SCMD_B(SCMD_PROUT_PREEMPT_ABORT, w) | \
+		SCMD_B(SCMD_PROUT_REGISTER_IGNORE, w) | SCMD_B(SCMD_PROUT_REGISTER_MOVE, w))
 
 /* VPD pages: 2026.2's plus Third-party Copy (0x8F, EXTENDED COPY). */
 static const uint8_t v2026_3_vpd[] = { 0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2 };
@@ -156,7 +160,10 @@ static const struct scsi_profile profile_2026_3 = {
 	.limits = { V2026_2_LIMITS },
 	.cmds = SCMD_SET(V2026_3_CMDS),
 	.lbp = true,
-	.draft = true,
+	/* A 512-byte LU is "512e": the file system block and page a smaller write is
+	 * read-modified-written within, and the unit holes are punched in, is 4 KiB (as
+	 * OPTIMAL UNMAP GRANULARITY and OPTIMAL TRANSFER LENGTH GRANULARITY already say). The same
+	 * for every backstore, so a LU answers alike wherever its data lives. */
 	.phys_block_bytes = 4096,
 	.shared_task_set = true,
 	.alua = true,

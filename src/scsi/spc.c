@@ -18,6 +18,7 @@
 #define PERIPHERAL_DISK 0x00
 #define INQ_RMB 0x80			/* removable medium (LU option removable=1) */
 #define INQ_TPGS_IMPLICIT 0x10		/* byte 5: TPGS 01b, implicit ALUA */
+#define INQ_3PC 0x08			/* byte 5: a copy manager is addressable through the LU */
 /* The standard data's bytes 2-7 and length come from the profile (struct scsi_inquiry_def);
  * whatever it says, the data reaches the version descriptors. */
 #define INQ_STD_MIN 74
@@ -107,6 +108,10 @@ static unsigned inquiry_standard(const struct scsi_task *t, uint8_t *b)
 	/* TPGS 01b: implicit ALUA only (SPC-4 6.4.2); 00b before invar-2026.3. */
 	if (p->alua)
 		b[5] |= INQ_TPGS_IMPLICIT;
+	/* 3PC follows the command set: profiles with EXTENDED COPY (invar-2026.3) have a copy
+	 * manager behind every LU (SPC-4 6.4.2). */
+	if (t->lu && scsi_profile_has_cmd(p, SCMD_EXTENDED_COPY))
+		b[5] |= INQ_3PC;
 	put_ascii(b + INQ_OFF_VENDOR, p->vendor, 8);
 	put_ascii(b + INQ_OFF_PRODUCT, p->product, 16);
 	put_ascii(b + INQ_OFF_REVISION, p->revision, 4);

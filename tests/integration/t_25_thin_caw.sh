@@ -4,7 +4,7 @@
 # want of LBPME/LBPU/LBPWS). LUN 1 is pinned to invar-2026.1, which must still lack them.
 . "$(dirname "$0")/lib.sh"
 need iscsi-test-cu
-invar_start --target "$TEST_IQN" --lun "file:$TMP/data/thin.img,size=256M" \
+invar_start --target "$TEST_IQN" --lun "file:$TMP/data/thin.img,size=256M,profile=invar-2026.2" \
 	--lun "file:$TMP/data/old.img,size=64M,profile=invar-2026.1"
 CU_URL="$URL/$TEST_IQN/0"
 run_cu SCSI.Unmap SCSI.WriteSame10 SCSI.WriteSame16 SCSI.CompareAndWrite SCSI.GetLBAStatus \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The golden tooling itself: a changed answer is caught (and shown as CDB + diff), the recorder
-# refuses to overwrite a released profile's corpus, and a draft profile's corpus can be recorded
-# and then replays cleanly against a fresh daemon (recording is deterministic).
+# refuses to overwrite a released profile's corpus, and a corpus recorded on one fresh daemon
+# (the draft profile's, or without a draft the newest profile's) replays cleanly against another.
 . "$(dirname "$0")/lib.sh"
 GOLDEN=${GOLDEN:-$PWD/$BUILD/invar-golden}
 [ -x "$GOLDEN" ] || fail "$GOLDEN is not built (make golden; needs libiscsi-dev)"
@@ -40,24 +40,31 @@ printf '#! profile x\n#! target y\n#! lun z\n12zz - 00 - -\n' >"$TMP/bad.corpus"
 "$GOLDEN" check "$TMP/bad.corpus" 2>"$TMP/err"; [ $? -eq 2 ] || fail "bad corpus not refused"
 grep -q "bad.corpus:4: CDB" "$TMP/err" || { cat "$TMP/err"; fail "bad corpus error without line"; }
 
-# 3. The draft profile: record a corpus, then replay it on a fresh daemon.
+# 3. Recording is deterministic: record a corpus on a fresh daemon, then replay it on another.
+#    With a draft profile: the draft, whose corpus may then be recorded again (drafts change).
+#    Without one: the newest released profile, into a new file (allowed: nothing is
+#    overwritten), which may then not be recorded again.
 draft=$("$GOLDEN" profiles | awk '$2 == "draft" { print $1; exit }')
+prof=${draft:-$("$GOLDEN" profiles | awk '$2 == "released" { p = $1 } END { print p }')}
+[ -n "$prof" ] || fail "no profile listed"
+dspec=${spec/profile=invar-2026.1/profile=$prof}
+invar_start --target "$target" --lun "$dspec"
+"$GOLDEN" record "$URL/$target/0" "$TMP/fresh.corpus" --lun "$dspec" --target "$target" ||
+	fail "recording profile $prof into a new file failed"
+invar_stop
+invar_start --target "$target" --lun "$dspec"
+"$GOLDEN" replay "$URL/$target/0" "$TMP/fresh.corpus" >"$TMP/out" 2>&1 || {
+	head -n 100 "$TMP/out"; fail "$prof: a fresh daemon does not answer as recorded"; }
+tail -n 1 "$TMP/out"
+invar_stop
+invar_start --target "$target" --lun "$dspec"
 if [ -n "$draft" ]; then
-	dspec=${spec/profile=invar-2026.1/profile=$draft}
-	invar_start --target "$target" --lun "$dspec"
-	"$GOLDEN" record "$URL/$target/0" "$TMP/draft.corpus" --lun "$dspec" --target "$target" ||
-		fail "recording the draft profile $draft failed"
-	invar_stop
-	invar_start --target "$target" --lun "$dspec"
-	"$GOLDEN" replay "$URL/$target/0" "$TMP/draft.corpus" >"$TMP/out" 2>&1 || {
-		head -n 100 "$TMP/out"; fail "draft $draft: a fresh daemon does not answer as recorded"; }
-	tail -n 1 "$TMP/out"
-	invar_stop
-	# Recording again over a draft's corpus is allowed (drafts change).
-	invar_start --target "$target" --lun "$dspec"
-	"$GOLDEN" record "$URL/$target/0" "$TMP/draft.corpus" --lun "$dspec" --target "$target" >/dev/null ||
+	"$GOLDEN" record "$URL/$target/0" "$TMP/fresh.corpus" --lun "$dspec" --target "$target" >/dev/null ||
 		fail "re-recording the draft profile $draft was refused"
-	invar_stop
 else
-	echo "no draft profile: record/replay round trip skipped"
+	"$GOLDEN" record "$URL/$target/0" "$TMP/fresh.corpus" --lun "$dspec" --target "$target" \
+		>/dev/null 2>"$TMP/err" && fail "re-recording released profile $prof was allowed"
+	grep -q "is released" "$TMP/err" || { cat "$TMP/err"; fail "no reason given for refusing"; }
+	echo "no draft profile: round trip on released $prof; re-recording refused"
 fi
+invar_stop

@@ -3,7 +3,7 @@
 # sees; `invarctl compat check` accepts identical descriptions (and two daemons with the same
 # LU identity), refuses a different profile, block size, capacity or identity naming each
 # difference (exit 1), and rejects malformed input (exit 2). `invarctl profile list` shows the
-# profiles, the default and the draft.
+# profiles and the default (the newest released one; a draft, when there is one, is marked).
 . "$(dirname "$0")/lib.sh"
 need jq
 IQN=iqn.2026-11.org.invar:compat
@@ -14,13 +14,13 @@ invar_start --target "$IQN" --lun "$LU" --lun "ram:16M,block_size=4096,profile=i
 cat "$TMP/a.json"
 ver=$(sed -n 's/^#define INVAR_VERSION_STRING "\(.*\)"/\1/p' include/invar/version.h)
 jq -e --arg v "$ver" '.describe_version == 1 and .device_api == "scsi-sbc" and .type == "disk"
-	and .software_version == $v and .profile == "invar-2026.2" and .profile_draft == false
+	and .software_version == $v and .profile == "invar-2026.3" and .profile_draft == false
 	and .identity.vendor == "INVAR" and .identity.product == "invar disk"
 	and .identity.revision == "2026" and .identity.serial == "COMPAT01"
 	and .identity.naa == "3a1b2c3d4e5f6072" and .identity.target == "'"$IQN"'"
 	and .attributes.block_size == 512 and .attributes.capacity_blocks == 32768
 	and .attributes.capacity_bytes == 16777216 and .attributes.provisioning == "thin"
-	and .attributes.lbprz == true and .attributes.reservations == "reserve-release"
+	and .attributes.lbprz == true and .attributes.reservations == "reserve-release+persistent"
 	and .attributes.write_cache.wce == true and .attributes.read_only == false
 	and .attributes.software_write_protect == false' "$TMP/a.json" >/dev/null ||
 	fail "lu describe is missing or has wrong fields"
@@ -31,14 +31,15 @@ jq -e '.profile == "invar-2026.1" and .attributes.provisioning == "full"
 "${CTL[@]}" lu describe "$IQN" 7 2>"$TMP/err" && fail "describing a missing LUN succeeded"
 grep -q "no LUN 7" "$TMP/err" || fail "no reason for the missing LUN"
 
-# profile list: both released profiles, the default marked, the draft marked.
+# profile list: the released profiles, the newest marked as the default; no draft today.
 "${CTL[@]}" profile list >"$TMP/profiles" || fail "profile list failed"
 cat "$TMP/profiles"
 grep -q '^invar-2026.1 ' "$TMP/profiles" || fail "invar-2026.1 not listed"
-grep -q '^invar-2026.2 *(default) ' "$TMP/profiles" || fail "invar-2026.2 is not shown as the default"
-grep -q '(draft)' "$TMP/profiles" || fail "the draft profile is not marked"
+grep -q '^invar-2026.2 ' "$TMP/profiles" || fail "invar-2026.2 not listed"
+grep -q '^invar-2026.3 *(default) ' "$TMP/profiles" || fail "invar-2026.3 is not shown as the default"
+grep -q '(draft)' "$TMP/profiles" && fail "a released profile is marked as a draft"
 [ "$(grep -c '(default)' "$TMP/profiles")" -eq 1 ] || fail "exactly one default expected"
-"${CTL[@]}" --json profile list | jq -e '.default == "invar-2026.2" and (.profiles | length) >= 2
+"${CTL[@]}" --json profile list | jq -e '.default == "invar-2026.3" and (.profiles | length) >= 3
 	and all(.profiles[]; (.summary | length) > 10)' >/dev/null || fail "profile_list JSON"
 
 # A second daemon, same LU identity: compatible.
@@ -65,7 +66,7 @@ check_refused() { # JQ_EDIT EXPECTED_LINE_REGEX
 	grep -Eq "$2" "$TMP/out" || { cat "$TMP/out"; fail "no reason matching '$2' after '$1'"; }
 	echo "refused ($1): $(head -n 1 "$TMP/out")"
 }
-check_refused '.profile = "invar-2026.1"' '^behaviour profile differs: "invar-2026.2" on the source, "invar-2026.1"'
+check_refused '.profile = "invar-2026.1"' '^behaviour profile differs: "invar-2026.3" on the source, "invar-2026.1"'
 check_refused '.attributes.block_size = 4096' '^block size differs: 512 on the source, 4096'
 check_refused '.attributes.capacity_blocks = 1000' '^capacity smaller on the destination: 1000 blocks'
 check_refused '.attributes.capacity_blocks = 99999' '^capacity larger on the destination'

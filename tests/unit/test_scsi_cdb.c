@@ -186,14 +186,23 @@ static void count_profile_cmd(uint8_t opcode, uint16_t sa, const char *name, voi
 
 static void test_profile(void **state)
 {
-	const struct scsi_profile *p = scsi_profile_find(NULL);
+	const struct scsi_profile *p = scsi_profile_find("invar-2026.2");
+	const struct scsi_profile *def = scsi_profile_find(NULL);
 	unsigned n = 0;
 
 	const struct scsi_profile *old = scsi_profile_find("invar-2026.1");
 
+	/* invar-2026.3 is released and the newest: the default. */
+	assert_non_null(def);
+	assert_ptr_equal(scsi_profile_find(""), def);
+	assert_ptr_equal(scsi_profile_find("invar-2026.3"), def);
+	assert_false(def->draft);
 	assert_non_null(p);
-	assert_ptr_equal(scsi_profile_find(""), p);
-	assert_ptr_equal(scsi_profile_find("invar-2026.2"), p);
+	assert_false(p->draft);
+	/* 2026.3 is 2026.2 plus commands: nothing removed, the same mode pages. */
+	for (unsigned w = 0; w < SCMD_WORDS; w++)
+		assert_int_equal(p->cmds.w[w] & ~def->cmds.w[w], 0);
+	assert_ptr_equal(p->mode_pages, def->mode_pages);
 	assert_non_null(old);
 	assert_ptr_not_equal(old, p);
 	/* 2026.2 is 2026.1 plus commands: nothing removed, shared pages. */

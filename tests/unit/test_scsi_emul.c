@@ -90,9 +90,11 @@ static void assert_sense(uint8_t key, uint8_t asc, uint8_t ascq)
 	}
 }
 
+/* The LU these tests drive is pinned to invar-2026.2, whose answers they check (it was the
+ * default when they were written; invar-2026.3's are in test_scsi_sbc3.c, test_scsi_pr.c...). */
 static int setup(void **state)
 {
-	struct lu_config cfg = { .backstore = "ram", .size = BLOCKS * BS };
+	struct lu_config cfg = { .backstore = "ram", .size = BLOCKS * BS, .profile = "invar-2026.2" };
 	char err[256] = "";
 
 	assert_int_equal(lu_create(&cfg, "iqn.2026-01.test:tgt/0", &lu, err, sizeof(err)), 0);
