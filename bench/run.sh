@@ -687,11 +687,41 @@ scale_summary() {
 	}' "$RESULTS"
 	echo "invard worker threads (busy cores over the timed window) and session placement, per run:"
 	awk -F, 'NR > 1 { printf "  r%s %-9s %-6s %s clients: %s; sessions: %s\n", $1, $2, $3, $4, $5, $6 }' \
-		"$SPREAD_CSV" | grep -E ' (invar|invar1) ' | grep -E "$(IFS='|'; echo "${SCALE_WL[*]}")"
+		"$SPREAD_CSV" | grep -Ev ' tgt ' | grep -E "$(IFS='|'; echo "${SCALE_WL[*]}")"
 }
 { summary; lat_summary; scale_summary; } | tee "$LOGS/summary.txt"
 
 # ---------------------------------------------------------------- optional profile
+# profile_breakdown PERF_DATA: where invard's CPU goes, by what it was doing (inclusive shares
+# of the kernel entry points, and user space by object): the loopback TCP stack (sendmsg, which
+# on loopback also runs the receiving side's softirq, and recvfrom), waiting (epoll_wait:
+# mostly the context switch), file I/O syscalls, page faults, and invard's own code.
+profile_breakdown() {
+	local data=$1
+	{
+		perf report -i "$data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#'
+		echo "@@dso"
+		perf report -i "$data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#'
+	} | awk '
+	/^@@dso/ { dso = 1; next }
+	!dso && NF >= 4 { sym = $4; v = $1; sub(/%/, "", v); inc[sym] = v }
+	dso && NF >= 2 { v = $1; sub(/%/, "", v); d = $2; for (i = 3; i <= NF; i++) d = d " " $i; obj[d] = v }
+	END {
+		send = inc["__sys_sendmsg"] + 0; recv = inc["__sys_recvfrom"] + inc["__sys_recvmsg"]
+		wait = inc["do_epoll_wait"] + 0
+		fio = inc["__x64_sys_pread64"] + inc["__x64_sys_pwrite64"] + inc["__x64_sys_pwritev2"] + inc["__x64_sys_preadv2"] + inc["__x64_sys_io_uring_enter"]
+		pf = inc["asm_exc_page_fault"] + 0
+		user = 0; for (d in obj) if (d !~ /kernel/) user += obj[d]
+		printf "  %-58s %6.1f%%\n", "TCP send (sendmsg, incl. loopback delivery to the peer)", send
+		printf "  %-58s %6.1f%%\n", "TCP receive (recvfrom)", recv
+		printf "  %-58s %6.1f%%\n", "  = kernel TCP, total", send + recv
+		printf "  %-58s %6.1f%%\n", "epoll_wait (idle wake-ups, context switches)", wait
+		printf "  %-58s %6.1f%%\n", "file I/O syscalls (pread/pwrite/io_uring_enter)", fio
+		printf "  %-58s %6.1f%%\n", "page faults", pf
+		for (d in obj) if (d !~ /kernel/ && obj[d] >= 0.1) printf "  %-58s %6.1f%%\n", "user: " d, obj[d]
+		printf "  %-58s %6.1f%%\n", "  = user space, total", user
+	}'
+}
 if [ "$PROFILE" = 1 ] && [ -n "$INVAR_PID" ]; then
 	note "profiling invard during ${DURATION} s of rr4k (perf record -e cpu-clock -g)"
 	perf_data=$WORK/perf.data
@@ -711,6 +741,9 @@ if [ "$PROFILE" = 1 ] && [ -n "$INVAR_PID" ]; then
 		perf report -i "$perf_data" --stdio --no-children --sort dso,symbol -g none \
 			--percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 |
 			tee "$LOGS/profile.txt"
+		echo
+		echo "where invard's CPU goes (inclusive shares of the profile above):"
+		profile_breakdown "$perf_data" | tee -a "$LOGS/profile.txt"
 	fi
 	[ -n "$OUT" ] || rm -f "$perf_data"
 fi
