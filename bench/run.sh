@@ -18,11 +18,14 @@ usage() {
 usage: bench/run.sh [OPTION]...
 Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loopback.
 
-  --quick          short runs: 1 round, 1 s warm-up, 4 s timed (default: 3 rounds, 3 s, 12 s)
+  --quick          short runs: 1 round, 1 s warm-up, 4 s timed (default: 3 rounds, 3 s, 12 s;
+                   about 30 minutes, --quick about 5)
   --rounds N       rounds; each round runs every workload against each target, the target
                    order alternating between rounds; the summary shows medians
   --duration S     timed seconds per run          --warmup S   warm-up seconds per run
-  --workers N      invard --workers N (default: invard's own default, one per CPU)
+  --workers N      invard --workers N (default: invard's own default, one per CPU); when N > 1
+                   a second invard with --workers 1 (target invar1) runs the scaling
+                   workloads (rl4k32, rl4k32x2, rl4k32x4) for the workers 1 vs N table
   --only T         benchmark only T (invar or tgt); ratios are then not printed
   --size SIZE      size of each LU file (default 1G; dd size suffixes: M, G)
   --invard PATH    the invard binary (default: build/invard, built with `make` if missing)
@@ -31,8 +34,9 @@ Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loop
   --out DIR        keep raw client output, daemon logs and results.csv in DIR
   --profile        afterwards, perf-record invard during an extra 4 KiB random-read run
                    and print its top symbols (needs perf; figures of that run not counted)
-  --workloads L    comma-separated subset of rr4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,wl4k1
-                   (default: all; rl4k*/wl4k* are bench/iscsi-lat.c runs with latency percentiles)
+  --workloads L    comma-separated subset of rr4k,rw4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,
+                   wl4k1,rl4k32x2,rl4k32x4 (default: all; rw4k, rl4k* and wl4k* are
+                   bench/iscsi-lat.c runs with latency percentiles; rl4k32xN are N clients)
   --no-install     do not apt-get install missing packages
   -h, --help       this text
 EOF
