@@ -151,6 +151,7 @@ cleanup() {
 	fi
 	[ "$MOUNTED" = 1 ] && umount "$DATA" 2>/dev/null
 	rm -rf "$DATA" "$WORK/logs"
+	rm -f "$WORK/iscsi-lat" "$WORK"/time.*
 	[ -n "$OUT" ] || rm -rf "$WORK"
 	[ -d "$WORK" ] && rmdir "$WORK" 2>/dev/null
 	return 0
@@ -653,14 +654,14 @@ lat_summary() {
 # Scaling table: the same 4 KiB random-read QD32 client, 1, 2 and 4 of them at once, against
 # tgt, invard with 1 worker (invar1) and invard with N workers (invar).
 scale_summary() {
-	local wl have=0
-	for wl in "${SCALE_WL[@]}"; do [[ " ${WORKLOADS[*]} " == *" $wl "* ]] && have=$((have + 1)); done
-	[ "$have" -ge 2 ] || return 0
+	local wl sel=()
+	for wl in "${SCALE_WL[@]}"; do [[ " ${WORKLOADS[*]} " == *" $wl "* ]] && sel+=("$wl"); done
+	[ "${#sel[@]}" -ge 2 ] || return 0
 	echo
 	echo "scaling: 4 KiB random reads, QD32 per client (iscsi-lat), each client its own session;"
 	echo "IOPS summed over clients, medians over rounds; invar1 = invard --workers 1, invar ="
 	echo "invard --workers ${WORKERS:-$NCPU}"
-	awk -F, -v list="${SCALE_WL[*]}" '
+	awk -F, -v list="${sel[*]}" '
 	function median(key,   n, i, j, v, tmp) {
 		n = cnt[key]; if (n == 0) return 0
 		for (i = 1; i <= n; i++) v[i] = val[key, i]
