@@ -18,11 +18,14 @@ usage() {
 usage: bench/run.sh [OPTION]...
 Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loopback.
 
-  --quick          short runs: 1 round, 1 s warm-up, 4 s timed (default: 3 rounds, 3 s, 12 s)
+  --quick          short runs: 1 round, 1 s warm-up, 4 s timed (default: 3 rounds, 3 s, 12 s;
+                   about 30 minutes, --quick about 5)
   --rounds N       rounds; each round runs every workload against each target, the target
                    order alternating between rounds; the summary shows medians
   --duration S     timed seconds per run          --warmup S   warm-up seconds per run
-  --workers N      invard --workers N (default: invard's own default, one per CPU)
+  --workers N      invard --workers N (default: invard's own default, one per CPU); when N > 1
+                   a second invard with --workers 1 (target invar1) runs the scaling
+                   workloads (rl4k32, rl4k32x2, rl4k32x4) for the workers 1 vs N table
   --only T         benchmark only T (invar or tgt); ratios are then not printed
   --size SIZE      size of each LU file (default 1G; dd size suffixes: M, G)
   --invard PATH    the invard binary (default: build/invard, built with `make` if missing)
@@ -31,8 +34,9 @@ Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loop
   --out DIR        keep raw client output, daemon logs and results.csv in DIR
   --profile        afterwards, perf-record invard during an extra 4 KiB random-read run
                    and print its top symbols (needs perf; figures of that run not counted)
-  --workloads L    comma-separated subset of rr4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,wl4k1
-                   (default: all; rl4k*/wl4k* are bench/iscsi-lat.c runs with latency percentiles)
+  --workloads L    comma-separated subset of rr4k,rw4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,
+                   wl4k1,rl4k32x2,rl4k32x4 (default: all; rw4k, rl4k* and wl4k* are
+                   bench/iscsi-lat.c runs with latency percentiles; rl4k32xN are N clients)
   --no-install     do not apt-get install missing packages
   -h, --help       this text
 EOF
@@ -74,6 +78,14 @@ if [ -n "$BASELINE" ]; then
 	[ -x "$BASELINE" ] || die "no invard at $BASELINE"
 	TARGETS=("${TARGETS[0]}" base "${TARGETS[@]:1}")
 fi
+# Worker scaling: with the scaling workloads (rl4k32, rl4k32x2, rl4k32x4) and invar benchmarked
+# with more than one worker, a second invard of the same binary with --workers 1 (target
+# "invar1") runs those workloads in the same rounds.
+NCPU=$(nproc)
+if [ "$ONLY" != tgt ] && [ "${WORKERS:-$NCPU}" -gt 1 ] && { [ -z "$ONLY_WL" ] || [[ ",$ONLY_WL," == *,rl4k32* ]]; }; then
+	TARGETS=("${TARGETS[@]/invar/invar1 invar}")
+	read -r -a TARGETS <<<"${TARGETS[*]}"
+fi
 
 # ---------------------------------------------------------------- packages and binaries
 need_pkgs=(libiscsi-bin libiscsi-dev gcc qemu-utils qemu-block-extra coreutils)
@@ -109,23 +121,25 @@ WORK=$(mktemp -d /tmp/invar-bench.XXXXXX) || die "mktemp failed"
 LOGS=${OUT:-$WORK/logs}
 mkdir -p "$LOGS" || die "cannot create $LOGS"
 DATA=$WORK/data MOUNTED=0
-TGT_PID="" INVAR_PID="" BASE_PID="" TGT_CTL="" CLIENT_PID=""
+TGT_PID="" INVAR_PID="" BASE_PID="" INVAR1_PID="" TGT_CTL="" CLIENT_PID=""
 
 cleanup() {
 	trap - EXIT INT TERM
-	[ -n "$CLIENT_PID" ] && kill -KILL "$CLIENT_PID" 2>/dev/null
+	# shellcheck disable=SC2086
+	[ -n "$CLIENT_PID" ] && kill -KILL $CLIENT_PID 2>/dev/null
 	if [ -n "$INVAR_PID" ]; then
 		kill -TERM "$INVAR_PID" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$INVAR_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$INVAR_PID" 2>/dev/null
 		wait "$INVAR_PID" 2>/dev/null
 	fi
-	if [ -n "$BASE_PID" ]; then
-		kill -TERM "$BASE_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$BASE_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$BASE_PID" 2>/dev/null
-		wait "$BASE_PID" 2>/dev/null
-	fi
+	for p in "$BASE_PID" "$INVAR1_PID"; do
+		[ -n "$p" ] || continue
+		kill -TERM "$p" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	if [ -n "$TGT_PID" ]; then
 		# tgtd ignores SIGTERM while it has targets: delete them and the system first.
 		tgtadm -C "$TGT_CTL" --lld iscsi --mode target --op delete --force --tid 1 >/dev/null 2>&1
@@ -137,6 +151,7 @@ cleanup() {
 	fi
 	[ "$MOUNTED" = 1 ] && umount "$DATA" 2>/dev/null
 	rm -rf "$DATA" "$WORK/logs"
+	rm -f "$WORK/iscsi-lat" "$WORK"/time.*
 	[ -n "$OUT" ] || rm -rf "$WORK"
 	[ -d "$WORK" ] && rmdir "$WORK" 2>/dev/null
 	return 0
@@ -190,16 +205,17 @@ if [[ " ${TARGETS[*]} " == *" tgt "* ]]; then
 	URL[tgt]=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN/1
 	PID[tgt]=$TGT_PID
 fi
-# start_invard NAME BINARY: invard on the first free port from 3262, its own LU file and state.
+# start_invard NAME BINARY [WORKERS]: invard on the first free port from 3262, its own LU file
+# and state.
 start_invard() {
-	local name=$1 bin=$2 port pid ok=0
+	local name=$1 bin=$2 workers=${3:-$WORKERS} port pid ok=0
 	port=$(free_port 3262)
 	while [ "$port" = "${INVAR_PORT:-0}" ] || port_in_use "$port"; do port=$((port + 1)); done
 	LOG[$name]=$LOGS/invard-$name.log
 	: >"${LOG[$name]}"
 	setsid "$bin" --listen "127.0.0.1:$port" --data-dir "$DATA/$name-state" \
 		--target "$INVAR_IQN" --lun "file:$DATA/$name.img,block_size=512" \
-		${WORKERS:+--workers "$WORKERS"} >"${LOG[$name]}" 2>&1 &
+		${workers:+--workers "$workers"} >"${LOG[$name]}" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -219,17 +235,20 @@ if [[ " ${TARGETS[*]} " == *" base "* ]]; then
 	start_invard base "$BASELINE"
 	BASE_PID=$STARTED_PID
 fi
+if [[ " ${TARGETS[*]} " == *" invar1 "* ]]; then
+	start_invard invar1 "$INVARD" 1
+	INVAR1_PID=$STARTED_PID
+fi
 for t in "${TARGETS[@]}"; do
-	LOGPOS[$t]=$(wc -l <"${LOG[$t]}")
 	qemu-img info -f raw "${URL[$t]}" >"$LOGS/info-$t.txt" 2>&1 ||
 		{ cat "$LOGS/info-$t.txt" >&2; die "$t: qemu-img info ${URL[$t]} failed"; }
+	LOGPOS[$t]=$(wc -l <"${LOG[$t]}")
 	grep -q "($((SIZE_MB * 1048576)) bytes)" "$LOGS/info-$t.txt" ||
 		note "warning: $t LU size differs from ${SIZE_MB} MiB: $(grep 'virtual size' "$LOGS/info-$t.txt")"
 done
 
 # ---------------------------------------------------------------- measuring helpers
 HZ=$(getconf CLK_TCK)
-NCPU=$(nproc)
 # utime+stime, in clock ticks, of all threads (live and exited) of a process.
 proc_ticks() {
 	local line rest f
@@ -388,58 +407,115 @@ run_qemu_bench() {
 }
 
 # iscsi-lat (bench/iscsi-lat.c, built here): random I/O at a queue depth for a time, with the
-# latency distribution. CPU is sampled when its warm-up ends and when it exits.
+# latency distribution. NCLI[wl] clients (default 1) run at once, each its own process and
+# session; IOPS are their sum. CPU is sampled when the warm-up ends and when the last one exits.
+# With several clients the latency row is the worst client's percentiles (max over clients).
 LAT_CSV=$LOGS/latency.csv
 echo "round,workload,target,p50_us,p90_us,p99_us,p999_us,max_us" >"$LAT_CSV"
+SPREAD_CSV=$LOGS/workers.csv
+echo "round,workload,target,clients,worker_cores,sessions" >"$SPREAD_CSV"
+# Per-thread CPU of a daemon: "name ticks" per line, for threads named invar-w* (workers).
+worker_ticks() {
+	local f line rest a
+	for f in /proc/"$1"/task/*/stat; do
+		read -r line <"$f" 2>/dev/null || continue
+		rest=${line##*) }
+		a=${line#*(}
+		a=${a%%)*}
+		[[ "$a" == invar-w* ]] || continue
+		local -a fl
+		read -r -a fl <<<"$rest"
+		echo "$a $((fl[11] + fl[12]))"
+	done | sort
+}
 run_iscsi_lat() {
-	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 raw=$LOGS/$3-$2-r$1.txt
-	local d0 d1 c0=0 h0 h1 w0 w1 status=ok ios=0 secs=0 rc tf=$WORK/time.$$ TIMEFORMAT='%3U %3S'
-	# shellcheck disable=SC2086
-	{ time timeout -s KILL $((dur + warm + 60)) "$LAT_BIN" ${ARGS[$wl]} -t "$dur" -W "$warm" \
-		"${URL[$t]}" >"$raw" 2>&1; } 2>"$tf" &
-	CLIENT_PID=$!
+	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 n=${NCLI[$3]:-1} i raw rc bad=0
+	local d0 d1 c0=0 h0 h1 w0 w1 status=ok ios=0 secs=0 wt0="" wt1="" TIMEFORMAT='%3U %3S'
+	local -a raws pids
+	for ((i = 0; i < n; i++)); do
+		raw=$LOGS/$3-$2-r$1.txt
+		[ "$n" -gt 1 ] && raw=$LOGS/$3-$2-r$1-c$i.txt
+		raws[i]=$raw
+		# shellcheck disable=SC2086
+		{ time timeout -s KILL $((dur + warm + 60)) "$LAT_BIN" ${ARGS[$wl]} -t "$dur" -W "$warm" \
+			"${URL[$t]}" >"$raw" 2>&1; } 2>"$WORK/time.$$.$i" &
+		pids[i]=$!
+	done
+	CLIENT_PID="${pids[*]}"
 	sleep "$warm"
 	d0=$(proc_ticks "${PID[$t]}") h0=$(host_ticks) w0=$(now)
-	wait "$CLIENT_PID"
-	rc=$?
+	[[ "$t" == invar* || "$t" == base ]] && wt0=$(worker_ticks "${PID[$t]}")
+	for ((i = 0; i < n; i++)); do
+		wait "${pids[i]}" || bad=1
+	done
 	CLIENT_PID=""
 	d1=$(proc_ticks "${PID[$t]}") h1=$(host_ticks) w1=$(now)
-	# The client's CPU (from time) covers its warm-up too: count the timed share of it.
-	c0=$(awk -v hz="$HZ" -v d="$dur" -v w="$warm" '{ printf "%d", ($1 + $2) * hz * d / (d + w) }' "$tf" 2>/dev/null)
-	rm -f "$tf"
-	if [ "$rc" != 0 ] || ! grep -q '^ios ' "$raw"; then
+	[ -n "$wt0" ] && wt1=$(worker_ticks "${PID[$t]}")
+	# The clients' CPU (from time) covers their warm-up too: count the timed share of it.
+	c0=$(cat "$WORK"/time.$$.* 2>/dev/null | awk -v hz="$HZ" -v d="$dur" -v w="$warm" \
+		'{ s += ($1 + $2) } END { printf "%d", s * hz * d / (d + w) }')
+	rm -f "$WORK"/time.$$.*
+	for raw in "${raws[@]}"; do
+		if ! grep -q '^ios ' "$raw"; then
+			bad=1
+			note "ERROR: $t $wl: iscsi-lat failed:"
+			tail -n 5 "$raw" | sed 's/^/    /' >&2
+		fi
+	done
+	if [ "$bad" = 1 ]; then
 		status=ERROR
-		note "ERROR: $t $wl: iscsi-lat exited $rc:"
-		tail -n 5 "$raw" | sed 's/^/    /' >&2
 	else
-		read -r ios secs < <(awk '/^ios / { print $2, $4 }' "$raw")
-		awk -v r="$round" -v w="$wl" -v t="$t" '/^ios / {
-			printf "%s,%s,%s,%s,%s,%s,%s,%s\n", r, w, t, $8, $10, $12, $14, $16 }' "$raw" >>"$LAT_CSV"
+		read -r ios secs < <(cat "${raws[@]}" | awk '/^ios / { n += $2; s = $4 } END { print n, s }')
+		cat "${raws[@]}" | awk -v r="$round" -v w="$wl" -v t="$t" '/^ios / {
+			for (f = 8; f <= 16; f += 2) if ($f > m[f]) m[f] = $f }
+			END { printf "%s,%s,%s,%s,%s,%s,%s,%s\n", r, w, t, m[8], m[10], m[12], m[14], m[16] }' >>"$LAT_CSV"
 	fi
 	record "$round" "$wl" "$t" "$ios" "$secs" $((d1 - d0)) "${c0:-0}" $((h1 - h0)) \
 		"$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" "$status"
-	tail -n 1 "$LAT_CSV" | awk -F, -v r="$round" -v w="$wl" -v t="$t" '$1 == r && $2 == w && $3 == t {
-		printf "  %-7s %-6s latency p50 %s us, p90 %s, p99 %s, p99.9 %s, max %s\n", w, t, $4, $5, $6, $7, $8 }' >&2
+	tail -n 1 "$LAT_CSV" | awk -F, -v r="$round" -v w="$wl" -v t="$t" -v n="$n" '$1 == r && $2 == w && $3 == t {
+		printf "  %-7s %-6s latency p50 %s us, p90 %s, p99 %s, p99.9 %s, max %s%s\n", w, t, $4, $5, $6, $7, $8,
+			(n > 1 ? " (worst of " n " clients)" : "") }' >&2
+	# Where the sessions ran: busy cores per worker thread over the timed window, and the
+	# worker each session of this run was placed on (from invard's login log lines).
+	if [ -n "$wt0" ]; then
+		local spread placed
+		spread=$(join <(echo "$wt0") <(echo "$wt1") | awk -v hz="$HZ" -v a="$w0" -v b="$w1" \
+			'{ sub(/^invar-/, "", $1); printf "%s%s=%.2f", (NR > 1 ? " " : ""), $1, ($3 - $2) / hz / (b - a) }')
+		placed=$(sed -n "$((LOGPOS[$t] + 1)),\$p" "${LOG[$t]}" |
+			sed -n 's/.*normal session tsih [0-9]* on worker \([0-9]*\):.*/\1/p' | sort | uniq -c |
+			awk '{ printf "%s%s on w%s", (NR > 1 ? " + " : ""), $1, $2 }')
+		echo "$round,$wl,$t,$n,$spread,$placed" >>"$SPREAD_CSV"
+		note "  $wl $t: worker cores: $spread; sessions: ${placed:-?}"
+	fi
 }
 
 # ---------------------------------------------------------------- workloads
-WORKLOADS=(rr4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1)
-declare -A DESC BS ARGS GUESS KIND
+WORKLOADS=(rr4k rw4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1 rl4k32x2 rl4k32x4)
+# The scaling workloads: 1, 2 and 4 clients at once (rl4k32 is the 1-client one). Target invar1
+# (invard --workers 1) runs only these, so one run shows workers 1 vs N and clients 1, 2, 4.
+SCALE_WL=(rl4k32 rl4k32x2 rl4k32x4)
+declare -A DESC BS ARGS GUESS KIND NCLI
 DESC[rr4k]="4 KiB random read, QD32 (iscsi-perf -m 32 -b 8 -r)"
+DESC[rw4k]="4 KiB random write, QD32, with latency (iscsi-lat -q 32 -w)"
 DESC[sr4k]="4 KiB sequential read, QD32 (qemu-img bench -d 32 -s 4k)"
 DESC[sw4k]="4 KiB sequential write, QD32 (qemu-img bench -w -d 32 -s 4k)"
 DESC[sr128k]="128 KiB sequential read, QD8 (qemu-img bench -d 8 -s 128k)"
 DESC[sw128k]="128 KiB sequential write, QD8 (qemu-img bench -w -d 8 -s 128k)"
 DESC[rl4k1]="4 KiB random read, QD1, latency (iscsi-lat -q 1)"
-DESC[rl4k32]="4 KiB random read, QD32, latency (iscsi-lat -q 32)"
+DESC[rl4k32]="4 KiB random read, QD32, latency (iscsi-lat -q 32); 1 client of the scaling set"
 DESC[wl4k1]="4 KiB random write, QD1, latency (iscsi-lat -q 1 -w)"
-BS=([rr4k]=4096 [sr4k]=4096 [sw4k]=4096 [sr128k]=131072 [sw128k]=131072 [rl4k1]=4096
-	[rl4k32]=4096 [wl4k1]=4096)
+DESC[rl4k32x2]="2 clients of rl4k32 at once, each its own process and session"
+DESC[rl4k32x4]="4 clients of rl4k32 at once, each its own process and session"
+BS=([rr4k]=4096 [rw4k]=4096 [sr4k]=4096 [sw4k]=4096 [sr128k]=131072 [sw128k]=131072 [rl4k1]=4096
+	[rl4k32]=4096 [wl4k1]=4096 [rl4k32x2]=4096 [rl4k32x4]=4096)
 KIND=([rr4k]=iscsi_perf [sr4k]=qemu_bench [sw4k]=qemu_bench [sr128k]=qemu_bench [sw128k]=qemu_bench
-	[rl4k1]=iscsi_lat [rl4k32]=iscsi_lat [wl4k1]=iscsi_lat)
+	[rw4k]=iscsi_lat [rl4k1]=iscsi_lat [rl4k32]=iscsi_lat [wl4k1]=iscsi_lat [rl4k32x2]=iscsi_lat
+	[rl4k32x4]=iscsi_lat)
 ARGS=([sr4k]="-d 32 -s 4k -S 4k" [sw4k]="-w -d 32 -s 4k -S 4k"
 	[sr128k]="-d 8 -s 128k -S 128k" [sw128k]="-w -d 8 -s 128k -S 128k"
-	[rl4k1]="-q 1 -b 4096" [rl4k32]="-q 32 -b 4096" [wl4k1]="-q 1 -b 4096 -w")
+	[rl4k1]="-q 1 -b 4096" [rl4k32]="-q 32 -b 4096" [wl4k1]="-q 1 -b 4096 -w"
+	[rw4k]="-q 32 -b 4096 -w" [rl4k32x2]="-q 32 -b 4096" [rl4k32x4]="-q 32 -b 4096")
+NCLI=([rl4k32x2]=2 [rl4k32x4]=4)
 GUESS=([sr4k]=50000 [sw4k]=40000 [sr128k]=10000 [sw128k]=8000) # I/Os per warm-up second
 
 if [ -n "$ONLY_WL" ]; then
@@ -452,7 +528,9 @@ if [ -n "$ONLY_WL" ]; then
 fi
 
 LAT_BIN=$WORK/iscsi-lat
-if [[ " ${WORKLOADS[*]} " == *" rl4k"* || " ${WORKLOADS[*]} " == *" wl4k"* ]] &&
+need_lat=0
+for wl in "${WORKLOADS[@]}"; do [ "${KIND[$wl]}" = iscsi_lat ] && need_lat=1; done
+if [ "$need_lat" = 1 ] &&
 	! cc -O2 -std=gnu11 -o "$LAT_BIN" "$ROOT/bench/iscsi-lat.c" -liscsi 2>"$LOGS/iscsi-lat-build.txt"; then
 	note "cannot build bench/iscsi-lat.c (libiscsi-dev?); latency workloads skipped:"
 	sed 's/^/    /' "$LOGS/iscsi-lat-build.txt" >&2
@@ -461,12 +539,18 @@ if [[ " ${WORKLOADS[*]} " == *" rl4k"* || " ${WORKLOADS[*]} " == *" wl4k"* ]] &&
 	WORKLOADS=("${sel[@]}")
 fi
 
-run_one() { "run_${KIND[$2]}" "$1" "$3" "$2" "$DURATION" "$WARMUP"; check_daemon "$3" "$2"; }
+in_scale() { [[ " ${SCALE_WL[*]} " == *" $1 "* ]]; }
+run_one() {
+	[ "$3" = invar1 ] && ! in_scale "$2" && return 0 # invar1 runs only the scaling workloads
+	"run_${KIND[$2]}" "$1" "$3" "$2" "$DURATION" "$WARMUP"
+	check_daemon "$3" "$2"
+}
 
 {
 	echo "invar bench: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "host: $NCPU CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
 	echo "invard: $INVARD ($("$INVARD" --version 2>&1 | head -n 1)), workers ${WORKERS:-default ($NCPU)}"
+	[ -n "$INVAR1_PID" ] && echo "invar1: the same invard with --workers 1 (scaling workloads only: ${SCALE_WL[*]})"
 	[ -n "$BASELINE" ] && echo "base: $BASELINE ($("$BASELINE" --version 2>&1 | head -n 1))"
 	[ -n "$TGT_PID" ] && echo "tgtd: $(tgtd --version 2>&1 | head -n 1) (tgt $(dpkg-query -W -f='${Version}' tgt 2>/dev/null)), default threads"
 	echo "LUs: ${SIZE_MB} MiB files on tmpfs, 512-byte blocks; $ROUNDS round(s) x ${WARMUP} s warm-up + ${DURATION} s timed"
@@ -507,8 +591,8 @@ summary() {
 		printf "%-8s %-6s %10s %9s %11s %8s %7s\n", "", "", "", "", "", "cores", "cores"
 		for (w = 1; w <= nw; w++) {
 			wl = order[w]
-			for (ti = 1; ti <= 3; ti++) {
-				t = (ti == 1) ? "tgt" : (ti == 2) ? "base" : "invar"
+			for (ti = 1; ti <= 4; ti++) {
+				t = (ti == 1) ? "tgt" : (ti == 2) ? "base" : (ti == 3) ? "invar1" : "invar"
 				k = wl SUBSEP t
 				if (cnt[k SUBSEP "iops"] == 0 && !((wl, t) in bad)) continue
 				if (cnt[k SUBSEP "iops"] == 0) { printf "%-8s %-6s %10s  (%s)\n", wl, t, "-", bad[wl, t]; continue }
@@ -529,7 +613,8 @@ summary() {
 	}' "$RESULTS"
 	echo
 	echo "IOPS, MB/s (10^6 B/s), CPU us/IO and cores are medians over rounds. ratio = invar/tgt,"
-	echo "i/base = invar/base (--baseline: the other invard binary, same rounds)"
+	echo "i/base = invar/base (--baseline: the other invard binary, same rounds); invar1 = the"
+	echo "same invard as invar with --workers 1 (scaling workloads only)"
 	echo "(IOPS: higher is better for invar; CPU us/IO: lower is better). 'daemon' is the target's"
 	echo "CPU time / wall time, 'other' the rest of the host minus daemon and client: above ~0.1"
 	echo "something else was competing for the $NCPU CPUs. Latency percentiles come from"
@@ -566,9 +651,82 @@ lat_summary() {
 		}
 	}' "$LAT_CSV"
 }
-{ summary; lat_summary; } | tee "$LOGS/summary.txt"
+# Scaling table: the same 4 KiB random-read QD32 client, 1, 2 and 4 of them at once, against
+# tgt, invard with 1 worker (invar1) and invard with N workers (invar).
+scale_summary() {
+	local wl sel=()
+	for wl in "${SCALE_WL[@]}"; do [[ " ${WORKLOADS[*]} " == *" $wl "* ]] && sel+=("$wl"); done
+	[ "${#sel[@]}" -ge 2 ] || return 0
+	echo
+	echo "scaling: 4 KiB random reads, QD32 per client (iscsi-lat), each client its own session;"
+	echo "IOPS summed over clients, medians over rounds; invar1 = invard --workers 1, invar ="
+	echo "invard --workers ${WORKERS:-$NCPU}"
+	awk -F, -v list="${sel[*]}" '
+	function median(key,   n, i, j, v, tmp) {
+		n = cnt[key]; if (n == 0) return 0
+		for (i = 1; i <= n; i++) v[i] = val[key, i]
+		for (i = 2; i <= n; i++) { tmp = v[i]; for (j = i - 1; j >= 1 && v[j] > tmp; j--) v[j + 1] = v[j]; v[j + 1] = tmp }
+		return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	NR == 1 { next }
+	$12 == "ok" { k = $2 SUBSEP $3; val[k SUBSEP "i", ++cnt[k SUBSEP "i"]] = $6; val[k SUBSEP "c", ++cnt[k SUBSEP "c"]] = $8 }
+	END {
+		nw = split(list, wls, " ")
+		printf "%-9s %8s %8s %8s %10s %13s   %s\n", "clients", "tgt", "invar1", "invar", "invar/tgt",
+			"invar/invar1", "CPU us/IO tgt / invar1 / invar"
+		for (i = 1; i <= nw; i++) {
+			w = wls[i]; n = (w ~ /x[0-9]+$/) ? substr(w, index(w, "x") + 1) : 1
+			for (ti = 1; ti <= 3; ti++) {
+				t = (ti == 1) ? "tgt" : (ti == 2) ? "invar1" : "invar"
+				io[i, t] = median(w SUBSEP t SUBSEP "i"); cp[i, t] = median(w SUBSEP t SUBSEP "c")
+			}
+			printf "%-9s %8.0f %8.0f %8.0f %9.2fx %12.2fx   %.1f / %.1f / %.1f\n", n " (" w ")", io[i, "tgt"],
+				io[i, "invar1"], io[i, "invar"], (io[i, "tgt"] > 0 ? io[i, "invar"] / io[i, "tgt"] : 0),
+				(io[i, "invar1"] > 0 ? io[i, "invar"] / io[i, "invar1"] : 0), cp[i, "tgt"], cp[i, "invar1"], cp[i, "invar"]
+		}
+		printf "growth, %s over 1 client:", wls[nw]
+		for (ti = 1; ti <= 3; ti++) {
+			t = (ti == 1) ? "tgt" : (ti == 2) ? "invar1" : "invar"
+			printf " %s %.2fx%s", t, (io[1, t] > 0 ? io[nw, t] / io[1, t] : 0), (ti < 3 ? "," : "\n")
+		}
+	}' "$RESULTS"
+	echo "invard worker threads (busy cores over the timed window) and session placement, per run:"
+	awk -F, 'NR > 1 { printf "  r%s %-9s %-6s %s clients: %s; sessions: %s\n", $1, $2, $3, $4, $5, $6 }' \
+		"$SPREAD_CSV" | grep -Ev ' tgt ' | grep -E "$(IFS='|'; echo "${SCALE_WL[*]}")"
+}
+{ summary; lat_summary; scale_summary; } | tee "$LOGS/summary.txt"
 
 # ---------------------------------------------------------------- optional profile
+# profile_breakdown PERF_DATA: where invard's CPU goes, by what it was doing (inclusive shares
+# of the kernel entry points, and user space by object): the loopback TCP stack (sendmsg, which
+# on loopback also runs the receiving side's softirq, and recvfrom), waiting (epoll_wait:
+# mostly the context switch), file I/O syscalls, page faults, and invard's own code.
+profile_breakdown() {
+	local data=$1
+	{
+		perf report -i "$data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#'
+		echo "@@dso"
+		perf report -i "$data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#'
+	} | awk '
+	/^@@dso/ { dso = 1; next }
+	!dso && NF >= 4 { sym = $4; v = $1; sub(/%/, "", v); inc[sym] = v }
+	dso && NF >= 2 { v = $1; sub(/%/, "", v); d = $2; for (i = 3; i <= NF; i++) d = d " " $i; obj[d] = v }
+	END {
+		send = inc["__sys_sendmsg"] + 0; recv = inc["__sys_recvfrom"] + inc["__sys_recvmsg"]
+		wait = inc["do_epoll_wait"] + 0
+		fio = inc["__x64_sys_pread64"] + inc["__x64_sys_pwrite64"] + inc["__x64_sys_pwritev2"] + inc["__x64_sys_preadv2"] + inc["__x64_sys_io_uring_enter"]
+		pf = inc["asm_exc_page_fault"] + 0
+		user = 0; for (d in obj) if (d !~ /kernel/) user += obj[d]
+		printf "  %-58s %6.1f%%\n", "TCP send (sendmsg, incl. loopback delivery to the peer)", send
+		printf "  %-58s %6.1f%%\n", "TCP receive (recvfrom)", recv
+		printf "  %-58s %6.1f%%\n", "  = kernel TCP, total", send + recv
+		printf "  %-58s %6.1f%%\n", "epoll_wait (idle wake-ups, context switches)", wait
+		printf "  %-58s %6.1f%%\n", "file I/O syscalls (pread/pwrite/io_uring_enter)", fio
+		printf "  %-58s %6.1f%%\n", "page faults", pf
+		for (d in obj) if (d !~ /kernel/ && obj[d] >= 0.1) printf "  %-58s %6.1f%%\n", "user: " d, obj[d]
+		printf "  %-58s %6.1f%%\n", "  = user space, total", user
+	}'
+}
 if [ "$PROFILE" = 1 ] && [ -n "$INVAR_PID" ]; then
 	note "profiling invard during ${DURATION} s of rr4k (perf record -e cpu-clock -g)"
 	perf_data=$WORK/perf.data
@@ -588,6 +746,9 @@ if [ "$PROFILE" = 1 ] && [ -n "$INVAR_PID" ]; then
 		perf report -i "$perf_data" --stdio --no-children --sort dso,symbol -g none \
 			--percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 |
 			tee "$LOGS/profile.txt"
+		echo
+		echo "where invard's CPU goes (inclusive shares of the profile above):"
+		profile_breakdown "$perf_data" | tee -a "$LOGS/profile.txt"
 	fi
 	[ -n "$OUT" ] || rm -f "$perf_data"
 fi

@@ -1,6 +1,7 @@
 #include "core/daemon.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -89,9 +90,28 @@ int daemon_start_workers(struct daemon *d)
 
 struct worker *daemon_pick_worker(struct daemon *d)
 {
-	unsigned n = atomic_fetch_add(&d->next_worker, 1);
+	/* Fewest live connections, not plain round robin: initiators often open a short
+	 * discovery session before each login (iscsiadm), and round robin would then put every
+	 * long-lived session on the same worker. Ties rotate so equal workers share. Only the
+	 * main thread places connections; workers only decrement, so a stale read can only
+	 * overestimate a worker's load. */
+	unsigned start, best, best_n = UINT_MAX, i;
 
-	return &d->workers[n % d->nworkers];
+	if (!d->nworkers)
+		return NULL;
+	start = atomic_fetch_add(&d->next_worker, 1) % d->nworkers;
+	best = start;
+	for (i = 0; i < d->nworkers; i++) {
+		unsigned k = (start + i) % d->nworkers;
+		unsigned n = atomic_load_explicit(&d->workers[k].nconns, memory_order_relaxed);
+
+		if (n < best_n) {
+			best_n = n;
+			best = k;
+		}
+	}
+	atomic_fetch_add_explicit(&d->workers[best].nconns, 1, memory_order_relaxed);
+	return &d->workers[best];
 }
 
 void daemon_fini(struct daemon *d)

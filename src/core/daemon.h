@@ -89,7 +89,8 @@ int daemon_init(struct daemon *d, const char *data_dir, unsigned nworkers);
 int daemon_start_workers(struct daemon *d);
 /* Stops the workers, frees every target and LU. */
 void daemon_fini(struct daemon *d);
-/* Next worker for a new connection (round robin). */
+/* Worker for a new connection: the one with the fewest live connections (round robin among
+ * equals); counts the connection on it (the fabric calls worker_conn_done when it ends). */
 struct worker *daemon_pick_worker(struct daemon *d);
 
 #endif

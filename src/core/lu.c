@@ -113,7 +113,6 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 	pthread_mutex_init(&lu->lock, NULL);
 	pthread_mutex_init(&lu->write_gate, NULL);
 	atomic_init(&lu->caw_mode, false);
-	atomic_init(&lu->async_writes, 0);
 	atomic_init(&lu->ua_pending, 0);
 	list_init(&lu->nexuses);
 	atomic_init(&lu->stopped, false);

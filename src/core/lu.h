@@ -12,6 +12,7 @@
 
 #include "core/limits.h"
 #include "util/list.h"
+#include "util/pcount.h"
 
 struct backstore;
 struct it_nexus;
@@ -95,7 +96,7 @@ struct lu {
 	 * async_writes counts writes still in flight from before. */
 	pthread_mutex_t write_gate;
 	atomic_bool caw_mode;
-	atomic_uint async_writes;
+	struct pcount async_writes;	/* per-thread slots (util/pcount.h): every write */
 
 	/* Persistent reservations (core/pr.h); NULL when the profile has none. The identity
 	 * hint lists nexus ids whose struct lu_nexus already carries its identity. */
@@ -122,7 +123,7 @@ struct lu {
 	/* Migration state (enum mig_state, core/migsm.h) and the commands admitted and not yet
 	 * released, which STOP_COPY drains. */
 	atomic_int mig_state;
-	atomic_uint mig_inflight;
+	struct pcount mig_inflight;	/* per-thread slots: written by every command */
 	/* After the switch-over (STOP): the destination portal "HOST:PORT,TPGT" logins are
 	 * redirected to (core/mig_handover.c), "" when unknown. Under lock. */
 	char mig_redirect[320];

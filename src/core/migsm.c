@@ -95,23 +95,23 @@ enum mig_state lu_mig_state(const struct lu *lu)
  * past the drain. */
 bool lu_mig_admit(struct lu *lu)
 {
-	atomic_fetch_add(&lu->mig_inflight, 1);
+	pcount_add(&lu->mig_inflight, 1);
 	if (migsm_serving((enum mig_state)atomic_load(&lu->mig_state)))
 		return true;
-	atomic_fetch_sub(&lu->mig_inflight, 1);
+	pcount_sub(&lu->mig_inflight, 1);
 	return false;
 }
 
 void lu_mig_release(struct lu *lu)
 {
-	atomic_fetch_sub(&lu->mig_inflight, 1);
+	pcount_sub(&lu->mig_inflight, 1);
 }
 
 int lu_mig_drain(struct lu *lu, unsigned timeout_ms)
 {
 	struct timespec ts = { 0, 1000000 };
 
-	for (unsigned waited = 0; atomic_load(&lu->mig_inflight) != 0; waited++) {
+	for (unsigned waited = 0; pcount_sum(&lu->mig_inflight) != 0; waited++) {
 		if (waited >= timeout_ms)
 			return -ETIMEDOUT;
 		nanosleep(&ts, NULL);

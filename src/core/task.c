@@ -45,7 +45,8 @@ void scsi_task_release(struct scsi_task *t)
 		if (t->mig_counted)
 			lu_mig_release(t->lu);
 		t->mig_counted = false;
-		lu_put(t->lu);
+		if (!t->lu_borrowed)
+			lu_put(t->lu);
 		t->lu = NULL;
 	}
 }

@@ -89,6 +89,10 @@ struct scsi_task {
 	uint32_t core_flags;
 	bool mig_counted;		/* counted in lu->mig_inflight (core/migsm.c) */
 	const void *cmd;		/* the dispatch-table entry */
+	/* Fabric in: lu is kept alive by the fabric for the task's whole life (a LUN view that
+	 * holds a reference on it), so the task took none and release drops none. Saves an
+	 * atomic on a cache line every worker's commands to that LU would share. */
+	bool lu_borrowed;
 };
 
 /* Allocate (or grow) task->buf to len bytes, zeroed. Returns 0 or -ENOMEM. Released by

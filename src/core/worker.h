@@ -5,6 +5,7 @@
 #define INVAR_CORE_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <liburing.h>
 
@@ -40,6 +41,10 @@ struct worker {
 	unsigned ring_inflight;
 	struct ev_timer submit_retry;	/* armed when the kernel refused a submit (EAGAIN/EBUSY) */
 	struct list_node deferred;	/* struct worker_defer, run at the end of the pass */
+	/* Connections placed on this worker and not yet torn down: daemon_pick_worker() adds one,
+	 * the fabric drops it when the connection is gone (worker_conn_done). Read by the main
+	 * thread to place the next connection. */
+	atomic_uint nconns;
 };
 
 int worker_init(struct worker *w, struct daemon *d, unsigned id);
@@ -58,6 +63,12 @@ struct io_uring_sqe *worker_ring_sqe(struct worker *w);
 void worker_ring_queue(struct worker *w, struct io_uring_sqe *sqe, struct uring_req *req);
 /* Submit what is queued now. */
 void worker_ring_flush(struct worker *w);
+
+/* A connection placed on w (daemon_pick_worker or a direct start) has ended. */
+static inline void worker_conn_done(struct worker *w)
+{
+	atomic_fetch_sub_explicit(&w->nconns, 1, memory_order_relaxed);
+}
 
 /* Run d->fn at the end of this pass (once, however often it is deferred meanwhile). */
 void worker_defer(struct worker *w, struct worker_defer *d);

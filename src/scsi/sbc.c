@@ -134,7 +134,7 @@ static void sbc_io_done(struct bs_io *io, int res)
 
 	t->core_flags = 0;
 	if (flags & CF_GATED)
-		atomic_fetch_sub(&t->lu->async_writes, 1);
+		pcount_sub(&t->lu->async_writes, 1);
 	if (res < 0 && sbc_complete_retryable(t, res))
 		return;
 	if (flags & CF_UNMAP) {
@@ -219,13 +219,13 @@ static void sbc_submit_write(struct scsi_task *t, enum bs_opcode op, uint32_t fl
 	struct lu *lu = t->lu;
 	int res;
 
-	atomic_fetch_add(&lu->async_writes, 1);
+	pcount_add(&lu->async_writes, 1);
 	if (!atomic_load(&lu->caw_mode)) {
 		sbc_prep(t, op, flags, offset, len, buf, cf | CF_GATED);
 		backstore_submit(lu->bs, &t->io);
 		return;
 	}
-	atomic_fetch_sub(&lu->async_writes, 1);
+	pcount_sub(&lu->async_writes, 1);
 	sbc_prep(t, op, flags, offset, len, buf, cf);
 	pthread_mutex_lock(&lu->write_gate);
 	res = backstore_io_sync(lu->bs, &t->io);
@@ -244,7 +244,7 @@ bool sbc_gate_enter(struct scsi_task *t)
 	struct lu *lu = t->lu;
 
 	atomic_store(&lu->caw_mode, true);
-	if (atomic_load(&lu->async_writes) != 0) {
+	if (pcount_sum(&lu->async_writes) != 0) {
 		t->status = SCSI_STATUS_BUSY;
 		t->sense_len = 0;
 		t->done(t);

@@ -556,7 +556,7 @@ static void job_io_done(struct bs_io *io, int res)
 	struct xcopy_job *j = io->priv;
 
 	if (j->gated) {
-		atomic_fetch_sub(&j->gated->async_writes, 1);
+		pcount_sub(&j->gated->async_writes, 1);
 		j->gated = NULL;
 	}
 	j->res = res;
@@ -585,14 +585,14 @@ static void job_submit_write(struct xcopy_job *j, struct lu *dst, uint64_t offse
 	uint32_t flags = atomic_load_explicit(&dst->wce, memory_order_relaxed) ? 0 : BS_IO_FUA;
 	int res;
 
-	atomic_fetch_add(&dst->async_writes, 1);
+	pcount_add(&dst->async_writes, 1);
 	if (!atomic_load(&dst->caw_mode)) {
 		job_prep(j, BS_OP_WRITE, flags, offset, len);
 		j->gated = dst;
 		backstore_submit(dst->bs, &j->io);
 		return;
 	}
-	atomic_fetch_sub(&dst->async_writes, 1);
+	pcount_sub(&dst->async_writes, 1);
 	job_prep(j, BS_OP_WRITE, flags, offset, len);
 	pthread_mutex_lock(&dst->write_gate);
 	res = backstore_io_sync(dst->bs, &j->io);

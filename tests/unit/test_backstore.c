@@ -681,6 +681,63 @@ static void test_file_async_tmpfs(void **state)
 	unlink(path);
 }
 
+/* A tmpfs file without holes is mapped (backstore/file/filemap.c): reads and plain writes are
+ * a memcpy on the worker. Same data as the system calls; a truncation under us is a SIGBUS the
+ * copy survives (the rest reads as zeroes, like pread past EOF); after UNMAP the mapping is no
+ * longer used, so reading the new hole does not allocate it again. */
+static void test_file_mapped_tmpfs(void **state)
+{
+	struct bs_config cfg = {.type = "file"};
+	static uint8_t buf[MIB], rbuf[MIB], zero[MIB];
+	char path[PATH_MAX];
+	struct backstore *bs;
+	uint64_t len;
+	bool mapped;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/invar-bs-map-%d.img", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		skip(); /* no /dev/shm here */
+	fill_pattern(buf, sizeof(buf), 3);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pwrite(fd, buf, sizeof(buf), (off_t)i * MIB), (ssize_t)MIB);
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	assert_int_equal(bs->size, 4 * MIB);
+
+	/* Through the mapping, and agreeing with the system calls both ways. */
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, MIB, rbuf, MIB), 0);
+	assert_memory_equal(rbuf, buf, MIB);
+	fill_pattern(buf, sizeof(buf), 9);
+	assert_int_equal(do_io_async(bs, BS_OP_WRITE, 0, 4096, buf, 64 * 1024), 0);
+	assert_int_equal(pread(fd, rbuf, 64 * 1024, 4096), 64 * 1024);
+	assert_memory_equal(rbuf, buf, 64 * 1024);
+	assert_int_equal(pwrite(fd, buf + 100, 8192, 2 * MIB), 8192);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, 2 * MIB, rbuf, 8192), 0);
+	assert_memory_equal(rbuf, buf + 100, 8192);
+
+	/* Truncated to 3 MiB by someone else: the last MiB faults (SIGBUS), and reads as zeroes. */
+	assert_int_equal(ftruncate(fd, 3 * MIB), 0);
+	memset(rbuf, 0xa5, MIB);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, 3 * MIB, rbuf, MIB), 0);
+	assert_memory_equal(rbuf, zero, MIB);
+	/* A write there goes to pwrite, which extends the file again. */
+	assert_int_equal(do_io_async(bs, BS_OP_WRITE, 0, 3 * MIB, buf, 4096), 0);
+	assert_int_equal(pread(fd, rbuf, 4096, 3 * MIB), 4096);
+	assert_memory_equal(rbuf, buf, 4096);
+
+	/* UNMAP punches a hole; reading it back gives zeroes and leaves it a hole. */
+	assert_int_equal(do_io_async(bs, BS_OP_UNMAP, 0, MIB, NULL, MIB), 0);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, MIB, rbuf, MIB), 0);
+	assert_memory_equal(rbuf, zero, MIB);
+	assert_int_equal(backstore_lba_status(bs, MIB, &len, &mapped), 0);
+	assert_false(mapped);
+	backstore_close(bs);
+	close(fd);
+	unlink(path);
+}
+
 static void test_file_enospc_dev_full_async(void **state)
 {
 	check_enospc_dev_full(do_io_async, "full-async.img");
@@ -795,6 +852,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_file_async_io, worker_setup, worker_teardown),
 	    cmocka_unit_test_setup_teardown(test_file_async_uncached, worker_setup, worker_teardown),
 	    cmocka_unit_test_setup_teardown(test_file_async_tmpfs, worker_setup, worker_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_mapped_tmpfs, worker_setup, worker_teardown),
 	    cmocka_unit_test_setup_teardown(test_file_enospc_dev_full_async, worker_setup,
 					    worker_teardown),
 	    cmocka_unit_test(test_unmap_ram_null),

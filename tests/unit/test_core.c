@@ -206,6 +206,38 @@ static void test_worker_ring(void **state)
 	rmdir(dir);
 }
 
+/* Placement: fewest live connections wins, so sessions spread even when every client opens
+ * (and closes) a discovery connection before its login, which plain round robin would put
+ * all on one worker. */
+static void test_pick_worker_least_loaded(void **state)
+{
+	struct daemon d;
+	char dir[] = "/tmp/invar-unit-XXXXXX";
+	struct worker *a, *b, *c;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(daemon_init(&d, dir, 2), 0);
+	for (int i = 0; i < 4; i++) {
+		/* a short-lived discovery connection, then the session's connection */
+		a = daemon_pick_worker(&d);
+		worker_conn_done(a);
+		b = daemon_pick_worker(&d);
+		(void)b;
+	}
+	assert_int_equal(atomic_load(&d.workers[0].nconns), 2);
+	assert_int_equal(atomic_load(&d.workers[1].nconns), 2);
+	/* the less loaded worker gets the next one, whatever the rotation says */
+	c = daemon_pick_worker(&d);
+	worker_conn_done(&d.workers[c == &d.workers[0] ? 1 : 0]);
+	worker_conn_done(&d.workers[c == &d.workers[0] ? 1 : 0]);
+	for (int i = 0; i < 3; i++)
+		assert_ptr_equal(daemon_pick_worker(&d), &d.workers[c == &d.workers[0] ? 1 : 0]);
+	assert_int_equal(atomic_load(&d.workers[0].nconns), 3);
+	assert_int_equal(atomic_load(&d.workers[1].nconns), 3);
+	daemon_fini(&d);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_evloop_timers),
 		cmocka_unit_test(test_evloop_cross_thread_call),
 		cmocka_unit_test(test_worker_ring),
+		cmocka_unit_test(test_pick_worker_least_loaded),
 	};
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <liburing.h> /* brings <linux/fs.h>: BLKGETSIZE64 */
 
 #include "backstore/backstore_internal.h"
+#include "backstore/file/filemap.h"
 #include "util/list.h"
 
 /* UNMAP is a hole punch (FALLOC_FL_PUNCH_HOLE: partial file-system blocks are zeroed, whole
@@ -52,6 +54,13 @@ struct file_bs {
 	int fd;
 	bool is_blk;
 	enum file_inline inl;
+	/* FILE_INLINE_ALL files without holes are also mapped (filemap.h): reads, and writes
+	 * without FUA, are a guarded memcpy. map_ok goes false for good at the first UNMAP (a
+	 * read fault would fill the new hole); any worker may clear it. */
+	char *map;
+	uint64_t map_len;
+	bool map_writable;
+	atomic_bool map_ok;
 };
 
 int bs_file_fd(const struct backstore *bs)
@@ -240,6 +249,12 @@ static int file_open(struct backstore *bs, const struct bs_config *cfg, char *er
 	f->fd = fd;
 	f->is_blk = is_blk;
 	f->inl = file_inline_mode(fd, is_blk);
+	if (f->inl == FILE_INLINE_ALL) {
+		f->map = filemap_open(fd, size, !cfg->read_only);
+		f->map_len = f->map ? size : 0;
+		f->map_writable = !cfg->read_only;
+	}
+	atomic_init(&f->map_ok, f->map != NULL);
 	bs->priv = f;
 	bs->size = size;
 	bs->can_unmap = true;
@@ -262,6 +277,7 @@ static void file_close(struct backstore *bs)
 
 	if (!f)
 		return;
+	filemap_close(f->map, f->map_len);
 	close(f->fd);
 	free(f);
 	bs->priv = NULL;
@@ -551,6 +567,30 @@ static bool file_read_nowait(struct file_bs *f, struct bs_io *io)
 	return true;
 }
 
+/* A read, or a write without FUA, through the mapping. True when io is finished (done()
+ * called); false: not mapped, or the copy faulted, and the system calls do it instead. */
+static bool file_map_io(struct file_bs *f, struct bs_io *io)
+{
+	char *p;
+
+	if (!atomic_load_explicit(&f->map_ok, memory_order_relaxed) || io->done_bytes ||
+	    io->offset > f->map_len || io->len > f->map_len - io->offset)
+		return false;
+	p = f->map + io->offset;
+	if (io->op == BS_OP_READ) {
+		if (!filemap_copy(io->buf, p, io->len))
+			return false;
+	} else if (io->op == BS_OP_WRITE && f->map_writable && !(io->flags & BS_IO_FUA)) {
+		if (!filemap_copy(p, io->buf, io->len))
+			return false;
+	} else {
+		return false;
+	}
+	io->done_bytes = io->len;
+	io->done(io, 0);
+	return true;
+}
+
 static void file_submit(struct backstore *bs, struct bs_io *io)
 {
 	struct file_bs *f = bs->priv;
@@ -560,9 +600,14 @@ static void file_submit(struct backstore *bs, struct bs_io *io)
 		io->done(io, -EOPNOTSUPP);
 		return;
 	}
+	/* Before the hole exists: from now on a read fault could fill it (filemap.c). */
+	if (io->op == BS_OP_UNMAP && f->map)
+		atomic_store(&f->map_ok, false);
 	/* Only on a worker: elsewhere everything is synchronous anyway. */
 	if (io->worker && (io->op == BS_OP_READ || io->op == BS_OP_WRITE)) {
 		if (f->inl == FILE_INLINE_ALL) {
+			if (file_map_io(f, io))
+				return;
 			file_sync_finish(f, io); /* FUA: RWF_DSYNC, as on the ring */
 			return;
 		}

@@ -339,6 +339,7 @@ static void iscsi_conn_free_cb(void *arg)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	worker_conn_done(c->w);
 	iscsi_conn_put(c);
 }
 
@@ -918,6 +919,7 @@ static void iscsi_conn_format_peer(int fd, char *out, size_t len)
 
 void iscsi_conn_start(struct worker *w, int fd)
 {
+	atomic_fetch_add_explicit(&w->nconns, 1, memory_order_relaxed);
 	iscsi_conn_start_tpg(w, fd, 1);
 }
 
@@ -971,6 +973,7 @@ void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 fail:
 	log_warn("iscsi: cannot start connection (fd %d)", fd);
 	close(fd);
+	worker_conn_done(w);
 	if (c)
 		free(c->rxbuf);
 	free(c);

@@ -18,7 +18,8 @@ void iscsi_fabric_fini(struct daemon *d);
  * through ev_call()); takes ownership of fd. */
 void iscsi_conn_start(struct worker *w, int fd);
 /* Same, for a connection accepted by a portal of target portal group tpgt (iscsi_conn_start:
- * group 1). */
+ * group 1). The caller has counted the connection on w (daemon_pick_worker); iscsi_conn_start
+ * counts it itself. */
 void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt);
 
 #endif

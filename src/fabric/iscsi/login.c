@@ -202,9 +202,9 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 	iscsi_conn_ffp_started(c);
 	log_sanitize(iname, sizeof(iname), p->initiator_name, sizeof(p->initiator_name));
 	log_sanitize(tname, sizeof(tname), p->target_name, sizeof(p->target_name));
-	log_info("iscsi %s: %s session tsih %u: initiator '%s' target '%s' (MRDSL %u/%u, burst "
-		 "%u/%u, R2T %s, imm %s, digests %s/%s)",
-		 c->peer, s->type == ISCSI_SESSION_DISCOVERY ? "discovery" : "normal", s->tsih,
+	log_info("iscsi %s: %s session tsih %u on worker %u: initiator '%s' target '%s' "
+		 "(MRDSL %u/%u, burst %u/%u, R2T %s, imm %s, digests %s/%s)",
+		 c->peer, s->type == ISCSI_SESSION_DISCOVERY ? "discovery" : "normal", s->tsih, c->w->id,
 		 iname, tname, p->max_recv_dsl, p->max_xmit_dsl, p->first_burst, p->max_burst,
 		 p->initial_r2t ? "Yes" : "No", p->immediate_data ? "Yes" : "No",
 		 p->header_digest ? "CRC32C" : "None", p->data_digest ? "CRC32C" : "None");

@@ -1,5 +1,6 @@
 /* Network portals: listening sockets on the main loop. Each accepted connection is handed to a
- * worker (round robin) with ev_call(); the main thread never touches it again. */
+ * worker (the one with the fewest connections, daemon_pick_worker) with ev_call(); the main
+ * thread never touches it again. */
 #include "fabric/iscsi/iscsi_internal.h"
 #include "fabric/iscsi/iscsi.h"
 
@@ -68,6 +69,8 @@ static void iscsi_portal_accept(struct ev_fd *e, uint32_t events)
 		h->tpgt = p->tpgt;
 		if (!h->w || ev_call(h->w->loop, iscsi_handoff_cb, h) < 0) {
 			log_warn("iscsi portal %s: no worker for a new connection", p->addr);
+			if (h->w)
+				worker_conn_done(h->w);
 			close(fd);
 			free(h);
 		}

@@ -399,8 +399,9 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 	t->st.view = t->view->v;
 	t->st.lun = lun;
 	if (lun < INVAR_MAX_LUNS && t->view->v->lus[lun]) {
+		/* t->view (a reference, dropped after scsi_task_release) holds the LU. */
 		t->st.lu = t->view->v->lus[lun];
-		lu_get(t->st.lu);
+		t->st.lu_borrowed = true;
 	}
 	t->st.cdb_len = (uint16_t)cdb_len;
 	switch (h.flags & ISCSI_FLAG_CMD_ATTR_MASK) {
