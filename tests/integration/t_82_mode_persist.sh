@@ -64,33 +64,25 @@ grep -q '^key    0x07 asc 0x27 ascq 0x00$' <<<"$OUT" || fail "LUN 3 not read-onl
 grep -q '^data   0080' <<<"$ALL" || fail "LUN 3 not removable after restore: $ALL"
 invar_stop
 
-# A corrupt mode.json stops the LU from being created, naming the file.
-echo '{"version": 1, "profile": "invar-2026.3", "pages": [{"page": 8, "subpage": 0, "data": "zz"}]}' >"$mf"
-"$INVARD" --data-dir "$TMP/data" --config "$TMP/config.json" >>"$TMP/invard.log" 2>&1 &
-INVARD_PID=$!
-for _ in $(seq 1 50); do
-	grep -q 'mode.json: pages\[0\]: data must be 20 bytes of hex' "$TMP/invard.log" && break
-	sleep 0.1
-done
-grep -q 'mode.json: pages\[0\]: data must be 20 bytes of hex' "$TMP/invard.log" ||
-	fail "corrupt mode.json not reported"
-if kill -0 "$INVARD_PID" 2>/dev/null; then
-	# Still running (other LUs up): the corrupt LU must not be mapped.
-	cmd -n 64 "$L0" $TUR
-	grep -q '^status 0x00$' <<<"$OUT" && fail "LUN 0 served with a corrupt mode.json"
-	invar_stop
-else
-	wait "$INVARD_PID" || true
+# A corrupt mode.json stops the LU from being created, naming the file. A config that cannot be
+# applied whole stops invard (nothing half-restored is served): it must exit on its own, with a
+# failure status, after saying why.
+expect_refused() {
+	local msg=$1 rc=0
+	"$INVARD" --data-dir "$TMP/data" --config "$TMP/config.json" >>"$TMP/invard.log" 2>&1 &
+	INVARD_PID=$!
+	for _ in $(seq 1 100); do
+		kill -0 "$INVARD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$INVARD_PID" 2>/dev/null && fail "invard still running with a bad mode.json ($msg)"
+	wait "$INVARD_PID" || rc=$?
 	INVARD_PID=
-fi
+	[ "$rc" -ne 0 ] || fail "invard exited 0 with a bad mode.json ($msg)"
+	grep -qF "$msg" "$TMP/invard.log" || fail "bad mode.json not reported: want '$msg'"
+}
+echo '{"version": 1, "profile": "invar-2026.3", "pages": [{"page": 8, "subpage": 0, "data": "zz"}]}' >"$mf"
+expect_refused 'mode.json: pages[0]: data must be 20 bytes of hex'
 echo 'not json' >"$mf"
-"$INVARD" --data-dir "$TMP/data" --config "$TMP/config.json" >>"$TMP/invard.log" 2>&1 &
-INVARD_PID=$!
-for _ in $(seq 1 50); do
-	grep -q 'mode.json: not JSON' "$TMP/invard.log" && break
-	sleep 0.1
-done
-grep -q 'mode.json: not JSON' "$TMP/invard.log" || fail "non-JSON mode.json not reported"
-kill -0 "$INVARD_PID" 2>/dev/null && invar_stop
-INVARD_PID=
+expect_refused 'mode.json: not JSON'
 exit 0
