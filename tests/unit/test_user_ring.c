@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include <cmocka.h>
 
 #include "user_ring_harness.h"
@@ -172,6 +174,78 @@ static void test_queue_wild_index(void **state)
 	/* harness_free detached: the command got BUSY exactly once (checked in the fuzzer). */
 }
 
+/* Runs what the worker would at the end of its pass (worker_run_deferred). */
+static void run_deferred(struct worker *w)
+{
+	while (!list_empty(&w->deferred)) {
+		struct worker_defer *d = list_first(&w->deferred, struct worker_defer, node);
+
+		list_del(&d->node);
+		d->queued = false;
+		d->fn(d);
+	}
+}
+
+static uint64_t efd_count(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+/* Ring 1.1 wake-ups: one cmd eventfd write per worker pass however many commands it issued;
+ * with F_CPL_WAKE_FLAG, daemon_sleeping is 0 while the worker serves the queue and 1 before it
+ * may sleep, and completions published while it was 0 (so without an eventfd) are taken by
+ * the end-of-pass re-check, never lost. */
+static void test_queue_wakeups(void **state)
+{
+	struct harness *h = harness_new();
+	struct invar_ring_queue *rq = (struct invar_ring_queue *)h->base;
+	int cmd_efd, cpl_efd;
+	struct worker w;
+
+	memset(&w, 0, sizeof(w));
+	list_init(&w.deferred);
+	user_queue_detach(&h->q);
+	h->efds[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	h->efds[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	h->att.features = INVAR_RING_F_ALL_V1_1;
+	h->q.worker = &w;
+	user_queue_attach(&h->q, &h->att);
+	assert_int_equal(rq->daemon_sleeping, 1);
+
+	rq->handler_sleeping = 1;
+	harness_submit(h, 0);
+	harness_submit(h, 2);
+	assert_int_equal(rq->cmd_prod, 2);		/* published at once */
+	assert_int_equal(rq->daemon_sleeping, 0);	/* serving: no cpl eventfd needed */
+	assert_int_equal(efd_count(h->efds[0]), 0);	/* the kick waits for the pass end */
+	/* The handler completes the first command now: it sees daemon_sleeping 0 and writes no
+	 * eventfd. The pass end must still take it. */
+	harness_cpl(h, 0, harness_cmd(h, 0).tag, 0, 32);
+	harness_publish(h, 1);
+	run_deferred(&w);
+	assert_int_equal(efd_count(h->efds[0]), 1);	/* one wake-up for both commands */
+	assert_int_equal(h->done_count[0], 1);
+	assert_int_equal(h->done_count[2], 0);
+	assert_int_equal(rq->cpl_cons, 1);
+	assert_int_equal(rq->daemon_sleeping, 1);	/* the worker may sleep now */
+
+	/* The handler is awake: no eventfd for the next command. */
+	rq->handler_sleeping = 0;
+	harness_submit(h, 4);
+	run_deferred(&w);
+	assert_int_equal(efd_count(h->efds[0]), 0);
+	cmd_efd = h->efds[0];
+	cpl_efd = h->efds[1];
+	harness_free(h);
+	close(cmd_efd);
+	close(cpl_efd);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_queue_roundtrip),
 		cmocka_unit_test(test_queue_duplicate_then_detach),
 		cmocka_unit_test(test_queue_wild_index),
+		cmocka_unit_test(test_queue_wakeups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 static void user_queue_timer_cb(struct ev_timer *t);
 static void user_queue_deferred_cb(struct ev_timer *t);
 static void user_queue_pump(struct user_queue *q);
+static void user_queue_pass(struct worker_defer *d);
 
 void user_queue_init(struct user_queue *q, struct user_dev *dev, unsigned idx,
 		     struct ev_loop *loop)
@@ -36,6 +37,7 @@ void user_queue_init(struct user_queue *q, struct user_dev *dev, unsigned idx,
 	q->nfree = USER_RING_ENTRIES;
 	q->timer.cb = user_queue_timer_cb;
 	q->deferred_timer.cb = user_queue_deferred_cb;
+	q->pass.fn = user_queue_pass;
 }
 
 /* ---- data area: first fit over 64 KiB units --------------------------------------------- */
@@ -122,12 +124,40 @@ static void user_queue_kick(struct user_queue *q)
 {
 	uint64_t one = 1;
 
+	q->kick_pending = false;
 	/* Pairs with the handler's store of handler_sleeping and its re-check of cmd_prod. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&q->rq->handler_sleeping, __ATOMIC_RELAXED) &&
 	    write(q->cmd_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("user %s: queue %u: cmd eventfd: %s", q->dev->name, q->idx,
 			 strerror(errno));
+}
+
+/* The worker is serving this queue in the current pass: completions need no eventfd until it
+ * is about to sleep, and user_queue_pass must run before it does. */
+static void user_queue_busy(struct user_queue *q)
+{
+	if (!q->worker)
+		return;
+	if (!q->daemon_awake && (q->features & INVAR_RING_F_CPL_WAKE_FLAG)) {
+		__atomic_store_n(&q->rq->daemon_sleeping, 0, __ATOMIC_RELAXED);
+		q->daemon_awake = true;
+	}
+	worker_defer(q->worker, &q->pass);
+}
+
+/* F_CPL_WAKE_FLAG: tells the handler the worker may sleep from now on, so it must write the
+ * cpl eventfd; then looks once more (the handler may have published before it saw the flag).
+ * Pairs with the handler's publish, full barrier, load of daemon_sleeping. False: completions
+ * are waiting, take them before sleeping. */
+static bool user_queue_may_sleep(struct user_queue *q)
+{
+	if (!(q->features & INVAR_RING_F_CPL_WAKE_FLAG))
+		return true; /* a 1.0 handler writes the eventfd after every batch */
+	__atomic_store_n(&q->rq->daemon_sleeping, 1, __ATOMIC_RELAXED);
+	q->daemon_awake = false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&q->rq->cpl_prod, __ATOMIC_ACQUIRE) == q->cpl_cons;
 }
 
 /* Puts io on the ring. Returns false (io untouched) when it has to wait: no handler, no free
@@ -183,7 +213,12 @@ static bool user_queue_issue(struct user_queue *q, struct bs_io *io)
 			io->op == BS_OP_FLUSH ? 0 : io->len, data_off);
 	q->cmd_prod++;
 	__atomic_store_n(&q->rq->cmd_prod, q->cmd_prod, __ATOMIC_RELEASE);
-	user_queue_kick(q);
+	/* Published at once (a polling handler starts on it now), but one wake-up per pass. */
+	q->kick_pending = true;
+	if (q->worker)
+		user_queue_busy(q);
+	else
+		user_queue_kick(q);
 	return true;
 }
 
@@ -264,7 +299,7 @@ static void user_slot_finish(struct user_queue *q, uint32_t slot, int res)
 
 void user_queue_drain(struct user_queue *q)
 {
-	uint32_t prod, n, i;
+	uint32_t prod, n;
 	char why[160];
 
 	if (!q->att || q->broken)
@@ -276,7 +311,8 @@ void user_queue_drain(struct user_queue *q)
 		user_queue_broken(q, why);
 		return;
 	}
-	for (i = 0; i < n; i++) {
+	/* Up to prod, not n entries: a done() below may drain too (a synchronous wait). */
+	while ((int32_t)(prod - q->cpl_cons) > 0) {
 		uint8_t entry[sizeof(struct invar_ring_cpl)];
 		struct ring_cpl_view v;
 
@@ -290,7 +326,6 @@ void user_queue_drain(struct user_queue *q)
 			return;
 		}
 		q->cpl_cons++;
-		__atomic_store_n(&q->rq->cpl_cons, q->cpl_cons, __ATOMIC_RELEASE);
 		if (q->sync_slot >= 0 && (int32_t)v.slot != q->sync_slot) {
 			/* Not now: we are inside a synchronous wait; the slot stays in flight
 			 * (busy marks it so a duplicate is still caught) until the timer. */
@@ -302,6 +337,8 @@ void user_queue_drain(struct user_queue *q)
 		if (!q->att || q->broken)
 			return;
 	}
+	/* One store per batch: the handler reads cpl_cons only when its ring looks full. */
+	__atomic_store_n(&q->rq->cpl_cons, q->cpl_cons, __ATOMIC_RELEASE);
 	if (q->sync_slot < 0)
 		user_queue_pump(q);
 }
@@ -314,8 +351,28 @@ static void user_queue_cpl_cb(struct ev_fd *h, uint32_t events)
 	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_warn("user %s: queue %u: cpl eventfd: %s", q->dev->name, q->idx,
 			 strerror(errno));
+	user_queue_busy(q);
 	user_queue_drain(q);
 }
+
+/* Runs at the end of every worker pass in which the queue was busy, just before the worker
+ * may sleep in epoll_wait: one cmd eventfd write for all the commands of the pass (if the
+ * handler sleeps), then completions published meanwhile are taken without an eventfd, and,
+ * with F_CPL_WAKE_FLAG, the handler is told to wake us for the next ones. */
+static void user_queue_pass(struct worker_defer *d)
+{
+	struct user_queue *q = container_of(d, struct user_queue, pass);
+
+	while (q->att && !q->broken) {
+		if (q->kick_pending)
+			user_queue_kick(q);
+		if (__atomic_load_n(&q->rq->cpl_prod, __ATOMIC_ACQUIRE) != q->cpl_cons)
+			user_queue_drain(q);
+		else if (user_queue_may_sleep(q))
+			break;
+	}
+}
+
 
 static void user_queue_deferred_cb(struct ev_timer *t)
 {
@@ -381,6 +438,11 @@ void user_queue_attach(struct user_queue *q, struct user_attach *att)
 	q->cmd_efd = att->efds[2 * q->idx];
 	q->cmd_prod = 0;
 	q->cpl_cons = 0;
+	q->kick_pending = false;
+	/* Until the worker serves the queue, the handler must wake it for every completion. */
+	q->daemon_awake = false;
+	if (q->features & INVAR_RING_F_CPL_WAKE_FLAG)
+		__atomic_store_n(&q->rq->daemon_sleeping, 1, __ATOMIC_RELEASE);
 	q->cpl_ev.fd = att->efds[2 * q->idx + 1];
 	if (q->loop) {
 		q->cpl_ev.cb = user_queue_cpl_cb;
@@ -408,6 +470,10 @@ void user_queue_detach(struct user_queue *q)
 	q->rq = NULL;
 	q->cmd_efd = -1;
 	q->ndeferred = 0;
+	q->kick_pending = false;
+	q->daemon_awake = false;
+	if (q->worker)
+		worker_defer_cancel(&q->pass);
 	if (q->deferred_timer.armed)
 		ev_timer_cancel(q->loop, &q->deferred_timer);
 	/* The handler is gone: whatever it had not completed may or may not have reached the
@@ -445,6 +511,8 @@ void user_queue_submit_sync(struct user_queue *q, struct bs_io *io)
 	slot = q->free_slots[q->nfree - 1];
 	if (!user_queue_issue(q, io))
 		goto busy;
+	if (q->kick_pending) /* we wait right here, not at the end of the pass */
+		user_queue_kick(q);
 	if (q->rs[slot].busy && q->slots[slot].io == io) {
 		q->sync_slot = (int32_t)slot;
 		q->sync_done = false;
@@ -456,7 +524,8 @@ void user_queue_submit_sync(struct user_queue *q, struct bs_io *io)
 				user_queue_broken(q, "a synchronous command timed out");
 				break;
 			}
-			if (poll(&p, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) > 0) {
+			if (user_queue_may_sleep(q) &&
+			    poll(&p, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) > 0) {
 				uint64_t v;
 
 				if (read(p.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)

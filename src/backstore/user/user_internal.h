@@ -12,6 +12,7 @@
 
 #include "backstore/backstore.h"
 #include "backstore/user/ring.h"
+#include "core/worker.h"
 #include "util/evloop.h"
 #include "util/list.h"
 
@@ -34,6 +35,10 @@ struct user_queue {
 	struct user_dev *dev;
 	unsigned idx;
 	struct ev_loop *loop;		/* worker idx's loop; NULL in tests */
+	struct worker *worker;		/* worker idx; NULL in tests (kicks then go out at once) */
+	struct worker_defer pass;	/* end of the worker's pass: kick, drain, announce sleep */
+	bool kick_pending;		/* commands published since the handler was last woken */
+	bool daemon_awake;		/* F_CPL_WAKE_FLAG: we stored 0 in daemon_sleeping */
 
 	/* The attachment as this worker sees it; NULL while no handler serves the queue. */
 	struct user_attach *att;
