@@ -57,10 +57,23 @@ static void units_set(struct user_queue *q, uint32_t u, uint32_t n, bool used)
 	}
 }
 
+/* Units returned by tasks on other threads become free. */
+static void data_merge_returned(struct user_queue *q)
+{
+	uint32_t w;
+
+	atomic_store_explicit(&q->returned_any, false, memory_order_relaxed);
+	for (w = 0; w < USER_DATA_UNITS / 64; w++)
+		if (atomic_load_explicit(&q->returned_map[w], memory_order_relaxed))
+			q->data_map[w] &= ~atomic_exchange(&q->returned_map[w], 0);
+}
+
 static bool data_alloc(struct user_queue *q, uint64_t len, uint32_t *unit, uint32_t *nunits)
 {
 	uint32_t n = (uint32_t)((len + USER_DATA_UNIT - 1) / USER_DATA_UNIT), run = 0, u;
 
+	if (atomic_load_explicit(&q->returned_any, memory_order_acquire))
+		data_merge_returned(q);
 	if (n == 1) { /* the common case: any free bit */
 		for (u = 0; u < USER_DATA_UNITS / 64; u++) {
 			if (~q->data_map[u]) {
@@ -276,8 +289,21 @@ static void user_slot_finish(struct user_queue *q, uint32_t slot, int res)
 	struct user_slot *s = &q->slots[slot];
 	struct bs_io *io = s->io;
 
-	if (io && res == 0 && io->op == BS_OP_READ)
-		memcpy(io->buf, q->data + (uint64_t)s->unit * USER_DATA_UNIT, io->len);
+	if (io && res == 0 && io->op == BS_OP_READ) {
+		uint8_t *data = q->data + (uint64_t)s->unit * USER_DATA_UNIT;
+
+		if (io->flags & BS_IO_LEND) {
+			/* Zero-copy: the task sends its Data-In from the data area; the units stay
+			 * taken until user_queue_buf_return. */
+			io->buf = data;
+			io->buf_return = user_queue_buf_return;
+			io->lend = (uint64_t)q->idx << 48 | (uint64_t)s->unit << 24 | s->nunits;
+			atomic_fetch_add(&q->lent, 1);
+			s->nunits = 0;
+		} else {
+			memcpy(io->buf, data, io->len);
+		}
+	}
 	if (s->nunits)
 		units_set(q, s->unit, s->nunits, false);
 	s->io = NULL;
@@ -438,6 +464,10 @@ void user_queue_attach(struct user_queue *q, struct user_attach *att)
 	q->cmd_efd = att->efds[2 * q->idx];
 	q->cmd_prod = 0;
 	q->cpl_cons = 0;
+	/* Every lent buffer came back before the previous handler was released (detach). */
+	for (uint32_t w = 0; w < USER_DATA_UNITS / 64; w++)
+		atomic_store_explicit(&q->returned_map[w], 0, memory_order_relaxed);
+	atomic_store(&q->returned_any, false);
 	q->kick_pending = false;
 	/* Until the worker serves the queue, the handler must wake it for every completion. */
 	q->daemon_awake = false;
@@ -491,7 +521,17 @@ void user_queue_detach(struct user_queue *q)
 	log_info("user %s: queue %u: handler detached; %u command%s in flight failed with BUSY",
 		 q->dev->name, q->idx, failed, failed == 1 ? "" : "s");
 	user_queue_timer_update(q);
-	user_hub_queue_detached(att);
+	/* Tasks still sending Data-In from the data area keep the memory mapped: the last one to
+	 * return its buffer tells the hub instead (user_queue_buf_return). */
+	q->lent_att = att;
+	if (atomic_fetch_or(&q->lent, USER_LENT_DETACHING) == 0) {
+		atomic_store(&q->lent, 0);
+		q->lent_att = NULL;
+		user_hub_queue_detached(att);
+	} else {
+		log_info("user %s: queue %u: released once tasks have sent the data they hold",
+			 q->dev->name, q->idx);
+	}
 }
 
 /* ---- synchronous commands ---------------------------------------------------------------- */
@@ -547,4 +587,33 @@ void user_queue_submit_sync(struct user_queue *q, struct bs_io *io)
 	return;
 busy:
 	io->done(io, -EBUSY);
+}
+
+/* ---- lent READ buffers ------------------------------------------------------------------- */
+
+void user_queue_buf_return(struct bs_io *io)
+{
+	struct user_dev *dev = io->bs->priv;
+	struct user_queue *q = &dev->q[io->lend >> 48];
+	uint32_t unit = (uint32_t)(io->lend >> 24) & 0xffffff, n = (uint32_t)io->lend & 0xffffff;
+	struct user_attach *att;
+	uint32_t u;
+
+	io->buf = NULL;
+	io->buf_return = NULL;
+	if (q->worker && worker_self() == q->worker) {
+		units_set(q, unit, n, false);
+	} else {
+		/* Another thread (a task released off its worker): data_alloc merges these. */
+		for (u = unit; u < unit + n; u++)
+			atomic_fetch_or(&q->returned_map[u / 64], 1ull << (u % 64));
+		atomic_store_explicit(&q->returned_any, true, memory_order_release);
+	}
+	if (atomic_fetch_sub(&q->lent, 1) != (USER_LENT_DETACHING | 1))
+		return;
+	/* The last one out after the handler was detached: the memory may go now. */
+	att = q->lent_att;
+	q->lent_att = NULL;
+	atomic_store(&q->lent, 0);
+	user_hub_queue_detached(att);
 }
