@@ -70,14 +70,14 @@ static void data_merge_returned(struct user_queue *q)
 
 static bool data_alloc(struct user_queue *q, uint64_t len, uint32_t *unit, uint32_t *nunits)
 {
-	uint32_t n = (uint32_t)((len + USER_DATA_UNIT - 1) / USER_DATA_UNIT), run = 0, u;
+	uint32_t n = (uint32_t)((len + USER_DATA_UNIT - 1) / USER_DATA_UNIT), run = 0, u, w;
 
 	if (atomic_load_explicit(&q->returned_any, memory_order_acquire))
 		data_merge_returned(q);
-	if (n == 1) { /* the common case: any free bit */
-		for (u = 0; u < USER_DATA_UNITS / 64; u++) {
-			if (~q->data_map[u]) {
-				*unit = u * 64 + (uint32_t)__builtin_ctzll(~q->data_map[u]);
+	if (n == 1) { /* the common case: the first free bit */
+		for (w = 0; w < USER_DATA_UNITS / 64; w++) {
+			if (~q->data_map[w]) {
+				*unit = w * 64 + (uint32_t)__builtin_ctzll(~q->data_map[w]);
 				*nunits = 1;
 				units_set(q, *unit, 1, true);
 				return true;
@@ -85,10 +85,29 @@ static bool data_alloc(struct user_queue *q, uint64_t len, uint32_t *unit, uint3
 		}
 		return false;
 	}
-	for (u = 0; u < USER_DATA_UNITS; u++) {
-		run = unit_used(q, u) ? 0 : run + 1;
+	/* First fit for a run of n, a whole word at a time where it is all used or all free. */
+	for (u = 0; u < USER_DATA_UNITS;) {
+		uint64_t word = q->data_map[u / 64];
+
+		if (u % 64 == 0 && (word == ~0ull || word == 0)) {
+			if (word == ~0ull) {
+				run = 0;
+			} else if (run + 64 >= n) {
+				u += n - run;
+				run = n;
+			} else {
+				run += 64;
+			}
+			if (run < n) {
+				u += 64;
+				continue;
+			}
+		} else {
+			run = unit_used(q, u) ? 0 : run + 1;
+			u++;
+		}
 		if (run == n) {
-			*unit = u + 1 - n;
+			*unit = u - n;
 			*nunits = n;
 			units_set(q, *unit, n, true);
 			return true;
