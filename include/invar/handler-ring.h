@@ -89,10 +89,16 @@
  * promises the handler checks daemon_sleeping after publishing completions; the daemon, in
  * turn, keeps daemon_sleeping at 1 whenever it may sleep with completions outstanding. */
 #define INVAR_RING_F_CPL_WAKE_FLAG (1ull << 3)
+/* 1.1: the daemon may send a READ's data to the initiator straight from the data area, after
+ * the completion, instead of copying it out first. Accepting it promises the handler writes a
+ * command's data area only while it serves the command, never after publishing its completion
+ * (the daemon does not reuse that area for other commands until it has sent the data). */
+#define INVAR_RING_F_READ_IN_PLACE (1ull << 4)
 /* The bits of version 1.0. */
 #define INVAR_RING_F_ALL_V1 (INVAR_RING_F_FUA | INVAR_RING_F_UNMAP | INVAR_RING_F_WRITE_ZEROES)
 /* Every bit defined by this version of the header (1.1). */
-#define INVAR_RING_F_ALL_V1_1 (INVAR_RING_F_ALL_V1 | INVAR_RING_F_CPL_WAKE_FLAG)
+#define INVAR_RING_F_ALL_V1_1                                                                      \
+	(INVAR_RING_F_ALL_V1 | INVAR_RING_F_CPL_WAKE_FLAG | INVAR_RING_F_READ_IN_PLACE)
 
 /* Longest LU name in HELLO, without the terminating NUL. Names use [A-Za-z0-9._-]. */
 #define INVAR_HANDLER_NAME_MAX 63

@@ -31,9 +31,8 @@
 #define STR(x) STR2(x)
 
 /* Features this library implements whatever the user's ops (it emulates the optional ones). */
-#ifdef INVAR_RING_F_CPL_WAKE_FLAG /* 1.1 */
-#define LIB_FEATURES                                                                               \
-	(INVAR_RING_F_FUA | INVAR_RING_F_UNMAP | INVAR_RING_F_WRITE_ZEROES | INVAR_RING_F_CPL_WAKE_FLAG)
+#ifdef INVAR_RING_F_ALL_V1_1 /* 1.1: do_cmd() never touches a data area after post_cpl() */
+#define LIB_FEATURES INVAR_RING_F_ALL_V1_1
 #else
 #define LIB_FEATURES (INVAR_RING_F_FUA | INVAR_RING_F_UNMAP | INVAR_RING_F_WRITE_ZEROES)
 #endif

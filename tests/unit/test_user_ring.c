@@ -258,6 +258,7 @@ static void test_queue_lend(void **state)
 	struct invar_ring_cmd c;
 	uint8_t *data;
 
+	h->att.features = h->q.features = INVAR_RING_F_ALL_V1_1; /* READ_IN_PLACE */
 	memset(&bs, 0, sizeof(bs));
 	bs.priv = &h->dev;
 	memset(io, 0, sizeof(*io));
@@ -366,6 +367,63 @@ static void test_queue_data_alloc(void **state)
 }
 
 
+/* A handler that did not accept F_READ_IN_PLACE (built against 1.0) keeps the 1.0 contract:
+ * the data is copied out of the data area when the completion is taken, into a buffer the
+ * queue lends instead, and the data area unit is free at once. */
+static void test_queue_lend_copy(void **state)
+{
+	struct harness *h = harness_new();
+	struct backstore bs;
+	struct bs_io *io = &h->io[0];
+	struct invar_ring_cmd c;
+	uint8_t *data;
+
+	memset(&bs, 0, sizeof(bs));
+	bs.priv = &h->dev;
+	memset(io, 0, sizeof(*io));
+	io->op = BS_OP_READ;
+	io->flags = BS_IO_LEND;
+	io->len = 8192;
+	io->done = harness_done;
+	io->priv = h;
+	io->bs = &bs;
+	user_queue_submit(&h->q, io);
+	c = harness_cmd(h, 0);
+	data = h->base + h->att.lay.data_offset + c.data_offset;
+	memset(data, 0x77, 8192);
+	harness_cpl(h, 0, c.tag, 0, 32);
+	harness_publish(h, 1);
+	user_queue_drain(&h->q);
+	assert_int_equal(h->done_res[0], 0);
+	assert_non_null(io->buf);
+	assert_true((uint8_t *)io->buf != data);
+	assert_int_equal(((uint8_t *)io->buf)[8191], 0x77);
+	assert_int_equal(atomic_load(&h->q.lent), 0);
+	memset(data, 0, 8192); /* the handler may reuse it now: the copy is unaffected */
+	assert_int_equal(((uint8_t *)io->buf)[0], 0x77);
+	harness_submit(h, 2);
+	assert_int_equal(harness_cmd(h, 1).data_offset, 0); /* unit 0 was free again */
+	io->buf_return(io);
+	assert_null(io->buf);
+	/* A failed READ lends nothing (and frees what it allocated). */
+	memset(io, 0, sizeof(*io));
+	io->op = BS_OP_READ;
+	io->flags = BS_IO_LEND;
+	io->len = 4096;
+	io->done = harness_done;
+	io->priv = h;
+	io->bs = &bs;
+	user_queue_submit(&h->q, io);
+	harness_cpl(h, 1, harness_cmd(h, 2).tag, -EIO, 32);
+	harness_publish(h, 2);
+	user_queue_drain(&h->q);
+	assert_int_equal(h->done_res[0], -EIO);
+	assert_null(io->buf);
+	assert_null(io->buf_return);
+	harness_free(h);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_queue_wild_index),
 		cmocka_unit_test(test_queue_wakeups),
 		cmocka_unit_test(test_queue_lend),
+		cmocka_unit_test(test_queue_lend_copy),
 		cmocka_unit_test(test_queue_data_alloc),
 	};
 

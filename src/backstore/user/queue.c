@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -200,6 +201,7 @@ static bool user_queue_issue(struct user_queue *q, struct bs_io *io)
 	uint32_t slot, unit = 0, nunits = 0, flags = 0;
 	uint64_t data_off = 0;
 	struct user_slot *s;
+	bool own_buf = false;
 
 	if (!q->att || q->broken || !q->nfree)
 		return false;
@@ -215,6 +217,18 @@ static bool user_queue_issue(struct user_queue *q, struct bs_io *io)
 		}
 		if (!data_alloc(q, io->len, &unit, &nunits))
 			return false;
+		/* A lent READ buffer is the data area itself only if the handler promised to leave it
+		 * alone after the completion (F_READ_IN_PLACE); otherwise a private one. */
+		if (io->op == BS_OP_READ && (io->flags & BS_IO_LEND) &&
+		    !(q->features & INVAR_RING_F_READ_IN_PLACE)) {
+			io->buf = malloc(io->len);
+			if (!io->buf) {
+				units_set(q, unit, nunits, false);
+				io->done(io, -ENOMEM);
+				return true;
+			}
+			own_buf = true;
+		}
 		data_off = (uint64_t)unit * USER_DATA_UNIT;
 		if (io->op == BS_OP_WRITE)
 			memcpy(q->data + data_off, io->buf, io->len);
@@ -235,6 +249,7 @@ static bool user_queue_issue(struct user_queue *q, struct bs_io *io)
 	s->io = io;
 	s->unit = unit;
 	s->nunits = nunits;
+	s->own_buf = own_buf;
 	s->deadline_ms = ev_now_ms() + user_hub_io_timeout_ms();
 	q->rs[slot].gen++;
 	q->rs[slot].busy = true;
@@ -302,16 +317,31 @@ static void user_queue_broken(struct user_queue *q, const char *why)
 	user_hub_attach_broken(q->att, why);
 }
 
+/* buf_return of a READ buffer the queue allocated itself (see user_queue_issue). */
+static void user_own_buf_return(struct bs_io *io)
+{
+	free(io->buf);
+	io->buf = NULL;
+	io->buf_return = NULL;
+}
+
 /* Releases a slot and finishes its command with res. */
 static void user_slot_finish(struct user_queue *q, uint32_t slot, int res)
 {
 	struct user_slot *s = &q->slots[slot];
 	struct bs_io *io = s->io;
 
-	if (io && res == 0 && io->op == BS_OP_READ) {
+	if (io && io->op == BS_OP_READ && s->own_buf && res != 0) {
+		free(io->buf);
+		io->buf = NULL;
+	} else if (io && res == 0 && io->op == BS_OP_READ) {
 		uint8_t *data = q->data + (uint64_t)s->unit * USER_DATA_UNIT;
 
-		if (io->flags & BS_IO_LEND) {
+		if (s->own_buf) {
+			/* A handler without F_READ_IN_PLACE: lend a copy, as 1.0 copied. */
+			memcpy(io->buf, data, io->len);
+			io->buf_return = user_own_buf_return;
+		} else if (io->flags & BS_IO_LEND) {
 			/* Zero-copy: the task sends its Data-In from the data area; the units stay
 			 * taken until user_queue_buf_return. */
 			io->buf = data;
@@ -326,6 +356,7 @@ static void user_slot_finish(struct user_queue *q, uint32_t slot, int res)
 	if (s->nunits)
 		units_set(q, s->unit, s->nunits, false);
 	s->io = NULL;
+	s->own_buf = false;
 	s->nunits = 0;
 	q->rs[slot].busy = false;
 	q->free_slots[q->nfree++] = slot;

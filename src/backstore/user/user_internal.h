@@ -30,6 +30,7 @@ struct user_attach;
 struct user_slot {
 	struct bs_io *io;	/* NULL: orphaned by a timed-out synchronous wait */
 	uint32_t unit, nunits;	/* data area units held */
+	bool own_buf;		/* io->buf is ours (malloc): a READ lent without F_READ_IN_PLACE */
 	uint64_t deadline_ms;
 };
 
