@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,9 +37,9 @@
 #define LIB_FEATURES (INVAR_RING_F_FUA | INVAR_RING_F_UNMAP | INVAR_RING_F_WRITE_ZEROES)
 #endif
 #define MAX_FDS (1 + 2 * 126)
-/* How a queue thread polls before it sleeps: see spin_for_cmd(). */
-#define SPIN_POLLS 64		/* pauses per round */
-#define POLL_NS (30 * 1000)	/* yielding rounds for up to 30 µs */
+/* Polls of the command ring (each a pause, about 20 ns to 1 µs in all) before a queue thread
+ * sleeps: see spin_for_cmd(). */
+#define SPIN_POLLS 64
 
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
@@ -433,45 +432,21 @@ static int wake_daemon(struct hq *q)
 	return 0;
 }
 
-/* Before a queue thread sleeps it polls the command ring: SPIN_POLLS pauses (about a
- * microsecond), then, for up to POLL_NS, sched_yield() between such rounds. A sleep costs two
- * context switches and an eventfd write by the daemon, and on a virtual machine waking an idle
- * CPU costs tens of microseconds more; a busy initiator's next batch usually comes sooner. The
- * yield keeps the poll from taking the CPU from a thread that has work on it (the daemon worker
- * or the initiator, when there are fewer cores than busy threads); a pure busy-wait of that
- * length was measured and lost (docs/PERFORMANCE.md, "The handler ring"). True: a command. */
-static bool poll_cmd(struct hq *q)
-{
-	return __atomic_load_n(&q->rq->cmd_prod, __ATOMIC_ACQUIRE) != q->cmd_cons;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
+/* A short poll of the command ring before the thread sleeps: a command published within about
+ * a microsecond is taken without the two context switches and the daemon's eventfd write a
+ * sleep costs. Longer polls were measured and lost: on a machine with fewer cores than busy
+ * threads (initiator, daemon worker, handler) a polling thread takes the CPU from the ones
+ * that produce its work (docs/PERFORMANCE.md, "The handler ring"). True: a command is there. */
 static bool spin_for_cmd(struct hq *q)
 {
-	uint64_t until = 0;
 	unsigned i;
 
-	for (;;) {
-		for (i = 0; i < SPIN_POLLS; i++) {
-			if (poll_cmd(q))
-				return true;
-			cpu_relax();
-		}
-		if (q->h->stop)
-			return false;
-		if (!until)
-			until = mono_ns() + POLL_NS;
-		else if (mono_ns() >= until)
-			return false;
-		sched_yield();
+	for (i = 0; i < SPIN_POLLS; i++) {
+		if (__atomic_load_n(&q->rq->cmd_prod, __ATOMIC_ACQUIRE) != q->cmd_cons)
+			return true;
+		cpu_relax();
 	}
+	return false;
 }
 
 static void *queue_main(void *arg)
