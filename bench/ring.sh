@@ -2,7 +2,8 @@
 # The handler ring's cost: the same file backstore in-process (file:PATH) and through the ring
 # (user:NAME served by build/invar-handler-file), one invard, the same client, alternating
 # rounds. 4 KiB random reads at QD32 with libiscsi's iscsi-perf (-m 32 -b 8 -r). Prints IOPS and
-# CPU µs per I/O (daemon, plus the handler for the ring) for each, and the ratios.
+# CPU µs per I/O (daemon, plus the handler for the ring) for each, the ratios of the totals, and
+# the median of the per-round IOPS ratios (the two runs of a round are back to back).
 #   bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N]
 # Informational: never part of make check; the exit status is non-zero only when the benchmark
 # itself could not run. Backing files live in /dev/shm when it exists (the device is not what
@@ -78,6 +79,7 @@ run() {
 
 declare -A IOS CPU
 for k in inproc ring; do IOS[$k]=0 CPU[$k]=0; done
+RATIOS=()
 echo "4 KiB random read, QD32, iscsi-perf; ${SECS}s per run after ${WARM}s warm-up, $ROUNDS rounds, $WORKERS workers"
 for r in $(seq "$ROUNDS"); do
 	for k in inproc ring; do
@@ -85,10 +87,15 @@ for r in $(seq "$ROUNDS"); do
 		set -- $(run $lun)
 		ios=$1 cpu=$2; [ $k = ring ] && cpu=$(($2 + $3))
 		IOS[$k]=$((IOS[$k] + ios)) CPU[$k]=$((CPU[$k] + cpu))
+		[ $k = inproc ] && ios_in=$ios
 		printf '  round %d %-7s %8d IOPS  %6.1f µs CPU/IO (daemon %d, handler %d ticks)\n' "$r" "$k" \
 			$((ios / SECS)) "$(echo "$cpu $HZ $ios" | awk '{ printf "%.1f", $2 ? $1 * 1e6 / $2 / ($3 ? $3 : 1) : 0 }')" \
 			"$2" "$([ $k = ring ] && echo "$3" || echo 0)"
 	done
+	# The two runs of a round are back to back: their ratio is the figure least disturbed by
+	# load that comes and goes on a shared machine.
+	RATIOS+=("$(awk -v a="$ios" -v b="$ios_in" 'BEGIN { printf "%.3f", b ? a / b : 0 }')")
+	echo "  round $r ring/in-process IOPS ${RATIOS[-1]}"
 done
 awk -v ii="${IOS[inproc]}" -v ir="${IOS[ring]}" -v ci="${CPU[inproc]}" -v cr="${CPU[ring]}" \
 	-v hz="$HZ" -v t=$((SECS * ROUNDS)) 'BEGIN {
@@ -96,3 +103,6 @@ awk -v ii="${IOS[inproc]}" -v ir="${IOS[ring]}" -v ci="${CPU[inproc]}" -v cr="${
 	printf "ring:       %d IOPS, %.1f µs CPU per I/O (daemon + handler)\n", ir / t, cr * 1e6 / hz / (ir ? ir : 1)
 	printf "ring/in-process: IOPS %.3f, CPU per I/O %.3f\n", ir / (ii ? ii : 1), (cr / (ir ? ir : 1)) / ((ci ? ci : 1) / (ii ? ii : 1))
 }'
+printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+	printf "median of the round ratios: IOPS %.3f (%d rounds)\n",
+		NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, NR }'

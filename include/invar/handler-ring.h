@@ -42,9 +42,17 @@
  *   cmd eventfd (daemon -> handler): before sleeping, the handler stores 1 in handler_sleeping,
  *     issues a full barrier, and checks the command ring once more; the daemon, after
  *     publishing commands and a full barrier, writes the eventfd only if handler_sleeping is 1.
- *     The handler stores 0 when it wakes.
+ *     The handler stores 0 when it wakes. The daemon publishes each command at once but writes
+ *     the eventfd at most once per pass of its event loop, so a batch costs one wake-up.
  *   cpl eventfd (handler -> daemon): written by the handler after publishing one or more
- *     completions. The daemon's worker watches it in its event loop.
+ *     completions. The daemon's worker watches it in its event loop, and also takes whatever
+ *     completions are published at the end of every pass, before it sleeps.
+ *   With INVAR_RING_F_CPL_WAKE_FLAG accepted (1.1) the cpl direction uses the same protocol
+ *     mirrored: before sleeping the daemon stores 1 in daemon_sleeping, issues a full barrier
+ *     and checks the completion ring once more; the handler, after publishing completions and a
+ *     full barrier, writes the cpl eventfd only if daemon_sleeping is 1. The daemon stores 0
+ *     while it is awake and serving the queue. Without the bit the handler writes the cpl
+ *     eventfd after every batch, as in 1.0, and daemon_sleeping means nothing.
  *
  * Versions and features
  *   version_major changes only for incompatible changes; a side refuses a different major.
@@ -64,7 +72,7 @@
 #endif
 
 #define INVAR_RING_VERSION_MAJOR 1
-#define INVAR_RING_VERSION_MINOR 0
+#define INVAR_RING_VERSION_MINOR 1
 
 /* "INVR" as bytes in memory: first field of the mailbox. */
 #define INVAR_RING_MAGIC 0x52564e49u
@@ -76,8 +84,21 @@
 #define INVAR_RING_F_FUA (1ull << 0)          /* honour INVAR_CMD_F_FUA on writes */
 #define INVAR_RING_F_UNMAP (1ull << 1)        /* INVAR_OP_UNMAP: deallocate, reads back zeroes */
 #define INVAR_RING_F_WRITE_ZEROES (1ull << 2) /* INVAR_OP_WRITE_ZEROES */
-/* Every bit defined by this version of the header. */
+/* 1.1: the handler writes the cpl eventfd only while the daemon has announced, in
+ * invar_ring_queue.daemon_sleeping, that it may sleep (see "Wake-ups" above). Accepting it
+ * promises the handler checks daemon_sleeping after publishing completions; the daemon, in
+ * turn, keeps daemon_sleeping at 1 whenever it may sleep with completions outstanding. */
+#define INVAR_RING_F_CPL_WAKE_FLAG (1ull << 3)
+/* 1.1: the daemon may send a READ's data to the initiator straight from the data area, after
+ * the completion, instead of copying it out first. Accepting it promises the handler writes a
+ * command's data area only while it serves the command, never after publishing its completion
+ * (the daemon does not reuse that area for other commands until it has sent the data). */
+#define INVAR_RING_F_READ_IN_PLACE (1ull << 4)
+/* The bits of version 1.0. */
 #define INVAR_RING_F_ALL_V1 (INVAR_RING_F_FUA | INVAR_RING_F_UNMAP | INVAR_RING_F_WRITE_ZEROES)
+/* Every bit defined by this version of the header (1.1). */
+#define INVAR_RING_F_ALL_V1_1                                                                      \
+	(INVAR_RING_F_ALL_V1 | INVAR_RING_F_CPL_WAKE_FLAG | INVAR_RING_F_READ_IN_PLACE)
 
 /* Longest LU name in HELLO, without the terminating NUL. Names use [A-Za-z0-9._-]. */
 #define INVAR_HANDLER_NAME_MAX 63
@@ -126,7 +147,9 @@ struct invar_ring_queue {
 	uint32_t cpl_prod;         /* 128 handler: completions published */
 	uint8_t pad2[60];
 	uint32_t cpl_cons;         /* 192 daemon: completions taken */
-	uint8_t pad3[60];
+	uint32_t daemon_sleeping;  /* 196 daemon (1.1, F_CPL_WAKE_FLAG): 1 while it may sleep; the
+				    *     handler reads it, never writes it */
+	uint8_t pad3[56];
 };
 
 /* Command opcodes. */
@@ -248,6 +271,7 @@ INVAR_RING_ASSERT_OFF(invar_ring_queue, cmd_cons, 64);
 INVAR_RING_ASSERT_OFF(invar_ring_queue, handler_sleeping, 68);
 INVAR_RING_ASSERT_OFF(invar_ring_queue, cpl_prod, 128);
 INVAR_RING_ASSERT_OFF(invar_ring_queue, cpl_cons, 192);
+INVAR_RING_ASSERT_OFF(invar_ring_queue, daemon_sleeping, 196);
 
 _Static_assert(sizeof(struct invar_ring_cmd) == 64, "command entry size");
 INVAR_RING_ASSERT_OFF(invar_ring_cmd, entry_size, 0);

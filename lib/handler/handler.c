@@ -31,8 +31,15 @@
 #define STR(x) STR2(x)
 
 /* Features this library implements whatever the user's ops (it emulates the optional ones). */
+#ifdef INVAR_RING_F_ALL_V1_1 /* 1.1: do_cmd() never touches a data area after post_cpl() */
+#define LIB_FEATURES INVAR_RING_F_ALL_V1_1
+#else
 #define LIB_FEATURES (INVAR_RING_F_FUA | INVAR_RING_F_UNMAP | INVAR_RING_F_WRITE_ZEROES)
+#endif
 #define MAX_FDS (1 + 2 * 126)
+/* Polls of the command ring (each a pause, about 20 ns to 1 µs in all) before a queue thread
+ * sleeps: see spin_for_cmd(). */
+#define SPIN_POLLS 64
 
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
@@ -49,6 +56,7 @@ struct hq {
 	uint8_t *cmd_ring, *cpl_ring, *data;
 	int cmd_efd, cpl_efd;
 	uint32_t cmd_cons, cpl_prod;
+	uint32_t cpl_cons_seen;	/* the daemon's cpl_cons as last read */
 };
 
 struct invar_handler {
@@ -318,6 +326,7 @@ API struct invar_handler *invar_handler_attach(const char *sock_path, const char
 		q->cpl_efd = h->fds[2 + 2 * i];
 		q->cmd_cons = __atomic_load_n(&q->rq->cmd_cons, __ATOMIC_ACQUIRE);
 		q->cpl_prod = __atomic_load_n(&q->rq->cpl_prod, __ATOMIC_ACQUIRE);
+		q->cpl_cons_seen = __atomic_load_n(&q->rq->cpl_cons, __ATOMIC_ACQUIRE);
 	}
 	memset(&ready, 0, sizeof(ready));
 	ready.hdr.magic = INVAR_HANDLER_MSG_MAGIC;
@@ -387,11 +396,14 @@ static void post_cpl(struct hq *q, uint64_t tag, int32_t res)
 	struct invar_ring_cpl cpl;
 
 	/* Never overwrite an entry the daemon has not taken (it cannot happen while it keeps at
-	 * most cpl_entries commands in flight, but a wait costs nothing). */
-	while (q->cpl_prod - __atomic_load_n(&q->rq->cpl_cons, __ATOMIC_ACQUIRE) >=
-		   h->mb.cpl_entries &&
-	       !h->stop)
-		usleep(50);
+	 * most cpl_entries commands in flight, but a wait costs nothing). The daemon's cpl_cons
+	 * is read only when the last value seen says the ring is full: reading it for every
+	 * completion would pull the daemon's cache line over for nothing. */
+	while (q->cpl_prod - q->cpl_cons_seen >= h->mb.cpl_entries && !h->stop) {
+		q->cpl_cons_seen = __atomic_load_n(&q->rq->cpl_cons, __ATOMIC_ACQUIRE);
+		if (q->cpl_prod - q->cpl_cons_seen >= h->mb.cpl_entries)
+			usleep(50);
+	}
 	memset(&cpl, 0, sizeof(cpl));
 	cpl.entry_size = sizeof(cpl);
 	cpl.result = res;
@@ -402,15 +414,50 @@ static void post_cpl(struct hq *q, uint64_t tag, int32_t res)
 	__atomic_store_n(&q->rq->cpl_prod, q->cpl_prod, __ATOMIC_RELEASE);
 }
 
+/* After publishing completions: the cpl eventfd, unless the daemon said it is awake. */
+static int wake_daemon(struct hq *q)
+{
+	uint64_t one = 1;
+
+#ifdef INVAR_RING_F_CPL_WAKE_FLAG
+	if (q->h->features & INVAR_RING_F_CPL_WAKE_FLAG) {
+		/* Pairs with the daemon's store of daemon_sleeping and its re-check of cpl_prod. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&q->rq->daemon_sleeping, __ATOMIC_RELAXED))
+			return 0;
+	}
+#endif
+	if (write(q->cpl_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+/* A short poll of the command ring before the thread sleeps: a command published within about
+ * a microsecond is taken without the two context switches and the daemon's eventfd write a
+ * sleep costs. Longer polls were measured and lost: on a machine with fewer cores than busy
+ * threads (initiator, daemon worker, handler) a polling thread takes the CPU from the ones
+ * that produce its work (docs/PERFORMANCE.md, "The handler ring"). True: a command is there. */
+static bool spin_for_cmd(struct hq *q)
+{
+	unsigned i;
+
+	for (i = 0; i < SPIN_POLLS; i++) {
+		if (__atomic_load_n(&q->rq->cmd_prod, __ATOMIC_ACQUIRE) != q->cmd_cons)
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
+
 static void *queue_main(void *arg)
 {
 	struct hq *q = arg;
 	struct invar_handler *h = q->h;
-	uint64_t one = 1, v;
+	uint64_t v;
 
 	while (!h->stop) {
 		uint32_t prod = __atomic_load_n(&q->rq->cmd_prod, __ATOMIC_ACQUIRE);
-		unsigned done = 0, spin;
+		unsigned done = 0;
 
 		while (q->cmd_cons != prod && !h->stop) {
 			struct invar_ring_cmd c;
@@ -426,15 +473,9 @@ static void *queue_main(void *arg)
 			if (q->cmd_cons == prod)
 				prod = __atomic_load_n(&q->rq->cmd_prod, __ATOMIC_ACQUIRE);
 		}
-		if (done && write(q->cpl_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		if (done && wake_daemon(q) < 0)
 			break;
-		/* A short spin catches the next command of a busy initiator without a sleep. */
-		for (spin = 0; spin < 64; spin++) {
-			if (__atomic_load_n(&q->rq->cmd_prod, __ATOMIC_ACQUIRE) != q->cmd_cons)
-				break;
-			cpu_relax();
-		}
-		if (spin < 64)
+		if (spin_for_cmd(q))
 			continue;
 		__atomic_store_n(&q->rq->handler_sleeping, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);

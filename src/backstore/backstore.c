@@ -153,6 +153,12 @@ static bool bs_range_nonempty(struct backstore *bs, struct bs_io *io)
 	return true;
 }
 
+/* A READ without a buffer is fine when the backstore lends its own (BS_IO_LEND). */
+static bool bs_lends(const struct backstore *bs, const struct bs_io *io)
+{
+	return io->op == BS_OP_READ && (io->flags & BS_IO_LEND) && bs->can_lend;
+}
+
 void backstore_submit(struct backstore *bs, struct bs_io *io)
 {
 	int fault;
@@ -189,7 +195,7 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 	case BS_OP_READ:
 		/* Written to not overflow: offset <= size first, then len against what is left. */
 		if (io->offset > bs->size || io->len > bs->size - io->offset ||
-		    (io->len && !io->buf)) {
+		    (io->len && !io->buf && !bs_lends(bs, io))) {
 			io->done(io, -EINVAL);
 			return;
 		}

@@ -27,6 +27,10 @@ enum bs_opcode {
 };
 
 #define BS_IO_FUA (1u << 0)	/* this write is durable before done() (FUA, or WCE=0) */
+/* READ, only on a backstore with can_lend: buf is NULL, and on success the backstore sets buf to
+ * len bytes of its own and buf_return; the caller reads them in place (no copy) and hands them
+ * back with io->buf_return(io) when done, from any thread. */
+#define BS_IO_LEND (1u << 1)
 
 struct backstore;
 
@@ -40,11 +44,14 @@ struct bs_io {
 	/* res: 0, or -errno (-EIO, -ENOSPC, -EDQUOT, -EROFS...). */
 	void (*done)(struct bs_io *io, int res);
 	void *priv;		/* the caller's */
+	/* BS_IO_LEND: set by the backstore when buf is its own; NULL when it filled nothing. */
+	void (*buf_return)(struct bs_io *io);
 
 	/* Private to the backstore. */
 	struct uring_req ureq;
 	uint64_t done_bytes;
 	struct backstore *bs;
+	uint64_t lend;		/* BS_IO_LEND: what buf_return gives back */
 };
 
 struct bs_config {
@@ -84,6 +91,7 @@ struct backstore {
 	bool can_unmap;			/* BS_OP_UNMAP and BS_OP_WRITE_ZEROES work */
 	bool unmap_zeroes;		/* unmapped blocks read back as zeroes (SBC-3 LBPRZ) */
 	bool thin;			/* sparse: UNMAP really frees space (provisioning type thin) */
+	bool can_lend;			/* READs take BS_IO_LEND (zero-copy from the backstore's memory) */
 	void *priv;
 };
 

@@ -13,6 +13,8 @@ int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len)
 	uint8_t *b;
 	size_t cap;
 
+	if (t->buf_lent)
+		return -EINVAL; /* the backstore's memory: never grown or handed to the cache */
 	if (!t->buf)
 		t->buf_len = t->buf_cap = 0;
 	if (t->buf && t->buf_len >= len)
@@ -37,7 +39,13 @@ int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len)
 
 void scsi_task_release(struct scsi_task *t)
 {
-	bufcache_put(t->buf, t->buf_cap);
+	/* A lent buffer goes back before the LU reference: the backstore lives as long as it. */
+	if (t->buf_lent) {
+		t->buf_lent = false;
+		t->io.buf_return(&t->io);
+	} else {
+		bufcache_put(t->buf, t->buf_cap);
+	}
 	t->buf = NULL;
 	t->buf_len = 0;
 	t->buf_cap = 0;

@@ -74,6 +74,7 @@ struct scsi_task {
 	uint8_t *buf;
 	uint32_t buf_len;
 	uint32_t buf_cap;		/* core private: the allocation's size (bufcache) */
+	bool buf_lent;			/* core private: buf is the backstore's (io.buf_return) */
 	uint32_t data_in_len;		/* data-in bytes produced (before EDTL truncation) */
 
 	/* Result, valid in done(). */

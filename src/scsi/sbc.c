@@ -167,6 +167,18 @@ static void sbc_io_done(struct bs_io *io, int res)
 		}
 	} else if ((flags & CF_READ) && !(flags & CF_NO_DATA_IN)) {
 		t->data_in_len = (uint32_t)io->len;
+		if ((io->flags & BS_IO_LEND) && !io->buf_return) {
+			/* a lending backstore must lend on success: never GOOD without data */
+			t->data_in_len = 0;
+			scsi_task_complete(t, SR_HARDWARE_ERROR, NULL);
+			return;
+		}
+		if (io->buf_return) { /* lent (sbc_read): Data-In goes out from it */
+			t->buf = io->buf;
+			t->buf_len = (uint32_t)io->len;
+			t->buf_cap = 0;
+			t->buf_lent = true;
+		}
 	}
 	scsi_task_complete(t, SR_OK, NULL);
 }
@@ -278,6 +290,12 @@ void sbc_read(struct scsi_task *t)
 
 	if (len == 0) {
 		scsi_task_complete(t, SR_OK, NULL);
+		return;
+	}
+	/* A backstore with the data in memory it can lend (the user backstore's ring) saves the
+	 * task buffer and a copy. */
+	if (t->lu->bs->can_lend && !t->buf) {
+		sbc_submit(t, BS_OP_READ, BS_IO_LEND, len, NULL, CF_READ);
 		return;
 	}
 	if (scsi_task_alloc_buf(t, len) < 0) {

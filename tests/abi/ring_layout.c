@@ -16,6 +16,8 @@ int main(void)
 	       INVAR_RING_VERSION_MAJOR, INVAR_RING_MAGIC, INVAR_HANDLER_MSG_MAGIC);
 	printf("INVAR_RING_F_FUA %llu\nINVAR_RING_F_UNMAP %llu\nINVAR_RING_F_WRITE_ZEROES %llu\n",
 	       INVAR_RING_F_FUA, INVAR_RING_F_UNMAP, INVAR_RING_F_WRITE_ZEROES);
+	printf("INVAR_RING_F_CPL_WAKE_FLAG %llu\nINVAR_RING_F_READ_IN_PLACE %llu\n",
+	       INVAR_RING_F_CPL_WAKE_FLAG, INVAR_RING_F_READ_IN_PLACE);
 	printf("INVAR_OP_READ %d\nINVAR_OP_WRITE %d\nINVAR_OP_FLUSH %d\nINVAR_OP_UNMAP %d\n"
 	       "INVAR_OP_WRITE_ZEROES %d\nINVAR_CMD_F_FUA %u\n",
 	       INVAR_OP_READ, INVAR_OP_WRITE, INVAR_OP_FLUSH, INVAR_OP_UNMAP,
@@ -53,6 +55,7 @@ int main(void)
 	F(invar_ring_queue, handler_sleeping);
 	F(invar_ring_queue, cpl_prod);
 	F(invar_ring_queue, cpl_cons);
+	F(invar_ring_queue, daemon_sleeping);
 	S(invar_ring_cmd);
 	F(invar_ring_cmd, entry_size);
 	F(invar_ring_cmd, opcode);

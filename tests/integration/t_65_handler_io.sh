@@ -14,6 +14,9 @@ handler_start "$HANDLER_FILE" f1 "$TMP/f1.img"
 FILE_PID=$HANDLER_PID
 handler_start "$HANDLER_RAM" r1
 RAM_PID=$HANDLER_PID
+# The file handler accepts every 1.1 feature, the completion wake-up flag included.
+grep -q "user f1: handler pid $FILE_PID ready (features 0x1f," "$TMP/invard.log" ||
+	fail "the file handler did not negotiate the 1.1 features"
 
 head -c $((16 << 20)) /dev/urandom >"$TMP/src.img"
 for lun in 0 1; do

@@ -6,7 +6,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include <cmocka.h>
 
 #include "user_ring_harness.h"
@@ -172,6 +175,255 @@ static void test_queue_wild_index(void **state)
 	/* harness_free detached: the command got BUSY exactly once (checked in the fuzzer). */
 }
 
+/* Runs what the worker would at the end of its pass (worker_run_deferred). */
+static void run_deferred(struct worker *w)
+{
+	while (!list_empty(&w->deferred)) {
+		struct worker_defer *d = list_first(&w->deferred, struct worker_defer, node);
+
+		list_del(&d->node);
+		d->queued = false;
+		d->fn(d);
+	}
+}
+
+static uint64_t efd_count(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+/* Ring 1.1 wake-ups: one cmd eventfd write per worker pass however many commands it issued;
+ * with F_CPL_WAKE_FLAG, daemon_sleeping is 0 while the worker serves the queue and 1 before it
+ * may sleep, and completions published while it was 0 (so without an eventfd) are taken by
+ * the end-of-pass re-check, never lost. */
+static void test_queue_wakeups(void **state)
+{
+	struct harness *h = harness_new();
+	struct invar_ring_queue *rq = (struct invar_ring_queue *)h->base;
+	int cmd_efd, cpl_efd;
+	struct worker w;
+
+	memset(&w, 0, sizeof(w));
+	list_init(&w.deferred);
+	user_queue_detach(&h->q);
+	h->efds[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	h->efds[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	h->att.features = INVAR_RING_F_ALL_V1_1;
+	h->q.worker = &w;
+	user_queue_attach(&h->q, &h->att);
+	assert_int_equal(rq->daemon_sleeping, 1);
+
+	rq->handler_sleeping = 1;
+	harness_submit(h, 0);
+	harness_submit(h, 2);
+	assert_int_equal(rq->cmd_prod, 2);		/* published at once */
+	assert_int_equal(rq->daemon_sleeping, 0);	/* serving: no cpl eventfd needed */
+	assert_int_equal(efd_count(h->efds[0]), 0);	/* the kick waits for the pass end */
+	/* The handler completes the first command now: it sees daemon_sleeping 0 and writes no
+	 * eventfd. The pass end must still take it. */
+	harness_cpl(h, 0, harness_cmd(h, 0).tag, 0, 32);
+	harness_publish(h, 1);
+	run_deferred(&w);
+	assert_int_equal(efd_count(h->efds[0]), 1);	/* one wake-up for both commands */
+	assert_int_equal(h->done_count[0], 1);
+	assert_int_equal(h->done_count[2], 0);
+	assert_int_equal(rq->cpl_cons, 1);
+	assert_int_equal(rq->daemon_sleeping, 1);	/* the worker may sleep now */
+
+	/* The handler is awake: no eventfd for the next command. */
+	rq->handler_sleeping = 0;
+	harness_submit(h, 4);
+	run_deferred(&w);
+	assert_int_equal(efd_count(h->efds[0]), 0);
+	cmd_efd = h->efds[0];
+	cpl_efd = h->efds[1];
+	harness_free(h);
+	close(cmd_efd);
+	close(cpl_efd);
+}
+
+
+/* Zero-copy READs (BS_IO_LEND): the data stays in the data area and the task gets a pointer
+ * to it; its units stay taken until the buffer comes back, and a handler detached meanwhile is
+ * released only when the last lent buffer has been returned. */
+static void test_queue_lend(void **state)
+{
+	struct harness *h = harness_new();
+	struct backstore bs;
+	struct bs_io *io = &h->io[0];
+	struct invar_ring_cmd c;
+	uint8_t *data;
+
+	h->att.features = h->q.features = INVAR_RING_F_ALL_V1_1; /* READ_IN_PLACE */
+	memset(&bs, 0, sizeof(bs));
+	bs.priv = &h->dev;
+	memset(io, 0, sizeof(*io));
+	io->op = BS_OP_READ;
+	io->flags = BS_IO_LEND;
+	io->offset = 8192;
+	io->len = 4096;
+	io->done = harness_done;
+	io->priv = h;
+	io->bs = &bs;
+	user_queue_submit(&h->q, io);
+	c = harness_cmd(h, 0);
+	data = h->base + h->att.lay.data_offset + c.data_offset;
+	memset(data, 0x5a, 4096);
+	harness_cpl(h, 0, c.tag, 0, 32);
+	harness_publish(h, 1);
+	user_queue_drain(&h->q);
+	assert_int_equal(h->done_count[0], 1);
+	assert_int_equal(h->done_res[0], 0);
+	assert_ptr_equal(io->buf, data);	/* no copy: the data area itself */
+	assert_non_null(io->buf_return);
+	assert_int_equal(atomic_load(&h->q.lent), 1);
+	/* The lent unit is not handed to the next command. */
+	harness_submit(h, 2);
+	assert_true(harness_cmd(h, 1).data_offset != c.data_offset);
+	harness_cpl(h, 1, harness_cmd(h, 1).tag, 0, 32);
+	harness_publish(h, 2);
+	user_queue_drain(&h->q);
+
+	/* Detached while the task still sends from it: the memory is kept. */
+	atomic_store(&h->att.detach_left, 1);
+	user_queue_detach(&h->q);
+	assert_int_equal(atomic_load(&h->att.detach_left), 1);
+	io->buf_return(io);	/* from a non-worker thread: parked in returned_map */
+	assert_null(io->buf);
+	assert_int_equal(atomic_load(&h->q.lent), 0);
+	assert_int_equal(atomic_load(&h->att.detach_left), 0);	/* now released */
+
+	/* Re-attached: every unit is free again. */
+	user_queue_attach(&h->q, &h->att);
+	harness_submit(h, 4);
+	assert_int_equal(harness_cmd(h, 0).data_offset, 0);
+	harness_free(h);
+}
+
+
+static void alloc_done(struct bs_io *io, int res)
+{
+	assert_int_equal(res, 0);
+}
+
+/* The data area allocator under churn: I/Os of 4 KiB to 300 KiB, completed in random order,
+ * never get overlapping or out-of-area buffers, and small ones stay packed at the start. */
+static void test_queue_data_alloc(void **state)
+{
+	enum { N = 64, MAXLEN = 300 << 10 };
+	struct harness *h = harness_new();
+	static struct bs_io io[N];
+	static uint8_t buf[MAXLEN];
+	uint64_t off[N], len[N];
+	bool busy[N] = { false };
+	uint32_t tag_prod = 0, cpl_prod = 0;
+	uint64_t tags[N];
+	unsigned seed = 7, round, i, j;
+
+	for (round = 0; round < 2000; round++) {
+		i = (unsigned)rand_r(&seed) % N;
+		if (!busy[i]) {
+			struct invar_ring_cmd c;
+
+			memset(&io[i], 0, sizeof(io[i]));
+			io[i].op = BS_OP_READ;
+			io[i].len = 4096 * (1 + (uint64_t)rand_r(&seed) % (MAXLEN / 4096));
+			io[i].buf = buf;
+			io[i].done = alloc_done;
+			user_queue_submit(&h->q, &io[i]);
+			assert_int_equal(h->q.pend_count, 0);
+			c = harness_cmd(h, tag_prod++);
+			off[i] = c.data_offset;
+			len[i] = c.length;
+			tags[i] = c.tag;
+			assert_true(off[i] + len[i] <= USER_DATA_SIZE);
+			for (j = 0; j < N; j++)
+				if (j != i && busy[j])
+					assert_true(off[i] + len[i] <= off[j] || off[j] + len[j] <= off[i]);
+			busy[i] = true;
+		} else {
+			harness_cpl(h, cpl_prod, tags[i], 0, 32);
+			harness_publish(h, ++cpl_prod);
+			user_queue_drain(&h->q);
+			assert_false(h->q.broken);
+			busy[i] = false;
+		}
+	}
+	for (i = 0; i < N; i++)
+		if (busy[i]) {
+			harness_cpl(h, cpl_prod, tags[i], 0, 32);
+			harness_publish(h, ++cpl_prod);
+		}
+	user_queue_drain(&h->q);
+	assert_int_equal(h->q.inflight, 0);
+	/* Everything free again: a 4 KiB I/O takes the first unit. */
+	harness_submit(h, 0);
+	assert_int_equal(harness_cmd(h, tag_prod).data_offset, 0);
+	harness_free(h);
+}
+
+
+/* A handler that did not accept F_READ_IN_PLACE (built against 1.0) keeps the 1.0 contract:
+ * the data is copied out of the data area when the completion is taken, into a buffer the
+ * queue lends instead, and the data area unit is free at once. */
+static void test_queue_lend_copy(void **state)
+{
+	struct harness *h = harness_new();
+	struct backstore bs;
+	struct bs_io *io = &h->io[0];
+	struct invar_ring_cmd c;
+	uint8_t *data;
+
+	memset(&bs, 0, sizeof(bs));
+	bs.priv = &h->dev;
+	memset(io, 0, sizeof(*io));
+	io->op = BS_OP_READ;
+	io->flags = BS_IO_LEND;
+	io->len = 8192;
+	io->done = harness_done;
+	io->priv = h;
+	io->bs = &bs;
+	user_queue_submit(&h->q, io);
+	c = harness_cmd(h, 0);
+	data = h->base + h->att.lay.data_offset + c.data_offset;
+	memset(data, 0x77, 8192);
+	harness_cpl(h, 0, c.tag, 0, 32);
+	harness_publish(h, 1);
+	user_queue_drain(&h->q);
+	assert_int_equal(h->done_res[0], 0);
+	assert_non_null(io->buf);
+	assert_true((uint8_t *)io->buf != data);
+	assert_int_equal(((uint8_t *)io->buf)[8191], 0x77);
+	assert_int_equal(atomic_load(&h->q.lent), 0);
+	memset(data, 0, 8192); /* the handler may reuse it now: the copy is unaffected */
+	assert_int_equal(((uint8_t *)io->buf)[0], 0x77);
+	harness_submit(h, 2);
+	assert_int_equal(harness_cmd(h, 1).data_offset, 0); /* unit 0 was free again */
+	io->buf_return(io);
+	assert_null(io->buf);
+	/* A failed READ lends nothing (and frees what it allocated). */
+	memset(io, 0, sizeof(*io));
+	io->op = BS_OP_READ;
+	io->flags = BS_IO_LEND;
+	io->len = 4096;
+	io->done = harness_done;
+	io->priv = h;
+	io->bs = &bs;
+	user_queue_submit(&h->q, io);
+	harness_cpl(h, 1, harness_cmd(h, 2).tag, -EIO, 32);
+	harness_publish(h, 2);
+	user_queue_drain(&h->q);
+	assert_int_equal(h->done_res[0], -EIO);
+	assert_null(io->buf);
+	assert_null(io->buf_return);
+	harness_free(h);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +433,10 @@ int main(void)
 		cmocka_unit_test(test_queue_roundtrip),
 		cmocka_unit_test(test_queue_duplicate_then_detach),
 		cmocka_unit_test(test_queue_wild_index),
+		cmocka_unit_test(test_queue_wakeups),
+		cmocka_unit_test(test_queue_lend),
+		cmocka_unit_test(test_queue_lend_copy),
+		cmocka_unit_test(test_queue_data_alloc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,7 @@
 #define HUB_DEFAULT_WAIT_MS 5000
 #define HUB_DEFAULT_IO_TIMEOUT_MS 30000
 /* Offered to every handler (all of version 1.0). */
-#define HUB_FEATURES INVAR_RING_F_ALL_V1
+#define HUB_FEATURES INVAR_RING_F_ALL_V1_1
 
 /* The one per-daemon context of handlers: a process runs one daemon. */
 struct user_hub {
@@ -89,8 +89,10 @@ int user_hub_dev_open(struct user_dev *dev, char *err, size_t err_len)
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	for (i = 0; i < dev->nq; i++)
+	for (i = 0; i < dev->nq; i++) {
 		user_queue_init(&dev->q[i], dev, i, user_hub.d->workers[i].loop);
+		dev->q[i].worker = &user_hub.d->workers[i];
+	}
 	pthread_mutex_lock(&user_hub.lock);
 	list_for_each(pos, &user_hub.devs)
 	{

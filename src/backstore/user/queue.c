@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 static void user_queue_timer_cb(struct ev_timer *t);
 static void user_queue_deferred_cb(struct ev_timer *t);
 static void user_queue_pump(struct user_queue *q);
+static void user_queue_pass(struct worker_defer *d);
 
 void user_queue_init(struct user_queue *q, struct user_dev *dev, unsigned idx,
 		     struct ev_loop *loop)
@@ -36,6 +38,7 @@ void user_queue_init(struct user_queue *q, struct user_dev *dev, unsigned idx,
 	q->nfree = USER_RING_ENTRIES;
 	q->timer.cb = user_queue_timer_cb;
 	q->deferred_timer.cb = user_queue_deferred_cb;
+	q->pass.fn = user_queue_pass;
 }
 
 /* ---- data area: first fit over 64 KiB units --------------------------------------------- */
@@ -55,14 +58,27 @@ static void units_set(struct user_queue *q, uint32_t u, uint32_t n, bool used)
 	}
 }
 
+/* Units returned by tasks on other threads become free. */
+static void data_merge_returned(struct user_queue *q)
+{
+	uint32_t w;
+
+	atomic_store_explicit(&q->returned_any, false, memory_order_relaxed);
+	for (w = 0; w < USER_DATA_UNITS / 64; w++)
+		if (atomic_load_explicit(&q->returned_map[w], memory_order_relaxed))
+			q->data_map[w] &= ~atomic_exchange(&q->returned_map[w], 0);
+}
+
 static bool data_alloc(struct user_queue *q, uint64_t len, uint32_t *unit, uint32_t *nunits)
 {
-	uint32_t n = (uint32_t)((len + USER_DATA_UNIT - 1) / USER_DATA_UNIT), run = 0, u;
+	uint32_t n = (uint32_t)((len + USER_DATA_UNIT - 1) / USER_DATA_UNIT), run = 0, u, w;
 
-	if (n == 1) { /* the common case: any free bit */
-		for (u = 0; u < USER_DATA_UNITS / 64; u++) {
-			if (~q->data_map[u]) {
-				*unit = u * 64 + (uint32_t)__builtin_ctzll(~q->data_map[u]);
+	if (atomic_load_explicit(&q->returned_any, memory_order_acquire))
+		data_merge_returned(q);
+	if (n == 1) { /* the common case: the first free bit */
+		for (w = 0; w < USER_DATA_UNITS / 64; w++) {
+			if (~q->data_map[w]) {
+				*unit = w * 64 + (uint32_t)__builtin_ctzll(~q->data_map[w]);
 				*nunits = 1;
 				units_set(q, *unit, 1, true);
 				return true;
@@ -70,10 +86,29 @@ static bool data_alloc(struct user_queue *q, uint64_t len, uint32_t *unit, uint3
 		}
 		return false;
 	}
-	for (u = 0; u < USER_DATA_UNITS; u++) {
-		run = unit_used(q, u) ? 0 : run + 1;
+	/* First fit for a run of n, a whole word at a time where it is all used or all free. */
+	for (u = 0; u < USER_DATA_UNITS;) {
+		uint64_t word = q->data_map[u / 64];
+
+		if (u % 64 == 0 && (word == ~0ull || word == 0)) {
+			if (word == ~0ull) {
+				run = 0;
+			} else if (run + 64 >= n) {
+				u += n - run;
+				run = n;
+			} else {
+				run += 64;
+			}
+			if (run < n) {
+				u += 64;
+				continue;
+			}
+		} else {
+			run = unit_used(q, u) ? 0 : run + 1;
+			u++;
+		}
 		if (run == n) {
-			*unit = u + 1 - n;
+			*unit = u - n;
 			*nunits = n;
 			units_set(q, *unit, n, true);
 			return true;
@@ -122,12 +157,40 @@ static void user_queue_kick(struct user_queue *q)
 {
 	uint64_t one = 1;
 
+	q->kick_pending = false;
 	/* Pairs with the handler's store of handler_sleeping and its re-check of cmd_prod. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&q->rq->handler_sleeping, __ATOMIC_RELAXED) &&
 	    write(q->cmd_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("user %s: queue %u: cmd eventfd: %s", q->dev->name, q->idx,
 			 strerror(errno));
+}
+
+/* The worker is serving this queue in the current pass: completions need no eventfd until it
+ * is about to sleep, and user_queue_pass must run before it does. */
+static void user_queue_busy(struct user_queue *q)
+{
+	if (!q->worker)
+		return;
+	if (!q->daemon_awake && (q->features & INVAR_RING_F_CPL_WAKE_FLAG)) {
+		__atomic_store_n(&q->rq->daemon_sleeping, 0, __ATOMIC_RELAXED);
+		q->daemon_awake = true;
+	}
+	worker_defer(q->worker, &q->pass);
+}
+
+/* F_CPL_WAKE_FLAG: tells the handler the worker may sleep from now on, so it must write the
+ * cpl eventfd; then looks once more (the handler may have published before it saw the flag).
+ * Pairs with the handler's publish, full barrier, load of daemon_sleeping. False: completions
+ * are waiting, take them before sleeping. */
+static bool user_queue_may_sleep(struct user_queue *q)
+{
+	if (!(q->features & INVAR_RING_F_CPL_WAKE_FLAG))
+		return true; /* a 1.0 handler writes the eventfd after every batch */
+	__atomic_store_n(&q->rq->daemon_sleeping, 1, __ATOMIC_RELAXED);
+	q->daemon_awake = false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&q->rq->cpl_prod, __ATOMIC_ACQUIRE) == q->cpl_cons;
 }
 
 /* Puts io on the ring. Returns false (io untouched) when it has to wait: no handler, no free
@@ -138,6 +201,7 @@ static bool user_queue_issue(struct user_queue *q, struct bs_io *io)
 	uint32_t slot, unit = 0, nunits = 0, flags = 0;
 	uint64_t data_off = 0;
 	struct user_slot *s;
+	bool own_buf = false;
 
 	if (!q->att || q->broken || !q->nfree)
 		return false;
@@ -153,6 +217,18 @@ static bool user_queue_issue(struct user_queue *q, struct bs_io *io)
 		}
 		if (!data_alloc(q, io->len, &unit, &nunits))
 			return false;
+		/* A lent READ buffer is the data area itself only if the handler promised to leave it
+		 * alone after the completion (F_READ_IN_PLACE); otherwise a private one. */
+		if (io->op == BS_OP_READ && (io->flags & BS_IO_LEND) &&
+		    !(q->features & INVAR_RING_F_READ_IN_PLACE)) {
+			io->buf = malloc(io->len);
+			if (!io->buf) {
+				units_set(q, unit, nunits, false);
+				io->done(io, -ENOMEM);
+				return true;
+			}
+			own_buf = true;
+		}
 		data_off = (uint64_t)unit * USER_DATA_UNIT;
 		if (io->op == BS_OP_WRITE)
 			memcpy(q->data + data_off, io->buf, io->len);
@@ -173,6 +249,7 @@ static bool user_queue_issue(struct user_queue *q, struct bs_io *io)
 	s->io = io;
 	s->unit = unit;
 	s->nunits = nunits;
+	s->own_buf = own_buf;
 	s->deadline_ms = ev_now_ms() + user_hub_io_timeout_ms();
 	q->rs[slot].gen++;
 	q->rs[slot].busy = true;
@@ -183,7 +260,12 @@ static bool user_queue_issue(struct user_queue *q, struct bs_io *io)
 			io->op == BS_OP_FLUSH ? 0 : io->len, data_off);
 	q->cmd_prod++;
 	__atomic_store_n(&q->rq->cmd_prod, q->cmd_prod, __ATOMIC_RELEASE);
-	user_queue_kick(q);
+	/* Published at once (a polling handler starts on it now), but one wake-up per pass. */
+	q->kick_pending = true;
+	if (q->worker)
+		user_queue_busy(q);
+	else
+		user_queue_kick(q);
 	return true;
 }
 
@@ -235,17 +317,46 @@ static void user_queue_broken(struct user_queue *q, const char *why)
 	user_hub_attach_broken(q->att, why);
 }
 
+/* buf_return of a READ buffer the queue allocated itself (see user_queue_issue). */
+static void user_own_buf_return(struct bs_io *io)
+{
+	free(io->buf);
+	io->buf = NULL;
+	io->buf_return = NULL;
+}
+
 /* Releases a slot and finishes its command with res. */
 static void user_slot_finish(struct user_queue *q, uint32_t slot, int res)
 {
 	struct user_slot *s = &q->slots[slot];
 	struct bs_io *io = s->io;
 
-	if (io && res == 0 && io->op == BS_OP_READ)
-		memcpy(io->buf, q->data + (uint64_t)s->unit * USER_DATA_UNIT, io->len);
+	if (io && io->op == BS_OP_READ && s->own_buf && res != 0) {
+		free(io->buf);
+		io->buf = NULL;
+	} else if (io && res == 0 && io->op == BS_OP_READ) {
+		uint8_t *data = q->data + (uint64_t)s->unit * USER_DATA_UNIT;
+
+		if (s->own_buf) {
+			/* A handler without F_READ_IN_PLACE: lend a copy, as 1.0 copied. */
+			memcpy(io->buf, data, io->len);
+			io->buf_return = user_own_buf_return;
+		} else if (io->flags & BS_IO_LEND) {
+			/* Zero-copy: the task sends its Data-In from the data area; the units stay
+			 * taken until user_queue_buf_return. */
+			io->buf = data;
+			io->buf_return = user_queue_buf_return;
+			io->lend = (uint64_t)q->idx << 48 | (uint64_t)s->unit << 24 | s->nunits;
+			atomic_fetch_add(&q->lent, 1);
+			s->nunits = 0;
+		} else {
+			memcpy(io->buf, data, io->len);
+		}
+	}
 	if (s->nunits)
 		units_set(q, s->unit, s->nunits, false);
 	s->io = NULL;
+	s->own_buf = false;
 	s->nunits = 0;
 	q->rs[slot].busy = false;
 	q->free_slots[q->nfree++] = slot;
@@ -264,7 +375,7 @@ static void user_slot_finish(struct user_queue *q, uint32_t slot, int res)
 
 void user_queue_drain(struct user_queue *q)
 {
-	uint32_t prod, n, i;
+	uint32_t prod, n;
 	char why[160];
 
 	if (!q->att || q->broken)
@@ -276,7 +387,8 @@ void user_queue_drain(struct user_queue *q)
 		user_queue_broken(q, why);
 		return;
 	}
-	for (i = 0; i < n; i++) {
+	/* Up to prod, not n entries: a done() below may drain too (a synchronous wait). */
+	while ((int32_t)(prod - q->cpl_cons) > 0) {
 		uint8_t entry[sizeof(struct invar_ring_cpl)];
 		struct ring_cpl_view v;
 
@@ -290,7 +402,6 @@ void user_queue_drain(struct user_queue *q)
 			return;
 		}
 		q->cpl_cons++;
-		__atomic_store_n(&q->rq->cpl_cons, q->cpl_cons, __ATOMIC_RELEASE);
 		if (q->sync_slot >= 0 && (int32_t)v.slot != q->sync_slot) {
 			/* Not now: we are inside a synchronous wait; the slot stays in flight
 			 * (busy marks it so a duplicate is still caught) until the timer. */
@@ -302,6 +413,8 @@ void user_queue_drain(struct user_queue *q)
 		if (!q->att || q->broken)
 			return;
 	}
+	/* One store per batch: the handler reads cpl_cons only when its ring looks full. */
+	__atomic_store_n(&q->rq->cpl_cons, q->cpl_cons, __ATOMIC_RELEASE);
 	if (q->sync_slot < 0)
 		user_queue_pump(q);
 }
@@ -314,8 +427,28 @@ static void user_queue_cpl_cb(struct ev_fd *h, uint32_t events)
 	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_warn("user %s: queue %u: cpl eventfd: %s", q->dev->name, q->idx,
 			 strerror(errno));
+	user_queue_busy(q);
 	user_queue_drain(q);
 }
+
+/* Runs at the end of every worker pass in which the queue was busy, just before the worker
+ * may sleep in epoll_wait: one cmd eventfd write for all the commands of the pass (if the
+ * handler sleeps), then completions published meanwhile are taken without an eventfd, and,
+ * with F_CPL_WAKE_FLAG, the handler is told to wake us for the next ones. */
+static void user_queue_pass(struct worker_defer *d)
+{
+	struct user_queue *q = container_of(d, struct user_queue, pass);
+
+	while (q->att && !q->broken) {
+		if (q->kick_pending)
+			user_queue_kick(q);
+		if (__atomic_load_n(&q->rq->cpl_prod, __ATOMIC_ACQUIRE) != q->cpl_cons)
+			user_queue_drain(q);
+		else if (user_queue_may_sleep(q))
+			break;
+	}
+}
+
 
 static void user_queue_deferred_cb(struct ev_timer *t)
 {
@@ -381,6 +514,15 @@ void user_queue_attach(struct user_queue *q, struct user_attach *att)
 	q->cmd_efd = att->efds[2 * q->idx];
 	q->cmd_prod = 0;
 	q->cpl_cons = 0;
+	/* Every lent buffer came back before the previous handler was released (detach). */
+	for (uint32_t w = 0; w < USER_DATA_UNITS / 64; w++)
+		atomic_store_explicit(&q->returned_map[w], 0, memory_order_relaxed);
+	atomic_store(&q->returned_any, false);
+	q->kick_pending = false;
+	/* Until the worker serves the queue, the handler must wake it for every completion. */
+	q->daemon_awake = false;
+	if (q->features & INVAR_RING_F_CPL_WAKE_FLAG)
+		__atomic_store_n(&q->rq->daemon_sleeping, 1, __ATOMIC_RELEASE);
 	q->cpl_ev.fd = att->efds[2 * q->idx + 1];
 	if (q->loop) {
 		q->cpl_ev.cb = user_queue_cpl_cb;
@@ -408,6 +550,10 @@ void user_queue_detach(struct user_queue *q)
 	q->rq = NULL;
 	q->cmd_efd = -1;
 	q->ndeferred = 0;
+	q->kick_pending = false;
+	q->daemon_awake = false;
+	if (q->worker)
+		worker_defer_cancel(&q->pass);
 	if (q->deferred_timer.armed)
 		ev_timer_cancel(q->loop, &q->deferred_timer);
 	/* The handler is gone: whatever it had not completed may or may not have reached the
@@ -425,7 +571,17 @@ void user_queue_detach(struct user_queue *q)
 	log_info("user %s: queue %u: handler detached; %u command%s in flight failed with BUSY",
 		 q->dev->name, q->idx, failed, failed == 1 ? "" : "s");
 	user_queue_timer_update(q);
-	user_hub_queue_detached(att);
+	/* Tasks still sending Data-In from the data area keep the memory mapped: the last one to
+	 * return its buffer tells the hub instead (user_queue_buf_return). */
+	q->lent_att = att;
+	if (atomic_fetch_or(&q->lent, USER_LENT_DETACHING) == 0) {
+		atomic_store(&q->lent, 0);
+		q->lent_att = NULL;
+		user_hub_queue_detached(att);
+	} else {
+		log_info("user %s: queue %u: released once tasks have sent the data they hold",
+			 q->dev->name, q->idx);
+	}
 }
 
 /* ---- synchronous commands ---------------------------------------------------------------- */
@@ -445,6 +601,8 @@ void user_queue_submit_sync(struct user_queue *q, struct bs_io *io)
 	slot = q->free_slots[q->nfree - 1];
 	if (!user_queue_issue(q, io))
 		goto busy;
+	if (q->kick_pending) /* we wait right here, not at the end of the pass */
+		user_queue_kick(q);
 	if (q->rs[slot].busy && q->slots[slot].io == io) {
 		q->sync_slot = (int32_t)slot;
 		q->sync_done = false;
@@ -456,7 +614,8 @@ void user_queue_submit_sync(struct user_queue *q, struct bs_io *io)
 				user_queue_broken(q, "a synchronous command timed out");
 				break;
 			}
-			if (poll(&p, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) > 0) {
+			if (user_queue_may_sleep(q) &&
+			    poll(&p, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) > 0) {
 				uint64_t v;
 
 				if (read(p.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -478,4 +637,33 @@ void user_queue_submit_sync(struct user_queue *q, struct bs_io *io)
 	return;
 busy:
 	io->done(io, -EBUSY);
+}
+
+/* ---- lent READ buffers ------------------------------------------------------------------- */
+
+void user_queue_buf_return(struct bs_io *io)
+{
+	struct user_dev *dev = io->bs->priv;
+	struct user_queue *q = &dev->q[io->lend >> 48];
+	uint32_t unit = (uint32_t)(io->lend >> 24) & 0xffffff, n = (uint32_t)io->lend & 0xffffff;
+	struct user_attach *att;
+	uint32_t u;
+
+	io->buf = NULL;
+	io->buf_return = NULL;
+	if (q->worker && worker_self() == q->worker) {
+		units_set(q, unit, n, false);
+	} else {
+		/* Another thread (a task released off its worker): data_alloc merges these. */
+		for (u = unit; u < unit + n; u++)
+			atomic_fetch_or(&q->returned_map[u / 64], 1ull << (u % 64));
+		atomic_store_explicit(&q->returned_any, true, memory_order_release);
+	}
+	if (atomic_fetch_sub(&q->lent, 1) != (USER_LENT_DETACHING | 1))
+		return;
+	/* The last one out after the handler was detached: the memory may go now. */
+	att = q->lent_att;
+	q->lent_att = NULL;
+	atomic_store(&q->lent, 0);
+	user_hub_queue_detached(att);
 }

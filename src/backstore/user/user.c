@@ -51,6 +51,8 @@ static int user_open(struct backstore *bs, const struct bs_config *cfg, char *er
 	bs->can_unmap = true;
 	bs->unmap_zeroes = true;
 	bs->thin = true;
+	/* READ data is sent from the data area where the handler put it (BS_IO_LEND). */
+	bs->can_lend = true;
 	return 0;
 }
 

@@ -12,14 +12,17 @@
 
 #include "backstore/backstore.h"
 #include "backstore/user/ring.h"
+#include "core/worker.h"
 #include "util/evloop.h"
 #include "util/list.h"
 
 #define USER_RING_ENTRIES 256		/* commands in flight per queue */
 #define USER_DATA_SIZE (64u << 20)	/* data area per queue (sparse memfd) */
-#define USER_DATA_UNIT (64u << 10)	/* allocation granule of the data area */
+#define USER_DATA_UNIT 4096u		/* allocation granule of the data area: small I/Os stay
+					 * packed, not one per 64 KiB (cache sets) */
 #define USER_DATA_UNITS (USER_DATA_SIZE / USER_DATA_UNIT)
 #define USER_PEND_MAX 4096		/* commands waiting per queue, then TASK SET FULL */
+#define USER_LENT_DETACHING (1u << 31)
 
 struct user_dev;
 struct user_attach;
@@ -27,6 +30,7 @@ struct user_attach;
 struct user_slot {
 	struct bs_io *io;	/* NULL: orphaned by a timed-out synchronous wait */
 	uint32_t unit, nunits;	/* data area units held */
+	bool own_buf;		/* io->buf is ours (malloc): a READ lent without F_READ_IN_PLACE */
 	uint64_t deadline_ms;
 };
 
@@ -34,6 +38,10 @@ struct user_queue {
 	struct user_dev *dev;
 	unsigned idx;
 	struct ev_loop *loop;		/* worker idx's loop; NULL in tests */
+	struct worker *worker;		/* worker idx; NULL in tests (kicks then go out at once) */
+	struct worker_defer pass;	/* end of the worker's pass: kick, drain, announce sleep */
+	bool kick_pending;		/* commands published since the handler was last woken */
+	bool daemon_awake;		/* F_CPL_WAKE_FLAG: we stored 0 in daemon_sleeping */
 
 	/* The attachment as this worker sees it; NULL while no handler serves the queue. */
 	struct user_attach *att;
@@ -52,6 +60,15 @@ struct user_queue {
 	uint32_t nfree;
 	uint32_t inflight;
 	uint64_t data_map[USER_DATA_UNITS / 64];	/* 1 = unit in use */
+	/* READ data lent to tasks (BS_IO_LEND) stays in use until the task has sent it. A task
+	 * returns it on this worker (units cleared at once) or, rarely, on another thread (bits
+	 * parked in returned_map, merged by data_alloc). lent counts buffers out, with
+	 * USER_LENT_DETACHING set once the handler is detached: the memory is released (lent_att
+	 * told to the hub) only when the last one is back. */
+	atomic_uint lent;
+	struct user_attach *lent_att;
+	_Atomic uint64_t returned_map[USER_DATA_UNITS / 64];
+	atomic_bool returned_any;
 
 	/* FIFO of commands waiting for a handler or for room, oldest first. */
 	struct bs_io *pend[USER_PEND_MAX];
@@ -117,6 +134,8 @@ void user_queue_submit_sync(struct user_queue *q, struct bs_io *io);
 /* Worker side of attach / detach (called through ev_call, or directly in tests). */
 void user_queue_attach(struct user_queue *q, struct user_attach *att);
 void user_queue_detach(struct user_queue *q);
+/* bs_io.buf_return of a lent READ buffer; any thread. */
+void user_queue_buf_return(struct bs_io *io);
 /* Takes every completion the handler published. */
 void user_queue_drain(struct user_queue *q);
 /* Deadline pass: BUSY / TASK SET FULL for commands waited too long; hung handler detection. */
