@@ -37,6 +37,8 @@ Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loop
   --workloads L    comma-separated subset of rr4k,rw4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,
                    wl4k1,rl4k32x2,rl4k32x4 (default: all; rw4k, rl4k* and wl4k* are
                    bench/iscsi-lat.c runs with latency percentiles; rl4k32xN are N clients)
+  --disk DIR       put the LU files in a fresh directory under DIR (a disk file system: the page
+                   cache and the file system's own paths, and no tmpfs mapping) instead of tmpfs
   --no-install     do not apt-get install missing packages
   -h, --help       this text
 EOF
@@ -59,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--profile) PROFILE=1 ;;
 	--workloads) ONLY_WL=$2; shift ;;
 	--no-install) INSTALL=0 ;;
+	--disk) DISK_DIR=$2; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 	esac
@@ -159,15 +162,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'note "interrupted"; exit 130' INT TERM
 
-mkdir -p "$DATA"
-if mount -t tmpfs -o "size=$((${#TARGETS[@]} * SIZE_MB + 64))M,mode=0700" invar-bench "$DATA" 2>/dev/null; then
+FSDESC=tmpfs
+if [ -n "${DISK_DIR:-}" ]; then
+	DATA=$(mktemp -d "$DISK_DIR/invar-bench.XXXXXX") || die "cannot create a directory under $DISK_DIR"
+	FSDESC="$(stat -f -c %T "$DATA") ($DISK_DIR)"
+elif mkdir -p "$DATA" && mount -t tmpfs -o "size=$((${#TARGETS[@]} * SIZE_MB + 64))M,mode=0700" invar-bench "$DATA" 2>/dev/null; then
 	MOUNTED=1
 else
 	rmdir "$DATA"
 	DATA=$(mktemp -d /dev/shm/invar-bench.XXXXXX) || die "no tmpfs: mount failed and /dev/shm unusable"
 	note "tmpfs mount not permitted; using $DATA"
 fi
-note "filling ${#TARGETS[@]} files of ${SIZE_MB} MiB on tmpfs ($DATA)"
+note "filling ${#TARGETS[@]} files of ${SIZE_MB} MiB on $FSDESC ($DATA)"
 for f in "${TARGETS[@]}"; do
 	dd if=/dev/zero of="$DATA/$f.img" bs=1M count="$SIZE_MB" status=none || die "cannot write $DATA/$f.img"
 done
@@ -553,7 +559,7 @@ run_one() {
 	[ -n "$INVAR1_PID" ] && echo "invar1: the same invard with --workers 1 (scaling workloads only: ${SCALE_WL[*]})"
 	[ -n "$BASELINE" ] && echo "base: $BASELINE ($("$BASELINE" --version 2>&1 | head -n 1))"
 	[ -n "$TGT_PID" ] && echo "tgtd: $(tgtd --version 2>&1 | head -n 1) (tgt $(dpkg-query -W -f='${Version}' tgt 2>/dev/null)), default threads"
-	echo "LUs: ${SIZE_MB} MiB files on tmpfs, 512-byte blocks; $ROUNDS round(s) x ${WARMUP} s warm-up + ${DURATION} s timed"
+	echo "LUs: ${SIZE_MB} MiB files on $FSDESC, 512-byte blocks; $ROUNDS round(s) x ${WARMUP} s warm-up + ${DURATION} s timed"
 	echo "load before start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$LOGS/header.txt"
 
