@@ -66,7 +66,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libinvar.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libinvar.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/tools/%: tests/tools/%.c
+$(BUILD)/tests/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -liscsi
 

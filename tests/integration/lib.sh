@@ -139,3 +139,30 @@ run_cu() {
 		fail "$failed of $total iscsi-test-cu tests failed"
 	fi
 }
+
+# Peers for migration tests: another invard with its own data directory, a portal and a
+# migration listener. peer_start NAME [ARGS...] sets NAME_PORT and NAME_MIG and records the pid
+# in PEER_PIDS; peer_stop_all stops them all (call it from the test's EXIT trap).
+PEER_PIDS=()
+peer_start() {
+	local name=$1 port mport
+	shift
+	port=$(free_port) || fail "no free port"
+	mport=$(free_port) || fail "no free port"
+	mkdir -p "$TMP/$name"
+	"$INVARD" --listen "127.0.0.1:$port" --data-dir "$TMP/$name" \
+		--migration-listen "127.0.0.1:$mport" "$@" >>"$TMP/$name.log" 2>&1 &
+	PEER_PIDS+=($!)
+	wait_listening "$port" || fail "$name did not start (log: $(tail -5 "$TMP/$name.log"))"
+	wait_listening "$mport" || fail "$name is not listening for migrations"
+	wait_ctl_socket "$TMP/$name/invar.sock" || fail "$name has no control socket"
+	eval "${name}_PORT=$port ${name}_MIG=$mport"
+}
+peer_stop_all() {
+	local p
+	for p in "${PEER_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	PEER_PIDS=()
+}

@@ -14,29 +14,12 @@ IA=iqn.2026-11.org.invar:mig-a
 IB=iqn.2026-11.org.invar:mig-b
 IMG=$TMP/shared.img
 LUN="file:$IMG,size=32M,profile=invar-2026.3"
-PIDS=()
-stop_all() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap 'stop_all; invar_stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+trap 'peer_stop_all; invar_stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 expect() { # expect WANT CMD...: run pr_tool and compare its first line
 	local want=$1 got
 	shift
 	got=$("$PR_TOOL" "$@" | head -n 1)
 	[ "$got" = "$want" ] || fail "pr_tool $*: got '$got', want '$want'"
-}
-# start_peer NAME ARGS...: another invard with its own data dir; sets <NAME>_PORT, <NAME>_CTL.
-start_peer() {
-	local name=$1 port mport
-	shift
-	port=$(free_port) || fail "no free port"
-	mport=$(free_port) || fail "no free port"
-	mkdir -p "$TMP/$name"
-	"$INVARD" --listen "127.0.0.1:$port" --data-dir "$TMP/$name" \
-		--migration-listen "127.0.0.1:$mport" "$@" >>"$TMP/$name.log" 2>&1 &
-	PIDS+=($!)
-	wait_listening "$port" || fail "$name did not start (log: $(tail -5 "$TMP/$name.log"))"
-	wait_listening "$mport" || fail "$name is not listening for migrations"
-	wait_ctl_socket "$TMP/$name/invar.sock" || fail "$name has no control socket"
-	eval "${name}_PORT=$port ${name}_MIG=$mport"
 }
 
 # A: the source, also listening for migrations so the LU can come back.
@@ -56,7 +39,7 @@ resv_a=$("$PR_TOOL" "$UA" "$IB" read-resv)
 echo "on A: $keys_a / $resv_a"
 
 # C: a destination whose LU at the same address has another block size.
-start_peer C --target "$TEST_IQN" --lun "file:$IMG,block_size=4096,profile=invar-2026.3"
+peer_start C --target "$TEST_IQN" --lun "file:$IMG,block_size=4096,profile=invar-2026.3"
 out=$("${CTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$C_MIG" 2>&1) &&
 	fail "migration to an incompatible destination succeeded: $out"
 echo "$out"
@@ -67,14 +50,14 @@ expect "RESERVATION CONFLICT" "$UA" "$IB" write
 expect GOOD "$UA" "$IA" write
 [ "$("$PR_TOOL" "$UA" "$IB" read-keys)" = "$keys_a" ] || fail "A's keys changed after a refusal"
 # A profile the LU does not have is refused as well.
-start_peer D --target "$TEST_IQN" --lun "file:$IMG,profile=invar-2026.2"
+peer_start D --target "$TEST_IQN" --lun "file:$IMG,profile=invar-2026.2"
 out=$("${CTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$D_MIG" 2>&1) &&
 	fail "migration to a destination with another profile succeeded: $out"
 echo "$out" | grep -qi "profile" || fail "the reason (profile) is not named: $out"
 expect GOOD "$UA" "$IA" write
 
 # B: the destination, with nothing at that address yet.
-start_peer B --target iqn.2026-11.org.invar:other --lun ram:1M
+peer_start B --target iqn.2026-11.org.invar:other --lun ram:1M
 out=$("${CTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$B_MIG") || fail "A -> B failed: $out"
 echo "$out"
 echo "$out" | grep -q "^migrated $TEST_IQN LUN 0 to 127.0.0.1:$B_MIG in .* ms (LU paused .* ms)" ||
@@ -107,7 +90,6 @@ expect GOOD "$UA" "$IA" write
 st=$("$ISCSI_CMD" "iscsi://127.0.0.1:$B_PORT/$TEST_IQN/0" 000000000000 2>&1)
 [ "$st" = "status 0x00" ] || fail "B's URL answers '$st' after giving the LU back"
 grep -q "moved: login redirected to 127.0.0.1:$PORT," "$TMP/B.log" || fail "B did not redirect to A"
-stop_all
-PIDS=()
+peer_stop_all
 invar_stop
 echo "PASS"

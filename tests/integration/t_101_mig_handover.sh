@@ -16,27 +16,12 @@ IB=iqn.2026-11.org.invar:mig-b
 IC=iqn.2026-11.org.invar:mig-client
 IMG=$TMP/shared.img
 LUN="file:$IMG,size=32M,profile=invar-2026.3"
-PIDS=()
 CPID=
 stop_all() {
 	[ -n "$CPID" ] && kill -TERM "$CPID" 2>/dev/null
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	peer_stop_all
 }
 trap 'stop_all; invar_stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
-start_peer() { # start_peer NAME ARGS...: another invard; sets NAME_PORT and NAME_MIG
-	local name=$1 port mport
-	shift
-	port=$(free_port) || fail "no free port"
-	mport=$(free_port) || fail "no free port"
-	mkdir -p "$TMP/$name"
-	"$INVARD" --listen "127.0.0.1:$port" --data-dir "$TMP/$name" \
-		--migration-listen "127.0.0.1:$mport" "$@" >>"$TMP/$name.log" 2>&1 &
-	PIDS+=($!)
-	wait_listening "$port" || fail "$name did not start (log: $(tail -5 "$TMP/$name.log"))"
-	wait_listening "$mport" || fail "$name is not listening for migrations"
-	wait_ctl_socket "$TMP/$name/invar.sock" || fail "$name has no control socket"
-	eval "${name}_PORT=$port ${name}_MIG=$mport"
-}
 sessions_of() { # sessions_of LOG: normal sessions the client opened there
 	grep -c "normal session .*initiator '$IC'" "$1"
 }
@@ -51,7 +36,7 @@ wait_session() { # wait_session LOG N: until the client has N sessions there (10
 AMIG=$(free_port) || fail "no free port"
 invar_start --target "$TEST_IQN" --lun "$LUN" --migration-listen "127.0.0.1:$AMIG"
 UA="$URL/$TEST_IQN/0"
-start_peer B --target iqn.2026-11.org.invar:other --lun ram:1M
+peer_start B --target iqn.2026-11.org.invar:other --lun ram:1M
 UB="iscsi://127.0.0.1:$B_PORT/$TEST_IQN/0"
 BCTL=("$INVARCTL" --socket "$TMP/B/invar.sock")
 
@@ -106,7 +91,6 @@ ios=$(echo "$sum" | awk '{print $2}')
 [ "$ios" -gt 100 ] || fail "the client did only $ios I/Os"
 rec=$(echo "$sum" | sed 's/.* reconnects \([0-9]*\).*/\1/')
 [ "$rec" -ge 2 ] || fail "the client reconnected $rec times, want 2 (A -> B, B -> A)"
-stop_all
-PIDS=()
+peer_stop_all
 invar_stop
 echo "PASS"

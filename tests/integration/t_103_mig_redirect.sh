@@ -11,27 +11,11 @@
 GOLDEN=${GOLDEN:-$PWD/$BUILD/invar-golden}
 [ -x "$GOLDEN" ] || fail "$GOLDEN is not built (make golden; needs libiscsi-dev)"
 [ -x "$ISCSI_CMD" ] || fail "$ISCSI_CMD not built (make integration builds tests/tools)"
-PIDS=()
-stop_all() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap 'stop_all; invar_stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
-start_peer() { # start_peer NAME ARGS...: another invard; sets NAME_PORT and NAME_MIG
-	local name=$1 port mport
-	shift
-	port=$(free_port) || fail "no free port"
-	mport=$(free_port) || fail "no free port"
-	mkdir -p "$TMP/$name"
-	"$INVARD" --listen "127.0.0.1:$port" --data-dir "$TMP/$name" \
-		--migration-listen "127.0.0.1:$mport" "$@" >>"$TMP/$name.log" 2>&1 &
-	PIDS+=($!)
-	wait_listening "$port" || fail "$name did not start (log: $(tail -5 "$TMP/$name.log"))"
-	wait_listening "$mport" || fail "$name is not listening for migrations"
-	wait_ctl_socket "$TMP/$name/invar.sock" || fail "$name has no control socket"
-	eval "${name}_PORT=$port ${name}_MIG=$mport"
-}
+trap 'peer_stop_all; invar_stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 status_of() { "$ISCSI_CMD" "$1" 000000000000 2>&1 | head -n 1; }
 
 invar_start --target "$TEST_IQN" --lun "file:$TMP/l0.img,size=8M" --lun "file:$TMP/l1.img,size=8M"
-start_peer B --target iqn.2026-11.org.invar:other --lun ram:1M
+peer_start B --target iqn.2026-11.org.invar:other --lun ram:1M
 U0="$URL/$TEST_IQN/0"
 U1="$URL/$TEST_IQN/1"
 
@@ -62,8 +46,7 @@ echo "$out" | grep -q "^logins redirected to 127.0.0.1:$B_PORT,1 " || fail "no r
 grep -q "target '$TEST_IQN' moved: login redirected to 127.0.0.1:$B_PORT,1" "$TMP/invard.log" ||
 	fail "A logged no redirect"
 iscsi-inq "$U1" | grep -q "Peripheral Device Type" || fail "iscsi-inq does not follow the redirect"
-stop_all
-PIDS=()
+peer_stop_all
 invar_stop
 
 # The golden corpus, replayed on the destination (invar-golden logs in with iscsi_login_sync,
@@ -72,13 +55,12 @@ corpus=tests/golden/invar-2026.2.corpus
 target=$(sed -n 's/^#! target //p' "$corpus")
 spec=$(sed -n 's/^#! lun //p' "$corpus")
 invar_start --target "$target" --lun "$spec"
-start_peer G
+peer_start G
 out=$("${CTL[@]}" lu migrate "$target" 0 --to "127.0.0.1:$G_MIG") || fail "golden LU -> G: $out"
 "$GOLDEN" replay "iscsi://127.0.0.1:$G_PORT/$target/0" "$corpus" >"$TMP/replay.out" 2>&1
 rc=$?
 tail -n 3 "$TMP/replay.out"
 [ "$rc" -eq 0 ] || fail "the migrated LU does not answer the invar-2026.2 corpus as recorded"
-stop_all
-PIDS=()
+peer_stop_all
 invar_stop
 echo "PASS"

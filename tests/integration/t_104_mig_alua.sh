@@ -4,24 +4,7 @@
 # left alone where the target serves other LUs (states are per target), and a tag the
 # destination has no portal for is skipped.
 . "$(dirname "$0")/lib.sh"
-PIDS=()
-stop_all() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap 'stop_all; invar_stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
-start_peer() { # start_peer NAME ARGS...: another invard with portals in groups 1 and 2
-	local name=$1 port port2 mport
-	shift
-	port=$(free_port) || fail "no free port"
-	port2=$(free_port) || fail "no free port"
-	mport=$(free_port) || fail "no free port"
-	mkdir -p "$TMP/$name"
-	"$INVARD" --listen "127.0.0.1:$port" --listen "127.0.0.1:$port2,tpg=2" \
-		--data-dir "$TMP/$name" --migration-listen "127.0.0.1:$mport" "$@" \
-		>>"$TMP/$name.log" 2>&1 &
-	PIDS+=($!)
-	wait_listening "$port" && wait_listening "$mport" || fail "$name did not start"
-	wait_ctl_socket "$TMP/$name/invar.sock" || fail "$name has no control socket"
-	eval "${name}_MIG=$mport"
-}
+trap 'peer_stop_all; invar_stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 state_of() { # state_of SOCKET TPG: the state of group TPG of the test target there
 	"$INVARCTL" --socket "$1" --json alua list "$TEST_IQN" |
 		jq -r ".groups[] | select(.tpg == $2) | .state"
@@ -37,7 +20,7 @@ invar_start --listen "127.0.0.1:$(free_port)" --listen "127.0.0.1:$P3,tpg=2" \
 "${CTL[@]}" alua set "$TEST_IQN" 3 unavailable >/dev/null || fail "alua set 3"
 
 # B has nothing of the target: LUN 0 arrives alone, group 2 takes A's state; B has no group 3.
-start_peer B
+peer_start B --listen "127.0.0.1:$(free_port),tpg=2"
 "${CTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$B_MIG" >/dev/null || fail "LUN 0 -> B"
 [ "$(state_of "$TMP/B/invar.sock" 2)" = "standby" ] ||
 	fail "B's group 2 is '$(state_of "$TMP/B/invar.sock" 2)', want standby as on A"
@@ -45,12 +28,11 @@ start_peer B
 grep -q "port group 3" "$TMP/B.log" && fail "B applied a state for a group it has no portal for"
 
 # C already serves another LU in that target: its states stay its own.
-start_peer C --target "$TEST_IQN" --lun ram:1M
+peer_start C --listen "127.0.0.1:$(free_port),tpg=2" --target "$TEST_IQN" --lun ram:1M
 "${CTL[@]}" lu migrate "$TEST_IQN" 1 --to "127.0.0.1:$C_MIG" >"$TMP/out" 2>&1 ||
 	fail "LUN 1 -> C: $(cat "$TMP/out")"
 [ "$(state_of "$TMP/C/invar.sock" 2)" = "active/optimized" ] ||
 	fail "C changed the states of a target that serves another LU"
-stop_all
-PIDS=()
+peer_stop_all
 invar_stop
 echo "PASS"

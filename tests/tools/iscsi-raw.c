@@ -38,6 +38,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "raw_io.h"
+
 #define BHS 48
 #define MAX_KEYS 32
 #define MAX_DATA (16u << 20)
@@ -63,79 +65,6 @@ static const char *host, *port, *target;
 static const char *keys[MAX_KEYS];
 static unsigned nkeys;
 static unsigned wait_s;
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int tcp_connect(void)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-	int fd, one = 1;
-
-	if (getaddrinfo(host, port, &hints, &ai))
-		return -1;
-	fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd >= 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* -1 closed or error, -2 timed out. */
-static int read_all(int fd, void *buf, size_t len, int timeout_ms)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-		int r = poll(&pfd, 1, timeout_ms);
-
-		if (r == 0)
-			return -2;
-		if (r < 0 && errno == EINTR)
-			continue;
-		n = recv(fd, p, len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static int send_pdu(int fd, uint8_t bhs[BHS], const void *data, uint32_t len)
 {
@@ -250,7 +179,7 @@ static int sess_login(struct sess *s)
 	size_t off = 0;
 	unsigned i, round;
 
-	s->fd = tcp_connect();
+	s->fd = tcp_connect(host, port);
 	if (s->fd < 0)
 		return -1;
 	snprintf(kv, sizeof(kv), "InitiatorName=iqn.2026-11.org.invar.test:raw%u", s->isid);
