@@ -23,6 +23,7 @@
 
 #include "backstore/backstore.h"
 #include "backstore/backstore_internal.h"
+#include "backstore/file/wr_backoff.h"
 #include "core/worker.h"
 #include "util/log.h"
 
@@ -556,6 +557,35 @@ static void test_file_enospc_tmpfs(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The back-off of a file's buffered writes after one slept (wr_backoff.h). */
+static void test_file_wr_backoff(void **state)
+{
+	const uint64_t s = 1000000000ull, min = FILE_WR_BACKOFF_MIN_NS;
+	uint64_t b, until, now;
+
+	(void)state;
+	/* The first: the minimum. */
+	assert_int_equal(file_wr_backoff_next(0, min, 100 * s), min);
+	/* Sleeping again soon after each back-off ends: 1, 2, 4 ... capped at 64 s. */
+	b = min;
+	now = 100 * s;
+	until = now + b;
+	for (int i = 0; i < 10; i++) {
+		now = until + s / 2;
+		b = file_wr_backoff_next(until, b, now);
+		until = now + b;
+	}
+	assert_int_equal(b, FILE_WR_BACKOFF_MAX_NS);
+	/* Calm for FILE_WR_CALM back-offs: back to the minimum. */
+	assert_int_equal(file_wr_backoff_next(until, b, until + FILE_WR_CALM * b), min);
+	assert_int_equal(file_wr_backoff_next(until, 2 * s, until + FILE_WR_CALM * 2 * s - 1),
+			 4 * s);
+	/* Another worker's write slept while a back-off runs: unchanged. */
+	assert_int_equal(file_wr_backoff_next(until, 8 * s, until - 1), 8 * s);
+	/* A zero or garbage "last" is taken as the minimum. */
+	assert_int_equal(file_wr_backoff_next(until, 0, until + 1), 2 * min);
+}
+
 /* ---- file: through a worker's io_uring --------------------------------------------------- */
 
 static int worker_setup(void **state)
@@ -847,6 +877,7 @@ int main(void)
 	    cmocka_unit_test(test_file_open_errors),
 	    cmocka_unit_test(test_file_create_reopen),
 	    cmocka_unit_test(test_file_sync_io),
+	    cmocka_unit_test(test_file_wr_backoff),
 	    cmocka_unit_test(test_file_enospc_dev_full_sync),
 	    cmocka_unit_test(test_file_enospc_tmpfs),
 	    cmocka_unit_test_setup_teardown(test_file_async_io, worker_setup, worker_teardown),

@@ -10,8 +10,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/uio.h>
@@ -21,7 +23,9 @@
 
 #include "backstore/backstore_internal.h"
 #include "backstore/file/filemap.h"
+#include "backstore/file/wr_backoff.h"
 #include "util/list.h"
+#include "util/log.h"
 
 /* UNMAP is a hole punch (FALLOC_FL_PUNCH_HOLE: partial file-system blocks are zeroed, whole
  * ones freed; reads of the range return zeroes, so LBPRZ holds); WRITE ZEROES is ZERO_RANGE.
@@ -41,8 +45,8 @@
  *   the worker thread. io_uring would punt it to an io-wq thread (tmpfs has no RWF_NOWAIT
  *   support), which costs a thread switch and a task-work IPI per I/O.
  * - FILE_INLINE_NOWAIT: reads first try preadv2(RWF_NOWAIT), served inline when the data is in
- *   the page cache; a miss (EAGAIN) or the rest of a short read goes to io_uring. Writes go
- *   to io_uring (buffered RWF_NOWAIT writes are refused by most file systems).
+ *   the page cache; a miss (EAGAIN) or the rest of a short read goes to io_uring. Writes
+ *   without FUA to a regular file follow enum file_wr below.
  * - FILE_INLINE_NONE: everything on io_uring (a kernel refused RWF_NOWAIT). */
 enum file_inline {
 	FILE_INLINE_NONE,
@@ -50,10 +54,39 @@ enum file_inline {
 	FILE_INLINE_ALL,
 };
 
+/* Buffered writes without FUA to a regular file on a disk file system (FILE_INLINE_NOWAIT):
+ * - FILE_WR_NOWAIT: pwritev2(RWF_NOWAIT) on the worker, like the reads (XFS and btrfs take
+ *   it); EAGAIN, or the rest of a short write, goes to io_uring.
+ * - FILE_WR_TIMED: the file system refuses RWF_NOWAIT writes (ext4: EOPNOTSUPP), and io_uring
+ *   would hand every write to an io-wq thread: about 27 us of CPU for a 4 KiB write that
+ *   costs 9-11 us as a plain pwrite (docs/PERFORMANCE.md). So page-aligned writes (no
+ *   read-modify-write of a page that may not be cached) are a plain pwrite on the worker,
+ *   watched: one that slept (a voluntary context switch: dirty-page throttling, a journal or
+ *   lock wait) for longer than FILE_WR_SLOW_NS sends the file's writes back to io_uring for a
+ *   back-off that doubles while such writes keep coming soon after one ends (1 s up to 64 s),
+ *   so a throttled disk stalls a worker once per back-off, never once per write. Being preempted is not sleeping:
+ *   on a busy host it would otherwise look like a slow disk.
+ * - FILE_WR_RING: everything on io_uring (a block device, a read-only LU). */
+enum file_wr {
+	FILE_WR_RING,
+	FILE_WR_NOWAIT,
+	FILE_WR_TIMED,
+};
+
+#define FILE_WR_SLOW_NS 1000000ull	      /* 1 ms; a page-cache write takes ~10 us */
+#define FILE_PAGE 4096u
+
 struct file_bs {
 	int fd;
 	bool is_blk;
 	enum file_inline inl;
+	/* enum file_wr; a worker may move it from NOWAIT to TIMED. With FILE_WR_TIMED, writes
+	 * go to io_uring until wr_ring_until (CLOCK_MONOTONIC ns, 0: never), and wr_backoff is
+	 * the last back-off. Shared by the workers, relaxed: a stale value costs one write's
+	 * path, or one back-off's length. */
+	_Atomic int wr;
+	_Atomic uint64_t wr_ring_until;
+	_Atomic uint64_t wr_backoff;
 	/* FILE_INLINE_ALL files without holes are also mapped (filemap.h): reads, and writes
 	 * without FUA, are a guarded memcpy. map_ok goes false for good at the first UNMAP (a
 	 * read fault would fill the new hole); any worker may clear it. */
@@ -255,6 +288,11 @@ static int file_open(struct backstore *bs, const struct bs_config *cfg, char *er
 		f->map_writable = !cfg->read_only;
 	}
 	atomic_init(&f->map_ok, f->map != NULL);
+	atomic_init(&f->wr, f->inl == FILE_INLINE_NOWAIT && !is_blk && !cfg->read_only
+				? FILE_WR_NOWAIT
+				: FILE_WR_RING);
+	atomic_init(&f->wr_ring_until, 0);
+	atomic_init(&f->wr_backoff, FILE_WR_BACKOFF_MIN_NS);
 	bs->priv = f;
 	bs->size = size;
 	bs->can_unmap = true;
@@ -567,6 +605,91 @@ static bool file_read_nowait(struct file_bs *f, struct bs_io *io)
 	return true;
 }
 
+static uint64_t file_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static long file_thread_sleeps(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
+/* A FILE_WR_TIMED write that slept for `took` ns ended at `now`: writes go to io_uring for a
+ * back-off (wr_backoff.h). */
+static void file_write_slept(struct file_bs *f, uint64_t now, uint64_t took)
+{
+	uint64_t b = file_wr_backoff_next(
+	    atomic_load_explicit(&f->wr_ring_until, memory_order_relaxed),
+	    atomic_load_explicit(&f->wr_backoff, memory_order_relaxed), now);
+
+	log_debug("file backstore fd %d: a write slept %llu us; writes go to io_uring for %llu ms",
+		  f->fd, (unsigned long long)(took / 1000), (unsigned long long)(b / 1000000));
+	atomic_store_explicit(&f->wr_backoff, b, memory_order_relaxed);
+	atomic_store_explicit(&f->wr_ring_until, now + b, memory_order_relaxed);
+}
+
+/* A write without FUA on the worker (enum file_wr). True when io is finished (done() called);
+ * false: the rest (from done_bytes) goes to io_uring. */
+static bool file_write_inline(struct file_bs *f, struct bs_io *io)
+{
+	int mode = atomic_load_explicit(&f->wr, memory_order_relaxed);
+	uint64_t t0 = 0;
+	long sleeps = 0;
+
+	if (mode == FILE_WR_RING || (io->flags & BS_IO_FUA))
+		return false;
+	if (mode == FILE_WR_TIMED) {
+		if ((io->offset | io->len) & (FILE_PAGE - 1))
+			return false;
+		t0 = file_now_ns();
+		if (t0 < atomic_load_explicit(&f->wr_ring_until, memory_order_relaxed))
+			return false;
+		sleeps = file_thread_sleeps();
+	}
+	while (io->done_bytes < io->len) {
+		struct iovec iov = {
+			.iov_base = (char *)io->buf + io->done_bytes,
+			.iov_len = file_chunk(io),
+		};
+		ssize_t r = pwritev2(f->fd, &iov, 1, (off_t)(io->offset + io->done_bytes),
+				     mode == FILE_WR_NOWAIT ? RWF_NOWAIT : 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && mode == FILE_WR_NOWAIT && (errno == EOPNOTSUPP || errno == EINVAL)) {
+			/* Refused by the file system (ext4) or the kernel: watched writes. */
+			atomic_store_explicit(&f->wr, FILE_WR_TIMED, memory_order_relaxed);
+			return file_write_inline(f, io);
+		}
+		if (r < 0 && mode == FILE_WR_NOWAIT)
+			return false; /* EAGAIN: it would wait; anything else, the ring reports it */
+		if (mode == FILE_WR_TIMED) {
+			uint64_t now = file_now_ns();
+
+			/* The clock first: only a slow write pays for the second getrusage. */
+			if (now - t0 >= FILE_WR_SLOW_NS && file_thread_sleeps() != sleeps)
+				file_write_slept(f, now, now - t0);
+		}
+		if (r < 0) {
+			io->done(io, -errno); /* EIO, ENOSPC, EDQUOT: as from the ring */
+			return true;
+		}
+		if (r == 0 || (uint64_t)r > io->len - io->done_bytes)
+			return false; /* no progress: the ring path decides what it means */
+		io->done_bytes += (uint64_t)r;
+		if (mode == FILE_WR_NOWAIT && (size_t)r < iov.iov_len)
+			return false; /* partly written: the ring writes the rest */
+	}
+	io->done(io, 0);
+	return true;
+}
+
 /* A read, or a write without FUA, through the mapping. True when io is finished (done()
  * called); false: not mapped, or the copy faulted, and the system calls do it instead. */
 static bool file_map_io(struct file_bs *f, struct bs_io *io)
@@ -612,6 +735,8 @@ static void file_submit(struct backstore *bs, struct bs_io *io)
 			return;
 		}
 		if (f->inl == FILE_INLINE_NOWAIT && io->op == BS_OP_READ && file_read_nowait(f, io))
+			return;
+		if (f->inl == FILE_INLINE_NOWAIT && io->op == BS_OP_WRITE && file_write_inline(f, io))
 			return;
 	}
 	if (!file_queue(f, io))
