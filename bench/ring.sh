@@ -4,24 +4,34 @@
 # rounds. 4 KiB random reads at QD32 with libiscsi's iscsi-perf (-m 32 -b 8 -r). Prints IOPS and
 # CPU µs per I/O (daemon, plus the handler for the ring) for each, the ratios of the totals, and
 # the median of the per-round IOPS ratios (the two runs of a round are back to back).
-#   bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N]
+#   bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N] [--split]
+# --split puts the client on CPU 0 and invard and the handler on the other CPUs (taskset), the
+# way an initiator on another host leaves the target its own cores; without it all three share
+# every CPU, and on a small host the handler's CPU time comes straight out of the client's.
 # Informational: never part of make check; the exit status is non-zero only when the benchmark
 # itself could not run. Backing files live in /dev/shm when it exists (the device is not what
 # is measured).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-SECS=10 WARM=2 ROUNDS=2 WORKERS=2
+SECS=10 WARM=2 ROUNDS=2 WORKERS=2 SPLIT=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--seconds) SECS=$2; shift 2 ;;
 	--warmup) WARM=$2; shift 2 ;;
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--workers) WORKERS=$2; shift 2 ;;
-	*) echo "usage: bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N]" >&2; exit 2 ;;
+	--split) SPLIT=1; shift ;;
+	*) echo "usage: bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N] [--split]" >&2; exit 2 ;;
 	esac
 done
 command -v iscsi-perf >/dev/null || { echo "bench/ring.sh: needs iscsi-perf (libiscsi-bin)" >&2; exit 1; }
+CLIENT_PIN= TARGET_PIN=
+if [ $SPLIT = 1 ]; then
+	ncpu=$(nproc)
+	[ "$ncpu" -ge 2 ] || { echo "bench/ring.sh: --split needs 2 CPUs" >&2; exit 1; }
+	CLIENT_PIN="taskset -c 0" TARGET_PIN="taskset -c 1-$((ncpu - 1))"
+fi
 [ -x "$BUILD/invard" ] && [ -x "$BUILD/invar-handler-file" ] || { echo "build first (make)" >&2; exit 1; }
 base=/tmp; [ -d /dev/shm ] && base=/dev/shm
 TMP=$(mktemp -d "$base/invar-ring-bench.XXXXXX")
@@ -41,11 +51,11 @@ for f in inproc ring; do
 	head -c $((256 << 20)) /dev/urandom >"$TMP/$f.img"
 	truncate -s $SIZE "$TMP/$f.img"
 done
-"$BUILD/invard" --listen 127.0.0.1:$PORT --data-dir "$TMP/data" --target $IQN --workers "$WORKERS" \
+$TARGET_PIN "$BUILD/invard" --listen 127.0.0.1:$PORT --data-dir "$TMP/data" --target $IQN --workers "$WORKERS" \
 	--lun "file:$TMP/inproc.img" --lun user:ring,size=$SIZE >"$TMP/invard.log" 2>&1 &
 DPID=$!
 for _ in $(seq 50); do [ -S "$TMP/data/handler.sock" ] && break; sleep 0.1; done
-"$BUILD/invar-handler-file" --socket "$TMP/data/handler.sock" --name ring "$TMP/ring.img" \
+$TARGET_PIN "$BUILD/invar-handler-file" --socket "$TMP/data/handler.sock" --name ring "$TMP/ring.img" \
 	>"$TMP/handler.log" 2>&1 &
 HPID=$!
 for _ in $(seq 50); do grep -q "handler pid .* ready" "$TMP/invard.log" && break; sleep 0.1; done
@@ -63,7 +73,7 @@ HZ=$(getconf CLK_TCK)
 # run LUN -> "ios cpu_ticks_daemon cpu_ticks_handler"
 run() {
 	local lun=$1 out=$TMP/perf.$1 d0 d1 h0 h1 ios
-	iscsi-perf -m 32 -b 8 -r -t $((WARM + SECS + 1)) "iscsi://127.0.0.1:$PORT/$IQN/$lun" >"$out" 2>&1 &
+	$CLIENT_PIN iscsi-perf -m 32 -b 8 -r -t $((WARM + SECS + 1)) "iscsi://127.0.0.1:$PORT/$IQN/$lun" >"$out" 2>&1 &
 	local cp=$!
 	sleep "$WARM"
 	d0=$(ticks $DPID) h0=$(ticks $HPID)
@@ -81,6 +91,7 @@ declare -A IOS CPU
 for k in inproc ring; do IOS[$k]=0 CPU[$k]=0; done
 RATIOS=()
 echo "4 KiB random read, QD32, iscsi-perf; ${SECS}s per run after ${WARM}s warm-up, $ROUNDS rounds, $WORKERS workers"
+[ $SPLIT = 1 ] && echo "split: client on CPU 0, invard and the handler on CPUs 1-$((ncpu - 1))"
 for r in $(seq "$ROUNDS"); do
 	for k in inproc ring; do
 		lun=0; [ $k = ring ] && lun=1
