@@ -139,12 +139,17 @@ static void target_luns_changed(struct daemon *d, struct target *t)
 		d->fabric->target_luns_changed(d, t);
 }
 
+void target_access_changed(struct daemon *d, struct target *t)
+{
+	if (d->fabric && d->fabric->target_access_changed)
+		d->fabric->target_access_changed(d, t);
+}
+
 void target_auth_changed(struct daemon *d, struct target *t)
 {
 	target_luns_changed(d, t);
 	/* Hiding the LUNs is not enough: a session of an initiator the ACL no longer admits ends. */
-	if (d->fabric && d->fabric->target_access_changed)
-		d->fabric->target_access_changed(d, t);
+	target_access_changed(d, t);
 }
 
 int target_lun_add(struct daemon *d, struct target *t, unsigned lun, struct lu *lu)

@@ -62,6 +62,9 @@ int target_lun_del(struct daemon *d, struct target *t, unsigned lun);
 /* The ACL or a LUN map changed: sessions refresh their LUN views (as for a LUN table change), and
  * those of initiators the ACL no longer admits are closed. */
 void target_auth_changed(struct daemon *d, struct target *t);
+/* Who may use the target changed but not what they see (portal binding): sessions it no longer
+ * admits (initiator or portal) are closed; the others keep their views, no unit attention. */
+void target_access_changed(struct daemon *d, struct target *t);
 /* Lowest free LUN number, or -ENOSPC. Under daemon.lock. */
 int target_lun_next_free(struct target *t);
 

@@ -50,14 +50,25 @@ static int auth_begin(struct rpc_call *c, const char *iqn, struct target **t,
 }
 
 /* Swap the edited copy in; luns_changed: sessions refresh their LUN views. */
+/* What a committed change can do to live sessions: nothing (CHAP secrets apply to the next
+ * login), end the sessions it no longer admits (portal binding), or also change which LUNs the
+ * admitted ones see (ACL entries and LUN maps). */
+enum auth_effect {
+	AUTH_NEXT_LOGIN,
+	AUTH_ACCESS,
+	AUTH_ACCESS_LUNS,
+};
+
 static int auth_commit(struct rpc_call *c, struct target *t, struct target_auth *copy,
-		       bool luns_changed)
+		       enum auth_effect effect)
 {
 	int ret = ctl_auth_apply(c->d, t ? &t->auth : &c->d->discovery_auth, copy);
 
 	target_auth_free(copy);
-	if (!ret && t && luns_changed)
+	if (!ret && t && effect == AUTH_ACCESS_LUNS)
 		target_auth_changed(c->d, t);
+	else if (!ret && t && effect == AUTH_ACCESS)
+		target_access_changed(c->d, t);
 	if (t)
 		target_put(t);
 	if (ret < 0)
@@ -136,7 +147,7 @@ static int m_chap_set(struct rpc_call *c, const void *pv)
 		auth_abort(t, &copy);
 		return rpc_fail(c, -EINVAL, "%s", err);
 	}
-	if (auth_commit(c, t, &copy, false))
+	if (auth_commit(c, t, &copy, AUTH_NEXT_LOGIN))
 		return c->code;
 	c->result = json_pack("{s:s, s:b}", "user", p->user, "secret_set", 1);
 	return 0;
@@ -157,7 +168,7 @@ static int m_chap_clear(struct rpc_call *c, const void *pv)
 		return c->code;
 	}
 	chap_cred_clear(slot);
-	if (auth_commit(c, t, &copy, false))
+	if (auth_commit(c, t, &copy, AUTH_NEXT_LOGIN))
 		return c->code;
 	c->result = json_object();
 	return 0;
@@ -206,7 +217,7 @@ static int m_acl_add(struct rpc_call *c, const void *pv)
 				: ret == -ENOSPC ? "the ACL is full" : strerror(-ret));
 	}
 	/* The first entry closes the target to everyone else: their sessions lose their LUNs. */
-	if (auth_commit(c, t, &copy, true))
+	if (auth_commit(c, t, &copy, AUTH_ACCESS_LUNS))
 		return c->code;
 	c->result = json_pack("{s:s}", "initiator", p->initiator);
 	return 0;
@@ -224,7 +235,7 @@ static int m_acl_delete(struct rpc_call *c, const void *pv)
 		auth_abort(t, &copy);
 		return rpc_fail(c, -ENOENT, "no ACL entry for that initiator");
 	}
-	if (auth_commit(c, t, &copy, true))
+	if (auth_commit(c, t, &copy, AUTH_ACCESS_LUNS))
 		return c->code;
 	c->result = json_object();
 	return 0;
@@ -249,7 +260,7 @@ static int m_acl_lun_map(struct rpc_call *c, const void *pv)
 		return rpc_fail(c, -EEXIST, "LUN %d is already mapped for that initiator",
 				(int)p->lun);
 	}
-	if (auth_commit(c, t, &copy, true))
+	if (auth_commit(c, t, &copy, AUTH_ACCESS_LUNS))
 		return c->code;
 	c->result = json_pack("{s:i, s:i}", "lun", (int)p->lun, "target_lun", (int)p->target_lun);
 	return 0;
@@ -302,7 +313,9 @@ static int m_portal_bind(struct rpc_call *c, const void *pv, bool bind)
 					     : ret == -ENOENT ? "not bound to that portal"
 							      : strerror(-ret));
 	}
-	if (auth_commit(c, t, &copy, false))
+	/* Unbinding a portal ends the sessions that came in through it (a login there would now
+	 * be refused); binding the first portal unbinds all the others. */
+	if (auth_commit(c, t, &copy, AUTH_ACCESS))
 		return c->code;
 	c->result = json_pack("{s:s}", "address", addr);
 	return 0;

@@ -88,8 +88,10 @@ static int iscsi_ops_session_count(struct daemon *d, struct target *t)
 
 /* RFC 7143 leaves it to the target when an initiator loses its authorization; we end its
  * sessions at once (connection closed, tasks aborted, as at ERL 0 connection loss), so a removed
- * initiator cannot go on with I/O through a session it opened before. The ACL is read from a
- * copy taken under daemon.lock, so daemon.lock is never taken inside the fabric lock. */
+ * initiator cannot go on with I/O through a session it opened before. The same for a session
+ * that came in through a portal the target is no longer bound to: a login there would now be
+ * refused. The ACL is read from a copy taken under daemon.lock, so daemon.lock is never taken
+ * inside the fabric lock. */
 static int iscsi_ops_target_access_changed(struct daemon *d, struct target *t)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(d);
@@ -111,12 +113,21 @@ static int iscsi_ops_target_access_changed(struct daemon *d, struct target *t)
 		const struct chap_cred *cred;
 		char name[64];
 
-		if (s->target != t ||
-		    target_auth_check(&a, s->nexus.initiator, &cred) != ACL_DENY)
+		bool denied, unbound;
+
+		if (s->target != t)
+			continue;
+		denied = target_auth_check(&a, s->nexus.initiator, &cred) == ACL_DENY;
+		unbound = s->local_portal[0] && !target_auth_portal_ok(&a, s->local_portal);
+		if (!denied && !unbound)
 			continue;
 		log_sanitize(name, sizeof(name), s->nexus.initiator, sizeof(s->nexus.initiator));
-		log_info("iscsi: closing session tsih %u: '%s' is no longer in the ACL of %s", s->tsih,
-			 name, t->iqn);
+		if (denied)
+			log_info("iscsi: closing session tsih %u: '%s' is no longer in the ACL of %s",
+				 s->tsih, name, t->iqn);
+		else
+			log_info("iscsi: closing session tsih %u of '%s': %s is no longer bound to "
+				 "portal %s", s->tsih, name, t->iqn, s->local_portal);
 		iscsi_session_kill(s);
 		closed++;
 	}

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/acl.h"
 #include "core/nexus.h"
 #include "core/task.h"
 #include "core/worker.h"
@@ -247,6 +248,9 @@ struct iscsi_session {
 	struct iscsi_params p;
 	uint8_t isid[6];
 	uint16_t tsih;
+	/* "ADDR:PORT" the session came in through (normal sessions; "" if unknown), checked
+	 * against the target's portal binding when it changes. */
+	char local_portal[ACL_PORTAL_LEN];
 	struct it_nexus nexus;
 	struct iscsi_view *view;
 	bool registered;

@@ -27,6 +27,8 @@ struct iscsi_session *iscsi_session_new(struct iscsi_conn *c)
 	s->w = c->w;
 	s->conn = c;
 	s->max_cmds = lim.max_cmds;	/* fixed for the session's life */
+	if (iscsi_local_portal(c->fd, s->local_portal, sizeof(s->local_portal)) < 0)
+		s->local_portal[0] = '\0';
 	list_init(&s->tasks);
 	list_init(&s->held);
 	list_init(&s->gnode);
