@@ -534,7 +534,7 @@ run_blast() {
 	fi
 	record "$round" "$wl" "$t" "$ios" "$secs" $((d1 - d0)) "${c0:-0}" $((h1 - h0)) \
 		"$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" "$status"
-	awk '/^ios / { printf "  iscsi-blast: %s sessions, client %s us/IO\n", $6, $12 }' "$raw" >&2
+	awk '/^ios / { printf "  iscsi-blast: %s sessions, client %s us/IO\n", $8, $12 }' "$raw" >&2
 	note_spread "$round" "$wl" "$t" "$n" "$w0" "$w1" "$wt0" "$wt1"
 }
 
@@ -756,7 +756,7 @@ scale_table() {
 	}
 	END {
 		nw = split(list, wls, " ")
-		printf "%-9s %8s %8s %8s %10s %13s   %s%s\n", (light ? "sessions" : "clients"), "tgt", "invar1",
+		printf "%-13s %8s %8s %8s %10s %13s   %s%s\n", (light ? "sessions" : "clients"), "tgt", "invar1",
 			"invar", "invar/tgt", "invar/invar1", "CPU us/IO tgt / invar1 / invar",
 			(light ? "   client us/IO" : "")
 		for (i = 1; i <= nw; i++) {
@@ -766,7 +766,7 @@ scale_table() {
 				io[i, t] = median(w SUBSEP t SUBSEP "i"); cp[i, t] = median(w SUBSEP t SUBSEP "c")
 				cl[i, t] = median(w SUBSEP t SUBSEP "cl")
 			}
-			printf "%-9s %8.0f %8.0f %8.0f %9.2fx %12.2fx   %.1f / %.1f / %.1f", n " (" w ")", io[i, "tgt"],
+			printf "%-13s %8.0f %8.0f %8.0f %9.2fx %12.2fx   %.1f / %.1f / %.1f", n " (" w ")", io[i, "tgt"],
 				io[i, "invar1"], io[i, "invar"], (io[i, "tgt"] > 0 ? io[i, "invar"] / io[i, "tgt"] : 0),
 				(io[i, "invar1"] > 0 ? io[i, "invar"] / io[i, "invar1"] : 0), cp[i, "tgt"], cp[i, "invar1"], cp[i, "invar"]
 			if (light) printf "   %.1f / %.1f / %.1f", cl[i, "tgt"], cl[i, "invar1"], cl[i, "invar"]
