@@ -19,13 +19,14 @@ usage: bench/run.sh [OPTION]...
 Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loopback.
 
   --quick          short runs: 1 round, 1 s warm-up, 4 s timed (default: 3 rounds, 3 s, 12 s;
-                   about 30 minutes, --quick about 5)
+                   about 40 minutes, --quick about 7)
   --rounds N       rounds; each round runs every workload against each target, the target
                    order alternating between rounds; the summary shows medians
   --duration S     timed seconds per run          --warmup S   warm-up seconds per run
   --workers N      invard --workers N (default: invard's own default, one per CPU); when N > 1
                    a second invard with --workers 1 (target invar1) runs the scaling
-                   workloads (rl4k32, rl4k32x2, rl4k32x4) for the workers 1 vs N table
+                   workloads (rl4k32, rl4k32x2, rl4k32x4 and bl4k32, bl4k32x2, bl4k32x4)
+                   for the workers 1 vs N tables
   --only T         benchmark only T (invar or tgt); ratios are then not printed
   --size SIZE      size of each LU file (default 1G; dd size suffixes: M, G)
   --invard PATH    the invard binary (default: build/invard, built with `make` if missing)
@@ -35,8 +36,11 @@ Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loop
   --profile        afterwards, perf-record invard during an extra 4 KiB random-read run
                    and print its top symbols (needs perf; figures of that run not counted)
   --workloads L    comma-separated subset of rr4k,rw4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,
-                   wl4k1,rl4k32x2,rl4k32x4 (default: all; rw4k, rl4k* and wl4k* are
-                   bench/iscsi-lat.c runs with latency percentiles; rl4k32xN are N clients)
+                   wl4k1,rl4k32x2,rl4k32x4,bl4k32,bl4k32x2,bl4k32x4 (default: all; rw4k,
+                   rl4k* and wl4k* are bench/iscsi-lat.c runs with latency percentiles;
+                   rl4k32xN are N clients; bl4k32* are bench/iscsi-blast.c, a light raw-PDU
+                   client: 4 KiB random reads QD32 on 1, 2 or 4 sessions of one process,
+                   cheap enough that the target rather than the client is the limit)
   --disk DIR       put the LU files in a fresh directory under DIR (a disk file system: the page
                    cache and the file system's own paths, and no tmpfs mapping) instead of tmpfs
   --no-install     do not apt-get install missing packages
@@ -81,11 +85,11 @@ if [ -n "$BASELINE" ]; then
 	[ -x "$BASELINE" ] || die "no invard at $BASELINE"
 	TARGETS=("${TARGETS[0]}" base "${TARGETS[@]:1}")
 fi
-# Worker scaling: with the scaling workloads (rl4k32, rl4k32x2, rl4k32x4) and invar benchmarked
+# Worker scaling: with the scaling workloads (rl4k32*, bl4k32*) and invar benchmarked
 # with more than one worker, a second invard of the same binary with --workers 1 (target
 # "invar1") runs those workloads in the same rounds.
 NCPU=$(nproc)
-if [ "$ONLY" != tgt ] && [ "${WORKERS:-$NCPU}" -gt 1 ] && { [ -z "$ONLY_WL" ] || [[ ",$ONLY_WL," == *,rl4k32* ]]; }; then
+if [ "$ONLY" != tgt ] && [ "${WORKERS:-$NCPU}" -gt 1 ] && { [ -z "$ONLY_WL" ] || [[ ",$ONLY_WL," == *,rl4k32* || ",$ONLY_WL," == *,bl4k32* ]]; }; then
 	TARGETS=("${TARGETS[@]/invar/invar1 invar}")
 	read -r -a TARGETS <<<"${TARGETS[*]}"
 fi
@@ -154,7 +158,7 @@ cleanup() {
 	fi
 	[ "$MOUNTED" = 1 ] && umount "$DATA" 2>/dev/null
 	rm -rf "$DATA" "$WORK/logs"
-	rm -f "$WORK/iscsi-lat" "$WORK"/time.*
+	rm -f "$WORK/iscsi-lat" "$WORK/iscsi-blast" "$WORK"/time.*
 	[ -n "$OUT" ] || rm -rf "$WORK"
 	[ -d "$WORK" ] && rmdir "$WORK" 2>/dev/null
 	return 0
@@ -434,6 +438,20 @@ worker_ticks() {
 		echo "$a $((fl[11] + fl[12]))"
 	done | sort
 }
+# Where the sessions ran: busy cores per worker thread over the timed window, and the worker
+# each session of this run was placed on (from invard's login log lines).
+# note_spread ROUND WL TARGET CLIENTS W0 W1 WORKER_TICKS0 WORKER_TICKS1
+note_spread() {
+	local round=$1 wl=$2 t=$3 n=$4 w0=$5 w1=$6 wt0=$7 wt1=$8 spread placed
+	[ -n "$wt0" ] || return 0
+	spread=$(join <(echo "$wt0") <(echo "$wt1") | awk -v hz="$HZ" -v a="$w0" -v b="$w1" \
+		'{ sub(/^invar-/, "", $1); printf "%s%s=%.2f", (NR > 1 ? " " : ""), $1, ($3 - $2) / hz / (b - a) }')
+	placed=$(sed -n "$((LOGPOS[$t] + 1)),\$p" "${LOG[$t]}" |
+		sed -n 's/.*normal session tsih [0-9]* on worker \([0-9]*\):.*/\1/p' | sort | uniq -c |
+		awk '{ printf "%s%s on w%s", (NR > 1 ? " + " : ""), $1, $2 }')
+	echo "$round,$wl,$t,$n,$spread,$placed" >>"$SPREAD_CSV"
+	note "  $wl $t: worker cores: $spread; sessions: ${placed:-?}"
+}
 run_iscsi_lat() {
 	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 n=${NCLI[$3]:-1} i raw rc bad=0
 	local d0 d1 c0=0 h0 h1 w0 w1 status=ok ios=0 secs=0 wt0="" wt1="" TIMEFORMAT='%3U %3S'
@@ -481,25 +499,54 @@ run_iscsi_lat() {
 	tail -n 1 "$LAT_CSV" | awk -F, -v r="$round" -v w="$wl" -v t="$t" -v n="$n" '$1 == r && $2 == w && $3 == t {
 		printf "  %-7s %-6s latency p50 %s us, p90 %s, p99 %s, p99.9 %s, max %s%s\n", w, t, $4, $5, $6, $7, $8,
 			(n > 1 ? " (worst of " n " clients)" : "") }' >&2
-	# Where the sessions ran: busy cores per worker thread over the timed window, and the
-	# worker each session of this run was placed on (from invard's login log lines).
-	if [ -n "$wt0" ]; then
-		local spread placed
-		spread=$(join <(echo "$wt0") <(echo "$wt1") | awk -v hz="$HZ" -v a="$w0" -v b="$w1" \
-			'{ sub(/^invar-/, "", $1); printf "%s%s=%.2f", (NR > 1 ? " " : ""), $1, ($3 - $2) / hz / (b - a) }')
-		placed=$(sed -n "$((LOGPOS[$t] + 1)),\$p" "${LOG[$t]}" |
-			sed -n 's/.*normal session tsih [0-9]* on worker \([0-9]*\):.*/\1/p' | sort | uniq -c |
-			awk '{ printf "%s%s on w%s", (NR > 1 ? " + " : ""), $1, $2 }')
-		echo "$round,$wl,$t,$n,$spread,$placed" >>"$SPREAD_CSV"
-		note "  $wl $t: worker cores: $spread; sessions: ${placed:-?}"
+	note_spread "$round" "$wl" "$t" "$n" "$w0" "$w1" "$wt0" "$wt1"
+}
+
+# iscsi-blast (bench/iscsi-blast.c, built here): the light client. One process runs NCLI[wl]
+# sessions (default 1), each on its own thread, 4 KiB random reads at QD32 each; IOPS are
+# their sum. The daemon's CPU is sampled when the warm-up ends and when the client exits; the
+# client's CPU is its own figure over the timed window (client_us_per_io x ios).
+run_blast() {
+	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 n=${NCLI[$3]:-1} raw=$LOGS/$3-$2-r$1.txt rc
+	local d0 d1 h0 h1 w0 w1 c0=0 status=ok ios=0 secs=0 wt0="" wt1="" pid
+	# shellcheck disable=SC2086
+	timeout -s KILL $((dur + warm + 60)) "$BLAST_BIN" ${ARGS[$wl]} -c "$n" -t "$dur" -W "$warm" \
+		"${URL[$t]}" >"$raw" 2>&1 &
+	pid=$!
+	CLIENT_PID=$pid
+	sleep "$warm"
+	d0=$(proc_ticks "${PID[$t]}") h0=$(host_ticks) w0=$(now)
+	[[ "$t" == invar* || "$t" == base ]] && wt0=$(worker_ticks "${PID[$t]}")
+	wait "$pid"
+	rc=$?
+	CLIENT_PID=""
+	d1=$(proc_ticks "${PID[$t]}") h1=$(host_ticks) w1=$(now)
+	[ -n "$wt0" ] && wt1=$(worker_ticks "${PID[$t]}")
+	if [ "$rc" != 0 ] || ! grep -q '^ios ' "$raw"; then
+		status=ERROR
+		note "ERROR: $t $wl: iscsi-blast exited $rc:"
+		tail -n 5 "$raw" | sed 's/^/    /' >&2
 	fi
+	if grep -q '^ios ' "$raw"; then
+		read -r ios secs c0 < <(awk -v hz="$HZ" '/^ios / {
+			printf "%d %s %d\n", $2, $4, $2 * $12 / 1e6 * hz }' "$raw")
+		[ "$status" = ok ] || status=CLIENT-ERRORS
+	fi
+	record "$round" "$wl" "$t" "$ios" "$secs" $((d1 - d0)) "${c0:-0}" $((h1 - h0)) \
+		"$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" "$status"
+	awk '/^ios / { printf "  iscsi-blast: %s sessions, client %s us/IO\n", $8, $12 }' "$raw" >&2
+	note_spread "$round" "$wl" "$t" "$n" "$w0" "$w1" "$wt0" "$wt1"
 }
 
 # ---------------------------------------------------------------- workloads
-WORKLOADS=(rr4k rw4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1 rl4k32x2 rl4k32x4)
+WORKLOADS=(rr4k rw4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1 rl4k32x2 rl4k32x4 bl4k32 bl4k32x2 bl4k32x4)
 # The scaling workloads: 1, 2 and 4 clients at once (rl4k32 is the 1-client one). Target invar1
 # (invard --workers 1) runs only these, so one run shows workers 1 vs N and clients 1, 2, 4.
 SCALE_WL=(rl4k32 rl4k32x2 rl4k32x4)
+# The same with the light client (iscsi-blast), 1, 2 and 4 sessions: on a small host the
+# libiscsi clients above need more CPU per I/O than the target, so they, not the target, are
+# the limit; this one needs far less, so these show what the target itself can do.
+BLAST_WL=(bl4k32 bl4k32x2 bl4k32x4)
 declare -A DESC BS ARGS GUESS KIND NCLI
 DESC[rr4k]="4 KiB random read, QD32 (iscsi-perf -m 32 -b 8 -r)"
 DESC[rw4k]="4 KiB random write, QD32, with latency (iscsi-lat -q 32 -w)"
@@ -512,16 +559,21 @@ DESC[rl4k32]="4 KiB random read, QD32, latency (iscsi-lat -q 32); 1 client of th
 DESC[wl4k1]="4 KiB random write, QD1, latency (iscsi-lat -q 1 -w)"
 DESC[rl4k32x2]="2 clients of rl4k32 at once, each its own process and session"
 DESC[rl4k32x4]="4 clients of rl4k32 at once, each its own process and session"
+DESC[bl4k32]="4 KiB random read, QD32, light client (iscsi-blast -q 32), 1 session"
+DESC[bl4k32x2]="bl4k32 on 2 sessions at once (one iscsi-blast process, a thread each)"
+DESC[bl4k32x4]="bl4k32 on 4 sessions at once (one iscsi-blast process, a thread each)"
 BS=([rr4k]=4096 [rw4k]=4096 [sr4k]=4096 [sw4k]=4096 [sr128k]=131072 [sw128k]=131072 [rl4k1]=4096
-	[rl4k32]=4096 [wl4k1]=4096 [rl4k32x2]=4096 [rl4k32x4]=4096)
+	[rl4k32]=4096 [wl4k1]=4096 [rl4k32x2]=4096 [rl4k32x4]=4096
+	[bl4k32]=4096 [bl4k32x2]=4096 [bl4k32x4]=4096)
 KIND=([rr4k]=iscsi_perf [sr4k]=qemu_bench [sw4k]=qemu_bench [sr128k]=qemu_bench [sw128k]=qemu_bench
 	[rw4k]=iscsi_lat [rl4k1]=iscsi_lat [rl4k32]=iscsi_lat [wl4k1]=iscsi_lat [rl4k32x2]=iscsi_lat
-	[rl4k32x4]=iscsi_lat)
+	[rl4k32x4]=iscsi_lat [bl4k32]=blast [bl4k32x2]=blast [bl4k32x4]=blast)
 ARGS=([sr4k]="-d 32 -s 4k -S 4k" [sw4k]="-w -d 32 -s 4k -S 4k"
 	[sr128k]="-d 8 -s 128k -S 128k" [sw128k]="-w -d 8 -s 128k -S 128k"
 	[rl4k1]="-q 1 -b 4096" [rl4k32]="-q 32 -b 4096" [wl4k1]="-q 1 -b 4096 -w"
-	[rw4k]="-q 32 -b 4096 -w" [rl4k32x2]="-q 32 -b 4096" [rl4k32x4]="-q 32 -b 4096")
-NCLI=([rl4k32x2]=2 [rl4k32x4]=4)
+	[rw4k]="-q 32 -b 4096 -w" [rl4k32x2]="-q 32 -b 4096" [rl4k32x4]="-q 32 -b 4096"
+	[bl4k32]="-q 32 -b 4096" [bl4k32x2]="-q 32 -b 4096" [bl4k32x4]="-q 32 -b 4096")
+NCLI=([rl4k32x2]=2 [rl4k32x4]=4 [bl4k32x2]=2 [bl4k32x4]=4)
 GUESS=([sr4k]=50000 [sw4k]=40000 [sr128k]=10000 [sw128k]=8000) # I/Os per warm-up second
 
 if [ -n "$ONLY_WL" ]; then
@@ -545,7 +597,20 @@ if [ "$need_lat" = 1 ] &&
 	WORKLOADS=("${sel[@]}")
 fi
 
-in_scale() { [[ " ${SCALE_WL[*]} " == *" $1 "* ]]; }
+BLAST_BIN=$WORK/iscsi-blast
+need_blast=0
+for wl in "${WORKLOADS[@]}"; do [ "${KIND[$wl]}" = blast ] && need_blast=1; done
+if [ "$need_blast" = 1 ] &&
+	! cc -O2 -std=gnu11 -o "$BLAST_BIN" "$ROOT/bench/iscsi-blast.c" -lpthread \
+		2>"$LOGS/iscsi-blast-build.txt"; then
+	note "cannot build bench/iscsi-blast.c; light-client workloads skipped:"
+	sed 's/^/    /' "$LOGS/iscsi-blast-build.txt" >&2
+	sel=()
+	for wl in "${WORKLOADS[@]}"; do [ "${KIND[$wl]}" = blast ] || sel+=("$wl"); done
+	WORKLOADS=("${sel[@]}")
+fi
+
+in_scale() { [[ " ${SCALE_WL[*]} ${BLAST_WL[*]} " == *" $1 "* ]]; }
 run_one() {
 	[ "$3" = invar1 ] && ! in_scale "$2" && return 0 # invar1 runs only the scaling workloads
 	"run_${KIND[$2]}" "$1" "$3" "$2" "$DURATION" "$WARMUP"
@@ -556,7 +621,7 @@ run_one() {
 	echo "invar bench: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "host: $NCPU CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
 	echo "invard: $INVARD ($("$INVARD" --version 2>&1 | head -n 1)), workers ${WORKERS:-default ($NCPU)}"
-	[ -n "$INVAR1_PID" ] && echo "invar1: the same invard with --workers 1 (scaling workloads only: ${SCALE_WL[*]})"
+	[ -n "$INVAR1_PID" ] && echo "invar1: the same invard with --workers 1 (scaling workloads only: ${SCALE_WL[*]} ${BLAST_WL[*]})"
 	[ -n "$BASELINE" ] && echo "base: $BASELINE ($("$BASELINE" --version 2>&1 | head -n 1))"
 	[ -n "$TGT_PID" ] && echo "tgtd: $(tgtd --version 2>&1 | head -n 1) (tgt $(dpkg-query -W -f='${Version}' tgt 2>/dev/null)), default threads"
 	echo "LUs: ${SIZE_MB} MiB files on $FSDESC, 512-byte blocks; $ROUNDS round(s) x ${WARMUP} s warm-up + ${DURATION} s timed"
@@ -657,17 +722,26 @@ lat_summary() {
 		}
 	}' "$LAT_CSV"
 }
-# Scaling table: the same 4 KiB random-read QD32 client, 1, 2 and 4 of them at once, against
-# tgt, invard with 1 worker (invar1) and invard with N workers (invar).
-scale_summary() {
-	local wl sel=()
-	for wl in "${SCALE_WL[@]}"; do [[ " ${WORKLOADS[*]} " == *" $wl "* ]] && sel+=("$wl"); done
+# Scaling tables: the same 4 KiB random-read QD32 client, 1, 2 and 4 of them at once, against
+# tgt, invard with 1 worker (invar1) and invard with N workers (invar). scale_table lat: the
+# iscsi-lat clients (SCALE_WL); scale_table blast: the light client's sessions (BLAST_WL), with
+# the client's own CPU per I/O as well.
+scale_table() {
+	local kind=$1 wl sel=()
+	shift
+	for wl in "$@"; do [[ " ${WORKLOADS[*]} " == *" $wl "* ]] && sel+=("$wl"); done
 	[ "${#sel[@]}" -ge 2 ] || return 0
 	echo
-	echo "scaling: 4 KiB random reads, QD32 per client (iscsi-lat), each client its own session;"
+	if [ "$kind" = blast ]; then
+		echo "scaling, light client: 4 KiB random reads, QD32 per session, 1, 2 and 4 sessions of"
+		echo "one iscsi-blast process (bench/iscsi-blast.c, raw PDUs, batched sends: a fraction of"
+		echo "a libiscsi client's CPU per I/O, so the target rather than the client is the limit);"
+	else
+		echo "scaling: 4 KiB random reads, QD32 per client (iscsi-lat), each client its own session;"
+	fi
 	echo "IOPS summed over clients, medians over rounds; invar1 = invard --workers 1, invar ="
 	echo "invard --workers ${WORKERS:-$NCPU}"
-	awk -F, -v list="${sel[*]}" '
+	awk -F, -v list="${sel[*]}" -v light="$([ "$kind" = blast ] && echo 1 || echo 0)" '
 	function median(key,   n, i, j, v, tmp) {
 		n = cnt[key]; if (n == 0) return 0
 		for (i = 1; i <= n; i++) v[i] = val[key, i]
@@ -675,22 +749,30 @@ scale_summary() {
 		return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	}
 	NR == 1 { next }
-	$12 == "ok" { k = $2 SUBSEP $3; val[k SUBSEP "i", ++cnt[k SUBSEP "i"]] = $6; val[k SUBSEP "c", ++cnt[k SUBSEP "c"]] = $8 }
+	$12 == "ok" {
+		k = $2 SUBSEP $3; val[k SUBSEP "i", ++cnt[k SUBSEP "i"]] = $6; val[k SUBSEP "c", ++cnt[k SUBSEP "c"]] = $8
+		# the client: its cores over the timed window / IOPS
+		if ($6 > 0) val[k SUBSEP "cl", ++cnt[k SUBSEP "cl"]] = $10 * 1e6 / $6
+	}
 	END {
 		nw = split(list, wls, " ")
-		printf "%-9s %8s %8s %8s %10s %13s   %s\n", "clients", "tgt", "invar1", "invar", "invar/tgt",
-			"invar/invar1", "CPU us/IO tgt / invar1 / invar"
+		printf "%-13s %8s %8s %8s %10s %13s   %s%s\n", (light ? "sessions" : "clients"), "tgt", "invar1",
+			"invar", "invar/tgt", "invar/invar1", "CPU us/IO tgt / invar1 / invar",
+			(light ? "   client us/IO" : "")
 		for (i = 1; i <= nw; i++) {
 			w = wls[i]; n = (w ~ /x[0-9]+$/) ? substr(w, index(w, "x") + 1) : 1
 			for (ti = 1; ti <= 3; ti++) {
 				t = (ti == 1) ? "tgt" : (ti == 2) ? "invar1" : "invar"
 				io[i, t] = median(w SUBSEP t SUBSEP "i"); cp[i, t] = median(w SUBSEP t SUBSEP "c")
+				cl[i, t] = median(w SUBSEP t SUBSEP "cl")
 			}
-			printf "%-9s %8.0f %8.0f %8.0f %9.2fx %12.2fx   %.1f / %.1f / %.1f\n", n " (" w ")", io[i, "tgt"],
+			printf "%-13s %8.0f %8.0f %8.0f %9.2fx %12.2fx   %.1f / %.1f / %.1f", n " (" w ")", io[i, "tgt"],
 				io[i, "invar1"], io[i, "invar"], (io[i, "tgt"] > 0 ? io[i, "invar"] / io[i, "tgt"] : 0),
 				(io[i, "invar1"] > 0 ? io[i, "invar"] / io[i, "invar1"] : 0), cp[i, "tgt"], cp[i, "invar1"], cp[i, "invar"]
+			if (light) printf "   %.1f / %.1f / %.1f", cl[i, "tgt"], cl[i, "invar1"], cl[i, "invar"]
+			printf "\n"
 		}
-		printf "growth, %s over 1 client:", wls[nw]
+		printf "growth, %s over 1 %s:", wls[nw], (light ? "session" : "client")
 		for (ti = 1; ti <= 3; ti++) {
 			t = (ti == 1) ? "tgt" : (ti == 2) ? "invar1" : "invar"
 			printf " %s %.2fx%s", t, (io[1, t] > 0 ? io[nw, t] / io[1, t] : 0), (ti < 3 ? "," : "\n")
@@ -698,7 +780,11 @@ scale_summary() {
 	}' "$RESULTS"
 	echo "invard worker threads (busy cores over the timed window) and session placement, per run:"
 	awk -F, 'NR > 1 { printf "  r%s %-9s %-6s %s clients: %s; sessions: %s\n", $1, $2, $3, $4, $5, $6 }' \
-		"$SPREAD_CSV" | grep -Ev ' tgt ' | grep -E "$(IFS='|'; echo "${SCALE_WL[*]}")"
+		"$SPREAD_CSV" | grep -Ev ' tgt ' | grep -E " ($(IFS='|'; echo "${sel[*]}")) "
+}
+scale_summary() {
+	scale_table lat "${SCALE_WL[@]}"
+	scale_table blast "${BLAST_WL[@]}"
 }
 { summary; lat_summary; scale_summary; } | tee "$LOGS/summary.txt"
 
