@@ -4,17 +4,20 @@
 # rounds. 4 KiB random reads at QD32 with libiscsi's iscsi-perf (-m 32 -b 8 -r). Prints IOPS and
 # CPU µs per I/O (daemon, plus the handler for the ring) for each, the ratios of the totals, and
 # the median of the per-round IOPS ratios (the two runs of a round are back to back).
-#   bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N] [--split]
+#   bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N] [--split] [--blast]
 # --split puts the client on CPU 0 and invard and the handler on the other CPUs (taskset), the
 # way an initiator on another host leaves the target its own cores; without it all three share
 # every CPU, and on a small host the handler's CPU time comes straight out of the client's.
+# --blast uses bench/iscsi-blast.c (about 1 µs of CPU per I/O, against iscsi-perf's 7) as the
+# client, so that the target, not the client, is what runs out of CPU: with --split, the
+# figure for a target whose own core is saturated.
 # Informational: never part of make check; the exit status is non-zero only when the benchmark
 # itself could not run. Backing files live in /dev/shm when it exists (the device is not what
 # is measured).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-SECS=10 WARM=2 ROUNDS=2 WORKERS=2 SPLIT=0
+SECS=10 WARM=2 ROUNDS=2 WORKERS=2 SPLIT=0 BLAST=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--seconds) SECS=$2; shift 2 ;;
@@ -22,10 +25,11 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--workers) WORKERS=$2; shift 2 ;;
 	--split) SPLIT=1; shift ;;
-	*) echo "usage: bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N] [--split]" >&2; exit 2 ;;
+	--blast) BLAST=1; shift ;;
+	*) echo "usage: bench/ring.sh [--seconds N] [--warmup N] [--rounds N] [--workers N] [--split] [--blast]" >&2; exit 2 ;;
 	esac
 done
-command -v iscsi-perf >/dev/null || { echo "bench/ring.sh: needs iscsi-perf (libiscsi-bin)" >&2; exit 1; }
+[ $BLAST = 1 ] || command -v iscsi-perf >/dev/null || { echo "bench/ring.sh: needs iscsi-perf (libiscsi-bin)" >&2; exit 1; }
 CLIENT_PIN= TARGET_PIN=
 if [ $SPLIT = 1 ]; then
 	ncpu=$(nproc)
@@ -43,6 +47,10 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+if [ $BLAST = 1 ]; then
+	cc -O2 -std=gnu11 -o "$TMP/iscsi-blast" bench/iscsi-blast.c -lpthread ||
+		{ echo "bench/ring.sh: cannot build bench/iscsi-blast.c" >&2; exit 1; }
+fi
 IQN=iqn.2026-11.org.invar:bench
 PORT=$((30000 + RANDOM % 20000))
 SIZE=1G
@@ -73,7 +81,11 @@ HZ=$(getconf CLK_TCK)
 # run LUN -> "ios cpu_ticks_daemon cpu_ticks_handler"
 run() {
 	local lun=$1 out=$TMP/perf.$1 d0 d1 h0 h1 ios
-	$CLIENT_PIN iscsi-perf -m 32 -b 8 -r -t $((WARM + SECS + 1)) "iscsi://127.0.0.1:$PORT/$IQN/$lun" >"$out" 2>&1 &
+	if [ $BLAST = 1 ]; then
+		$CLIENT_PIN "$TMP/iscsi-blast" -q 32 -W "$WARM" -t "$SECS" "iscsi://127.0.0.1:$PORT/$IQN/$lun" >"$out" 2>&1 &
+	else
+		$CLIENT_PIN iscsi-perf -m 32 -b 8 -r -t $((WARM + SECS + 1)) "iscsi://127.0.0.1:$PORT/$IQN/$lun" >"$out" 2>&1 &
+	fi
 	local cp=$!
 	sleep "$WARM"
 	d0=$(ticks $DPID) h0=$(ticks $HPID)
@@ -82,15 +94,19 @@ run() {
 	wait $cp
 	# "HH:MM:SS - lba N, iops current N (...)" once a second, '\r'-separated: count the
 	# seconds after the warm-up.
-	ios=$(tr '\r' '\n' <"$out" | grep -oE 'iops current [0-9]+' | awk -v w="$WARM" -v s="$SECS" \
-		'{ n++; if (n > w && n <= w + s) t += $3 } END { print t + 0 }')
+	if [ $BLAST = 1 ]; then
+		ios=$(awk '$1 == "ios" { print $2; f = 1 } END { if (!f) print 0 }' "$out")
+	else
+		ios=$(tr '\r' '\n' <"$out" | grep -oE 'iops current [0-9]+' | awk -v w="$WARM" -v s="$SECS" \
+			'{ n++; if (n > w && n <= w + s) t += $3 } END { print t + 0 }')
+	fi
 	echo "$ios $((d1 - d0)) $((h1 - h0))"
 }
 
 declare -A IOS CPU
 for k in inproc ring; do IOS[$k]=0 CPU[$k]=0; done
 RATIOS=()
-echo "4 KiB random read, QD32, iscsi-perf; ${SECS}s per run after ${WARM}s warm-up, $ROUNDS rounds, $WORKERS workers"
+echo "4 KiB random read, QD32, $([ $BLAST = 1 ] && echo iscsi-blast || echo iscsi-perf); ${SECS}s per run after ${WARM}s warm-up, $ROUNDS rounds, $WORKERS workers"
 [ $SPLIT = 1 ] && echo "split: client on CPU 0, invard and the handler on CPUs 1-$((ncpu - 1))"
 for r in $(seq "$ROUNDS"); do
 	for k in inproc ring; do
