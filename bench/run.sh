@@ -36,11 +36,12 @@ Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loop
   --profile        afterwards, perf-record invard during an extra 4 KiB random-read run
                    and print its top symbols (needs perf; figures of that run not counted)
   --workloads L    comma-separated subset of rr4k,rw4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,
-                   wl4k1,rl4k32x2,rl4k32x4,bl4k32,bl4k32x2,bl4k32x4 (default: all; rw4k,
-                   rl4k* and wl4k* are bench/iscsi-lat.c runs with latency percentiles;
-                   rl4k32xN are N clients; bl4k32* are bench/iscsi-blast.c, a light raw-PDU
-                   client: 4 KiB random reads QD32 on 1, 2 or 4 sessions of one process,
-                   cheap enough that the target rather than the client is the limit)
+                   wl4k1,rl4k32x2,rl4k32x4,bl4k32,bl4k32x2,bl4k32x4,bw4k32 (default: all;
+                   rw4k, rl4k* and wl4k* are bench/iscsi-lat.c runs with latency percentiles;
+                   rl4k32xN are N clients; bl4k32* and bw4k32 are bench/iscsi-blast.c, a
+                   light raw-PDU client: 4 KiB random reads QD32 on 1, 2 or 4 sessions of one
+                   process, and random writes on one, cheap enough that the target rather
+                   than the client is the limit)
   --disk DIR       put the LU files in a fresh directory under DIR (a disk file system: the page
                    cache and the file system's own paths, and no tmpfs mapping) instead of tmpfs
   --no-install     do not apt-get install missing packages
@@ -539,7 +540,7 @@ run_blast() {
 }
 
 # ---------------------------------------------------------------- workloads
-WORKLOADS=(rr4k rw4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1 rl4k32x2 rl4k32x4 bl4k32 bl4k32x2 bl4k32x4)
+WORKLOADS=(rr4k rw4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1 rl4k32x2 rl4k32x4 bl4k32 bl4k32x2 bl4k32x4 bw4k32)
 # The scaling workloads: 1, 2 and 4 clients at once (rl4k32 is the 1-client one). Target invar1
 # (invard --workers 1) runs only these, so one run shows workers 1 vs N and clients 1, 2, 4.
 SCALE_WL=(rl4k32 rl4k32x2 rl4k32x4)
@@ -562,17 +563,19 @@ DESC[rl4k32x4]="4 clients of rl4k32 at once, each its own process and session"
 DESC[bl4k32]="4 KiB random read, QD32, light client (iscsi-blast -q 32), 1 session"
 DESC[bl4k32x2]="bl4k32 on 2 sessions at once (one iscsi-blast process, a thread each)"
 DESC[bl4k32x4]="bl4k32 on 4 sessions at once (one iscsi-blast process, a thread each)"
+DESC[bw4k32]="4 KiB random write, QD32, light client (iscsi-blast -q 32 -w), 1 session"
 BS=([rr4k]=4096 [rw4k]=4096 [sr4k]=4096 [sw4k]=4096 [sr128k]=131072 [sw128k]=131072 [rl4k1]=4096
 	[rl4k32]=4096 [wl4k1]=4096 [rl4k32x2]=4096 [rl4k32x4]=4096
-	[bl4k32]=4096 [bl4k32x2]=4096 [bl4k32x4]=4096)
+	[bl4k32]=4096 [bl4k32x2]=4096 [bl4k32x4]=4096 [bw4k32]=4096)
 KIND=([rr4k]=iscsi_perf [sr4k]=qemu_bench [sw4k]=qemu_bench [sr128k]=qemu_bench [sw128k]=qemu_bench
 	[rw4k]=iscsi_lat [rl4k1]=iscsi_lat [rl4k32]=iscsi_lat [wl4k1]=iscsi_lat [rl4k32x2]=iscsi_lat
-	[rl4k32x4]=iscsi_lat [bl4k32]=blast [bl4k32x2]=blast [bl4k32x4]=blast)
+	[rl4k32x4]=iscsi_lat [bl4k32]=blast [bl4k32x2]=blast [bl4k32x4]=blast [bw4k32]=blast)
 ARGS=([sr4k]="-d 32 -s 4k -S 4k" [sw4k]="-w -d 32 -s 4k -S 4k"
 	[sr128k]="-d 8 -s 128k -S 128k" [sw128k]="-w -d 8 -s 128k -S 128k"
 	[rl4k1]="-q 1 -b 4096" [rl4k32]="-q 32 -b 4096" [wl4k1]="-q 1 -b 4096 -w"
 	[rw4k]="-q 32 -b 4096 -w" [rl4k32x2]="-q 32 -b 4096" [rl4k32x4]="-q 32 -b 4096"
-	[bl4k32]="-q 32 -b 4096" [bl4k32x2]="-q 32 -b 4096" [bl4k32x4]="-q 32 -b 4096")
+	[bl4k32]="-q 32 -b 4096" [bl4k32x2]="-q 32 -b 4096" [bl4k32x4]="-q 32 -b 4096"
+	[bw4k32]="-q 32 -b 4096 -w")
 NCLI=([rl4k32x2]=2 [rl4k32x4]=4 [bl4k32x2]=2 [bl4k32x4]=4)
 GUESS=([sr4k]=50000 [sw4k]=40000 [sr128k]=10000 [sw128k]=8000) # I/Os per warm-up second
 
