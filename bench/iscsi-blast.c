@@ -41,6 +41,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "../tests/tools/raw_io.h"
+
 #define BHS 48
 #define MAX_QD 1024
 #define MAX_SESSIONS 64
@@ -60,15 +62,7 @@ enum { OP_NOP_OUT = 0x00, OP_SCSI_CMD = 0x01, OP_LOGIN = 0x03, OP_DATA_OUT = 0x0
 
 /* ---------------------------------------------------------------- byte order */
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
 static uint32_t get24(const uint8_t *p) { return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]; }
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
 static uint32_t pad4(uint32_t n) { return (n + 3) & ~3u; }
 /* Serial number arithmetic (RFC 1982, 32 bits): a after b. */
@@ -161,57 +155,6 @@ static void put_lun(uint8_t *b)
 }
 
 /* ---------------------------------------------------------------- blocking setup I/O */
-static int poll_fd(int fd, short ev, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = ev };
-	int r;
-
-	do
-		r = poll(&pfd, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (poll_fd(fd, POLLOUT, IO_TIMEOUT_MS) <= 0)
-				return -1;
-			continue;
-		}
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (poll_fd(fd, POLLIN, IO_TIMEOUT_MS) <= 0)
-				return -1;
-			continue;
-		}
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int send_pdu(struct sess *s, uint8_t *bhs, const void *data, uint32_t len)
 {
 	static const uint8_t zero[4];
@@ -265,7 +208,7 @@ static int recv_setup_pdu(struct sess *s, uint8_t *bhs, uint8_t *data, uint32_t 
 	for (;;) {
 		uint32_t ahs, dsl;
 
-		if (read_all(s->fd, bhs, BHS))
+		if (read_all(s->fd, bhs, BHS, IO_TIMEOUT_MS))
 			return -1;
 		ahs = bhs[4] * 4u;
 		dsl = get24(bhs + 5);
@@ -274,7 +217,7 @@ static int recv_setup_pdu(struct sess *s, uint8_t *bhs, uint8_t *data, uint32_t 
 			     dsl, bhs[0] & 0x3f);
 			return -1;
 		}
-		if ((ahs && read_all(s->fd, skip, ahs)) || (dsl && read_all(s->fd, data, pad4(dsl))))
+		if ((ahs && read_all(s->fd, skip, ahs, IO_TIMEOUT_MS)) || (dsl && read_all(s->fd, data, pad4(dsl), IO_TIMEOUT_MS)))
 			return -1;
 		*len = dsl;
 		note_sns(s, bhs);
@@ -831,7 +774,7 @@ static int run_load(struct sess *s)
 }
 
 /* ---------------------------------------------------------------- sessions */
-static int tcp_connect(struct sess *s)
+static int sess_connect(struct sess *s)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
 	struct timeval rcv_to = { .tv_sec = 1 }, snd_to = { .tv_sec = IO_TIMEOUT_MS / 1000 };
@@ -869,7 +812,7 @@ static void *session_main(void *arg)
 	int ok;
 
 	s->fd = -1;
-	ok = !tcp_connect(s) && !login(s) && !read_capacity(s);
+	ok = !sess_connect(s) && !login(s) && !read_capacity(s);
 	s->slots = calloc(cfg.qd, sizeof(*s->slots));
 	/* every command with its immediate data, plus the Data-Out for one R2T in chunks of at
 	 * least 512 bytes, plus NOP-Out answers */

@@ -166,3 +166,37 @@ peer_stop_all() {
 	done
 	PEER_PIDS=()
 }
+
+# Held sessions (tests/tools/iscsi-robust.c hold: log in, READ every 50 ms) for tests that
+# change access under live sessions. hold_start NAME INITIATOR HOST:PORT SECONDS runs one in the
+# background, output in $TMP/NAME, and returns once its I/O runs; hold_ended NAME checks that
+# its I/O stopped because the session was closed (within 5 s); hold_running NAME that it goes on.
+ROBUST=${ROBUST:-$PWD/$BUILD/tests/tools/iscsi-robust}
+hold_start() {
+	[ -x "$ROBUST" ] || fail "$ROBUST not built"
+	"$ROBUST" -n "$2" "$3" "$TEST_IQN" hold "$4" >"$TMP/$1" 2>&1 &
+	eval "HOLD_PID_$1=$!"
+	for _ in $(seq 1 100); do
+		grep -q io_running "$TMP/$1" && return 0
+		sleep 0.05
+	done
+	fail "$1 did not start I/O: $(cat "$TMP/$1")"
+}
+hold_ended() {
+	local pid
+	pid=$(eval echo "\$HOLD_PID_$1")
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "$1 still doing I/O: $(cat "$TMP/$1")"
+	wait "$pid"
+	grep -q "^io_ended after [0-9]*: read closed" "$TMP/$1" || fail "$1: $(cat "$TMP/$1")"
+}
+hold_running() {
+	local pid
+	pid=$(eval echo "\$HOLD_PID_$1")
+	kill -0 "$pid" 2>/dev/null || fail "$1 stopped: $(cat "$TMP/$1")"
+	grep -q io_ended "$TMP/$1" && fail "$1: $(cat "$TMP/$1")"
+	return 0
+}

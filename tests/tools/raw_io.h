@@ -1,5 +1,5 @@
-/* Socket and byte-order helpers shared by the raw-PDU test clients (iscsi-raw.c,
- * iscsi-robust.c). Header-only: each file in tests/tools/ builds into its own binary. */
+/* Socket and byte-order helpers shared by the raw-PDU clients (tests/tools/iscsi-raw.c,
+ * iscsi-robust.c, bench/iscsi-blast.c). Header-only: each file in tests/tools/ builds into its own binary. */
 #ifndef INVAR_TESTS_TOOLS_RAW_IO_H
 #define INVAR_TESTS_TOOLS_RAW_IO_H
 
@@ -45,6 +45,7 @@ static inline int tcp_connect(const char *host, const char *port)
 	return fd;
 }
 
+/* All of buf; on a non-blocking socket waits (at most 10 s each time) for room. 0 or -1. */
 static inline int write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -54,6 +55,13 @@ static inline int write_all(int fd, const void *buf, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			if (poll(&pfd, 1, 10000) <= 0)
+				return -1;
+			continue;
+		}
 		if (n <= 0)
 			return -1;
 		p += n;
