@@ -168,16 +168,18 @@ peer_stop_all() {
 }
 
 # Held sessions (tests/tools/iscsi-robust.c hold: log in, READ every 50 ms) for tests that
-# change access under live sessions. hold_start NAME INITIATOR HOST:PORT SECONDS runs one in the
-# background, output in $TMP/NAME, and returns once its I/O runs; hold_ended NAME checks that
-# its I/O stopped because the session was closed (within 5 s); hold_running NAME that it goes on.
+# change access under live sessions. hold_start NAME INITIATOR HOST:PORT SECONDS [ISID] runs one
+# in the background (ISID: its -s, the same for a reinstatement), output in $TMP/NAME, and
+# returns once its I/O runs (a refused login fails); hold_ended NAME checks that its I/O stopped
+# because the session was closed (within 5 s); hold_running NAME that it goes on.
 ROBUST=${ROBUST:-$PWD/$BUILD/tests/tools/iscsi-robust}
 hold_start() {
 	[ -x "$ROBUST" ] || fail "$ROBUST not built"
-	"$ROBUST" -n "$2" "$3" "$TEST_IQN" hold "$4" >"$TMP/$1" 2>&1 &
+	"$ROBUST" -n "$2" ${5:+-s "$5"} "$3" "$TEST_IQN" hold "$4" >"$TMP/$1" 2>&1 &
 	eval "HOLD_PID_$1=$!"
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 200); do
 		grep -q io_running "$TMP/$1" && return 0
+		grep -q "^login 0x0[1-9]" "$TMP/$1" && fail "$1: login refused: $(cat "$TMP/$1")"
 		sleep 0.05
 	done
 	fail "$1 did not start I/O: $(cat "$TMP/$1")"
