@@ -29,6 +29,12 @@ const struct invar_limit_desc invar_limit_descs[] = {
 	    "connections accepted after the change"),
 	LIM(first_burst, "first_burst_length", 512, 16777215, 262144,
 	    "largest unsolicited burst", "connections accepted after the change"),
+	LIM(session_write_mb, "session_write_mb", 1, 65535, 256,
+	    "MiB of write data one session may have buffered (beyond: TASK SET FULL)",
+	    "sessions logged in after the change"),
+	LIM(write_buffer_mb, "write_buffer_mb", 1, 4194303, 2048,
+	    "MiB of write data all sessions together may have buffered (beyond: BUSY)",
+	    "sessions logged in after the change"),
 };
 const unsigned invar_limit_ndescs = sizeof(invar_limit_descs) / sizeof(invar_limit_descs[0]);
 

@@ -17,6 +17,11 @@ struct invar_limits {
 	unsigned max_recv_dsl;		/* our MaxRecvDataSegmentLength */
 	unsigned max_burst;		/* MaxBurstLength we accept (negotiated down, never up) */
 	unsigned first_burst;		/* FirstBurstLength we accept */
+	/* Write data buffered for commands still collecting or executing it, in MiB: per
+	 * session, and for all sessions together. A WRITE over either gets TASK SET FULL (the
+	 * session's) or BUSY (the daemon's), unless it would be the session's only one. */
+	unsigned session_write_mb;
+	unsigned write_buffer_mb;
 };
 
 /* One row per limit: its key (config and --limit), range and default. */

@@ -16,7 +16,7 @@ rpc_err() {	# rpc_err PARAMS_JSON: prints "code message" of a limits_set error
 		socat - "UNIX-CONNECT:$TMP/data/invar.sock" | jq -r '"\(.error.code) \(.error.message)"'
 }
 
-[ "$("${CTL[@]}" --json limits | jq '.keys | length')" = 7 ] || fail "limits_get: not 7 keys"
+[ "$("${CTL[@]}" --json limits | jq '.keys | length')" = 9 ] || fail "limits_get: not 9 keys"
 [ "$(lim max_cmds)" = 128 ] && [ "$(lim login_timeout)" = 30 ] || fail "defaults"
 "${CTL[@]}" limits | grep -q "^max_cmds  *128  (default 128; applies to sessions logged in after" ||
 	fail "invarctl limits: $("${CTL[@]}" limits)"

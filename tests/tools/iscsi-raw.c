@@ -21,6 +21,9 @@
  *   abort-write LEN WRITE of LEN bytes, half of its data, then a reset connection
  *   slowread N LEN  N READs of LEN bytes sent without ever reading the socket; -w seconds hold
  *   slowread-drain N LEN  the same, then every answer is read: prints answers and good
+ *   heldwrites N LEN  N WRITEs of LEN bytes (a multiple of 512, at most 65535 blocks) and no
+ *                   data: prints how many got an R2T, TASK SET FULL, BUSY or another answer
+ *                   within 3 s, then holds the session -w seconds (their buffers stay held)
  *
  * Exit status 0 when the scenario ran (its output says what happened), 2 on usage errors or
  * when the target could not be reached or refused the first login. */
@@ -532,6 +535,51 @@ static int slowread(struct sess *s, unsigned n, uint32_t len, int drain)
 	return 0;
 }
 
+/* n WRITEs of len bytes whose data never comes: the target holds a buffer for each it
+ * admits (and solicits its data), and answers the others at once. */
+static int heldwrites(struct sess *s, unsigned n, uint32_t len)
+{
+	unsigned i, r2t = 0, tsf = 0, busy = 0, other = 0;
+	uint32_t first = s->itt;
+	uint8_t cdb[16], *seen = calloc(n ? n : 1, 1);
+	struct pdu p = { 0 };
+
+	if (!seen)
+		return -1;
+	for (i = 0; i < n; i++) {
+		cdb_rw10(cdb, 0x2a, i * (len / 512) % 8192, (uint16_t)(len / 512));
+		if (send_cmd(s, s->itt++, s->cmdsn++, 0xa0, cdb, len, NULL, 0)) {
+			free(seen);
+			return -1;
+		}
+	}
+	while (r2t + tsf + busy + other < n && !recv_pdu(s, &p, 3000)) {
+		uint8_t op = p.bhs[0] & 0x3f;
+		uint32_t k = get32(p.bhs + 16) - first;
+
+		if (k >= n || seen[k])
+			continue;	/* not ours, or a further R2T of a command already counted */
+		if (op == 0x31) {
+			r2t++;
+		} else if (op == 0x21 && p.bhs[3] == 0x28) {
+			tsf++;
+		} else if (op == 0x21 && p.bhs[3] == 0x08) {
+			busy++;
+		} else {
+			other++;
+		}
+		seen[k] = 1;
+	}
+	free(p.data);
+	free(seen);
+	printf("r2t %u\ntsf %u\nbusy %u\nother %u\n", r2t, tsf, busy, other);
+	fflush(stdout);
+	sleep(wait_s);
+	close(s->fd);
+	s->fd = -1;
+	return 0;
+}
+
 static int sessions(unsigned n)
 {
 	struct sess *ss = calloc(n, sizeof(*ss));
@@ -657,6 +705,9 @@ int main(int argc, char **argv)
 		return write_fault(&s, sc) ? 2 : 0;
 	if (!strcmp(sc, "abort-write") && argc - optind >= 4)
 		return abort_write(&s, (uint32_t)atoi(argv[optind + 3])) ? 2 : 0;
+	if (!strcmp(sc, "heldwrites") && argc - optind >= 5)
+		return heldwrites(&s, (unsigned)atoi(argv[optind + 3]),
+				  (uint32_t)atoi(argv[optind + 4])) ? 2 : 0;
 	if ((!strcmp(sc, "slowread") || !strcmp(sc, "slowread-drain")) && argc - optind >= 5) {
 		return slowread(&s, (unsigned)atoi(argv[optind + 3]),
 				(uint32_t)atoi(argv[optind + 4]), !strcmp(sc, "slowread-drain"));

@@ -14,6 +14,7 @@
 #include "core/worker.h"
 #include "fabric/iscsi/params.h"
 #include "fabric/iscsi/pdu.h"
+#include "util/pcount.h"
 #include "util/evloop.h"
 #include "util/list.h"
 
@@ -104,6 +105,7 @@ struct iscsi_task {
 	unsigned r2t_outstanding;
 	struct iscsi_r2t r2t[ISCSI_MAX_R2T_TRACK];
 
+	uint32_t wbuf_charged;		/* write buffer bytes counted against the budgets */
 	uint32_t datasn;		/* Data-In / R2T numbering */
 	struct iscsi_tmf_wait *tmf_wait; /* a TMF response waiting for this task's I/O */
 	struct iscsi_xabort *xabort;	/* another session's reset waiting for this task's I/O */
@@ -259,6 +261,11 @@ struct iscsi_session {
 	uint32_t exp_cmdsn;
 	unsigned active;		/* tasks without a response yet: the CmdSN window */
 	unsigned max_cmds;		/* the window's size (d->limits.max_cmds at login) */
+	/* Write buffers (iscsi_wbuf_charge): bytes this session holds, and the budgets (bytes)
+	 * from d->limits at login. */
+	uint64_t wbuf_bytes;
+	uint64_t wbuf_budget;
+	uint64_t wbuf_daemon_budget;
 	struct list_node tasks;		/* struct iscsi_task.node */
 	unsigned ntasks;
 	struct list_node held;		/* struct iscsi_held, sorted by CmdSN */
@@ -272,6 +279,7 @@ struct iscsi_fabric {
 	struct list_node sessions;
 	struct list_node conns;
 	bool shutting_down;
+	struct pcount wbuf;		/* write buffers of every session's tasks, 4 KiB units */
 };
 
 struct iscsi_fabric *iscsi_fabric_get(struct daemon *d);

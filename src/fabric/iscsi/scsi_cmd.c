@@ -17,6 +17,14 @@
 
 static void iscsi_task_scsi_done(struct scsi_task *st);
 
+/* Write-buffer accounting (iscsi_wbuf_charge): the daemon-wide sum counts 4 KiB units. */
+#define WBUF_UNIT_SHIFT 12
+
+static uint32_t wbuf_units(uint32_t bytes)
+{
+	return (uint32_t)(((uint64_t)bytes + (1u << WBUF_UNIT_SHIFT) - 1) >> WBUF_UNIT_SHIFT);
+}
+
 void iscsi_task_get(struct iscsi_task *t)
 {
 	t->refs++;
@@ -37,6 +45,11 @@ void iscsi_task_put(struct iscsi_task *t)
 	if (t->xabort) {
 		iscsi_xabort_put(t->xabort);
 		t->xabort = NULL;
+	}
+	if (t->wbuf_charged) {
+		pcount_sub(&iscsi_fabric_get(c->d)->wbuf, wbuf_units(t->wbuf_charged));
+		if (s)
+			s->wbuf_bytes -= t->wbuf_charged;
 	}
 	scsi_task_release(&t->st);
 	iscsi_view_put(t->view);
@@ -332,6 +345,30 @@ static void iscsi_scsi_reject(struct iscsi_conn *c, uint8_t reason, const uint8_
 	iscsi_conn_send_reject(c, reason, bhs);
 }
 
+/* A WRITE's buffer (xfer_len bytes, allocated and zeroed before its data arrives) is counted
+ * against the session's budget and the daemon's (limits session_write_mb, write_buffer_mb):
+ * without them, 128 WRITE PDUs of 32 MiB each, and no data, would pin 4 GiB of one session.
+ * A session's only outstanding write is always within its own budget, so any command can
+ * make progress; the daemon's budget holds for every write (a daemon under attack answers
+ * BUSY rather than run out of memory). The daemon-wide sum is kept in 4 KiB units in
+ * per-thread slots (a 32-bit sum covers 16 TiB): workers may overshoot it by a command each.
+ * False: over a budget, nothing counted. */
+static bool iscsi_wbuf_charge(struct iscsi_session *s, struct iscsi_task *t)
+{
+	struct iscsi_fabric *f = iscsi_fabric_get(s->d);
+	uint64_t len = t->xfer_len;
+
+	if (s->wbuf_bytes && s->wbuf_bytes + len > s->wbuf_budget)
+		return false;
+	if (((uint64_t)pcount_sum(&f->wbuf) + wbuf_units(t->xfer_len)) << WBUF_UNIT_SHIFT >
+	    s->wbuf_daemon_budget)
+		return false;
+	pcount_add(&f->wbuf, wbuf_units(t->xfer_len));
+	s->wbuf_bytes += len;
+	t->wbuf_charged = t->xfer_len;
+	return true;
+}
+
 void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 		       const uint8_t *ahs, uint32_t ahs_len, const uint8_t *data)
 {
@@ -430,6 +467,18 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 	t->setup_ok = true;
 	if (t->st.dir == SCSI_DIR_WRITE && wr) {
 		t->xfer_len = t->st.data_out_len < t->edtl ? t->st.data_out_len : t->edtl;
+		if (t->xfer_len && !iscsi_wbuf_charge(s, t)) {
+			/* Over a write-buffer budget: not executed, retryable; its data is drained. */
+			t->st.status = s->wbuf_bytes && s->wbuf_bytes + t->xfer_len > s->wbuf_budget
+					   ? SCSI_STATUS_TASK_SET_FULL
+					   : SCSI_STATUS_BUSY;
+			t->st.sense_len = 0;
+			t->st.dir = SCSI_DIR_NONE;
+			t->state = ISCSI_TASK_DRAIN;
+			t->xfer_len = 0;
+			iscsi_task_write_progress(t);
+			return;
+		}
 		if (t->xfer_len && scsi_task_alloc_buf(&t->st, t->xfer_len) < 0) {
 			scsi_task_set_sense(&t->st, SR_OUT_OF_RESOURCES);
 			t->state = ISCSI_TASK_DRAIN;

@@ -27,6 +27,8 @@ struct iscsi_session *iscsi_session_new(struct iscsi_conn *c)
 	s->w = c->w;
 	s->conn = c;
 	s->max_cmds = lim.max_cmds;	/* fixed for the session's life */
+	s->wbuf_budget = (uint64_t)lim.session_write_mb << 20;
+	s->wbuf_daemon_budget = (uint64_t)lim.write_buffer_mb << 20;
 	if (iscsi_local_portal(c->fd, s->local_portal, sizeof(s->local_portal)) < 0)
 		s->local_portal[0] = '\0';
 	list_init(&s->tasks);
