@@ -352,21 +352,21 @@ static void iscsi_scsi_reject(struct iscsi_conn *c, uint8_t reason, const uint8_
  * make progress; the daemon's budget holds for every write (a daemon under attack answers
  * BUSY rather than run out of memory). The daemon-wide sum is kept in 4 KiB units in
  * per-thread slots (a 32-bit sum covers 16 TiB): workers may overshoot it by a command each.
- * False: over a budget, nothing counted. */
-static bool iscsi_wbuf_charge(struct iscsi_session *s, struct iscsi_task *t)
+ * Returns 0 when counted, else the status to answer (nothing counted): TASK SET FULL over the
+ * session's budget, BUSY over the daemon's. */
+static uint8_t iscsi_wbuf_charge(struct iscsi_session *s, struct iscsi_task *t)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(s->d);
-	uint64_t len = t->xfer_len;
+	uint32_t units = wbuf_units(t->xfer_len);
 
-	if (s->wbuf_bytes && s->wbuf_bytes + len > s->wbuf_budget)
-		return false;
-	if (((uint64_t)pcount_sum(&f->wbuf) + wbuf_units(t->xfer_len)) << WBUF_UNIT_SHIFT >
-	    s->wbuf_daemon_budget)
-		return false;
-	pcount_add(&f->wbuf, wbuf_units(t->xfer_len));
-	s->wbuf_bytes += len;
+	if (s->wbuf_bytes && s->wbuf_bytes + t->xfer_len > s->wbuf_budget)
+		return SCSI_STATUS_TASK_SET_FULL;
+	if (((uint64_t)pcount_sum(&f->wbuf) + units) << WBUF_UNIT_SHIFT > s->wbuf_daemon_budget)
+		return SCSI_STATUS_BUSY;
+	pcount_add(&f->wbuf, units);
+	s->wbuf_bytes += t->xfer_len;
 	t->wbuf_charged = t->xfer_len;
-	return true;
+	return 0;
 }
 
 void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
@@ -466,12 +466,13 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 	}
 	t->setup_ok = true;
 	if (t->st.dir == SCSI_DIR_WRITE && wr) {
+		uint8_t full;
+
 		t->xfer_len = t->st.data_out_len < t->edtl ? t->st.data_out_len : t->edtl;
-		if (t->xfer_len && !iscsi_wbuf_charge(s, t)) {
+		full = t->xfer_len ? iscsi_wbuf_charge(s, t) : 0;
+		if (full) {
 			/* Over a write-buffer budget: not executed, retryable; its data is drained. */
-			t->st.status = s->wbuf_bytes && s->wbuf_bytes + t->xfer_len > s->wbuf_budget
-					   ? SCSI_STATUS_TASK_SET_FULL
-					   : SCSI_STATUS_BUSY;
+			t->st.status = full;
 			t->st.sense_len = 0;
 			t->st.dir = SCSI_DIR_NONE;
 			t->state = ISCSI_TASK_DRAIN;
