@@ -49,8 +49,7 @@ static int auth_begin(struct rpc_call *c, const char *iqn, struct target **t,
 	return 0;
 }
 
-/* Swap the edited copy in; luns_changed: sessions refresh their LUN views. */
-/* What a committed change can do to live sessions: nothing (CHAP secrets apply to the next
+/* Swap the edited copy in. What a committed change can do to live sessions: nothing (CHAP secrets apply to the next
  * login), end the sessions it no longer admits (portal binding), or also change which LUNs the
  * admitted ones see (ACL entries and LUN maps). */
 enum auth_effect {
