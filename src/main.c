@@ -16,8 +16,8 @@
 
 #include "backstore/user/user.h"
 #include "backstore/fault.h"
-#include "core/acl.h"
-#include "core/daemon.h"
+#include "target/acl.h"
+#include "target/daemon.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"

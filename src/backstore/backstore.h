@@ -9,7 +9,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "core/worker.h"
+#include "rt/worker.h"
 
 #define BACKSTORE_OPS_VERSION 1
 

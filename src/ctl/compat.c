@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "core/lu.h"
+#include "scsi/lu.h"
 #include "ctl/compat.h"
 #include "ctl/lunspec.h"
 #include "invar/version.h"

@@ -9,10 +9,10 @@
 
 #include <jansson.h>
 
-#include "core/acl.h"
-#include "core/limits.h"
-#include "core/lu.h"
-#include "core/tunables.h"
+#include "target/acl.h"
+#include "scsi/limits.h"
+#include "scsi/lu.h"
+#include "target/tunables.h"
 
 struct ctl_lun {
 	unsigned lun;

@@ -1,4 +1,4 @@
-/* JSON form of a target's access configuration (core/acl.h), shared by the saved config and the
+/* JSON form of a target's access configuration (target/acl.h), shared by the saved config and the
  * RPC methods (docs/CONFIG.md "auth"):
  *   {"chap": {"user", "secret"}, "mutual_chap": {...},
  *    "acl": [{"initiator", "chap"?, "luns"?: [{"lun", "target_lun"}]}], "portals": [...]}

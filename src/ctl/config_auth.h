@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "core/acl.h"
+#include "target/acl.h"
 
 bool ctl_auth_empty(const struct target_auth *a);
 /* secrets: write CHAP secrets (saved file) or only "secret_set": true (RPC answers). NULL on

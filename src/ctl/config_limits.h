@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "core/tunables.h"
+#include "target/tunables.h"
 
 /* Only the limits that differ from their defaults, keys in table order. NULL on ENOMEM. */
 json_t *ctl_limits_to_json(const struct invar_limits *l);

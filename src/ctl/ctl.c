@@ -8,10 +8,10 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "core/daemon.h"
-#include "core/lu.h"
-#include "core/pr.h"
-#include "core/target.h"
+#include "target/daemon.h"
+#include "scsi/lu.h"
+#include "scsi/pr_state.h"
+#include "target/target.h"
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "scsi/profile.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/limits.h"
+#include "scsi/limits.h"
 #include "util/hex.h"
 
 #define ERRF(...)                                           \

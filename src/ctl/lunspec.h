@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/lu.h"
+#include "scsi/lu.h"
 
 /* "512", "64M", "1G", "1GiB", "10T": binary units K M G T P E (case-insensitive), optionally
  * followed by "iB". Returns 0 or -EINVAL (garbage) / -ERANGE (overflow). */

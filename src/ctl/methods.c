@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alua.h"
-#include "core/daemon.h"
-#include "core/lu.h"
-#include "core/target.h"
+#include "scsi/alua_groups.h"
+#include "target/daemon.h"
+#include "scsi/lu.h"
+#include "target/target.h"
 #include "ctl/compat.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"

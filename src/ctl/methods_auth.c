@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/acl.h"
-#include "core/daemon.h"
-#include "core/target.h"
+#include "target/acl.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "ctl/config_auth.h"
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"

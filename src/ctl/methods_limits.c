@@ -1,14 +1,14 @@
 /* RPC methods for the resource limits at run time (docs/RPC.md "limits_get / limits_set"): the
  * --limit keys, read and changed on a running daemon. A change is validated as a whole (each
  * range, then the checks between limits) before anything is replaced, applies to what starts
- * after it (each limit's "applies", core/tunables.c), and is kept by config_save like a
+ * after it (each limit's "applies", target/tunables.c), and is kept by config_save like a
  * --limit given at start. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 
-#include "core/daemon.h"
-#include "core/tunables.h"
+#include "target/daemon.h"
+#include "target/tunables.h"
 #include "ctl/rpc_internal.h"
 #include "util/log.h"
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "core/daemon.h"
+#include "target/daemon.h"
 #include "ctl/config.h"
 #include "ctl/rpc_internal.h"
 #include "util/list.h"

@@ -1,11 +1,11 @@
 /* ALUA on the command path (SPC-4 5.15, profiles with .alua): which commands each asymmetric
  * access state allows, and REPORT TARGET PORT GROUPS. The states themselves live in the core
- * (core/alua.h), set by the control plane. */
+ * (scsi/alua_groups.h), set by the control plane. */
 #include <string.h>
 
-#include "core/alua.h"
-#include "core/lu.h"
-#include "core/nexus.h"
+#include "scsi/alua_groups.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
 #include "scsi/alua.h"
 #include "scsi/dispatch.h"
 #include "scsi/profile.h"
@@ -23,7 +23,7 @@
 #define RTPG_S_SUP 0x04
 #define RTPG_AN_SUP 0x02
 #define RTPG_AO_SUP 0x01
-/* Every state the control plane can set (core/alua.h); no offline, no LBA dependent. */
+/* Every state the control plane can set (scsi/alua_groups.h); no offline, no LBA dependent. */
 #define RTPG_SUPPORTED (RTPG_T_SUP | RTPG_U_SUP | RTPG_S_SUP | RTPG_AN_SUP | RTPG_AO_SUP)
 #define RTPG_FORMAT_EXTENDED 0x10	/* byte 4 of the extended header: FORMAT TYPE 001b */
 #define RTPG_OFF_TRANSITION 5		/* IMPLICIT TRANSITION TIME, extended header */

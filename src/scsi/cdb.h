@@ -59,7 +59,7 @@
 #define SA_RCR_RECEIVE_DATA 0x01
 #define SA_RCR_OP_PARAMS 0x03
 #define SA_RCR_FAILED_SEGMENT 0x04
-/* PERSISTENT RESERVE IN service actions, SPC-4 6.15 (OUT: enum pr_out_sa, core/pr.h). */
+/* PERSISTENT RESERVE IN service actions, SPC-4 6.15 (OUT: enum pr_out_sa, scsi/pr_state.h). */
 #define SA_PRIN_READ_KEYS 0x00
 #define SA_PRIN_READ_RESERVATION 0x01
 #define SA_PRIN_REPORT_CAPABILITIES 0x02

@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "core/lu.h"
-#include "core/nexus.h"
-#include "core/migsm.h"
-#include "core/pr.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
+#include "scsi/migsm.h"
+#include "scsi/pr_state.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/profile.h"
@@ -486,7 +486,7 @@ int scsi_task_setup(struct scsi_task *t)
 
 	/* Live migration: a LU that is not serving (STOP_COPY and after, or still RESUMING)
 	 * answers BUSY, which the initiator retries; admitted commands are counted so STOP_COPY
-	 * can drain them (core/migsm.h). */
+	 * can drain them (scsi/migsm.h). */
 	if (!t->mig_counted) {
 		if (!lu_mig_admit(lu)) {
 			t->status = SCSI_STATUS_BUSY;

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/task.h"
+#include "scsi/task.h"
 #include "scsi/sense.h"
 
 /* One id per dispatch-table row; a profile's opcode set is a bitmap of these. Ids are stable:
@@ -114,7 +114,7 @@ static inline bool scmd_set_has(const struct scmd_set *s, enum scsi_cmd_id id)
 #define SCMD_F_RESV_OK (1u << 4)   /* allowed while another nexus holds RESERVE (SPC-2 5.5.1) */
 #define SCMD_F_BLOCK (1u << 5)	   /* LBA + length: decoded and range-checked by dispatch */
 /* Under a persistent reservation held by another I_T nexus (SPC-4 5.12.1 Table 50, SBC-3 4.18
- * Table 13; core/pr.h enum pr_access). Neither bit: a write-class command (conflicts unless
+ * Table 13; scsi/pr_state.h enum pr_access). Neither bit: a write-class command (conflicts unless
  * the nexus holds the reservation or is a registrant of a registrants-only/all-registrants
  * type). Only LUs whose profile has PERSISTENT RESERVE OUT look at these. */
 #define SCMD_F_PR_OK (1u << 6)	   /* allowed under every reservation type */

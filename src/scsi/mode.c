@@ -9,8 +9,8 @@
 #include <jansson.h>
 
 #include "backstore/backstore.h"
-#include "core/lu.h"
-#include "core/nexus.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/profile.h"

@@ -1,16 +1,16 @@
 /* PERSISTENT RESERVE IN and OUT (SPC-4 6.15, 6.16): CDB and parameter-list decode, PR IN
- * data encode, iSCSI TransportIDs (SPC-4 7.6.4.6). The state and its rules are core/pr.c.
+ * data encode, iSCSI TransportIDs (SPC-4 7.6.4.6). The state and its rules are scsi/pr_state.c.
  * Both commands have one dispatch row per opcode; the service action is decoded here. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/daemon.h"
-#include "core/lu.h"
-#include "core/nexus.h"
-#include "core/pr.h"
-#include "core/worker.h"
+#include "target/daemon.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
+#include "scsi/pr_state.h"
+#include "rt/worker.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/pr_codec.h"

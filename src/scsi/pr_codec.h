@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/pr.h"
+#include "scsi/pr_state.h"
 #include "scsi/sense.h"
 
 struct it_nexus;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "core/lu.h"
+#include "scsi/lu.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/profile.h"

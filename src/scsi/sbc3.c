@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "core/lu.h"
-#include "core/nexus.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/profile.h"

@@ -30,8 +30,8 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "core/lu.h"
-#include "core/worker.h"
+#include "scsi/lu.h"
+#include "rt/worker.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/profile.h"

@@ -3,7 +3,7 @@
 #ifndef INVAR_SCSI_H
 #define INVAR_SCSI_H
 
-#include "core/task.h"
+#include "scsi/task.h"
 
 struct lu;
 struct it_nexus;

@@ -17,10 +17,10 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "core/lu.h"
-#include "core/nexus.h"
-#include "core/target.h"
-#include "core/worker.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
+#include "target/target.h"
+#include "rt/worker.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/profile.h"

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lu.h"
-#include "core/nexus.h"
-#include "core/target.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
+#include "target/target.h"
 #include "scsi/scsi.h"
 #include "util/log.h"
 #include "fuzz_util.h"

@@ -20,10 +20,10 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "core/daemon.h"
-#include "core/lu.h"
-#include "core/target.h"
-#include "core/worker.h"
+#include "target/daemon.h"
+#include "scsi/lu.h"
+#include "target/target.h"
+#include "rt/worker.h"
 #include "fabric/iscsi/iscsi.h"
 #include "fabric/iscsi/iscsi_internal.h"
 #include "util/log.h"

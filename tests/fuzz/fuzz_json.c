@@ -17,8 +17,8 @@
 
 #include <jansson.h>
 
-#include "core/daemon.h"
-#include "core/target.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/rpc.h"

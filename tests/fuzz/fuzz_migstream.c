@@ -1,4 +1,4 @@
-/* libFuzzer: the live-migration stream decoder (src/core/migstream.c).
+/* libFuzzer: the live-migration stream decoder (src/mig/migstream.c).
  * First byte even: the rest is decoded as a whole stream, as it came off the network.
  * First byte odd: the next four bytes are major and minor, the rest is the record area; the
  *   harness adds the header and a correct END record (CRC32C), so mutations reach the record
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/migstream.h"
+#include "mig/migstream.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

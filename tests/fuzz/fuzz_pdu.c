@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/limits.h"
+#include "scsi/limits.h"
 #include "fabric/iscsi/pdu.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

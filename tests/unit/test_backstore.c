@@ -24,7 +24,7 @@
 #include "backstore/backstore.h"
 #include "backstore/backstore_internal.h"
 #include "backstore/file/wr_backoff.h"
-#include "core/worker.h"
+#include "rt/worker.h"
 #include "util/log.h"
 
 #define MIB (1024ull * 1024)

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/lu.h"
-#include "core/migsm.h"
-#include "core/task.h"
+#include "scsi/lu.h"
+#include "scsi/migsm.h"
+#include "scsi/task.h"
 #include "scsi/scsi.h"
 
 /* The whole expected table: -1 = no transition. */

@@ -11,11 +11,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "core/lu.h"
-#include "core/lu_mig.h"
-#include "core/migstream.h"
-#include "core/nexus.h"
-#include "core/pr.h"
+#include "scsi/lu.h"
+#include "mig/lu_mig.h"
+#include "mig/migstream.h"
+#include "scsi/nexus.h"
+#include "scsi/pr_state.h"
 #include "scsi/profile.h"
 #include "util/byteorder.h"
 #include "util/crc32c.h"

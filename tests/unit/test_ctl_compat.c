@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "core/lu.h"
+#include "scsi/lu.h"
 #include "ctl/compat.h"
 
 struct reasons {

@@ -1,4 +1,4 @@
-/* Unit tests for CHAP (src/fabric/iscsi/chap.c) and the access rules (src/core/acl.c).
+/* Unit tests for CHAP (src/fabric/iscsi/chap.c) and the access rules (src/target/acl.c).
  * Known answers: H(0x2a || "alicesecret123" || 00 01 02 .. n-1) computed independently with
  * `openssl dgst`, n being the challenge length the target uses for that algorithm. */
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <cmocka.h>
 
-#include "core/acl.h"
+#include "target/acl.h"
 #include "ctl/config.h"
 #include "fabric/iscsi/chap.h"
 #include "fabric/iscsi/params.h"

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "core/daemon.h"
+#include "target/daemon.h"
 #include "fabric/iscsi/iscsi.h"
 #include "fabric/iscsi/iscsi_internal.h"
 

@@ -11,11 +11,11 @@
 
 #include <cmocka.h>
 
-#include "core/alua.h"
-#include "core/daemon.h"
-#include "core/lu.h"
-#include "core/nexus.h"
-#include "core/target.h"
+#include "scsi/alua_groups.h"
+#include "target/daemon.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
+#include "target/target.h"
 #include "scsi/alua.h"
 #include "scsi/cdb.h"
 #include "scsi/scsi.h"

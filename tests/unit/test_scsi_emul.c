@@ -9,9 +9,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "core/lu.h"
-#include "core/nexus.h"
-#include "core/target.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
+#include "target/target.h"
 #include "scsi/cdb.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"

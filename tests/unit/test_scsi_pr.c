@@ -1,4 +1,4 @@
-/* Persistent reservations: the PR OUT state machine (core/pr.c), the conflict rules, the APTPL
+/* Persistent reservations: the PR OUT state machine (scsi/pr_state.c), the conflict rules, the APTPL
  * file round trip and refusal of corrupt files, and the wire codecs (scsi/pr.c). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/nexus.h"
-#include "core/pr.h"
+#include "scsi/nexus.h"
+#include "scsi/pr_state.h"
 #include "scsi/pr_codec.h"
 #include "util/byteorder.h"
 

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/lu.h"
-#include "core/nexus.h"
-#include "core/target.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
+#include "target/target.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/scsi.h"

@@ -12,9 +12,9 @@
 #include <cmocka.h>
 
 #include "backstore/backstore.h"
-#include "core/lu.h"
-#include "core/nexus.h"
-#include "core/target.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
+#include "target/target.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/scsi.h"

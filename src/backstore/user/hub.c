@@ -22,8 +22,8 @@
 #include <sys/un.h>
 
 #include "backstore/user/user_internal.h"
-#include "core/daemon.h"
-#include "core/worker.h"
+#include "target/daemon.h"
+#include "rt/worker.h"
 #include "util/log.h"
 
 #define HUB_MAX_CONNS 64

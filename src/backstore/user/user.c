@@ -12,7 +12,7 @@
 
 #include "backstore/backstore_internal.h"
 #include "backstore/user/user_internal.h"
-#include "core/worker.h"
+#include "rt/worker.h"
 
 static int user_open(struct backstore *bs, const struct bs_config *cfg, char *err, size_t err_len)
 {

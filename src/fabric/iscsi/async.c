@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/daemon.h"
-#include "core/target.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 #include "util/log.h"
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/acl.h"
+#include "target/acl.h"
 #include "fabric/iscsi/params.h"
 
 #define CHAP_DIGEST_MAX 32		/* SHA-256 and SHA3-256 */

@@ -15,9 +15,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "core/daemon.h"
-#include "core/target.h"
-#include "core/worker.h"
+#include "target/daemon.h"
+#include "target/target.h"
+#include "rt/worker.h"
 #include "util/byteorder.h"
 #include "util/crc32c.h"
 #include "util/log.h"

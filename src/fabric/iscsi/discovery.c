@@ -11,8 +11,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "core/daemon.h"
-#include "core/target.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 #include "util/log.h"
 

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alua.h"
-#include "core/daemon.h"
-#include "core/mig_handover.h"
-#include "core/target.h"
-#include "core/worker.h"
+#include "scsi/alua_groups.h"
+#include "target/daemon.h"
+#include "mig/mig_handover.h"
+#include "target/target.h"
+#include "rt/worker.h"
 #include "util/byteorder.h"
 #include "util/log.h"
 
@@ -70,7 +70,7 @@ static void iscsi_login_fail(struct iscsi_conn *c, unsigned status, const char *
 	iscsi_conn_flush(c);
 }
 
-/* The target moved (live migration, core/mig_handover.h): "target moved temporarily" with
+/* The target moved (live migration, mig/mig_handover.h): "target moved temporarily" with
  * TargetAddress (RFC 7143 11.13.5, 13.8); the initiator logs in there. The connection closes
  * once the response is sent, as after a failed login. */
 static void iscsi_login_redirect(struct iscsi_conn *c, const char *addr)

@@ -1,6 +1,6 @@
 /* Who may log in (RFC 7143 6.3.1, 12): the login's security stage. Once the initiator has named
  * itself and its target, the target's ACL and portal binding decide whether it may log in at all
- * and whether it must authenticate with CHAP (core/acl.h); the CHAP exchange is chap.c's.
+ * and whether it must authenticate with CHAP (target/acl.h); the CHAP exchange is chap.c's.
  * Until this says "done" the login may not leave the security stage, and nothing beyond the
  * target's name has been touched: no LUN view, no backstore. */
 #include "fabric/iscsi/iscsi_internal.h"
@@ -13,9 +13,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "core/acl.h"
-#include "core/daemon.h"
-#include "core/target.h"
+#include "target/acl.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "fabric/iscsi/chap.h"
 #include "util/log.h"
 

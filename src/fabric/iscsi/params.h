@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/limits.h"
+#include "scsi/limits.h"
 
 #define ISCSI_KEY_NAME_MAX 63		/* RFC 7143 6.1: key names up to 63 bytes */
 #define ISCSI_VALUE_MAX 255		/* RFC 7143 6.1: values up to 255 bytes by default */

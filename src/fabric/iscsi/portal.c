@@ -14,9 +14,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "core/daemon.h"
-#include "core/limits.h"
-#include "core/worker.h"
+#include "target/daemon.h"
+#include "scsi/limits.h"
+#include "rt/worker.h"
 #include "util/log.h"
 
 #define ISCSI_PORTAL_STR_MAX 80

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lu.h"
-#include "core/target.h"
-#include "core/worker.h"
+#include "scsi/lu.h"
+#include "target/target.h"
+#include "rt/worker.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
 #include "util/byteorder.h"

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/daemon.h"
-#include "core/lu.h"
-#include "core/target.h"
-#include "core/worker.h"
+#include "target/daemon.h"
+#include "scsi/lu.h"
+#include "target/target.h"
+#include "rt/worker.h"
 #include "scsi/scsi.h"
 #include "util/byteorder.h"
 #include "util/log.h"

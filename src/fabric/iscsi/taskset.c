@@ -7,9 +7,9 @@
 
 #include <stdlib.h>
 
-#include "core/daemon.h"
-#include "core/lu.h"
-#include "core/worker.h"
+#include "target/daemon.h"
+#include "scsi/lu.h"
+#include "rt/worker.h"
 #include "util/log.h"
 
 struct iscsi_xabort {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/nexus.h"
-#include "core/target.h"
+#include "scsi/nexus.h"
+#include "target/target.h"
 #include "scsi/scsi.h"
 #include "util/byteorder.h"
 #include "util/log.h"

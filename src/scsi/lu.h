@@ -1,0 +1,215 @@
+/* A logical unit: a backstore plus everything SCSI remembers about it (identity, profile, mode
+ * settings, unit attentions per I_T nexus). Created by the control plane, shared by every
+ * session that maps it, freed when the last reference goes. */
+#ifndef INVAR_SCSI_LU_H
+#define INVAR_SCSI_LU_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scsi/limits.h"
+#include "util/list.h"
+#include "rt/pcount.h"
+
+struct backstore;
+struct it_nexus;
+struct pr_lu;
+struct xcopy_lu;
+
+#define LU_NEXUS_HINT_SLOTS 64
+struct scsi_profile;
+
+/* How a LU is described: what `--lun` and the RPC take, and what the saved config stores. */
+struct lu_config {
+	char backstore[16];		/* "file", "ram", "null" */
+	char path[4096];		/* file backstore */
+	uint64_t size;			/* bytes; 0 = from the file */
+	uint32_t block_size;		/* 512 or 4096; 0 = 512 */
+	char serial[INVAR_SERIAL_MAX + 1]; /* "" = generated from target+lun, stable */
+	uint8_t naa[16];		/* NAA designator; naa_len 0 = generated, stable */
+	unsigned naa_len;		/* 8 (NAA 5/6 short) or 16 (NAA 6 registered extended) */
+	char profile[32];		/* behaviour profile name; "" = newest */
+	bool readonly;			/* writes refused (DATA PROTECT), files opened O_RDONLY */
+	bool removable;			/* INQUIRY RMB: START STOP UNIT LOEJ ejects and loads */
+};
+
+/* Unit attention conditions, in SPC-4 priority order (lower value reported first). */
+enum ua_kind {
+	UA_POWER_ON = 0,		/* 29/01 POWER ON OCCURRED (29/00 for new nexus) */
+	UA_BUS_RESET,			/* 29/02 SCSI BUS RESET OCCURRED / target reset */
+	UA_LUN_RESET,			/* 29/03 BUS DEVICE RESET FUNCTION OCCURRED */
+	UA_NEXUS_LOSS,			/* 29/07 I_T NEXUS LOSS OCCURRED */
+	UA_MODE_CHANGED,		/* 2A/01 MODE PARAMETERS CHANGED */
+	UA_CAPACITY_CHANGED,		/* 2A/09 CAPACITY DATA HAS CHANGED */
+	UA_LUNS_CHANGED,		/* 3F/0E REPORTED LUNS DATA HAS CHANGED */
+	/* Persistent reservations and the shared task set (invar-2026.3). */
+	UA_RESV_PREEMPTED,		/* 2A/03 RESERVATIONS PREEMPTED */
+	UA_RESV_RELEASED,		/* 2A/04 RESERVATIONS RELEASED */
+	UA_REGS_PREEMPTED,		/* 2A/05 REGISTRATIONS PREEMPTED */
+	UA_CMDS_CLEARED,		/* 2F/00 COMMANDS CLEARED BY ANOTHER INITIATOR */
+	UA_ALUA_CHANGED,		/* 2A/06 ASYMMETRIC ACCESS STATE CHANGED */
+	UA_KIND_COUNT
+};
+
+struct lu {
+	atomic_int refcnt;
+	struct backstore *bs;
+	struct lu_config cfg;		/* as created (identity resolved: serial/naa filled in) */
+	const struct scsi_profile *profile;
+
+	uint32_t block_size;
+	uint64_t num_blocks;		/* capacity in blocks */
+
+	/* Protects everything below on control and rare paths (UA set/clear, mode select,
+	 * reservation). The command path reads ua_pending and the atomics without it. */
+	pthread_mutex_t lock;
+	atomic_uint ua_pending;		/* number of nexuses with a UA queued: 0 = fast path */
+	struct list_node nexuses;	/* struct lu_nexus, one per I_T nexus that used the LU */
+	atomic_bool wce;		/* caching mode page WCE (volatile write cache enabled) */
+	atomic_bool dsense;		/* control mode page D_SENSE: descriptor-format sense */
+	uint8_t mode_state[64];		/* profile-defined saved/current mode values */
+	/* Saved values (profile->mode_save): what MODE SELECT with SP=1 stored in mode.json and
+	 * MODE SENSE page control 3 reports; the defaults until something is saved. */
+	uint8_t mode_saved[64];
+	uint64_t reserved_nexus;	/* RESERVE(6/10) holder's nexus id, 0 = none */
+	bool removed;			/* unmapped everywhere: fail new commands */
+
+	/* Added by the SCSI layer. */
+	atomic_bool stopped;		/* START STOP UNIT with START=0: media commands NOT READY */
+	atomic_bool swp;		/* control mode page SWP: software write protect */
+	bool prevent;			/* PREVENT ALLOW MEDIUM REMOVAL, under lock */
+	/* Lock-free hint of nexus ids that already have a struct lu_nexus (open addressing,
+	 * 0 = empty, ids are never reused). A hit lets the command path skip the lock; a miss
+	 * falls back to the list under lock, which is authoritative. */
+	_Atomic uint64_t nexus_hint[LU_NEXUS_HINT_SLOTS];
+
+	/* Where this LU keeps state that outlives the daemon (APTPL reservations, saved mode
+	 * pages): DATA_DIR/lu/<NAA hex>, so it follows the LU's identity. "" = none (RAM-only
+	 * daemons, unit tests): lu_state_save() then fails with -ENOENT. */
+	char state_dir[4096];
+
+	/* COMPARE AND WRITE atomicity (src/scsi/sbc.c explains the scheme). caw_mode is sticky:
+	 * once set, every medium write of the LU runs synchronously under write_gate;
+	 * async_writes counts writes still in flight from before. */
+	pthread_mutex_t write_gate;
+	atomic_bool caw_mode;
+	struct pcount async_writes;	/* per-thread slots (rt/pcount.h): every write */
+
+	/* Persistent reservations (scsi/pr_state.h); NULL when the profile has none. The identity
+	 * hint lists nexus ids whose struct lu_nexus already carries its identity. */
+	struct pr_lu *pr;
+	_Atomic uint64_t ident_hint[LU_NEXUS_HINT_SLOTS];
+	/* Removable medium (cfg.removable): ejected by START STOP UNIT LOEJ=1 START=0 until a load;
+	 * media commands then answer NOT READY, MEDIUM NOT PRESENT. */
+	atomic_bool ejected;
+	/* EXTENDED COPY status records per (I_T nexus, list id) and the running-copy count
+	 * (src/scsi/xcopy.c), under lock; allocated on first use, a plain block freed with the LU. */
+	struct xcopy_lu *xcopy;
+	/* SANITIZE and FORMAT UNIT (src/scsi/sbc_maint.c): enum sbc_maint_state (0 = none; a
+	 * running operation or the failure it left), progress 0..65535 for sense data, and
+	 * whether the failed SANITIZE had AUSE set (EXIT FAILURE MODE allowed). */
+	atomic_int maint;
+	atomic_uint maint_progress;
+	atomic_bool maint_ause;
+	/* Live migration (mig/lu_mig.c): unit attentions that arrived with the LU, per I_T nexus
+	 * identity, waiting for that nexus to show up here (lu_nexus_identify adopts them). Under
+	 * lock; ua_carry_n mirrors n_ua_carry for the command path. */
+	struct lu_ua_carry *ua_carry;
+	unsigned n_ua_carry;
+	atomic_uint ua_carry_n;
+	/* Migration state (enum mig_state, scsi/migsm.h) and the commands admitted and not yet
+	 * released, which STOP_COPY drains. */
+	atomic_int mig_state;
+	struct pcount mig_inflight;	/* per-thread slots: written by every command */
+	/* After the switch-over (STOP): the destination portal "HOST:PORT,TPGT" logins are
+	 * redirected to (mig/mig_handover.c), "" when unknown. Under lock. */
+	char mig_redirect[320];
+};
+
+/* Pending unit attentions of one I_T nexus named by who it is (nexus ids are per daemon). */
+struct lu_ua_carry {
+	char initiator[INVAR_NAME_MAX + 1];
+	uint8_t isid[6];
+	uint16_t rel_port_id;
+	uint32_t ua_mask;
+};
+
+/* Per (LU, I_T nexus) state. Created the first time a nexus sends a command to the LU, starting
+ * with the POWER ON / nexus UA (SAM-5 6.2). */
+struct lu_nexus {
+	struct list_node node;
+	uint64_t nexus_id;
+	uint32_t ua_mask;		/* bit per enum ua_kind */
+	/* Who the nexus is, once lu_nexus_identify() ran (LUs with persistent reservations):
+	 * registrations name initiator ports, unit attentions go to nexuses. */
+	bool ident;
+	char initiator[INVAR_NAME_MAX + 1];
+	uint8_t isid[6];
+	uint16_t rel_port_id;
+	bool prevent;			/* PREVENT ALLOW MEDIUM REMOVAL (removable LUs) */
+};
+
+/* Opens the backstore, resolves identity (serial/NAA generated from seed when not given:
+ * the same seed always yields the same identity) and binds the profile. Returns 0 or -errno with
+ * a human reason in err. The new LU has one reference. */
+int lu_create(const struct lu_config *cfg, const char *identity_seed, struct lu **out, char *err,
+	      size_t err_len);
+/* Same, around a backstore the caller opened (tests use a fake one); the LU owns bs from then
+ * on, even on error. */
+int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *identity_seed,
+		 struct lu **out, char *err, size_t err_len);
+void lu_get(struct lu *lu);
+void lu_put(struct lu *lu);
+
+/* Persistent per-LU state files (lu->state_dir). set_state_dir creates DATA_DIR/lu/<NAA hex>.
+ * save replaces DIR/name crash-safely (util/atomic_file.h); load reads it whole (at most max
+ * bytes, malloc'd, NUL-terminated; -ENOENT if absent); remove deletes it. All return 0 or
+ * -errno. name is a plain file name chosen by the caller ("pr.json", "mode.json"). */
+int lu_set_state_dir(struct lu *lu, const char *data_dir);
+int lu_state_save(struct lu *lu, const char *name, const void *data, size_t len);
+int lu_state_load(struct lu *lu, const char *name, size_t max, char **data, size_t *len);
+int lu_state_remove(struct lu *lu, const char *name);
+
+/* Unit attentions. Establish on every nexus known to the LU except `except` (0 = none); new
+ * nexuses start with UA_POWER_ON. */
+void lu_ua_establish_all(struct lu *lu, enum ua_kind kind, uint64_t except_nexus);
+void lu_ua_establish(struct lu *lu, uint64_t nexus_id, enum ua_kind kind);
+/* If the nexus has a UA pending, clear the highest-priority one and return it (>= 0); else -1.
+ * Cheap when no UA is pending anywhere. */
+int lu_ua_take(struct lu *lu, uint64_t nexus_id);
+/* Highest-priority pending UA without clearing it, or -1. */
+int lu_ua_peek(struct lu *lu, uint64_t nexus_id);
+/* Removable LUs: PREVENT held per nexus (0 or -ENOMEM); whether any nexus holds one; a reset
+ * clears them all. */
+int lu_prevent_set(struct lu *lu, uint64_t nexus_id, bool on);
+bool lu_prevent_any(struct lu *lu);
+void lu_prevent_clear_all(struct lu *lu);
+
+/* The nexus is gone (session closed): forget its per-LU state and any RESERVE(6/10). */
+void lu_nexus_gone(struct lu *lu, uint64_t nexus_id);
+
+/* SAM-5 6.3.4: nexus n is lost (its session ended). The next nexus of the same initiator port
+ * (InitiatorName + ISID + relative port: a reinstated or new session) starts with I_T NEXUS LOSS
+ * OCCURRED, plus whatever n had pending, instead of POWER ON. Call before lu_nexus_gone(). */
+void lu_ua_nexus_lost(struct lu *lu, const struct it_nexus *n);
+/* Record who nexus n is (cheap after the first call for a nexus). */
+void lu_nexus_identify(struct lu *lu, const struct it_nexus *n);
+/* Establish kind on every identified nexus for which match() is true. */
+void lu_ua_establish_match(struct lu *lu, enum ua_kind kind,
+			   bool (*match)(const struct lu_nexus *ln, void *arg), void *arg);
+/* Ids of the identified nexuses for which match() is true: at most max into ids; returns
+ * how many matched. */
+unsigned lu_nexus_select(struct lu *lu, bool (*match)(const struct lu_nexus *ln, void *arg),
+			 void *arg, uint64_t *ids, unsigned max);
+
+/* Live migration. snapshot: the identified nexuses with their pending UAs (at most max into
+ * out; returns how many there are). carry_set: replace the carried list (0 or -ENOMEM); a nexus
+ * identified later with a matching InitiatorName + ISID + relative port takes that mask instead
+ * of POWER ON, so the initiator sees exactly the UAs it would have seen at the source. */
+unsigned lu_ua_snapshot(struct lu *lu, struct lu_ua_carry *out, unsigned max);
+int lu_ua_carry_set(struct lu *lu, const struct lu_ua_carry *c, unsigned n);
+
+#endif

@@ -1,0 +1,96 @@
+/* The per-daemon context: the one place for state that is not per thread. */
+#ifndef INVAR_TARGET_DAEMON_H
+#define INVAR_TARGET_DAEMON_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "target/acl.h"
+#include "scsi/alua_groups.h"
+#include "target/tunables.h"
+#include "rt/evloop.h"
+#include "util/list.h"
+
+struct worker;
+struct target;
+struct lu;
+struct fabric_ops;
+
+struct daemon {
+	char data_dir[PATH_MAX];
+	char socket_path[PATH_MAX];
+
+	/* The main thread's loop: portals' listening sockets, the RPC socket, signals. */
+	struct ev_loop *main_loop;
+
+	unsigned nworkers;
+	struct worker *workers;
+	atomic_uint next_worker;
+
+	/* Control-path lock: the target list, each target's LUN table and the portal list.
+	 * Never taken per command. Lock order: daemon.lock, then target.lock, then lu.lock. */
+	pthread_mutex_t lock;
+	struct list_node targets; /* struct target.node */
+	struct list_node portals; /* fabric-owned portal objects */
+	/* Portal group tags in use (ALUA target port groups); slots taken under lock. */
+	struct alua_groups alua_groups;
+
+	/* CHAP credentials for discovery sessions (ACL and portals unused); under lock. */
+	struct target_auth discovery_auth;
+
+	atomic_uint_least64_t next_nexus_id;
+	atomic_uint next_tsih;
+
+	/* Fabric hooks, set by the fabric at init, called by the control plane. */
+	const struct fabric_ops *fabric;
+	void *fabric_priv;
+
+	/* Resource limits (target/tunables.h); set before serving, read by the fabric at accept and
+	 * login. */
+	struct invar_limits limits;
+};
+
+/* What the control plane needs from a fabric (iSCSI today). All run on the main thread
+ * with daemon.lock NOT held. */
+struct fabric_ops {
+	/* "ADDR:PORT" or "[v6]:PORT", in target portal group tpg (1-65535). */
+	int (*portal_add)(struct daemon *d, const char *addr_port, unsigned tpg);
+	int (*portal_del)(struct daemon *d, const char *addr_port);
+	/* Calls fn for each portal's "ADDR:PORT" string and group tag (under daemon.lock). */
+	void (*portal_foreach)(struct daemon *d,
+			       void (*fn)(const char *addr_port, unsigned tpg, void *arg), void *arg);
+	/* A target's LUN table changed: refresh every session's view (REPORTED LUNS DATA HAS
+	 * CHANGED unit attention). */
+	void (*target_luns_changed)(struct daemon *d, struct target *t);
+	/* Close all sessions of a target (before it is deleted); returns the number closed. */
+	int (*target_close_sessions)(struct daemon *d, struct target *t);
+	/* Count of sessions logged in to the target. */
+	int (*target_session_count)(struct daemon *d, struct target *t);
+	/* Stop listening and close every connection (shutdown). */
+	void (*shutdown)(struct daemon *d);
+	/* Thread-safe, from any worker: abort, without a response, the tasks on lu of the sessions
+	 * whose I_T nexus id is in ids (PREEMPT AND ABORT, SPC-4 5.12.11.5). Asynchronous. */
+	void (*lu_abort_tasks)(struct daemon *d, struct lu *lu, const uint64_t *ids, unsigned n);
+	/* A target's ACL changed: close the sessions of initiators it no longer admits (on their
+	 * own workers, asynchronously); returns how many. */
+	int (*target_access_changed)(struct daemon *d, struct target *t);
+	/* Live migration handover: ask every session of t to log out (Async Message "logout
+	 * requested", RFC 7143 11.9.1, within wait_s seconds), and drop those still there after
+	 * that, so their initiators log in again and are redirected. */
+	void (*target_request_logout)(struct daemon *d, struct target *t, unsigned wait_s);
+};
+
+struct target;
+
+int daemon_init(struct daemon *d, const char *data_dir, unsigned nworkers);
+/* Starts the worker threads. */
+int daemon_start_workers(struct daemon *d);
+/* Stops the workers, frees every target and LU. */
+void daemon_fini(struct daemon *d);
+/* Worker for a new connection: the one with the fewest live connections (round robin among
+ * equals); counts the connection on it (the fabric calls worker_conn_done when it ends). */
+struct worker *daemon_pick_worker(struct daemon *d);
+
+#endif
