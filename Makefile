@@ -4,6 +4,7 @@
 #   make check      install test deps (Debian), build, run unit + integration tests
 #   make unit       unit tests only
 #   make golden     build/invar-golden, the golden-corpus tool (needs libiscsi-dev)
+#   make layer-check  every #include within the layer matrix (tools/layer-check.sh)
 #   make abi-check  handler ABI: ring layout and libinvar-handler against tests/abi baselines
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
@@ -39,7 +40,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all golden run check unit integration deps-build deps-test clean format
+.PHONY: all golden run check unit integration layer-check deps-build deps-test clean format
 
 all: $(BUILD)/invard $(BUILD)/invarctl handlers handler-tests
 
@@ -89,12 +90,16 @@ run: deps-build
 unit: $(UNIT_BINS)
 	@./tests/run-unit.sh $(UNIT_BINS)
 
+layer-check:
+	@./tools/layer-check.sh
+
 integration: all $(TOOL_BINS) $(BUILD)/invar-golden
 	@BUILD=$(BUILD) ./tests/run-integration.sh
 
 # The full suite: unit + integration on the normal build, both again under ASan/UBSan, then
 # every fuzz target replays its corpus and fuzzes briefly (clang is installed if missing).
 check: deps-test
+	$(MAKE) layer-check
 	$(MAKE) all unit
 	$(MAKE) abi-check
 	$(MAKE) integration

@@ -14,10 +14,8 @@
 #include <sys/stat.h>
 #include <sys/epoll.h>
 
-#include "backstore/user/user.h"
 #include "backstore/fault.h"
-#include "target/acl.h"
-#include "target/daemon.h"
+#include "backstore/user/user.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"
@@ -26,6 +24,8 @@
 #include "fabric/iscsi/iscsi.h"
 #include "invar/version.h"
 #include "scsi/cmdlist.h"
+#include "target/acl.h"
+#include "target/daemon.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
 
@@ -481,7 +481,14 @@ int main(int argc, char **argv)
 			goto out_daemon;
 		}
 	}
-	ret = user_hub_start(d, &o.handlers);
+	struct user_hub_env hub_env = {
+		.main_loop = d->main_loop,
+		.workers = d->workers,
+		.nworkers = d->nworkers,
+		.data_dir = d->data_dir,
+	};
+
+	ret = user_hub_start(&hub_env, &o.handlers);
 	if (ret < 0) {
 		log_err("cannot start the handler socket: %s", strerror(-ret));
 		goto out_daemon;
@@ -546,7 +553,7 @@ out_daemon:
 	mig_listen_stop(mig);
 	rpc_server_stop(rpc);
 	if (daemon_up)
-		user_hub_stop(d);	/* while the workers still run */
+		user_hub_stop();	/* while the workers still run */
 	if (daemon_up)
 		daemon_fini(d);	/* stops the workers */
 	if (fabric_up)

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "scsi/lu.h"
 #include "ctl/compat.h"
 #include "ctl/lunspec.h"
 #include "invar/version.h"
+#include "scsi/lu.h"
 #include "scsi/profile.h"
 
 #define DEVICE_API "scsi-sbc"

@@ -9,9 +9,9 @@
 
 #include <jansson.h>
 
-#include "target/acl.h"
 #include "scsi/limits.h"
 #include "scsi/lu.h"
+#include "target/acl.h"
 #include "target/tunables.h"
 
 struct ctl_lun {

@@ -8,14 +8,14 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "target/daemon.h"
-#include "scsi/lu.h"
-#include "scsi/pr_state.h"
-#include "target/target.h"
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
+#include "scsi/lu.h"
+#include "scsi/pr_state.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/log.h"
 
 #define ERRF(...)                                           \

@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scsi/alua_groups.h"
-#include "target/daemon.h"
-#include "scsi/lu.h"
-#include "target/target.h"
 #include "ctl/compat.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
@@ -17,7 +13,11 @@
 #include "ctl/portalspec.h"
 #include "ctl/rpc_internal.h"
 #include "invar/version.h"
+#include "scsi/alua_groups.h"
+#include "scsi/lu.h"
 #include "scsi/profile.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/log.h"
 
 #define P_STR(st, f, req, maxl) \

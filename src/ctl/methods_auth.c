@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "target/acl.h"
-#include "target/daemon.h"
-#include "target/target.h"
 #include "ctl/config_auth.h"
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"
 #include "ctl/rpc_internal.h"
+#include "target/acl.h"
+#include "target/daemon.h"
+#include "target/target.h"
 
 #define A_STR(st, f, req, maxl) \
 	{ .name = #f, .type = RPC_PARAM_STRING, .required = req, .offset = offsetof(st, f), .max_len = maxl }

@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "ctl/rpc_internal.h"
 #include "target/daemon.h"
 #include "target/tunables.h"
-#include "ctl/rpc_internal.h"
 #include "util/log.h"
 
 /* One optional integer param per limit, named by its key. Absent = -1 (the decoder fills def,

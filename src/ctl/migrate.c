@@ -19,21 +19,21 @@
 
 #include <jansson.h>
 
-#include "scsi/alua_groups.h"
-#include "target/daemon.h"
-#include "scsi/lu.h"
-#include "mig/lu_mig.h"
-#include "mig/mig_handover.h"
-#include "scsi/migsm.h"
-#include "mig/migstream.h"
-#include "scsi/pr_state.h"
-#include "target/target.h"
 #include "ctl/compat.h"
 #include "ctl/migrate.h"
 #include "ctl/rpc_internal.h"
-#include "scsi/scsi.h"
-#include "util/byteorder.h"
+#include "mig/lu_mig.h"
+#include "mig/mig_handover.h"
+#include "mig/migstream.h"
 #include "rt/evloop.h"
+#include "scsi/alua_groups.h"
+#include "scsi/lu.h"
+#include "scsi/migsm.h"
+#include "scsi/pr_state.h"
+#include "scsi/scsi.h"
+#include "target/daemon.h"
+#include "target/target.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 
 struct mig_listener {

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "target/daemon.h"
 #include "ctl/config.h"
 #include "ctl/rpc_internal.h"
+#include "target/daemon.h"
 #include "util/list.h"
 #include "util/log.h"
 

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
+#include "mig/lu_mig.h"
 #include "scsi/alua_groups.h"
 #include "scsi/lu.h"
-#include "mig/lu_mig.h"
 #include "scsi/pr_state.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "target/daemon.h"
-#include "scsi/lu.h"
 #include "mig/mig_handover.h"
+#include "scsi/lu.h"
 #include "scsi/migsm.h"
+#include "target/daemon.h"
 #include "target/target.h"
 
 _Static_assert(sizeof(((struct lu *)0)->mig_redirect) == MIG_REDIRECT_MAX + 1,

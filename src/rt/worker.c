@@ -7,7 +7,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
-#include "target/daemon.h"
 #include "util/list.h"
 #include "util/log.h"
 
@@ -144,14 +143,14 @@ void worker_ring_queue(struct worker *w, struct io_uring_sqe *sqe, struct uring_
 	w->ring_queued++;
 }
 
-int worker_init(struct worker *w, struct daemon *d, unsigned id)
+int worker_init(struct worker *w, void *owner, unsigned id)
 {
 	struct io_uring_params p;
 	int ret, efd;
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
-	w->d = d;
+	w->owner = owner;
 	list_init(&w->deferred);
 	w->loop = ev_loop_new();
 	if (!w->loop)

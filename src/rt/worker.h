@@ -12,7 +12,6 @@
 #include "rt/evloop.h"
 #include "util/list.h"
 
-struct daemon;
 
 /* Embed this in anything submitted to a worker's ring; io_uring user_data points at it.
  * cb runs on the worker's thread with the CQE result (>= 0 or -errno). */
@@ -32,7 +31,7 @@ struct worker_defer {
 struct worker {
 	unsigned id;
 	pthread_t thread;
-	struct daemon *d;
+	void *owner;		/* what runs the worker (the daemon); the runtime never looks */
 	struct ev_loop *loop;
 	struct io_uring ring;
 	bool ring_ready;
@@ -47,7 +46,7 @@ struct worker {
 	atomic_uint nconns;
 };
 
-int worker_init(struct worker *w, struct daemon *d, unsigned id);
+int worker_init(struct worker *w, void *owner, unsigned id);
 int worker_start(struct worker *w);
 void worker_stop(struct worker *w);	/* asks the loop to stop and joins the thread */
 void worker_fini(struct worker *w);

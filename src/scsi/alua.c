@@ -3,11 +3,11 @@
  * (scsi/alua_groups.h), set by the control plane. */
 #include <string.h>
 
+#include "scsi/alua.h"
 #include "scsi/alua_groups.h"
+#include "scsi/dispatch.h"
 #include "scsi/lu.h"
 #include "scsi/nexus.h"
-#include "scsi/alua.h"
-#include "scsi/dispatch.h"
 #include "scsi/profile.h"
 #include "util/byteorder.h"
 

@@ -6,11 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "target/daemon.h"
-#include "scsi/lu.h"
-#include "target/target.h"
-#include "util/log.h"
-
 int alua_group_ref(struct alua_groups *g, uint16_t tag)
 {
 	int free_slot = -1;
@@ -83,29 +78,4 @@ int alua_state_parse(const char *name, enum alua_state *out)
 		}
 	}
 	return -EINVAL;
-}
-
-int alua_set_state(struct daemon *d, struct target *t, uint16_t tag, enum alua_state s)
-{
-	int slot = alua_group_slot(&d->alua_groups, tag);
-	enum alua_state old;
-
-	if (slot < 0)
-		return -ENOENT;
-	pthread_mutex_lock(&d->lock);
-	old = alua_target_state(&t->alua, (unsigned)slot);
-	if (old != s) {
-		atomic_store(&t->alua.state[slot], (uint8_t)s);
-		atomic_store(&t->alua.status[slot], ALUA_STATUS_IMPLICIT);
-		/* SPC-4 5.15.2.5: an implicit transition is reported to every I_T nexus, through
-		 * every LU whose access state changed. */
-		for (unsigned i = 0; i < INVAR_MAX_LUNS; i++)
-			if (t->lus[i])
-				lu_ua_establish_all(t->lus[i], UA_ALUA_CHANGED, 0);
-	}
-	pthread_mutex_unlock(&d->lock);
-	if (old != s)
-		log_info("target %s: port group %u %s -> %s", t->iqn, tag, alua_state_name(old),
-			 alua_state_name(s));
-	return 0;
 }

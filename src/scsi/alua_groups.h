@@ -16,8 +16,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct daemon;
-struct target;
 
 /* Distinct portal group tags a daemon can serve at once. */
 #define ALUA_MAX_GROUPS 32
@@ -63,12 +61,6 @@ int alua_group_slot(const struct alua_groups *g, uint16_t tag);
  * "unavailable", "transitioning". parse returns 0 or -EINVAL. */
 const char *alua_state_name(enum alua_state s);
 int alua_state_parse(const char *name, enum alua_state *out);
-
-/* Sets the state of group tag for every LU of t and establishes ASYMMETRIC ACCESS STATE CHANGED
- * on every I_T nexus that knows one of them (SPC-4 5.15.2.5: an implicit transition is
- * reported to every I_T nexus). Control plane, takes daemon.lock. Returns 0, -ENOENT when no
- * portal ever used tag. A state equal to the current one changes nothing. */
-int alua_set_state(struct daemon *d, struct target *t, uint16_t tag, enum alua_state s);
 
 /* The state a nexus sees through slot (ACTIVE_OPTIMIZED for a NULL target). */
 static inline enum alua_state alua_target_state(const struct alua_target *a, unsigned slot)

@@ -5,12 +5,12 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "scsi/lu.h"
-#include "scsi/nexus.h"
-#include "scsi/migsm.h"
-#include "scsi/pr_state.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
+#include "scsi/lu.h"
+#include "scsi/migsm.h"
+#include "scsi/nexus.h"
+#include "scsi/pr_state.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/log.h"

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "scsi/task.h"
 #include "scsi/sense.h"
+#include "scsi/task.h"
 
 /* One id per dispatch-table row; a profile's opcode set is a bitmap of these. Ids are stable:
  * add new ones at the end, never renumber (profiles refer to them). */

@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rt/pcount.h"
 #include "scsi/limits.h"
 #include "util/list.h"
-#include "rt/pcount.h"
 
 struct backstore;
 struct it_nexus;

@@ -9,10 +9,10 @@
 #include <jansson.h>
 
 #include "backstore/backstore.h"
-#include "scsi/lu.h"
-#include "scsi/nexus.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/byteorder.h"

@@ -8,6 +8,17 @@
 #include "scsi/limits.h"
 
 struct alua_target;
+struct lu;
+
+/* What the SCSI core asks of the layers above about the target a nexus belongs to. The layer
+ * that creates the nexus (the fabric, on behalf of the daemon model) points it at its table. */
+struct scsi_port_ops {
+	/* Abort, without a response, the tasks on lu of every I_T nexus whose id is in ids,
+	 * whichever session or fabric carries them (PREEMPT AND ABORT, SPC-4 5.12.11.5). Called
+	 * from any worker; asynchronous. */
+	void (*lu_abort_tasks)(void *ctx, struct lu *lu, const uint64_t *ids, unsigned n);
+};
+
 #define NEXUS_TMF_ABORT_TASK (1u << 0)
 #define NEXUS_TMF_ABORT_TASK_SET (1u << 1)
 #define NEXUS_TMF_CLEAR_ACA (1u << 2)
@@ -31,6 +42,9 @@ struct it_nexus {
 	/* Task management functions the fabric implements on this nexus (NEXUS_TMF_*), for
 	 * REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (SPC-4 6.40). */
 	uint32_t tmf_supported;
+	/* The layers above (NULL: none, e.g. unit tests): port_ops->fn(port_ctx, ...). */
+	const struct scsi_port_ops *port_ops;
+	void *port_ctx;
 };
 
 #endif

@@ -6,17 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "target/daemon.h"
-#include "scsi/lu.h"
-#include "scsi/nexus.h"
-#include "scsi/pr_state.h"
-#include "rt/worker.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
 #include "scsi/pr_codec.h"
+#include "scsi/pr_state.h"
 #include "util/byteorder.h"
-#include "util/log.h"
 #include "util/hex.h"
+#include "util/log.h"
 
 /* PR IN service actions (SPC-4 6.15.1 Table 163). */
 #define PR_IN_READ_KEYS 0x0
@@ -360,15 +358,15 @@ enum sense_reason pr_out_decode(const uint8_t *cdb, const uint8_t *buf, uint32_t
 
 static void pr_abort_nexuses(struct scsi_task *t, const uint64_t *ids, unsigned n)
 {
-	struct daemon *d = t->worker ? t->worker->d : NULL;
+	const struct it_nexus *nx = t->nexus;
 
 	if (!n)
 		return;
-	if (!d || !d->fabric || !d->fabric->lu_abort_tasks) {
+	if (!nx || !nx->port_ops || !nx->port_ops->lu_abort_tasks) {
 		log_warn("PREEMPT AND ABORT: no fabric to abort %u nexus(es) on", n);
 		return;
 	}
-	d->fabric->lu_abort_tasks(d, t->lu, ids, n);
+	nx->port_ops->lu_abort_tasks(nx->port_ctx, t->lu, ids, n);
 }
 
 void pr_execute_out(struct scsi_task *t)

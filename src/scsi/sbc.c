@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "scsi/lu.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
+#include "scsi/lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/byteorder.h"

@@ -5,11 +5,11 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
-#include "scsi/lu.h"
-#include "scsi/nexus.h"
-#include "target/target.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
+#include "scsi/lu.h"
+#include "scsi/lun_view.h"
+#include "scsi/nexus.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/byteorder.h"

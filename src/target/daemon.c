@@ -8,8 +8,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "target/target.h"
 #include "rt/worker.h"
+#include "target/target.h"
 #include "util/log.h"
 
 int daemon_init(struct daemon *d, const char *data_dir, unsigned nworkers)
@@ -142,3 +142,15 @@ void daemon_fini(struct daemon *d)
 	d->main_loop = NULL;
 	pthread_mutex_destroy(&d->lock);
 }
+
+static void daemon_lu_abort_tasks(void *ctx, struct lu *lu, const uint64_t *ids, unsigned n)
+{
+	struct daemon *d = ctx;
+
+	if (d && d->fabric && d->fabric->lu_abort_tasks)
+		d->fabric->lu_abort_tasks(d, lu, ids, n);
+}
+
+const struct scsi_port_ops daemon_port_ops = {
+	.lu_abort_tasks = daemon_lu_abort_tasks,
+};

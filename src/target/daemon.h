@@ -7,10 +7,12 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "target/acl.h"
-#include "scsi/alua_groups.h"
-#include "target/tunables.h"
 #include "rt/evloop.h"
+#include "rt/worker.h"
+#include "scsi/alua_groups.h"
+#include "scsi/nexus.h"
+#include "target/acl.h"
+#include "target/tunables.h"
 #include "util/list.h"
 
 struct worker;
@@ -92,5 +94,14 @@ void daemon_fini(struct daemon *d);
 /* Worker for a new connection: the one with the fewest live connections (round robin among
  * equals); counts the connection on it (the fabric calls worker_conn_done when it ends). */
 struct worker *daemon_pick_worker(struct daemon *d);
+/* The nexus hooks of every target of d (struct scsi_port_ops, with d as the context): they
+ * reach the fabric through d->fabric. */
+extern const struct scsi_port_ops daemon_port_ops;
+
+/* The daemon a worker runs for (the runtime keeps it as an untyped owner). */
+static inline struct daemon *worker_daemon(const struct worker *w)
+{
+	return w->owner;
+}
 
 #endif

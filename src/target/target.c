@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "target/daemon.h"
 #include "scsi/lu.h"
+#include "target/daemon.h"
 #include "util/log.h"
 
 /* RFC 7143 4.2.7.1 / RFC 3722 stringprep output: we accept the ASCII subset every initiator
@@ -214,14 +214,27 @@ out:
 	return v;
 }
 
-void lun_view_put(struct lun_view *v)
+int alua_set_state(struct daemon *d, struct target *t, uint16_t tag, enum alua_state s)
 {
-	unsigned i;
+	int slot = alua_group_slot(&d->alua_groups, tag);
+	enum alua_state old;
 
-	if (!v)
-		return;
-	for (i = 0; i < INVAR_MAX_LUNS; i++)
-		if (v->lus[i])
-			lu_put(v->lus[i]);
-	free(v);
+	if (slot < 0)
+		return -ENOENT;
+	pthread_mutex_lock(&d->lock);
+	old = alua_target_state(&t->alua, (unsigned)slot);
+	if (old != s) {
+		atomic_store(&t->alua.state[slot], (uint8_t)s);
+		atomic_store(&t->alua.status[slot], ALUA_STATUS_IMPLICIT);
+		/* SPC-4 5.15.2.5: an implicit transition is reported to every I_T nexus, through
+		 * every LU whose access state changed. */
+		for (unsigned i = 0; i < INVAR_MAX_LUNS; i++)
+			if (t->lus[i])
+				lu_ua_establish_all(t->lus[i], UA_ALUA_CHANGED, 0);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (old != s)
+		log_info("target %s: port group %u %s -> %s", t->iqn, tag, alua_state_name(old),
+			 alua_state_name(s));
+	return 0;
 }

@@ -7,9 +7,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "target/acl.h"
 #include "scsi/alua_groups.h"
 #include "scsi/limits.h"
+#include "scsi/lun_view.h"
+#include "target/acl.h"
 #include "util/list.h"
 
 struct daemon;
@@ -36,14 +37,6 @@ struct target {
 	struct target_auth auth;
 };
 
-/* A session's private, immutable snapshot of a target's LUN table. It holds a reference on every
- * LU it names, so the command path looks LUNs up without locks or atomics. */
-struct lun_view {
-	unsigned gen;
-	unsigned count;			/* number of mapped LUNs */
-	struct lu *lus[INVAR_MAX_LUNS];	/* indexed by LUN; NULL = not mapped */
-};
-
 /* Creates and links a target; -EEXIST if the name is taken, -EINVAL for a bad iSCSI name. */
 int target_create(struct daemon *d, const char *iqn, struct target **out);
 /* Unlinks and frees a target once the fabric has closed its sessions; LUs are released. */
@@ -65,6 +58,12 @@ void target_auth_changed(struct daemon *d, struct target *t);
 /* Who may use the target changed but not what they see (portal binding): sessions it no longer
  * admits (initiator or portal) are closed; the others keep their views, no unit attention. */
 void target_access_changed(struct daemon *d, struct target *t);
+/* Sets the state of group tag for every LU of t and establishes ASYMMETRIC ACCESS STATE CHANGED
+ * on every I_T nexus that knows one of them (SPC-4 5.15.2.5: an implicit transition is
+ * reported to every I_T nexus). Control plane, takes daemon.lock. Returns 0, -ENOENT when no
+ * portal ever used tag. A state equal to the current one changes nothing. */
+int alua_set_state(struct daemon *d, struct target *t, uint16_t tag, enum alua_state s);
+
 /* Lowest free LUN number, or -ENOSPC. Under daemon.lock. */
 int target_lun_next_free(struct target *t);
 
@@ -72,7 +71,6 @@ int target_lun_next_free(struct target *t);
  * maps LUNs, only those, at the initiator's numbers; otherwise every LUN. Returns NULL on
  * ENOMEM. */
 struct lun_view *lun_view_get(struct daemon *d, struct target *t, const char *initiator);
-void lun_view_put(struct lun_view *v);
 
 /* iSCSI name check (RFC 7143 4.2.7: iqn., eui., naa. forms; lower-case letters, digits, '-',
  * '.', ':'; at most 223 bytes). Returns 0 or -EINVAL. */

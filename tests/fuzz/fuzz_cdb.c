@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "scsi/lu.h"
 #include "scsi/nexus.h"
-#include "target/target.h"
 #include "scsi/scsi.h"
+#include "target/target.h"
 #include "util/log.h"
-#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,12 +20,12 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "target/daemon.h"
-#include "scsi/lu.h"
-#include "target/target.h"
-#include "rt/worker.h"
 #include "fabric/iscsi/iscsi.h"
 #include "fabric/iscsi/iscsi_internal.h"
+#include "rt/worker.h"
+#include "scsi/lu.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

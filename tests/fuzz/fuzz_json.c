@@ -17,11 +17,11 @@
 
 #include <jansson.h>
 
-#include "target/daemon.h"
-#include "target/target.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/rpc.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

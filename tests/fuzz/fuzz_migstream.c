@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mig/migstream.h"
 #include "fuzz_util.h"
+#include "mig/migstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scsi/limits.h"
 #include "fabric/iscsi/pdu.h"
+#include "scsi/limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

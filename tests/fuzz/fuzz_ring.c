@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "util/log.h"
-#include "fuzz_util.h"
 #include "../unit/user_ring_harness.h"
+#include "fuzz_util.h"
+#include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

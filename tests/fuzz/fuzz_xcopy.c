@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scsi/lu.h"
-#include "scsi/nexus.h"
-#include "target/target.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
 #include "scsi/scsi.h"
 #include "scsi/xcopy.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 #include "util/log.h"
 

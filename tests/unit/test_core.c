@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "rt/evloop.h"
+#include "rt/worker.h"
 #include "target/daemon.h"
 #include "target/target.h"
-#include "rt/worker.h"
 #include "util/byteorder.h"
 #include "util/crc32c.h"
-#include "rt/evloop.h"
 
 static void test_crc32c_vectors(void **state)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "scsi/lu.h"
 #include "mig/mig_handover.h"
+#include "scsi/lu.h"
 
 static void test_portal_check(void **state)
 {

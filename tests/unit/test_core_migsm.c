@@ -11,8 +11,8 @@
 
 #include "scsi/lu.h"
 #include "scsi/migsm.h"
-#include "scsi/task.h"
 #include "scsi/scsi.h"
+#include "scsi/task.h"
 
 /* The whole expected table: -1 = no transition. */
 static const int expect[MIG_STATE_COUNT][MIG_EVENT_COUNT] = {

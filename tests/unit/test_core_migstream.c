@@ -11,9 +11,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "scsi/lu.h"
 #include "mig/lu_mig.h"
 #include "mig/migstream.h"
+#include "scsi/lu.h"
 #include "scsi/nexus.h"
 #include "scsi/pr_state.h"
 #include "scsi/profile.h"

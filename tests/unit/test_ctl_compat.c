@@ -12,8 +12,8 @@
 
 #include <jansson.h>
 
-#include "scsi/lu.h"
 #include "ctl/compat.h"
+#include "scsi/lu.h"
 
 struct reasons {
 	int n;

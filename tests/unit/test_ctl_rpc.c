@@ -17,11 +17,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "target/daemon.h"
-#include "target/target.h"
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/rpc.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/log.h"
 
 /* ---- a fake fabric ---- */

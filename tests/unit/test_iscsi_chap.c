@@ -10,10 +10,10 @@
 #include <errno.h>
 #include <cmocka.h>
 
-#include "target/acl.h"
 #include "ctl/config.h"
 #include "fabric/iscsi/chap.h"
 #include "fabric/iscsi/params.h"
+#include "target/acl.h"
 
 #define SECRET "alicesecret123"
 

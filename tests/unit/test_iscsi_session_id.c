@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "target/daemon.h"
 #include "fabric/iscsi/iscsi.h"
 #include "fabric/iscsi/iscsi_internal.h"
+#include "target/daemon.h"
 
 #define INIT "iqn.2026-01.test:host"
 #define TGT "iqn.2026-01.test:disk"

@@ -11,15 +11,15 @@
 
 #include <cmocka.h>
 
+#include "scsi/alua.h"
 #include "scsi/alua_groups.h"
-#include "target/daemon.h"
+#include "scsi/cdb.h"
 #include "scsi/lu.h"
 #include "scsi/nexus.h"
-#include "target/target.h"
-#include "scsi/alua.h"
-#include "scsi/cdb.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 
 /* ---- the encoder ---- */

@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "scsi/cdb.h"
 #include "scsi/lu.h"
 #include "scsi/nexus.h"
-#include "target/target.h"
-#include "scsi/cdb.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 
 #define BLOCKS 2048u

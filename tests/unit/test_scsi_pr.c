@@ -10,8 +10,8 @@
 #include <cmocka.h>
 
 #include "scsi/nexus.h"
-#include "scsi/pr_state.h"
 #include "scsi/pr_codec.h"
+#include "scsi/pr_state.h"
 #include "util/byteorder.h"
 
 static struct pr_port port(const char *name, uint8_t isid_last)

@@ -10,13 +10,13 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "scsi/lu.h"
-#include "scsi/nexus.h"
-#include "target/target.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 
 #define BLOCKS 2048u

@@ -12,14 +12,14 @@
 #include <cmocka.h>
 
 #include "backstore/backstore.h"
-#include "scsi/lu.h"
-#include "scsi/nexus.h"
-#include "target/target.h"
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
+#include "scsi/lu.h"
+#include "scsi/nexus.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
 #include "scsi/xcopy.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 
 #define BUF_MAX 8192

@@ -22,7 +22,6 @@
 #include <sys/un.h>
 
 #include "backstore/user/user_internal.h"
-#include "target/daemon.h"
 #include "rt/worker.h"
 #include "util/log.h"
 
@@ -34,7 +33,9 @@
 
 /* The one per-daemon context of handlers: a process runs one daemon. */
 struct user_hub {
-	struct daemon *d;
+	struct ev_loop *main_loop;
+	struct worker *workers;
+	unsigned nworkers;
 	bool running;
 	atomic_bool stopping;
 	int lfd;
@@ -83,15 +84,15 @@ int user_hub_dev_open(struct user_dev *dev, char *err, size_t err_len)
 		snprintf(err, err_len, "user backstore: the handler socket is not running");
 		return -ENOTCONN;
 	}
-	dev->nq = user_hub.d->nworkers;
+	dev->nq = user_hub.nworkers;
 	dev->q = calloc(dev->nq, sizeof(*dev->q));
 	if (!dev->q) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
 	for (i = 0; i < dev->nq; i++) {
-		user_queue_init(&dev->q[i], dev, i, user_hub.d->workers[i].loop);
-		dev->q[i].worker = &user_hub.d->workers[i];
+		user_queue_init(&dev->q[i], dev, i, user_hub.workers[i].loop);
+		dev->q[i].worker = &user_hub.workers[i];
 	}
 	pthread_mutex_lock(&user_hub.lock);
 	list_for_each(pos, &user_hub.devs)
@@ -131,7 +132,7 @@ static void hub_attach_free(struct user_attach *att)
 	unsigned i;
 
 	if (att->sock >= 0) {
-		ev_fd_del(user_hub.d->main_loop, &att->sock_ev);
+		ev_fd_del(user_hub.main_loop, &att->sock_ev);
 		close(att->sock);
 	}
 	list_del(&att->node);
@@ -185,7 +186,7 @@ void user_hub_queue_detached(struct user_attach *att)
 		return; /* no hub: unit tests and the fuzzer drive queues alone */
 	/* The last queue is off the memory. While stopping, user_hub_stop() frees it. */
 	if (!atomic_load(&user_hub.stopping))
-		ev_call(user_hub.d->main_loop, hub_release_fn, att);
+		ev_call(user_hub.main_loop, hub_release_fn, att);
 }
 
 /* Main thread: take att off every queue (asynchronously), then free it. */
@@ -201,10 +202,10 @@ static void hub_detach(struct user_attach *att)
 	}
 	att->state = ATT_DETACHING;
 	log_info("user %s: handler pid %d detached", att->dev->name, (int)att->pid);
-	ev_fd_del(user_hub.d->main_loop, &att->sock_ev);
+	ev_fd_del(user_hub.main_loop, &att->sock_ev);
 	atomic_store(&att->detach_left, att->dev->nq);
 	for (i = 0; i < att->dev->nq; i++)
-		if (ev_call(user_hub.d->workers[i].loop, hub_queue_detach_fn, &att->calls[i]) < 0)
+		if (ev_call(user_hub.workers[i].loop, hub_queue_detach_fn, &att->calls[i]) < 0)
 			log_err("user %s: cannot reach worker %u to detach", att->dev->name, i);
 }
 
@@ -227,7 +228,7 @@ void user_hub_attach_broken(struct user_attach *att, const char *why)
 		return;
 	if (!user_hub.running)
 		return; /* no hub (tests): the queue is marked broken, that is all */
-	ev_call(user_hub.d->main_loop, hub_kill_fn, att);
+	ev_call(user_hub.main_loop, hub_kill_fn, att);
 }
 
 void user_hub_dev_close(struct user_dev *dev)
@@ -245,7 +246,7 @@ void user_hub_dev_close(struct user_dev *dev)
 		if (!worker_self())
 			hub_detach(att);
 		else
-			ev_call(user_hub.d->main_loop, hub_detach_fn, att);
+			ev_call(user_hub.main_loop, hub_detach_fn, att);
 	}
 	user_dev_put(dev);
 }
@@ -421,7 +422,7 @@ static void hub_on_ready(struct user_attach *att)
 	log_info("user %s: handler pid %d ready (features 0x%llx, %u queues)", att->dev->name,
 		 (int)att->pid, (unsigned long long)att->features, att->dev->nq);
 	for (i = 0; i < att->dev->nq; i++)
-		if (ev_call(user_hub.d->workers[i].loop, hub_queue_attach_fn, &att->calls[i]) < 0)
+		if (ev_call(user_hub.workers[i].loop, hub_queue_attach_fn, &att->calls[i]) < 0)
 			log_err("user %s: cannot reach worker %u to attach", att->dev->name, i);
 }
 
@@ -529,28 +530,30 @@ static void hub_accept_cb(struct ev_fd *h, uint32_t events)
 	list_add_tail(&user_hub.conns, &att->node);
 	user_hub.nconns++;
 	att->sock_ev.cb = hub_conn_cb;
-	if (ev_fd_add(user_hub.d->main_loop, &att->sock_ev, fd, EPOLLIN) < 0) {
+	if (ev_fd_add(user_hub.main_loop, &att->sock_ev, fd, EPOLLIN) < 0) {
 		att->sock = -1;
 		close(fd);
 		hub_attach_free(att);
 	}
 }
 
-int user_hub_start(struct daemon *d, const struct user_hub_config *cfg)
+int user_hub_start(const struct user_hub_env *env, const struct user_hub_config *cfg)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, ret;
 
-	user_hub.d = d;
+	user_hub.main_loop = env->main_loop;
+	user_hub.workers = env->workers;
+	user_hub.nworkers = env->nworkers;
 	if (cfg && cfg->wait_ms)
 		user_hub.wait_ms = cfg->wait_ms;
 	if (cfg && cfg->io_timeout_ms)
 		user_hub.io_timeout_ms = cfg->io_timeout_ms;
 	list_init(&user_hub.devs);
 	list_init(&user_hub.conns);
-	if (snprintf(user_hub.path, sizeof(user_hub.path), "%s/handler.sock", d->data_dir) >=
+	if (snprintf(user_hub.path, sizeof(user_hub.path), "%s/handler.sock", env->data_dir) >=
 		(int)sizeof(sa.sun_path)) {
-		log_err("handler socket path %s/handler.sock is too long", d->data_dir);
+		log_err("handler socket path %s/handler.sock is too long", env->data_dir);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, user_hub.path);
@@ -568,7 +571,7 @@ int user_hub_start(struct daemon *d, const struct user_hub_config *cfg)
 	}
 	user_hub.lfd = fd;
 	user_hub.lev.cb = hub_accept_cb;
-	ret = ev_fd_add(d->main_loop, &user_hub.lev, fd, EPOLLIN);
+	ret = ev_fd_add(user_hub.main_loop, &user_hub.lev, fd, EPOLLIN);
 	if (ret < 0) {
 		close(fd);
 		user_hub.lfd = -1;
@@ -579,7 +582,7 @@ int user_hub_start(struct daemon *d, const struct user_hub_config *cfg)
 	return 0;
 }
 
-void user_hub_stop(struct daemon *d)
+void user_hub_stop(void)
 {
 	struct list_node *pos, *tmp;
 	struct user_attach *att;
@@ -590,7 +593,7 @@ void user_hub_stop(struct daemon *d)
 		return;
 	user_hub.running = false;
 	atomic_store(&user_hub.stopping, true);
-	ev_fd_del(d->main_loop, &user_hub.lev);
+	ev_fd_del(user_hub.main_loop, &user_hub.lev);
 	close(user_hub.lfd);
 	user_hub.lfd = -1;
 	unlink(user_hub.path);

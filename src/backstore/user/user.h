@@ -5,7 +5,17 @@
 
 #include <stdint.h>
 
-struct daemon;
+struct ev_loop;
+struct worker;
+
+/* Where the hub runs: the main thread's loop (the handler socket, attach and detach), the
+ * workers (one ring queue each) and the directory of the socket. */
+struct user_hub_env {
+	struct ev_loop *main_loop;
+	struct worker *workers;
+	unsigned nworkers;
+	const char *data_dir;
+};
 
 /* Timeouts, in milliseconds (0 = keep the default). */
 struct user_hub_config {
@@ -15,10 +25,10 @@ struct user_hub_config {
 				 * killed, and its commands get BUSY (default 30000) */
 };
 
-/* Before any user LU is created (after daemon_init); listens on DATA_DIR/handler.sock from the
+/* Before any user LU is created (after the workers exist); listens on DATA_DIR/handler.sock from the
  * main loop. 0 or -errno. */
-int user_hub_start(struct daemon *d, const struct user_hub_config *cfg);
+int user_hub_start(const struct user_hub_env *env, const struct user_hub_config *cfg);
 /* While the workers still run (before daemon_fini): detaches every handler, closes the socket. */
-void user_hub_stop(struct daemon *d);
+void user_hub_stop(void);
 
 #endif

@@ -12,8 +12,8 @@
 
 #include "backstore/backstore.h"
 #include "backstore/user/ring.h"
-#include "rt/worker.h"
 #include "rt/evloop.h"
+#include "rt/worker.h"
 #include "util/list.h"
 
 #define USER_RING_ENTRIES 256		/* commands in flight per queue */

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "target/acl.h"
 #include "fabric/iscsi/params.h"
+#include "target/acl.h"
 
 #define CHAP_DIGEST_MAX 32		/* SHA-256 and SHA3-256 */
 #define CHAP_CHALLENGE_MIN 16		/* our challenge: max(16, digest length) random bytes */

@@ -1,7 +1,7 @@
 /* An iSCSI connection: the receive state machine (BHS, AHS, digests, data), the send queue,
  * NOP-In pings and the connection's life from accept to teardown (RFC 7143 4, 7, 11). */
-#include "fabric/iscsi/iscsi_internal.h"
 #include "fabric/iscsi/iscsi.h"
+#include "fabric/iscsi/iscsi_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,9 +15,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "rt/worker.h"
 #include "target/daemon.h"
 #include "target/target.h"
-#include "rt/worker.h"
 #include "util/byteorder.h"
 #include "util/crc32c.h"
 #include "util/log.h"
@@ -925,19 +925,19 @@ void iscsi_conn_start(struct worker *w, int fd)
 
 void iscsi_conn_start_tpg(struct worker *w, int fd, unsigned tpgt)
 {
-	struct iscsi_fabric *f = iscsi_fabric_get(w->d);
+	struct iscsi_fabric *f = iscsi_fabric_get(worker_daemon(w));
 	struct iscsi_conn *c = calloc(1, sizeof(*c));
 	struct invar_limits lim;
 	int one = 1;
 
 	if (!c || !f)
 		goto fail;
-	daemon_limits_get(w->d, &lim);	/* a run-time change applies from the next connection */
+	daemon_limits_get(worker_daemon(w), &lim);	/* a run-time change applies from the next connection */
 	c->rxbuf = malloc(ISCSI_RX_BUF);
 	if (!c->rxbuf)
 		goto fail;
 	atomic_init(&c->refcnt, 1);
-	c->d = w->d;
+	c->d = worker_daemon(w);
 	c->w = w;
 	c->fd = fd;
 	c->tpgt = (uint16_t)tpgt;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "rt/worker.h"
 #include "target/daemon.h"
 #include "target/target.h"
-#include "rt/worker.h"
 #include "util/log.h"
 
 struct iscsi_fabric *iscsi_fabric_get(struct daemon *d)

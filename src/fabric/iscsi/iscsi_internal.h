@@ -8,14 +8,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "target/acl.h"
-#include "scsi/nexus.h"
-#include "scsi/task.h"
-#include "rt/worker.h"
 #include "fabric/iscsi/params.h"
 #include "fabric/iscsi/pdu.h"
-#include "rt/pcount.h"
 #include "rt/evloop.h"
+#include "rt/pcount.h"
+#include "rt/worker.h"
+#include "scsi/nexus.h"
+#include "scsi/task.h"
+#include "target/acl.h"
 #include "util/list.h"
 
 struct daemon;

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mig/mig_handover.h"
+#include "rt/worker.h"
 #include "scsi/alua_groups.h"
 #include "target/daemon.h"
-#include "mig/mig_handover.h"
 #include "target/target.h"
-#include "rt/worker.h"
 #include "util/byteorder.h"
 #include "util/log.h"
 
@@ -161,6 +161,8 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 		rc = alua_group_slot(&c->d->alua_groups, c->tpgt);
 		s->nexus.alua_slot = rc < 0 ? ALUA_MAX_GROUPS : (unsigned)rc;
 		s->nexus.tmf_supported = iscsi_tmf_supported;
+		s->nexus.port_ops = &daemon_port_ops;
+		s->nexus.port_ctx = c->d;
 		rc = iscsi_session_attach_view(s);
 		if (rc) {
 			target_put(s->target);

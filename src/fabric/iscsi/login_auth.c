@@ -13,10 +13,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "fabric/iscsi/chap.h"
 #include "target/acl.h"
 #include "target/daemon.h"
 #include "target/target.h"
-#include "fabric/iscsi/chap.h"
 #include "util/log.h"
 
 struct iscsi_auth {

@@ -1,8 +1,8 @@
 /* Network portals: listening sockets on the main loop. Each accepted connection is handed to a
  * worker (the one with the fewest connections, daemon_pick_worker) with ev_call(); the main
  * thread never touches it again. */
-#include "fabric/iscsi/iscsi_internal.h"
 #include "fabric/iscsi/iscsi.h"
+#include "fabric/iscsi/iscsi_internal.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -14,9 +14,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "target/daemon.h"
-#include "scsi/limits.h"
 #include "rt/worker.h"
+#include "scsi/limits.h"
+#include "target/daemon.h"
 #include "util/log.h"
 
 #define ISCSI_PORTAL_STR_MAX 80

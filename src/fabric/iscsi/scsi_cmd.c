@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scsi/lu.h"
-#include "target/target.h"
 #include "rt/worker.h"
+#include "scsi/lu.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 #include "util/log.h"
 

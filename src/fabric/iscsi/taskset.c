@@ -7,9 +7,9 @@
 
 #include <stdlib.h>
 
-#include "target/daemon.h"
-#include "scsi/lu.h"
 #include "rt/worker.h"
+#include "scsi/lu.h"
+#include "target/daemon.h"
 #include "util/log.h"
 
 struct iscsi_xabort {

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "scsi/nexus.h"
-#include "target/target.h"
 #include "scsi/scsi.h"
+#include "target/target.h"
 #include "util/byteorder.h"
 #include "util/log.h"
 
