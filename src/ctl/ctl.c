@@ -11,7 +11,7 @@
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "scsi/lu.h"
-#include "scsi/pr_state.h"
+#include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "target/daemon.h"

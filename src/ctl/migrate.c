@@ -29,7 +29,7 @@
 #include "scsi/alua_groups.h"
 #include "scsi/lu.h"
 #include "scsi/migsm.h"
-#include "scsi/pr_state.h"
+#include "scsi/pr_lu.h"
 #include "scsi/scsi.h"
 #include "target/daemon.h"
 #include "target/target.h"

@@ -10,7 +10,7 @@
 #include "mig/lu_mig.h"
 #include "scsi/alua_groups.h"
 #include "scsi/lu.h"
-#include "scsi/pr_state.h"
+#include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 

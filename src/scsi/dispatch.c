@@ -10,7 +10,7 @@
 #include "scsi/lu.h"
 #include "scsi/migsm.h"
 #include "scsi/nexus.h"
-#include "scsi/pr_state.h"
+#include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/log.h"

@@ -10,7 +10,7 @@
 #include "backstore/backstore.h"
 #include "scsi/lu.h"
 #include "scsi/nexus.h"
-#include "scsi/pr_state.h"
+#include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/atomic_file.h"

@@ -11,7 +11,7 @@
 #include "scsi/lu.h"
 #include "scsi/nexus.h"
 #include "scsi/pr_codec.h"
-#include "scsi/pr_state.h"
+#include "scsi/pr_lu.h"
 #include "util/byteorder.h"
 #include "util/hex.h"
 #include "util/log.h"

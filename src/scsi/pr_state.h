@@ -1,6 +1,6 @@
 /* Persistent reservations (SPC-4 5.12): the registrations and the reservation of one LU, the
  * PERSISTENT RESERVE OUT state machine, the conflict rules every command is checked against,
- * and the APTPL file. The CDB and parameter-list codecs live in src/scsi/pr.c; this file only
+ * and the APTPL file's JSON form (pr_json.c). The LU's PR object is scsi/pr_lu.h. The CDB and parameter-list codecs live in src/scsi/pr.c; this file only
  * sees decoded requests, so the state machine is testable without a daemon.
  *
  * A registration belongs to an initiator port (InitiatorName + ISID, or every ISID of the name
@@ -9,8 +9,6 @@
 #ifndef INVAR_SCSI_PR_STATE_H
 #define INVAR_SCSI_PR_STATE_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,15 +132,11 @@ struct pr_effects {
 	struct pr_effect *e;
 };
 
-/* The LU's PR object (lu->pr, NULL when the profile has no persistent reservations). */
-struct pr_lu {
-	pthread_mutex_t lock;	/* st: taken briefly to read or swap, never across I/O */
-	pthread_mutex_t update;	/* serialises PR OUT, held across the APTPL file write */
-	struct pr_state st;
-	atomic_bool reserved;	/* st.reserved: the per-command fast path reads only this... */
-	atomic_bool registered;	/* ...and this (st.nregs > 0) */
-	bool ptpl_capable;	/* the LU has a state directory (REPORT CAPABILITIES PTPL_C) */
-};
+/* A failed outcome: result r, the field (byte, bit; bit -1 = the whole byte) it is about. */
+static inline struct pr_status pr_status_err(enum pr_result r, unsigned byte, int bit)
+{
+	return (struct pr_status){ r, (uint16_t)byte, (int8_t)bit };
+}
 
 /* ---- the pure state machine (unit tested) --------------------------------------------- */
 
@@ -151,6 +145,10 @@ void pr_state_free(struct pr_state *s);
 int pr_state_copy(struct pr_state *dst, const struct pr_state *src);
 /* Port of a nexus. */
 void pr_port_from_nexus(struct pr_port *p, const struct it_nexus *n);
+/* Whether initiator port (initiator, isid) on relative port rel_port_id is p (any_port: on any
+ * target port). */
+bool pr_port_covers(const struct pr_port *p, bool any_port, const char *initiator,
+		    const uint8_t isid[6], uint16_t rel_port_id);
 /* Whether registration r applies to initiator port me. */
 bool pr_reg_matches(const struct pr_reg *r, const struct pr_port *me);
 /* Index of me's registration, or -1. */
@@ -171,25 +169,5 @@ char *pr_state_to_json(const struct pr_state *s);
 /* Returns 0 or -EINVAL with a reason in err. */
 int pr_state_from_json(struct pr_state *s, const char *text, size_t len, char *err,
 		       size_t err_len);
-
-/* ---- an LU's reservations -------------------------------------------------------------- */
-
-struct pr_lu *pr_lu_new(void);
-void pr_lu_free(struct pr_lu *p);
-/* After lu_set_state_dir: load PR_FILE if there is one. 0, or -errno with a reason naming the
- * file in err (the LU must then be refused). */
-int pr_lu_restore(struct lu *lu, char *err, size_t err_len);
-/* Per-command check. Cheap (two atomics) while nothing is reserved or registered. */
-bool pr_lu_conflict(struct lu *lu, const struct it_nexus *n, enum pr_access acc);
-/* Run a PR OUT: apply to a copy, save it when APTPL, swap it in, establish unit attentions,
- * and return the nexus ids whose tasks PREEMPT AND ABORT must abort (malloc'd in *abort_ids,
- * *n_abort entries; the caller frees). */
-struct pr_status pr_lu_out(struct lu *lu, const struct it_nexus *n, const struct pr_out *o,
-			   uint64_t **abort_ids, unsigned *n_abort);
-/* Live migration: replace the state with st (taken over; st is left empty), saving or removing
- * the APTPL file to match. 0 or -errno (nothing changed). */
-int pr_lu_replace(struct lu *lu, struct pr_state *st);
-/* A consistent copy of the state for PR IN (pr_state_free it). */
-int pr_lu_snapshot(struct lu *lu, struct pr_state *out);
 
 #endif

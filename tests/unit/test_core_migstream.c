@@ -15,7 +15,7 @@
 #include "mig/migstream.h"
 #include "scsi/lu.h"
 #include "scsi/nexus.h"
-#include "scsi/pr_state.h"
+#include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "util/byteorder.h"
 #include "util/crc32c.h"
