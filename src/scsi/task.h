@@ -22,6 +22,7 @@
 
 struct lu;
 struct it_nexus;
+struct scsi_cmd;
 struct lun_view;
 struct worker;
 
@@ -89,7 +90,7 @@ struct scsi_task {
 	uint32_t nblocks;
 	uint32_t core_flags;
 	bool mig_counted;		/* counted in lu->mig_inflight (scsi/migsm.c) */
-	const void *cmd;		/* the dispatch-table entry */
+	const struct scsi_cmd *cmd;	/* its dispatch-table row (scsi/dispatch.h) */
 	/* Fabric in: lu is kept alive by the fabric for the task's whole life (a LUN view that
 	 * holds a reference on it), so the task took none and release drops none. Saves an
 	 * atomic on a cache line every worker's commands to that LU would share. */
