@@ -55,9 +55,9 @@ json_t *compat_describe_lu(const struct lu *lu, const char *iqn, unsigned lun)
 			 "provisioning", lbp && lu->bs->thin ? "thin" : "full",
 			 "lbprz", lbp && lu->bs->unmap_zeroes,
 			 "reservations", reservations_of(p),
-			 "write_cache", "wce", atomic_load(&lu->wce),
+			 "write_cache", "wce", atomic_load(&lu->mode.wce),
 			 "read_only", lu->bs && lu->bs->read_only,
-			 "software_write_protect", atomic_load(&lu->swp));
+			 "software_write_protect", atomic_load(&lu->mode.swp));
 }
 
 /* ---- check -------------------------------------------------------------------------------- */

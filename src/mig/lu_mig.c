@@ -9,7 +9,9 @@
 #include "backstore/backstore.h"
 #include "mig/lu_mig.h"
 #include "scsi/alua_groups.h"
+#include "scsi/dispatch.h"
 #include "scsi/lu.h"
+#include "scsi/lu_feature.h"
 #include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
@@ -71,39 +73,90 @@ static int export_uas(struct lu *lu, struct mig_lu_state *s)
 	return ret;
 }
 
-int lu_mig_export(struct lu *lu, const char *iqn, uint32_t lun, struct mig_lu_state *s)
+/* ---- the per-feature rows ----------------------------------------------------------------- */
+
+static int export_mode(struct lu *lu, struct mig_lu_state *s)
 {
 	size_t ml = scsi_profile_mode_state_len(lu->profile);
 
-	snprintf(s->target, sizeof(s->target), "%s", iqn);
-	s->lun = lun;
-	snprintf(s->serial, sizeof(s->serial), "%s", lu->cfg.serial);
-	s->naa_len = (uint8_t)lu->cfg.naa_len;
-	memcpy(s->naa, lu->cfg.naa, sizeof(s->naa));
-	snprintf(s->profile, sizeof(s->profile), "%s", lu->profile->name);
-	s->block_size = lu->block_size;
-	s->num_blocks = lu->num_blocks;
-	snprintf(s->backstore, sizeof(s->backstore), "%s", lu->cfg.backstore);
-	snprintf(s->path, sizeof(s->path), "%s", lu->cfg.path);
-	s->size = lu->cfg.size;
-	s->readonly = lu->cfg.readonly;
-	s->removable = lu->cfg.removable;
-	s->has_provisioning = true;
-	s->can_unmap = lu->bs->can_unmap;
-	s->unmap_zeroes = lu->bs->unmap_zeroes;
-	s->thin = lu->bs->thin;
 	if (ml > MIG_MODE_MAX)
 		return -E2BIG;
 	pthread_mutex_lock(&lu->lock);
 	s->mode_len = (uint8_t)ml;
-	memcpy(s->mode_state, lu->mode_state, ml);
-	memcpy(s->mode_saved, lu->mode_saved, ml);
+	memcpy(s->mode_state, lu->mode.cur, ml);
+	memcpy(s->mode_saved, lu->mode.saved, ml);
 	pthread_mutex_unlock(&lu->lock);
-	s->stopped = atomic_load(&lu->stopped);
-	s->ejected = atomic_load(&lu->ejected);
-	if (export_pr(lu, s) < 0 || export_uas(lu, s) < 0)
-		return -ENOMEM;
 	return 0;
+}
+
+static int import_mode(struct lu *lu, const struct mig_lu_state *s, char *err, size_t err_len)
+{
+	int ret = scsi_lu_mode_set(lu, s->mode_state, s->mode_saved, s->mode_len);
+
+	if (ret < 0)
+		snprintf(err, err_len, "mode pages do not fit profile %s", lu->profile->name);
+	return ret;
+}
+
+static int export_medium(struct lu *lu, struct mig_lu_state *s)
+{
+	s->stopped = atomic_load(&lu->medium.stopped);
+	s->ejected = atomic_load(&lu->medium.ejected);
+	return 0;
+}
+
+static int import_medium(struct lu *lu, const struct mig_lu_state *s, char *err, size_t err_len)
+{
+	atomic_store(&lu->medium.stopped, s->stopped);
+	atomic_store(&lu->medium.ejected, s->ejected && lu->cfg.removable);
+	return 0;
+}
+
+_Static_assert(SBC_MAINT_SANITIZE_FAILED == 3 && SBC_MAINT_FORMAT_FAILED == 4,
+	       "mig/migstream.c checks the MAINT record against these values");
+
+/* A running SANITIZE or FORMAT UNIT is background work on the source's worker, not a command
+ * the drain waits for: the migration fails (before the switch-over, so the source serves on)
+ * and may be retried when it has finished. A failure mode it left travels. */
+static int export_maint(struct lu *lu, struct mig_lu_state *s)
+{
+	int st = atomic_load(&lu->maint.state);
+
+	if (st == SBC_MAINT_SANITIZE || st == SBC_MAINT_FORMAT)
+		return -EBUSY;
+	s->maint_state = (uint8_t)st;
+	s->maint_ause = atomic_load(&lu->maint.ause);
+	return 0;
+}
+
+static int import_maint(struct lu *lu, const struct mig_lu_state *s, char *err, size_t err_len)
+{
+	atomic_store(&lu->maint.ause, s->maint_ause);
+	atomic_store(&lu->maint.state, s->maint_state);
+	return 0;
+}
+
+static int import_uas(struct lu *lu, const struct mig_lu_state *s, char *err, size_t err_len)
+{
+	struct lu_ua_carry *c = NULL;
+	int ret;
+
+	if (s->nuas) {
+		c = calloc(s->nuas, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		for (unsigned i = 0; i < s->nuas; i++) {
+			snprintf(c[i].initiator, sizeof(c[i].initiator), "%s", s->uas[i].initiator);
+			memcpy(c[i].isid, s->uas[i].isid, 6);
+			c[i].rel_port_id = s->uas[i].rel_port_id;
+			c[i].ua_mask = s->uas[i].ua_mask;
+		}
+	}
+	ret = lu_ua_carry_set(lu, c, s->nuas);
+	free(c);
+	if (ret < 0)
+		snprintf(err, err_len, "out of memory");
+	return ret;
 }
 
 int lu_mig_export_alua(const struct alua_target *a, struct mig_lu_state *s)
@@ -204,38 +257,62 @@ static int import_pr(struct lu *lu, const struct mig_lu_state *s, char *err, siz
 	return ret;
 }
 
+/* What migration does with each LU feature (scsi/lu_feature.h): carry it (export at the
+ * source, import at the destination, in table order) or say why it need not. Every feature id
+ * has a row; test_mig_features fails on one that does neither. */
+const struct lu_mig_row lu_mig_rows[LU_F_COUNT] = {
+	[LU_F_NEXUS] = { .export = export_uas, .import = import_uas,
+			 .note = "pending UAs per initiator port; nexus records themselves end at "
+				 "the handover" },
+	[LU_F_MODE] = { .export = export_mode, .import = import_mode },
+	[LU_F_MEDIUM] = { .export = export_medium, .import = import_medium,
+			  .note = "PREVENT is not carried: it belongs to I_T nexuses, which end at "
+				  "the handover (SPC-4 6.13)" },
+	[LU_F_RESV] = { .not_carried = "RESERVE(6/10) belongs to an I_T nexus; the handover ends "
+				       "every nexus, which releases it (SPC-2 5.5.1)" },
+	[LU_F_PR] = { .export = export_pr, .import = import_pr },
+	[LU_F_XCOPY] = { .not_carried = "copy status records are per I_T nexus and end with it; "
+					"a running copy is a command, drained before export" },
+	[LU_F_MAINT] = { .export = export_maint, .import = import_maint },
+	[LU_F_CAW] = { .not_carried = "transient: the drain leaves no COMPARE AND WRITE in "
+				      "flight" },
+	[LU_F_MIG] = { .not_carried = "the migration's own gate: a destination starts RESUMING" },
+};
+
+int lu_mig_export(struct lu *lu, const char *iqn, uint32_t lun, struct mig_lu_state *s)
+{
+	snprintf(s->target, sizeof(s->target), "%s", iqn);
+	s->lun = lun;
+	snprintf(s->serial, sizeof(s->serial), "%s", lu->cfg.serial);
+	s->naa_len = (uint8_t)lu->cfg.naa_len;
+	memcpy(s->naa, lu->cfg.naa, sizeof(s->naa));
+	snprintf(s->profile, sizeof(s->profile), "%s", lu->profile->name);
+	s->block_size = lu->block_size;
+	s->num_blocks = lu->num_blocks;
+	snprintf(s->backstore, sizeof(s->backstore), "%s", lu->cfg.backstore);
+	snprintf(s->path, sizeof(s->path), "%s", lu->cfg.path);
+	s->size = lu->cfg.size;
+	s->readonly = lu->cfg.readonly;
+	s->removable = lu->cfg.removable;
+	s->has_provisioning = true;
+	s->can_unmap = lu->bs->can_unmap;
+	s->unmap_zeroes = lu->bs->unmap_zeroes;
+	s->thin = lu->bs->thin;
+	for (unsigned i = 0; i < LU_F_COUNT; i++) {
+		int ret = lu_mig_rows[i].export ? lu_mig_rows[i].export(lu, s) : 0;
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int lu_mig_import(struct lu *lu, const struct mig_lu_state *s, char *err, size_t err_len)
 {
-	struct lu_ua_carry *c = NULL;
-	int ret;
+	int ret = lu_mig_check(lu, s, err, err_len);
 
-	ret = lu_mig_check(lu, s, err, err_len);
-	if (ret < 0)
-		return ret;
-	ret = scsi_lu_mode_set(lu, s->mode_state, s->mode_saved, s->mode_len);
-	if (ret < 0) {
-		snprintf(err, err_len, "mode pages do not fit profile %s", lu->profile->name);
-		return ret;
-	}
-	atomic_store(&lu->stopped, s->stopped);
-	atomic_store(&lu->ejected, s->ejected && lu->cfg.removable);
-	ret = import_pr(lu, s, err, err_len);
-	if (ret < 0)
-		return ret;
-	if (s->nuas) {
-		c = calloc(s->nuas, sizeof(*c));
-		if (!c)
-			return -ENOMEM;
-		for (unsigned i = 0; i < s->nuas; i++) {
-			snprintf(c[i].initiator, sizeof(c[i].initiator), "%s", s->uas[i].initiator);
-			memcpy(c[i].isid, s->uas[i].isid, 6);
-			c[i].rel_port_id = s->uas[i].rel_port_id;
-			c[i].ua_mask = s->uas[i].ua_mask;
-		}
-	}
-	ret = lu_ua_carry_set(lu, c, s->nuas);
-	free(c);
-	if (ret < 0)
-		snprintf(err, err_len, "out of memory");
+	for (unsigned i = 0; ret == 0 && i < LU_F_COUNT; i++)
+		if (lu_mig_rows[i].import)
+			ret = lu_mig_rows[i].import(lu, s, err, err_len);
 	return ret;
 }

@@ -13,8 +13,8 @@
 #include "target/daemon.h"
 #include "target/target.h"
 
-_Static_assert(sizeof(((struct lu *)0)->mig_redirect) == MIG_REDIRECT_MAX + 1,
-	       "lu.mig_redirect holds MIG_REDIRECT_MAX bytes and a NUL");
+_Static_assert(sizeof(((struct lu *)0)->mig.redirect) == MIG_REDIRECT_MAX + 1,
+	       "lu.mig.redirect holds MIG_REDIRECT_MAX bytes and a NUL");
 
 /* digits only, 1..65535; p..end. */
 static bool port_ok(const char *p, const char *end)
@@ -173,7 +173,7 @@ int lu_mig_set_redirect(struct lu *lu, const char *addr)
 	if (addr[0] && mig_portal_check(addr) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&lu->lock);
-	snprintf(lu->mig_redirect, sizeof(lu->mig_redirect), "%s", addr);
+	snprintf(lu->mig.redirect, sizeof(lu->mig.redirect), "%s", addr);
 	pthread_mutex_unlock(&lu->lock);
 	return 0;
 }
@@ -197,13 +197,13 @@ bool target_mig_redirect(struct daemon *d, struct target *t, char *out, size_t o
 			break;
 		}
 		pthread_mutex_lock(&lu->lock);
-		if (!lu->mig_redirect[0])
+		if (!lu->mig.redirect[0])
 			moved = false;
 		else if (!any)
-			moved = strlen(lu->mig_redirect) < out_len &&
-				snprintf(out, out_len, "%s", lu->mig_redirect) > 0;
+			moved = strlen(lu->mig.redirect) < out_len &&
+				snprintf(out, out_len, "%s", lu->mig.redirect) > 0;
 		else
-			moved = moved && !strcmp(out, lu->mig_redirect);
+			moved = moved && !strcmp(out, lu->mig.redirect);
 		pthread_mutex_unlock(&lu->lock);
 		any = true;
 		if (!moved)

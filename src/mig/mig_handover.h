@@ -20,7 +20,7 @@ struct lu;
 struct target;
 
 /* Longest redirect address: "[" IPv6 or host name (255) "]:" port "," tag, with room to
- * spare; the size of lu.mig_redirect minus the NUL. */
+ * spare; the size of lu.mig.redirect minus the NUL. */
 #define MIG_REDIRECT_MAX 319
 /* The destination's portal list on the channel: at most this many lines, this many bytes. */
 #define MIG_PORTALS_MAX 16

@@ -274,6 +274,12 @@ int mig_encode(const struct mig_lu_state *s, uint8_t **out, size_t *out_len)
 	val_u8(v, (uint8_t)(s->stopped | s->ejected << 1));
 	emit(&b, MIG_TAG_LU_FLAGS, v);
 
+	if (s->maint_state) {
+		val_u8(v, s->maint_state);
+		val_u8(v, (uint8_t)s->maint_ause);
+		emit(&b, MIG_TAG_MAINT, v);
+	}
+
 	if (s->has_pr) {
 		val_u32(v, s->pr_generation);
 		val_u8(v, (uint8_t)(s->pr_aptpl | s->pr_reserved << 1));
@@ -561,6 +567,14 @@ static int rec_decode(struct mig_lu_state *s, uint16_t tag, const uint8_t *v, si
 			ret = mig_state_add_alua(s, &a);
 		break;
 	}
+	case MIG_TAG_MAINT:
+		s->maint_state = rd_u8(&r);
+		s->maint_ause = rd_u8(&r) & 1;
+		/* Only a failure mode travels (SBC_MAINT_SANITIZE_FAILED 3, _FORMAT_FAILED 4): a
+		 * running operation is never migrated. */
+		if (!r.bad && s->maint_state != 3 && s->maint_state != 4)
+			r.bad = true;
+		break;
 	default:
 		return 1;
 	}

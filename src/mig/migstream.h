@@ -25,7 +25,7 @@
 #define MIG_HDR_LEN 16
 #define MIG_REC_HDR_LEN 6
 #define MIG_VERSION_MAJOR 1
-#define MIG_VERSION_MINOR 0
+#define MIG_VERSION_MINOR 1	/* 1.1: MAINT */
 
 #define MIG_TAG_CRITICAL 0x8000u
 /* Record tags. Critical ones carry state whose loss would change an answer. */
@@ -43,6 +43,9 @@ enum mig_tag {
 	MIG_TAG_PR_REG = 0x000b | MIG_TAG_CRITICAL,	/* one registration (repeated) */
 	MIG_TAG_UA = 0x000c,				/* UAs pending on one I_T nexus (repeated) */
 	MIG_TAG_ALUA = 0x000d,				/* one port group's state (repeated) */
+	/* 1.1: a failure mode SANITIZE or FORMAT UNIT left (sent only when there is one, so a
+	 * 1.0 destination refuses exactly the streams it could not honour). */
+	MIG_TAG_MAINT = 0x000e | MIG_TAG_CRITICAL,
 };
 
 /* Bounds: a stream over these is refused. */
@@ -52,7 +55,7 @@ enum mig_tag {
 #define MIG_MAX_REGS 256		/* = PR_MAX_REGS */
 #define MIG_MAX_UAS 1024
 #define MIG_MAX_ALUA 32			/* = ALUA_MAX_GROUPS */
-#define MIG_MODE_MAX 64			/* = sizeof(lu->mode_state) */
+#define MIG_MODE_MAX 64			/* = sizeof(lu->mode.cur) */
 
 struct mig_reg {
 	uint64_t key;
@@ -106,6 +109,10 @@ struct mig_lu_state {
 	uint8_t mode_saved[MIG_MODE_MAX];
 	/* LU flags */
 	bool stopped, ejected;
+	/* maintenance failure mode: enum sbc_maint_state (only the *_FAILED values travel; 0 =
+	 * none) and whether EXIT FAILURE MODE is allowed */
+	uint8_t maint_state;
+	bool maint_ause;
 	/* persistent reservations */
 	bool has_pr;
 	uint32_t pr_generation;

@@ -8,6 +8,7 @@
 #include "scsi/cdb.h"
 #include "scsi/dispatch.h"
 #include "scsi/lu.h"
+#include "scsi/lu_feature.h"
 #include "scsi/migsm.h"
 #include "scsi/nexus.h"
 #include "scsi/pr_lu.h"
@@ -351,7 +352,7 @@ const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb)
 static bool task_dsense(const struct scsi_task *t)
 {
 	if (t->lu)
-		return atomic_load_explicit(&t->lu->dsense, memory_order_relaxed);
+		return atomic_load_explicit(&t->lu->mode.dsense, memory_order_relaxed);
 	return scsi_profile_find(NULL)->descriptor_sense;
 }
 
@@ -444,14 +445,14 @@ static enum sense_reason setup_block(struct scsi_task *t, const struct scsi_cmd 
 	}
 	t->lba = rw.lba;
 	t->nblocks = rw.nblocks;
-	if (atomic_load_explicit(&lu->ejected, memory_order_relaxed))
+	if (atomic_load_explicit(&lu->medium.ejected, memory_order_relaxed))
 		return SR_NOT_READY_REMOVED;
-	if (atomic_load_explicit(&lu->stopped, memory_order_relaxed))
+	if (atomic_load_explicit(&lu->medium.stopped, memory_order_relaxed))
 		return SR_NOT_READY_STOPPED;
 	if (rw.lba > lu->num_blocks || rw.nblocks > lu->num_blocks - rw.lba)
 		return SR_LBA_OUT_OF_RANGE;
 	if ((c->flags & SCMD_F_WRITE) &&
-	    ((lu->bs && lu->bs->read_only) || atomic_load_explicit(&lu->swp, memory_order_relaxed)))
+	    ((lu->bs && lu->bs->read_only) || atomic_load_explicit(&lu->mode.swp, memory_order_relaxed)))
 		return SR_WRITE_PROTECTED;
 	return SR_OK;
 }
@@ -475,7 +476,7 @@ int scsi_task_setup(struct scsi_task *t)
 	c = scsi_cmd_lookup(t->cdb);
 	t->cmd = c;
 
-	if (!lu || lu->removed) {
+	if (!lu) {
 		/* SPC-4 4.6.4 (incorrect logical unit): only what identifies the target. */
 		if (c && (c->flags & SCMD_F_NO_LU) &&
 		    scmd_set_has(&scsi_profile_find(NULL)->cmds, c->id))
@@ -527,7 +528,7 @@ int scsi_task_setup(struct scsi_task *t)
 			goto fail;
 	}
 	if (!(c->flags & SCMD_F_RESV_OK) && t->nexus) {
-		uint64_t holder = __atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED);
+		uint64_t holder = __atomic_load_n(&lu->resv.holder, __ATOMIC_RELAXED);
 
 		if (holder && holder != t->nexus->id) {
 			t->status = SCSI_STATUS_RESERVATION_CONFLICT;
@@ -539,7 +540,7 @@ int scsi_task_setup(struct scsi_task *t)
 		return -1;
 	}
 	/* SANITIZE or FORMAT UNIT running, or the failure one left (src/scsi/sbc_maint.c). */
-	if (atomic_load_explicit(&lu->maint, memory_order_relaxed) != SBC_MAINT_NONE) {
+	if (atomic_load_explicit(&lu->maint.state, memory_order_relaxed) != SBC_MAINT_NONE) {
 		r = sbc_maint_admit(t, c, &x);
 		if (r != SR_OK)
 			goto fail;
@@ -565,12 +566,12 @@ checked_lu:
 			goto fail;
 	}
 	if (lu && (c->flags & SCMD_F_MEDIUM) &&
-	    atomic_load_explicit(&lu->ejected, memory_order_relaxed)) {
+	    atomic_load_explicit(&lu->medium.ejected, memory_order_relaxed)) {
 		r = SR_NOT_READY_REMOVED;
 		goto fail;
 	}
 	if (lu && (c->flags & SCMD_F_MEDIUM) &&
-	    atomic_load_explicit(&lu->stopped, memory_order_relaxed)) {
+	    atomic_load_explicit(&lu->medium.stopped, memory_order_relaxed)) {
 		r = SR_NOT_READY_STOPPED;
 		goto fail;
 	}
@@ -601,21 +602,20 @@ void scsi_task_execute(struct scsi_task *t)
 
 /* ---- task management effects -------------------------------------------------------------- */
 
-/* SPC-2 5.5.1 / SPC-4 5.13: a reset releases RESERVE(6/10) reservations and ends PREVENT. */
-static void lu_reset_state(struct lu *lu)
+/* SAM-5 6.3: each feature does what a reset means to it (RESERVE(6/10) released, PREVENT
+ * ended...: scsi/lu_feature.c), then every nexus gets the unit attention. */
+static void lu_reset(struct lu *lu, enum lu_reset_kind kind)
 {
-	pthread_mutex_lock(&lu->lock);
-	__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
-	lu->prevent = false;
-	pthread_mutex_unlock(&lu->lock);
-	lu_prevent_clear_all(lu);
+	for (unsigned i = 0; i < LU_F_COUNT; i++)
+		if (lu_features[i].reset)
+			lu_features[i].reset(lu, kind);
 }
 
 void scsi_lu_reset(struct lu *lu, const struct it_nexus *by)
 {
 	if (!lu)
 		return;
-	lu_reset_state(lu);
+	lu_reset(lu, LU_RESET_LU);
 	lu_ua_establish_all(lu, UA_LUN_RESET, 0);
 }
 
@@ -623,7 +623,7 @@ void scsi_target_reset(struct lu *lu, const struct it_nexus *by)
 {
 	if (!lu)
 		return;
-	lu_reset_state(lu);
+	lu_reset(lu, LU_RESET_TARGET);
 	lu_ua_establish_all(lu, UA_BUS_RESET, 0);
 }
 
@@ -632,16 +632,13 @@ bool scsi_lu_shared_task_set(const struct lu *lu)
 	return lu && lu->profile->shared_task_set;
 }
 
-/* SAM-5 6.3.4: the SPC-2 reservation goes with the nexus; persistent registrations stay. */
+/* SAM-5 6.3.4: each feature forgets the nexus (the SPC-2 reservation goes with it,
+ * persistent registrations stay: scsi/lu_feature.c). */
 void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus)
 {
 	if (!lu || !nexus)
 		return;
-	if (lu->profile->nexus_loss_ua)
-		lu_ua_nexus_lost(lu, nexus);
-	lu_nexus_gone(lu, nexus->id);
-	xcopy_nexus_gone(lu, nexus->id);
-	pthread_mutex_lock(&lu->lock);
-	lu->prevent = false;
-	pthread_mutex_unlock(&lu->lock);
+	for (unsigned i = 0; i < LU_F_COUNT; i++)
+		if (lu_features[i].nexus_gone)
+			lu_features[i].nexus_gone(lu, nexus);
 }

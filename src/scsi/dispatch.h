@@ -261,7 +261,7 @@ enum sense_reason sbc_maint_setup_format(struct scsi_task *t, struct sense_extra
 enum sense_reason sbc_maint_format_params(const uint8_t *p, uint32_t len, bool longlist,
 					  bool *immed, struct sense_extra *x);
 void sbc_maint_format(struct scsi_task *t);
-/* Dispatch, when lu->maint is not SBC_MAINT_NONE: SR_OK if command c may run now, else the
+/* Dispatch, when lu->maint.state is not SBC_MAINT_NONE: SR_OK if command c may run now, else the
  * NOT READY (with progress) or failure-mode reason. */
 enum sense_reason sbc_maint_admit(const struct scsi_task *t, const struct scsi_cmd *c,
 				  struct sense_extra *x);

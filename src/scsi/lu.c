@@ -9,6 +9,7 @@
 
 #include "backstore/backstore.h"
 #include "scsi/lu.h"
+#include "scsi/lu_feature.h"
 #include "scsi/nexus.h"
 #include "scsi/pr_lu.h"
 #include "scsi/profile.h"
@@ -89,12 +90,6 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 		backstore_close(bs);
 		return -EINVAL;
 	}
-	if (scsi_profile_mode_state_len(p) > sizeof(lu->mode_state)) {
-		snprintf(err, err_len, "profile '%s' needs more mode state than an LU holds",
-			 p->name);
-		backstore_close(bs);
-		return -EINVAL;
-	}
 	lu = calloc(1, sizeof(*lu));
 	if (!lu) {
 		snprintf(err, err_len, "out of memory");
@@ -111,28 +106,18 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 	lu->block_size = bsz;
 	lu->num_blocks = bs->size / bsz;
 	pthread_mutex_init(&lu->lock, NULL);
-	pthread_mutex_init(&lu->write_gate, NULL);
-	atomic_init(&lu->caw_mode, false);
-	atomic_init(&lu->ua_pending, 0);
-	list_init(&lu->nexuses);
-	atomic_init(&lu->stopped, false);
-	atomic_init(&lu->swp, false);
-	atomic_init(&lu->ejected, false);
-	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
-		atomic_init(&lu->nexus_hint[i], 0);
-	for (unsigned i = 0; i < LU_NEXUS_HINT_SLOTS; i++)
-		atomic_init(&lu->ident_hint[i], 0);
-	if (scsi_profile_has_cmd(p, SCMD_PERSISTENT_RESERVE_OUT)) {
-		lu->pr = pr_lu_new();
-		if (!lu->pr) {
-			snprintf(err, err_len, "out of memory");
+	for (unsigned i = 0; i < LU_F_COUNT; i++) {
+		int ret = lu_features[i].init ? lu_features[i].init(lu, err, err_len) : 0;
+
+		if (ret < 0) {
+			/* lu_put frees every feature (each copes with a partial init) but not bs,
+			 * which the caller handed over: close it here. */
 			lu->bs = NULL;
 			lu_put(lu);
 			backstore_close(bs);
-			return -ENOMEM;
+			return ret;
 		}
 	}
-	scsi_lu_mode_init(lu);
 	*out = lu;
 	return 0;
 }
@@ -164,21 +149,14 @@ void lu_get(struct lu *lu)
 
 void lu_put(struct lu *lu)
 {
-	struct list_node *n, *tmp;
-
 	if (!lu || atomic_fetch_sub_explicit(&lu->refcnt, 1, memory_order_acq_rel) != 1)
 		return;
-	list_for_each_safe(n, tmp, &lu->nexuses) {
-		list_del(n);
-		free(list_entry(n, struct lu_nexus, node));
-	}
-	pr_lu_free(lu->pr);
+	for (unsigned i = LU_F_COUNT; i-- > 0;)
+		if (lu_features[i].free)
+			lu_features[i].free(lu);
 	if (lu->bs)
 		backstore_close(lu->bs);
 	pthread_mutex_destroy(&lu->lock);
-	pthread_mutex_destroy(&lu->write_gate);
-	free(lu->xcopy);
-	free(lu->ua_carry);
 	free(lu);
 }
 
@@ -236,7 +214,7 @@ static struct lu_nexus *nexus_find(struct lu *lu, uint64_t id)
 {
 	struct list_node *n;
 
-	list_for_each(n, &lu->nexuses) {
+	list_for_each(n, &lu->nx.list) {
 		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
 
 		if (ln->nexus_id == id)
@@ -248,7 +226,7 @@ static struct lu_nexus *nexus_find(struct lu *lu, uint64_t id)
 static void ua_set(struct lu *lu, struct lu_nexus *ln, enum ua_kind kind)
 {
 	if (!ln->ua_mask)
-		atomic_fetch_add(&lu->ua_pending, 1);
+		atomic_fetch_add(&lu->nx.ua_pending, 1);
 	ln->ua_mask |= 1u << kind;
 }
 
@@ -263,9 +241,9 @@ static struct lu_nexus *nexus_get(struct lu *lu, uint64_t id)
 	if (!ln)
 		return NULL;
 	ln->nexus_id = id;
-	list_add_tail(&lu->nexuses, &ln->node);
+	list_add_tail(&lu->nx.list, &ln->node);
 	ua_set(lu, ln, UA_POWER_ON);
-	hint_add(lu->nexus_hint, id);
+	hint_add(lu->nx.hint, id);
 	return ln;
 }
 
@@ -274,7 +252,7 @@ void lu_ua_establish_all(struct lu *lu, enum ua_kind kind, uint64_t except_nexus
 	struct list_node *n;
 
 	pthread_mutex_lock(&lu->lock);
-	list_for_each(n, &lu->nexuses) {
+	list_for_each(n, &lu->nx.list) {
 		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
 
 		if (ln->nexus_id != except_nexus || except_nexus == 0)
@@ -307,8 +285,8 @@ static int ua_get(struct lu *lu, uint64_t nexus_id, bool take)
 	struct lu_nexus *ln;
 	int k = -1;
 
-	if (atomic_load_explicit(&lu->ua_pending, memory_order_acquire) == 0 &&
-	    hint_has(lu->nexus_hint, nexus_id))
+	if (atomic_load_explicit(&lu->nx.ua_pending, memory_order_acquire) == 0 &&
+	    hint_has(lu->nx.hint, nexus_id))
 		return -1;
 	pthread_mutex_lock(&lu->lock);
 	ln = nexus_get(lu, nexus_id);
@@ -317,7 +295,7 @@ static int ua_get(struct lu *lu, uint64_t nexus_id, bool take)
 		if (k >= 0 && take) {
 			ln->ua_mask &= ~(1u << k);
 			if (!ln->ua_mask)
-				atomic_fetch_sub(&lu->ua_pending, 1);
+				atomic_fetch_sub(&lu->nx.ua_pending, 1);
 		}
 	}
 	pthread_mutex_unlock(&lu->lock);
@@ -342,14 +320,12 @@ void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
 	ln = nexus_find(lu, nexus_id);
 	if (ln) {
 		if (ln->ua_mask)
-			atomic_fetch_sub(&lu->ua_pending, 1);
+			atomic_fetch_sub(&lu->nx.ua_pending, 1);
 		list_del(&ln->node);
 		free(ln);
-		hint_del(lu->nexus_hint, nexus_id);
-		hint_del(lu->ident_hint, nexus_id);
+		hint_del(lu->nx.hint, nexus_id);
+		hint_del(lu->nx.ident_hint, nexus_id);
 	}
-	if (__atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED) == nexus_id)
-		__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lu->lock);
 }
 
@@ -359,8 +335,8 @@ void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
  * UAs it had there (possibly none) instead of POWER ON. */
 static void ua_carry_adopt(struct lu *lu, struct lu_nexus *ln)
 {
-	for (unsigned i = 0; i < lu->n_ua_carry; i++) {
-		struct lu_ua_carry *c = &lu->ua_carry[i];
+	for (unsigned i = 0; i < lu->nx.ncarry; i++) {
+		struct lu_ua_carry *c = &lu->nx.carry[i];
 
 		if (c->rel_port_id != ln->rel_port_id || memcmp(c->isid, ln->isid, 6) != 0 ||
 		    strcmp(c->initiator, ln->initiator) != 0)
@@ -368,12 +344,12 @@ static void ua_carry_adopt(struct lu *lu, struct lu_nexus *ln)
 		uint32_t m = c->ua_mask & ((1u << UA_KIND_COUNT) - 1);
 
 		if (ln->ua_mask && !m)
-			atomic_fetch_sub(&lu->ua_pending, 1);
+			atomic_fetch_sub(&lu->nx.ua_pending, 1);
 		else if (!ln->ua_mask && m)
-			atomic_fetch_add(&lu->ua_pending, 1);
+			atomic_fetch_add(&lu->nx.ua_pending, 1);
 		ln->ua_mask = m;
-		lu->ua_carry[i] = lu->ua_carry[--lu->n_ua_carry];
-		atomic_store(&lu->ua_carry_n, lu->n_ua_carry);
+		lu->nx.carry[i] = lu->nx.carry[--lu->nx.ncarry];
+		atomic_store(&lu->nx.ncarry_pub, lu->nx.ncarry);
 		return;
 	}
 }
@@ -382,7 +358,7 @@ void lu_nexus_identify(struct lu *lu, const struct it_nexus *n)
 {
 	struct lu_nexus *ln;
 
-	if (!n || hint_has(lu->ident_hint, n->id))
+	if (!n || hint_has(lu->nx.ident_hint, n->id))
 		return;
 	pthread_mutex_lock(&lu->lock);
 	ln = nexus_get(lu, n->id);
@@ -392,7 +368,7 @@ void lu_nexus_identify(struct lu *lu, const struct it_nexus *n)
 		ln->rel_port_id = n->rel_port_id;
 		ln->ident = true;
 		ua_carry_adopt(lu, ln);
-		hint_add(lu->ident_hint, n->id);
+		hint_add(lu->nx.ident_hint, n->id);
 	}
 	pthread_mutex_unlock(&lu->lock);
 }
@@ -403,7 +379,7 @@ void lu_ua_establish_match(struct lu *lu, enum ua_kind kind,
 	struct list_node *n;
 
 	pthread_mutex_lock(&lu->lock);
-	list_for_each(n, &lu->nexuses) {
+	list_for_each(n, &lu->nx.list) {
 		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
 
 		if (ln->ident && match(ln, arg))
@@ -419,7 +395,7 @@ unsigned lu_nexus_select(struct lu *lu, bool (*match)(const struct lu_nexus *ln,
 	unsigned cnt = 0;
 
 	pthread_mutex_lock(&lu->lock);
-	list_for_each(n, &lu->nexuses) {
+	list_for_each(n, &lu->nx.list) {
 		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
 
 		if (ln->ident && match(ln, arg)) {
@@ -455,7 +431,7 @@ bool lu_prevent_any(struct lu *lu)
 	bool any = false;
 
 	pthread_mutex_lock(&lu->lock);
-	list_for_each(n, &lu->nexuses)
+	list_for_each(n, &lu->nx.list)
 		any |= list_entry(n, struct lu_nexus, node)->prevent;
 	pthread_mutex_unlock(&lu->lock);
 	return any;
@@ -466,7 +442,7 @@ void lu_prevent_clear_all(struct lu *lu)
 	struct list_node *n;
 
 	pthread_mutex_lock(&lu->lock);
-	list_for_each(n, &lu->nexuses)
+	list_for_each(n, &lu->nx.list)
 		list_entry(n, struct lu_nexus, node)->prevent = false;
 	pthread_mutex_unlock(&lu->lock);
 }
@@ -540,7 +516,7 @@ unsigned lu_ua_snapshot(struct lu *lu, struct lu_ua_carry *out, unsigned max)
 	unsigned cnt = 0;
 
 	pthread_mutex_lock(&lu->lock);
-	list_for_each(n, &lu->nexuses) {
+	list_for_each(n, &lu->nx.list) {
 		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
 
 		if (!ln->ident)
@@ -556,9 +532,9 @@ unsigned lu_ua_snapshot(struct lu *lu, struct lu_ua_carry *out, unsigned max)
 		cnt++;
 	}
 	/* Carried entries no nexus has claimed yet are still owed to their initiators. */
-	for (unsigned i = 0; i < lu->n_ua_carry; i++, cnt++)
+	for (unsigned i = 0; i < lu->nx.ncarry; i++, cnt++)
 		if (cnt < max)
-			out[cnt] = lu->ua_carry[i];
+			out[cnt] = lu->nx.carry[i];
 	pthread_mutex_unlock(&lu->lock);
 	return cnt;
 }
@@ -574,10 +550,10 @@ int lu_ua_carry_set(struct lu *lu, const struct lu_ua_carry *c, unsigned n)
 		memcpy(copy, c, n * sizeof(*copy));
 	}
 	pthread_mutex_lock(&lu->lock);
-	free(lu->ua_carry);
-	lu->ua_carry = copy;
-	lu->n_ua_carry = n;
-	atomic_store(&lu->ua_carry_n, n);
+	free(lu->nx.carry);
+	lu->nx.carry = copy;
+	lu->nx.ncarry = n;
+	atomic_store(&lu->nx.ncarry_pub, n);
 	pthread_mutex_unlock(&lu->lock);
 	return 0;
 }
@@ -599,8 +575,8 @@ void lu_ua_nexus_lost(struct lu *lu, const struct it_nexus *n)
 	ln = nexus_find(lu, n->id);
 	if (ln)
 		mask |= ln->ua_mask;	/* what it had not been told yet is still owed */
-	for (i = 0; i < lu->n_ua_carry; i++) {
-		struct lu_ua_carry *x = &lu->ua_carry[i];
+	for (i = 0; i < lu->nx.ncarry; i++) {
+		struct lu_ua_carry *x = &lu->nx.carry[i];
 
 		if (x->rel_port_id == n->rel_port_id && !memcmp(x->isid, n->isid, 6) &&
 		    !strcmp(x->initiator, n->initiator)) {
@@ -609,22 +585,22 @@ void lu_ua_nexus_lost(struct lu *lu, const struct it_nexus *n)
 		}
 	}
 	if (!c) {
-		if (lu->n_ua_carry >= LU_NEXUS_LOSS_CARRY_MAX) {
-			memmove(&lu->ua_carry[0], &lu->ua_carry[1],
-				(lu->n_ua_carry - 1) * sizeof(lu->ua_carry[0]));
-			lu->n_ua_carry--;
+		if (lu->nx.ncarry >= LU_NEXUS_LOSS_CARRY_MAX) {
+			memmove(&lu->nx.carry[0], &lu->nx.carry[1],
+				(lu->nx.ncarry - 1) * sizeof(lu->nx.carry[0]));
+			lu->nx.ncarry--;
 		} else {
-			grown = realloc(lu->ua_carry, (lu->n_ua_carry + 1) * sizeof(*grown));
+			grown = realloc(lu->nx.carry, (lu->nx.ncarry + 1) * sizeof(*grown));
 			if (!grown)
 				goto out;	/* the new nexus then starts with POWER ON */
-			lu->ua_carry = grown;
+			lu->nx.carry = grown;
 		}
-		c = &lu->ua_carry[lu->n_ua_carry++];
+		c = &lu->nx.carry[lu->nx.ncarry++];
 		memset(c, 0, sizeof(*c));
 		snprintf(c->initiator, sizeof(c->initiator), "%s", n->initiator);
 		memcpy(c->isid, n->isid, 6);
 		c->rel_port_id = n->rel_port_id;
-		atomic_store(&lu->ua_carry_n, lu->n_ua_carry);
+		atomic_store(&lu->nx.ncarry_pub, lu->nx.ncarry);
 	}
 	c->ua_mask |= mask;
 out:

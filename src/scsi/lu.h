@@ -1,6 +1,7 @@
-/* A logical unit: a backstore plus everything SCSI remembers about it (identity, profile, mode
- * settings, unit attentions per I_T nexus). Created by the control plane, shared by every
- * session that maps it, freed when the last reference goes. */
+/* A logical unit: a backstore plus everything SCSI remembers about it (identity, profile, and
+ * one sub-object per feature: I_T nexuses and unit attentions, mode pages, medium, reservations,
+ * copies, maintenance, migration). Created by the control plane, shared by every session that
+ * maps it, freed when the last reference goes. */
 #ifndef INVAR_SCSI_LU_H
 #define INVAR_SCSI_LU_H
 
@@ -18,6 +19,7 @@ struct backstore;
 struct it_nexus;
 struct pr_lu;
 struct xcopy_lu;
+struct lu_ua_carry;
 
 #define LU_NEXUS_HINT_SLOTS 64
 struct scsi_profile;
@@ -54,79 +56,105 @@ enum ua_kind {
 	UA_KIND_COUNT
 };
 
+/* A LU's state, one sub-object per feature. Each says its one synchronisation rule; lu.lock is
+ * the LU's control-path mutex, never held across I/O. The features' life-cycle hooks (create,
+ * free, I_T nexus gone, reset) are one table, scsi/lu_feature.h, and migration decides per
+ * feature what it carries (mig/lu_mig.c), so a new feature is one sub-object plus one row in
+ * each table. Lock order: daemon.lock -> target -> lu.lock. */
+
+/* I_T nexus records (struct lu_nexus) and the unit attentions queued on them. Rule: lu.lock for
+ * the list, the records and the carried UAs; the command path reads ua_pending and the hint
+ * tables without it (a hit there is never stale: nexus ids are never reused). */
+struct lu_nexus_set {
+	struct list_node list;		/* struct lu_nexus, one per I_T nexus that used the LU */
+	atomic_uint ua_pending;		/* records with a UA queued: 0 = fast path */
+	/* Lock-free hints of nexus ids that already have a record (hint) and whose record carries
+	 * its identity (ident_hint): open addressing, 0 = empty, UINT64_MAX = removed. A miss
+	 * falls back to the list under lu.lock, which is authoritative. */
+	_Atomic uint64_t hint[LU_NEXUS_HINT_SLOTS];
+	_Atomic uint64_t ident_hint[LU_NEXUS_HINT_SLOTS];
+	/* UAs owed to initiator ports that have no record yet: carried in by a migration, or
+	 * left by a lost nexus (I_T NEXUS LOSS OCCURRED); adopted by lu_nexus_identify. ncarry_pub
+	 * mirrors ncarry for the command path. */
+	struct lu_ua_carry *carry;
+	unsigned ncarry;
+	atomic_uint ncarry_pub;
+};
+
+/* Mode pages (src/scsi/mode.c): profile-defined changeable values, current and saved (what
+ * MODE SELECT with SP=1 stored in mode.json; MODE SENSE page control 3). Rule: lu.lock for
+ * cur/saved; the command path reads the atomics derived from them. */
+struct lu_mode {
+	uint8_t cur[64];
+	uint8_t saved[64];
+	atomic_bool wce;		/* caching page WCE: volatile write cache enabled */
+	atomic_bool dsense;		/* control page D_SENSE: descriptor-format sense */
+	atomic_bool swp;		/* control page SWP: software write protect */
+};
+
+/* The medium (SBC-3 5.25 START STOP UNIT, 5.13 PREVENT ALLOW MEDIUM REMOVAL). Rule: atomics;
+ * prevent (and each record's prevent) under lu.lock. */
+struct lu_medium {
+	atomic_bool stopped;		/* START=0: media commands NOT READY */
+	atomic_bool ejected;		/* removable: LOEJ ejected it until a load */
+	bool prevent;
+};
+
+/* RESERVE(6)/RESERVE(10) (SPC-2 7.21): the holder's nexus id, 0 = none. Rule: written under
+ * lu.lock, read with relaxed atomics on the command path. */
+struct lu_resv {
+	uint64_t holder;
+};
+
+/* SANITIZE and FORMAT UNIT (src/scsi/sbc_maint.c). Rule: atomics. */
+struct lu_maint {
+	atomic_int state;		/* enum sbc_maint_state: running, or the failure it left */
+	atomic_uint progress;		/* 0..65535, for sense-key specific progress */
+	atomic_bool ause;		/* the failed SANITIZE allowed EXIT FAILURE MODE */
+};
+
+/* Live migration's command gate (scsi/migsm.h). Rule: state atomic; inflight per-thread
+ * counters (rt/pcount.h) written by every command; redirect under lu.lock. */
+struct lu_mig_gate {
+	atomic_int state;		/* enum mig_state */
+	struct pcount inflight;		/* admitted and not yet released; STOP_COPY drains it */
+	/* After the switch-over: "HOST:PORT,TPGT" logins are redirected to
+	 * (mig/mig_handover.c), "" when unknown. */
+	char redirect[320];
+};
+
 struct lu {
+	/* Identity and geometry: set by lu_create, read-only afterwards. */
 	atomic_int refcnt;
 	struct backstore *bs;
 	struct lu_config cfg;		/* as created (identity resolved: serial/naa filled in) */
 	const struct scsi_profile *profile;
-
 	uint32_t block_size;
 	uint64_t num_blocks;		/* capacity in blocks */
-
-	/* Protects everything below on control and rare paths (UA set/clear, mode select,
-	 * reservation). The command path reads ua_pending and the atomics without it. */
-	pthread_mutex_t lock;
-	atomic_uint ua_pending;		/* number of nexuses with a UA queued: 0 = fast path */
-	struct list_node nexuses;	/* struct lu_nexus, one per I_T nexus that used the LU */
-	atomic_bool wce;		/* caching mode page WCE (volatile write cache enabled) */
-	atomic_bool dsense;		/* control mode page D_SENSE: descriptor-format sense */
-	uint8_t mode_state[64];		/* profile-defined saved/current mode values */
-	/* Saved values (profile->mode_save): what MODE SELECT with SP=1 stored in mode.json and
-	 * MODE SENSE page control 3 reports; the defaults until something is saved. */
-	uint8_t mode_saved[64];
-	uint64_t reserved_nexus;	/* RESERVE(6/10) holder's nexus id, 0 = none */
-	bool removed;			/* unmapped everywhere: fail new commands */
-
-	/* Added by the SCSI layer. */
-	atomic_bool stopped;		/* START STOP UNIT with START=0: media commands NOT READY */
-	atomic_bool swp;		/* control mode page SWP: software write protect */
-	bool prevent;			/* PREVENT ALLOW MEDIUM REMOVAL, under lock */
-	/* Lock-free hint of nexus ids that already have a struct lu_nexus (open addressing,
-	 * 0 = empty, ids are never reused). A hit lets the command path skip the lock; a miss
-	 * falls back to the list under lock, which is authoritative. */
-	_Atomic uint64_t nexus_hint[LU_NEXUS_HINT_SLOTS];
-
 	/* Where this LU keeps state that outlives the daemon (APTPL reservations, saved mode
 	 * pages): DATA_DIR/lu/<NAA hex>, so it follows the LU's identity. "" = none (RAM-only
 	 * daemons, unit tests): lu_state_save() then fails with -ENOENT. */
 	char state_dir[4096];
 
+	pthread_mutex_t lock;
+
+	/* The features (scsi/lu_feature.h has their hooks). */
+	struct lu_nexus_set nx;
+	struct lu_mode mode;
+	struct lu_medium medium;
+	struct lu_resv resv;
+	struct pr_lu *pr;		/* persistent reservations, own locks (scsi/pr_lu.h); NULL
+					 * when the profile has none */
+	struct xcopy_lu *xcopy;		/* EXTENDED COPY status records and running-copy count
+					 * (src/scsi/xcopy.c); under lu.lock, made on first use */
+	struct lu_maint maint;
 	/* COMPARE AND WRITE atomicity (src/scsi/sbc.c explains the scheme). caw_mode is sticky:
 	 * once set, every medium write of the LU runs synchronously under write_gate;
 	 * async_writes counts writes still in flight from before. */
 	pthread_mutex_t write_gate;
 	atomic_bool caw_mode;
 	struct pcount async_writes;	/* per-thread slots (rt/pcount.h): every write */
-
-	/* Persistent reservations (scsi/pr_state.h); NULL when the profile has none. The identity
-	 * hint lists nexus ids whose struct lu_nexus already carries its identity. */
-	struct pr_lu *pr;
-	_Atomic uint64_t ident_hint[LU_NEXUS_HINT_SLOTS];
-	/* Removable medium (cfg.removable): ejected by START STOP UNIT LOEJ=1 START=0 until a load;
-	 * media commands then answer NOT READY, MEDIUM NOT PRESENT. */
-	atomic_bool ejected;
-	/* EXTENDED COPY status records per (I_T nexus, list id) and the running-copy count
-	 * (src/scsi/xcopy.c), under lock; allocated on first use, a plain block freed with the LU. */
-	struct xcopy_lu *xcopy;
-	/* SANITIZE and FORMAT UNIT (src/scsi/sbc_maint.c): enum sbc_maint_state (0 = none; a
-	 * running operation or the failure it left), progress 0..65535 for sense data, and
-	 * whether the failed SANITIZE had AUSE set (EXIT FAILURE MODE allowed). */
-	atomic_int maint;
-	atomic_uint maint_progress;
-	atomic_bool maint_ause;
-	/* Live migration (mig/lu_mig.c): unit attentions that arrived with the LU, per I_T nexus
-	 * identity, waiting for that nexus to show up here (lu_nexus_identify adopts them). Under
-	 * lock; ua_carry_n mirrors n_ua_carry for the command path. */
-	struct lu_ua_carry *ua_carry;
-	unsigned n_ua_carry;
-	atomic_uint ua_carry_n;
-	/* Migration state (enum mig_state, scsi/migsm.h) and the commands admitted and not yet
-	 * released, which STOP_COPY drains. */
-	atomic_int mig_state;
-	struct pcount mig_inflight;	/* per-thread slots: written by every command */
-	/* After the switch-over (STOP): the destination portal "HOST:PORT,TPGT" logins are
-	 * redirected to (mig/mig_handover.c), "" when unknown. Under lock. */
-	char mig_redirect[320];
+	struct lu_mig_gate mig;
 };
 
 /* Pending unit attentions of one I_T nexus named by who it is (nexus ids are per daemon). */

@@ -78,16 +78,16 @@ int lu_mig_event(struct lu *lu, enum mig_event ev)
 	int ret;
 
 	pthread_mutex_lock(&lu->lock);
-	ret = migsm_next((enum mig_state)atomic_load(&lu->mig_state), ev, &to);
+	ret = migsm_next((enum mig_state)atomic_load(&lu->mig.state), ev, &to);
 	if (ret == 0)
-		atomic_store(&lu->mig_state, (int)to);
+		atomic_store(&lu->mig.state, (int)to);
 	pthread_mutex_unlock(&lu->lock);
 	return ret;
 }
 
 enum mig_state lu_mig_state(const struct lu *lu)
 {
-	return (enum mig_state)atomic_load(&((struct lu *)lu)->mig_state);
+	return (enum mig_state)atomic_load(&((struct lu *)lu)->mig.state);
 }
 
 /* Count first, then look at the state (both sequentially consistent): a command that saw a
@@ -95,23 +95,23 @@ enum mig_state lu_mig_state(const struct lu *lu)
  * past the drain. */
 bool lu_mig_admit(struct lu *lu)
 {
-	pcount_add(&lu->mig_inflight, 1);
-	if (migsm_serving((enum mig_state)atomic_load(&lu->mig_state)))
+	pcount_add(&lu->mig.inflight, 1);
+	if (migsm_serving((enum mig_state)atomic_load(&lu->mig.state)))
 		return true;
-	pcount_sub(&lu->mig_inflight, 1);
+	pcount_sub(&lu->mig.inflight, 1);
 	return false;
 }
 
 void lu_mig_release(struct lu *lu)
 {
-	pcount_sub(&lu->mig_inflight, 1);
+	pcount_sub(&lu->mig.inflight, 1);
 }
 
 int lu_mig_drain(struct lu *lu, unsigned timeout_ms)
 {
 	struct timespec ts = { 0, 1000000 };
 
-	for (unsigned waited = 0; pcount_sum(&lu->mig_inflight) != 0; waited++) {
+	for (unsigned waited = 0; pcount_sum(&lu->mig.inflight) != 0; waited++) {
 		if (waited >= timeout_ms)
 			return -ETIMEDOUT;
 		nanosleep(&ts, NULL);

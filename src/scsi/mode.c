@@ -1,6 +1,6 @@
 /* MODE SENSE(6/10) and MODE SELECT(6/10), SPC-4 6.11-6.14 and 7.5. The pages, their defaults
  * and changeable masks come from lu->profile; current values of changeable pages live in
- * lu->mode_state (under lu->lock), mirrored into lu->wce and lu->dsense for the command path. */
+ * lu->mode_state (under lu->lock), mirrored into lu->mode.wce and lu->mode.dsense for the command path. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,20 +52,20 @@ static void mode_sync_atomics(struct lu *lu)
 
 	m = scsi_profile_mode_page(p, PAGE_CACHING, 0);
 	if (m)
-		atomic_store(&lu->wce, (m->state_off != MODE_NO_STATE ? lu->mode_state[m->state_off + 2]
+		atomic_store(&lu->mode.wce, (m->state_off != MODE_NO_STATE ? lu->mode.cur[m->state_off + 2]
 								      : m->def[2]) & CACHING_WCE);
 	else
-		atomic_store(&lu->wce, false);
+		atomic_store(&lu->mode.wce, false);
 	m = scsi_profile_mode_page(p, PAGE_CONTROL, 0);
 	if (m) {
-		const uint8_t *cur = m->state_off != MODE_NO_STATE ? lu->mode_state + m->state_off
+		const uint8_t *cur = m->state_off != MODE_NO_STATE ? lu->mode.cur + m->state_off
 								   : m->def;
 
-		atomic_store(&lu->dsense, cur[2] & CONTROL_D_SENSE);
-		atomic_store(&lu->swp, cur[4] & CONTROL_SWP);
+		atomic_store(&lu->mode.dsense, cur[2] & CONTROL_D_SENSE);
+		atomic_store(&lu->mode.swp, cur[4] & CONTROL_SWP);
 	} else {
-		atomic_store(&lu->dsense, p->descriptor_sense);
-		atomic_store(&lu->swp, false);
+		atomic_store(&lu->mode.dsense, p->descriptor_sense);
+		atomic_store(&lu->mode.swp, false);
 	}
 }
 
@@ -74,14 +74,14 @@ void scsi_lu_mode_init(struct lu *lu)
 	const struct scsi_profile *p = lu->profile;
 
 	pthread_mutex_lock(&lu->lock);
-	memset(lu->mode_state, 0, sizeof(lu->mode_state));
+	memset(lu->mode.cur, 0, sizeof(lu->mode.cur));
 	for (unsigned i = 0; i < p->n_mode_pages; i++) {
 		const struct scsi_mode_page_def *m = &p->mode_pages[i];
 
 		if (m->state_off != MODE_NO_STATE)
-			memcpy(lu->mode_state + m->state_off, m->def, m->len);
+			memcpy(lu->mode.cur + m->state_off, m->def, m->len);
 	}
-	memcpy(lu->mode_saved, lu->mode_state, sizeof(lu->mode_saved));
+	memcpy(lu->mode.saved, lu->mode.cur, sizeof(lu->mode.saved));
 	mode_sync_atomics(lu);
 	pthread_mutex_unlock(&lu->lock);
 }
@@ -117,7 +117,7 @@ static char *mode_saved_json(struct lu *lu)
 		if (m->state_off == MODE_NO_STATE)
 			continue;
 		for (unsigned b = 0; b < m->len; b++)
-			snprintf(hex + 2 * b, 3, "%02x", lu->mode_saved[m->state_off + b]);
+			snprintf(hex + 2 * b, 3, "%02x", lu->mode.saved[m->state_off + b]);
 		o = json_object();
 		if (!o)
 			goto out;
@@ -162,7 +162,7 @@ static int hexbyte(const char *s)
 int scsi_lu_mode_load(struct lu *lu, char *err, size_t err_len)
 {
 	const struct scsi_profile *p = lu->profile;
-	uint8_t staged[sizeof(lu->mode_state)];
+	uint8_t staged[sizeof(lu->mode.cur)];
 	json_error_t jerr;
 	json_t *root = NULL, *pages, *v;
 	char *text = NULL;
@@ -192,7 +192,7 @@ int scsi_lu_mode_load(struct lu *lu, char *err, size_t err_len)
 	if (!json_is_array(pages))
 		LOADF("\"pages\" is not an array", lu->state_dir);
 	pthread_mutex_lock(&lu->lock);
-	memcpy(staged, lu->mode_saved, sizeof(staged));
+	memcpy(staged, lu->mode.saved, sizeof(staged));
 	pthread_mutex_unlock(&lu->lock);
 	json_array_foreach(pages, i, v) {
 		json_t *pg = json_object_get(v, "page"), *sp = json_object_get(v, "subpage");
@@ -225,9 +225,9 @@ int scsi_lu_mode_load(struct lu *lu, char *err, size_t err_len)
 		}
 	}
 	pthread_mutex_lock(&lu->lock);
-	memcpy(lu->mode_saved, staged, sizeof(staged));
+	memcpy(lu->mode.saved, staged, sizeof(staged));
 	/* SPC-4 7.5.1: after power on, the current values are the saved ones. */
-	memcpy(lu->mode_state, staged, sizeof(staged));
+	memcpy(lu->mode.cur, staged, sizeof(staged));
 	mode_sync_atomics(lu);
 	pthread_mutex_unlock(&lu->lock);
 	ret = 0;
@@ -283,13 +283,13 @@ static unsigned put_page(struct lu *lu, const struct scsi_mode_page_def *m, uint
 	case PC_SAVED:
 		/* Only reached with profile->mode_save (mode_setup_sense). */
 		if (m->state_off != MODE_NO_STATE)
-			memcpy(d + h, lu->mode_saved + m->state_off + h, m->len - h);
+			memcpy(d + h, lu->mode.saved + m->state_off + h, m->len - h);
 		else
 			memcpy(d + h, m->def + h, m->len - h);
 		break;
 	default:
 		if (m->state_off != MODE_NO_STATE)
-			memcpy(d + h, lu->mode_state + m->state_off + h, m->len - h);
+			memcpy(d + h, lu->mode.cur + m->state_off + h, m->len - h);
 		else
 			memcpy(d + h, m->def + h, m->len - h);
 		break;
@@ -310,7 +310,7 @@ void mode_sense(struct scsi_task *t)
 	uint8_t devspec = p->mode_devspec & (uint8_t)~DEVSPEC_WP;
 
 	memset(b, 0, sizeof(b));
-	if ((lu->bs && lu->bs->read_only) || atomic_load(&lu->swp))
+	if ((lu->bs && lu->bs->read_only) || atomic_load(&lu->mode.swp))
 		devspec |= DEVSPEC_WP;
 	len = hdr;
 	if (bdlen == 8) {
@@ -469,7 +469,7 @@ void mode_select(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
 	struct sense_extra x = { 0 };
-	uint8_t staged[sizeof(lu->mode_state)];
+	uint8_t staged[sizeof(lu->mode.cur)];
 	uint32_t len = t->data_out_len;
 	enum sense_reason r;
 	bool changed = false;
@@ -487,10 +487,10 @@ void mode_select(struct scsi_task *t)
 		return;
 	}
 	pthread_mutex_lock(&lu->lock);
-	memcpy(staged, lu->mode_state, sizeof(staged));
+	memcpy(staged, lu->mode.cur, sizeof(staged));
 	r = mode_select_parse(lu, t->buf, len, t->cdb[0] == OP_MODE_SELECT_10, staged, &x);
-	if (r == SR_OK && memcmp(staged, lu->mode_state, sizeof(staged)) != 0) {
-		memcpy(lu->mode_state, staged, sizeof(staged));
+	if (r == SR_OK && memcmp(staged, lu->mode.cur, sizeof(staged)) != 0) {
+		memcpy(lu->mode.cur, staged, sizeof(staged));
 		mode_sync_atomics(lu);
 		changed = true;
 	}
@@ -498,11 +498,11 @@ void mode_select(struct scsi_task *t)
 		/* SPC-4 6.11: SP=1 saves the current values of the changeable pages, crash-safely;
 		 * written under lu->lock so two saves cannot interleave. */
 		char *json;
-		uint8_t prev[sizeof(lu->mode_saved)];
+		uint8_t prev[sizeof(lu->mode.saved)];
 		int ret = -ENOMEM;
 
-		memcpy(prev, lu->mode_saved, sizeof(prev));
-		memcpy(lu->mode_saved, lu->mode_state, sizeof(lu->mode_saved));
+		memcpy(prev, lu->mode.saved, sizeof(prev));
+		memcpy(lu->mode.saved, lu->mode.cur, sizeof(lu->mode.saved));
 		json = mode_saved_json(lu);
 		if (json)
 			ret = lu_state_save(lu, MODE_FILE, json, strlen(json));
@@ -510,7 +510,7 @@ void mode_select(struct scsi_task *t)
 		if (ret < 0) {
 			log_err("%s/" MODE_FILE ": cannot save mode pages: %s", lu->state_dir,
 				  strerror(-ret));
-			memcpy(lu->mode_saved, prev, sizeof(prev));
+			memcpy(lu->mode.saved, prev, sizeof(prev));
 			r = SR_HARDWARE_ERROR;
 		}
 	}
@@ -525,11 +525,11 @@ void mode_select(struct scsi_task *t)
 
 int scsi_lu_mode_set(struct lu *lu, const uint8_t *cur, const uint8_t *saved, size_t len)
 {
-	if (len != scsi_profile_mode_state_len(lu->profile) || len > sizeof(lu->mode_state))
+	if (len != scsi_profile_mode_state_len(lu->profile) || len > sizeof(lu->mode.cur))
 		return -EINVAL;
 	pthread_mutex_lock(&lu->lock);
-	memcpy(lu->mode_state, cur, len);
-	memcpy(lu->mode_saved, saved, len);
+	memcpy(lu->mode.cur, cur, len);
+	memcpy(lu->mode.saved, saved, len);
 	mode_sync_atomics(lu);
 	pthread_mutex_unlock(&lu->lock);
 	return 0;

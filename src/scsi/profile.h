@@ -13,12 +13,12 @@
 
 /* A mode page as the profile defines it: default values and the changeable mask (SPC-4 7.5),
  * both len bytes including the page header. Pages with a changeable bit keep their current
- * values in lu->mode_state at state_off; the others always read as their defaults. */
+ * values in lu->mode.cur at state_off; the others always read as their defaults. */
 struct scsi_mode_page_def {
 	uint8_t page;
 	uint8_t subpage;
 	uint8_t len;
-	uint8_t state_off;	/* offset in lu->mode_state, MODE_NO_STATE if nothing changeable */
+	uint8_t state_off;	/* offset in lu->mode.cur, MODE_NO_STATE if nothing changeable */
 	const uint8_t *def;
 	const uint8_t *mask;
 };
@@ -130,7 +130,7 @@ const struct scsi_mode_page_def *scsi_profile_mode_page(const struct scsi_profil
 void scsi_profile_cmd_foreach(const struct scsi_profile *p,
 			      void (*fn)(uint8_t opcode, uint16_t sa, const char *name, void *arg),
 			      void *arg);
-/* Bytes of lu->mode_state a profile needs. */
+/* Bytes of lu->mode.cur a profile needs. */
 unsigned scsi_profile_mode_state_len(const struct scsi_profile *p);
 
 #endif

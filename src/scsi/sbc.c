@@ -334,7 +334,7 @@ void sbc_write(struct scsi_task *t)
 	cdb_decode_rw(t->cdb, &rw);
 	/* FUA, WRITE AND VERIFY (the data must be on the medium to be verified) and a disabled
 	 * write cache all make the write durable before GOOD. */
-	if (rw.fua || !atomic_load_explicit(&lu->wce, memory_order_relaxed) ||
+	if (rw.fua || !atomic_load_explicit(&lu->mode.wce, memory_order_relaxed) ||
 	    t->cdb[0] == OP_WRITE_VERIFY_10 || t->cdb[0] == OP_WRITE_VERIFY_12 ||
 	    t->cdb[0] == OP_WRITE_VERIFY_16)
 		flags |= BS_IO_FUA;
@@ -524,7 +524,7 @@ void sbc_write_same(struct scsi_task *t)
 	}
 	for (uint64_t o = 0; o < len; o += bsz)
 		memcpy(t->buf + o, blk, bsz);
-	if (!atomic_load_explicit(&lu->wce, memory_order_relaxed))
+	if (!atomic_load_explicit(&lu->mode.wce, memory_order_relaxed))
 		flags |= BS_IO_FUA;
 	sbc_submit_write(t, BS_OP_WRITE, flags, off, len, t->buf, CF_WRITE);
 }
@@ -545,9 +545,9 @@ enum sense_reason sbc_setup_unmap(struct scsi_task *t, struct sense_extra *x)
 		sense_field_pointer(x, true, 1, 0);
 		return SR_INVALID_FIELD_IN_CDB;
 	}
-	if (atomic_load_explicit(&lu->stopped, memory_order_relaxed))
+	if (atomic_load_explicit(&lu->medium.stopped, memory_order_relaxed))
 		return SR_NOT_READY_STOPPED;
-	if (lu->bs->read_only || atomic_load_explicit(&lu->swp, memory_order_relaxed))
+	if (lu->bs->read_only || atomic_load_explicit(&lu->mode.swp, memory_order_relaxed))
 		return SR_WRITE_PROTECTED;
 	t->dir = len ? SCSI_DIR_WRITE : SCSI_DIR_NONE;
 	t->data_out_len = len;
@@ -772,7 +772,7 @@ void sbc_compare_and_write(struct scsi_task *t)
 		t->io.offset = t->lba * lu->block_size;
 		t->io.len = len;
 		t->io.buf = t->buf + len;
-		if (rw.fua || !atomic_load_explicit(&lu->wce, memory_order_relaxed))
+		if (rw.fua || !atomic_load_explicit(&lu->mode.wce, memory_order_relaxed))
 			t->io.flags = BS_IO_FUA;
 		res = backstore_io_sync(lu->bs, &t->io);
 		if (res < 0)

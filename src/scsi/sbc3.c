@@ -20,7 +20,7 @@ static uint32_t write_flags(const struct scsi_task *t)
 	struct cdb_rw rw;
 
 	cdb_decode_rw(t->cdb, &rw);
-	return rw.fua || !atomic_load_explicit(&t->lu->wce, memory_order_relaxed) ? BS_IO_FUA : 0;
+	return rw.fua || !atomic_load_explicit(&t->lu->mode.wce, memory_order_relaxed) ? BS_IO_FUA : 0;
 }
 
 /* ---- ORWRITE(16), SBC-3 5.10 --------------------------------------------------------------

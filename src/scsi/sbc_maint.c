@@ -11,7 +11,7 @@
  * reset, the connection closing) is answered at the next chunk boundary and the operation goes
  * on (SBC-3 4.11: task management does not stop a sanitize).
  *
- * While one runs, lu->maint says so and dispatch answers every command but INQUIRY, REPORT
+ * While one runs, lu->maint.state says so and dispatch answers every command but INQUIRY, REPORT
  * LUNS and REQUEST SENSE with NOT READY, SANITIZE IN PROGRESS (04/1B) or FORMAT IN PROGRESS
  * (04/04), with the progress indication in the sense-key specific bytes (REQUEST SENSE returns
  * the same). A chunk that fails (EIO, ENOSPC) ends the operation: the command, if still
@@ -94,12 +94,12 @@ static void put_progress(struct sense_extra *x, unsigned progress)
 
 enum sense_reason sbc_maint_sense(struct lu *lu, struct sense_extra *x)
 {
-	switch (atomic_load(&lu->maint)) {
+	switch (atomic_load(&lu->maint.state)) {
 	case SBC_MAINT_SANITIZE:
-		put_progress(x, atomic_load(&lu->maint_progress));
+		put_progress(x, atomic_load(&lu->maint.progress));
 		return SR_NOT_READY_SANITIZE;
 	case SBC_MAINT_FORMAT:
-		put_progress(x, atomic_load(&lu->maint_progress));
+		put_progress(x, atomic_load(&lu->maint.progress));
 		return SR_NOT_READY_FORMAT;
 	case SBC_MAINT_SANITIZE_FAILED: return SR_SANITIZE_FAILED;
 	case SBC_MAINT_FORMAT_FAILED: return SR_MEDIUM_FORMAT_CORRUPTED;
@@ -116,7 +116,7 @@ static bool is_sanitize(const struct scsi_cmd *c)
 enum sense_reason sbc_maint_admit(const struct scsi_task *t, const struct scsi_cmd *c,
 				  struct sense_extra *x)
 {
-	int m = atomic_load(&t->lu->maint);
+	int m = atomic_load(&t->lu->maint.state);
 
 	switch (m) {
 	case SBC_MAINT_SANITIZE:
@@ -168,9 +168,9 @@ static void maint_finish(struct maint_op *op)
 	int failed = op->running == SBC_MAINT_SANITIZE ? SBC_MAINT_SANITIZE_FAILED
 						       : SBC_MAINT_FORMAT_FAILED;
 
-	atomic_store(&lu->maint_progress, 0);
-	atomic_store(&lu->maint_ause, op->ause);
-	atomic_store(&lu->maint, op->res < 0 ? failed : SBC_MAINT_NONE);
+	atomic_store(&lu->maint.progress, 0);
+	atomic_store(&lu->maint.ause, op->ause);
+	atomic_store(&lu->maint.state, op->res < 0 ? failed : SBC_MAINT_NONE);
 	if (op->res < 0)
 		log_warn("lu %s: %s failed at byte %llu: %s", lu->cfg.serial,
 			 op->running == SBC_MAINT_SANITIZE ? "SANITIZE" : "FORMAT UNIT",
@@ -213,7 +213,7 @@ static void maint_io_done(struct bs_io *io, int res)
 			op->off = 0;
 		}
 	}
-	atomic_store(&op->lu->maint_progress, maint_progress(op));
+	atomic_store(&op->lu->maint.progress, maint_progress(op));
 	/* An aborted command (TMF, connection gone) is let go now; the operation goes on. */
 	if (op->task && op->task->aborted)
 		maint_answer(op, SR_ABORTED_CMD_CLEARED);
@@ -270,15 +270,15 @@ static void maint_step(struct maint_op *op)
 	backstore_submit(op->lu->bs, &op->io);
 }
 
-/* Claim the LU (lu->maint from none or a failure to running) and start. The task is answered
+/* Claim the LU (lu->maint.state from none or a failure to running) and start. The task is answered
  * now with IMMED, else when the operation ends. */
 static void maint_start(struct scsi_task *t, struct maint_op *op, bool immed)
 {
 	struct lu *lu = t->lu;
-	int cur = atomic_load(&lu->maint);
+	int cur = atomic_load(&lu->maint.state);
 
 	if (cur == SBC_MAINT_SANITIZE || cur == SBC_MAINT_FORMAT ||
-	    !atomic_compare_exchange_strong(&lu->maint, &cur, op->running)) {
+	    !atomic_compare_exchange_strong(&lu->maint.state, &cur, op->running)) {
 		enum sense_reason r = cur == SBC_MAINT_FORMAT ? SR_NOT_READY_FORMAT
 							      : SR_NOT_READY_SANITIZE;
 
@@ -288,7 +288,7 @@ static void maint_start(struct scsi_task *t, struct maint_op *op, bool immed)
 		scsi_task_complete(t, r, NULL);
 		return;
 	}
-	atomic_store(&lu->maint_progress, 0);
+	atomic_store(&lu->maint.progress, 0);
 	lu_get(lu);
 	op->lu = lu;
 	op->worker = t->worker;
@@ -365,7 +365,7 @@ enum sense_reason sbc_maint_setup_sanitize(struct scsi_task *t, struct sense_ext
 		sense_field_pointer(x, true, SAN_OFF_PLL, 7);
 		return SR_INVALID_FIELD_IN_CDB;
 	}
-	if (lu->bs->read_only || atomic_load_explicit(&lu->swp, memory_order_relaxed))
+	if (lu->bs->read_only || atomic_load_explicit(&lu->mode.swp, memory_order_relaxed))
 		return SR_WRITE_PROTECTED;
 	t->dir = pll ? SCSI_DIR_WRITE : SCSI_DIR_NONE;
 	t->data_out_len = pll;
@@ -421,13 +421,13 @@ void sbc_maint_sanitize(struct scsi_task *t)
 
 		/* SBC-3 5.30.4: only after a failed sanitize that had AUSE set; outside failure
 		 * mode there is nothing to leave. */
-		if (atomic_load(&lu->maint) == SBC_MAINT_SANITIZE_FAILED &&
-		    !atomic_load(&lu->maint_ause)) {
+		if (atomic_load(&lu->maint.state) == SBC_MAINT_SANITIZE_FAILED &&
+		    !atomic_load(&lu->maint.ause)) {
 			sense_field_pointer(&x, true, 1, 4);
 			scsi_task_complete(t, SR_INVALID_FIELD_IN_CDB, &x);
 			return;
 		}
-		atomic_compare_exchange_strong(&lu->maint, &failed, SBC_MAINT_NONE);
+		atomic_compare_exchange_strong(&lu->maint.state, &failed, SBC_MAINT_NONE);
 		scsi_task_complete(t, SR_OK, NULL);
 		return;
 	}
@@ -477,7 +477,7 @@ enum sense_reason sbc_maint_setup_format(struct scsi_task *t, struct sense_extra
 	struct lu *lu = t->lu;
 	uint32_t hdr = t->cdb[1] & FU_LONGLIST ? FU_LONG_HDR : FU_SHORT_HDR;
 
-	if (lu->bs->read_only || atomic_load_explicit(&lu->swp, memory_order_relaxed))
+	if (lu->bs->read_only || atomic_load_explicit(&lu->mode.swp, memory_order_relaxed))
 		return SR_WRITE_PROTECTED;
 	if (!(t->cdb[1] & FU_FMTDATA)) {
 		t->dir = SCSI_DIR_NONE;

@@ -45,7 +45,7 @@ void scsi_lu_mode_init(struct lu *lu);
  * error; an unreadable or corrupt one is (-errno with a reason naming the file in err). */
 int scsi_lu_mode_load(struct lu *lu, char *err, size_t err_len);
 /* Live migration: current and saved values as the source had them (len bytes each, at most
- * sizeof(lu->mode_state)), and the WCE/D_SENSE/SWP atomics from them. -EINVAL if len does not
+ * sizeof(lu->mode.cur)), and the WCE/D_SENSE/SWP atomics from them. -EINVAL if len does not
  * match this profile's mode state. */
 int scsi_lu_mode_set(struct lu *lu, const uint8_t *cur, const uint8_t *saved, size_t len);
 

@@ -373,9 +373,9 @@ void spc_request_sense(struct scsi_task *t)
 			r = scsi_ua_reason(k);
 		} else if ((r = sbc_maint_sense(t->lu, &x)) != SR_OK) {
 			/* SANITIZE/FORMAT UNIT running (with progress) or failed. */
-		} else if (atomic_load(&t->lu->ejected)) {
+		} else if (atomic_load(&t->lu->medium.ejected)) {
 			r = SR_NOT_READY_REMOVED;
-		} else if (atomic_load(&t->lu->stopped)) {
+		} else if (atomic_load(&t->lu->medium.stopped)) {
 			r = SR_NOT_READY_STOPPED;
 		} else {
 			r = alua_not_ready_reason(t);	/* SPC-4 5.15.2.4.4-6 */
@@ -427,7 +427,7 @@ static void spc_start_stop_removable(struct scsi_task *t)
 		scsi_task_complete(t, SR_MEDIUM_REMOVAL_PREVENTED, NULL);
 		return;
 	}
-	atomic_store(&lu->ejected, !(b4 & SSU_START));
+	atomic_store(&lu->medium.ejected, !(b4 & SSU_START));
 	scsi_task_complete(t, SR_OK, NULL);
 }
 
@@ -448,13 +448,13 @@ void spc_start_stop_unit(struct scsi_task *t)
 		return;
 	}
 	pthread_mutex_lock(&lu->lock);
-	prevent = lu->prevent;
+	prevent = lu->medium.prevent;
 	pthread_mutex_unlock(&lu->lock);
 	if ((b4 & SSU_LOEJ) && !(b4 & SSU_START) && prevent) {
 		scsi_task_complete(t, SR_MEDIUM_REMOVAL_PREVENTED, NULL);
 		return;
 	}
-	atomic_store(&lu->stopped, !(b4 & SSU_START));
+	atomic_store(&lu->medium.stopped, !(b4 & SSU_START));
 	scsi_task_complete(t, SR_OK, NULL);
 }
 
@@ -480,7 +480,7 @@ void spc_prevent_allow(struct scsi_task *t)
 		return;
 	}
 	pthread_mutex_lock(&t->lu->lock);
-	t->lu->prevent = v;
+	t->lu->medium.prevent = v;
 	pthread_mutex_unlock(&t->lu->lock);
 	scsi_task_complete(t, SR_OK, NULL);
 }
@@ -494,11 +494,11 @@ void spc_reserve(struct scsi_task *t)
 	bool conflict;
 
 	pthread_mutex_lock(&lu->lock);
-	uint64_t holder = __atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED);
+	uint64_t holder = __atomic_load_n(&lu->resv.holder, __ATOMIC_RELAXED);
 
 	conflict = holder && holder != me;
 	if (!conflict)
-		__atomic_store_n(&lu->reserved_nexus, me, __ATOMIC_RELAXED);
+		__atomic_store_n(&lu->resv.holder, me, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lu->lock);
 	if (conflict) {
 		t->status = SCSI_STATUS_RESERVATION_CONFLICT;
@@ -516,8 +516,8 @@ void spc_release(struct scsi_task *t)
 
 	/* Releasing a reservation held by another nexus is not an error (SPC-2 7.21.2). */
 	pthread_mutex_lock(&lu->lock);
-	if (__atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED) == me)
-		__atomic_store_n(&lu->reserved_nexus, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&lu->resv.holder, __ATOMIC_RELAXED) == me)
+		__atomic_store_n(&lu->resv.holder, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lu->lock);
 	scsi_task_complete(t, SR_OK, NULL);
 }

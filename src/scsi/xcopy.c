@@ -420,7 +420,7 @@ static struct lu *cscd_resolve(const struct scsi_task *t, const struct xcopy_csc
 	for (unsigned l = 0; l < INVAR_MAX_LUNS; l++) {
 		struct lu *lu = v->lus[l];
 
-		if (lu && !lu->removed && lu->cfg.naa_len == c->desig_len &&
+		if (lu && lu->cfg.naa_len == c->desig_len &&
 		    !memcmp(lu->cfg.naa, c->desig, c->desig_len))
 			return lu;
 	}
@@ -438,17 +438,17 @@ static void segment_pointer(struct sense_extra *x, uint16_t off)
 
 static bool lu_unready(struct lu *lu)
 {
-	return lu->removed || atomic_load(&lu->stopped) || atomic_load(&lu->ejected);
+	return atomic_load(&lu->medium.stopped) || atomic_load(&lu->medium.ejected);
 }
 
 static bool lu_write_protected(struct lu *lu)
 {
-	return (lu->bs && lu->bs->read_only) || atomic_load(&lu->swp);
+	return (lu->bs && lu->bs->read_only) || atomic_load(&lu->mode.swp);
 }
 
 static bool lu_reserved_by_other(struct lu *lu, uint64_t me)
 {
-	uint64_t holder = __atomic_load_n(&lu->reserved_nexus, __ATOMIC_RELAXED);
+	uint64_t holder = __atomic_load_n(&lu->resv.holder, __ATOMIC_RELAXED);
 
 	return holder && holder != me;
 }
@@ -582,7 +582,7 @@ static void job_prep(struct xcopy_job *j, enum bs_opcode op, uint32_t flags, uin
  * under write_gate once the LU is in caw_mode. */
 static void job_submit_write(struct xcopy_job *j, struct lu *dst, uint64_t offset, uint64_t len)
 {
-	uint32_t flags = atomic_load_explicit(&dst->wce, memory_order_relaxed) ? 0 : BS_IO_FUA;
+	uint32_t flags = atomic_load_explicit(&dst->mode.wce, memory_order_relaxed) ? 0 : BS_IO_FUA;
 	int res;
 
 	pcount_add(&dst->async_writes, 1);

@@ -70,13 +70,13 @@ static void test_lu_redirect(void **state)
 	snprintf(c.backstore, sizeof(c.backstore), "ram");
 	c.size = 1 << 20;
 	assert_int_equal(lu_create(&c, "iqn.2026-01.test:ho/0", &lu, err, sizeof(err)), 0);
-	assert_string_equal(lu->mig_redirect, "");
+	assert_string_equal(lu->mig.redirect, "");
 	assert_int_equal(lu_mig_set_redirect(lu, "10.0.0.2:3260,1"), 0);
-	assert_string_equal(lu->mig_redirect, "10.0.0.2:3260,1");
+	assert_string_equal(lu->mig.redirect, "10.0.0.2:3260,1");
 	assert_int_equal(lu_mig_set_redirect(lu, "10.0.0.2:3260,1\r\nX=1"), -EINVAL);
-	assert_string_equal(lu->mig_redirect, "10.0.0.2:3260,1");
+	assert_string_equal(lu->mig.redirect, "10.0.0.2:3260,1");
 	assert_int_equal(lu_mig_set_redirect(lu, ""), 0);
-	assert_string_equal(lu->mig_redirect, "");
+	assert_string_equal(lu->mig.redirect, "");
 	lu_put(lu);
 }
 

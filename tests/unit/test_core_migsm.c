@@ -130,7 +130,7 @@ static void test_gate(void **state)
 	assert_int_equal(scsi_task_setup(&t), -1);
 	assert_int_equal(t.status, SCSI_STATUS_BUSY);
 	scsi_task_release(&t);
-	assert_int_equal(pcount_sum(&lu->mig_inflight), 0);
+	assert_int_equal(pcount_sum(&lu->mig.inflight), 0);
 	assert_int_equal(lu_mig_event(lu, MIG_EV_ABORT), 0);
 	assert_int_equal(lu_mig_state(lu), MIG_RUNNING);
 	memset(&t, 0, sizeof(t));
@@ -140,9 +140,9 @@ static void test_gate(void **state)
 	t.cdb_len = 6;
 	assert_int_equal(scsi_task_setup(&t), 0);
 	assert_true(t.mig_counted);
-	assert_int_equal(pcount_sum(&lu->mig_inflight), 1);
+	assert_int_equal(pcount_sum(&lu->mig.inflight), 1);
 	scsi_task_release(&t);
-	assert_int_equal(pcount_sum(&lu->mig_inflight), 0);
+	assert_int_equal(pcount_sum(&lu->mig.inflight), 0);
 	lu_put(lu);
 }
 

@@ -13,7 +13,9 @@
 
 #include "mig/lu_mig.h"
 #include "mig/migstream.h"
+#include "scsi/dispatch.h"
 #include "scsi/lu.h"
+#include "scsi/lu_feature.h"
 #include "scsi/nexus.h"
 #include "scsi/pr_lu.h"
 #include "scsi/profile.h"
@@ -397,7 +399,7 @@ static void test_export_import(void **state)
 	ml = scsi_profile_mode_state_len(a->profile);
 	assert_true(ml > 0);
 	pthread_mutex_lock(&a->lock);
-	a->mode_state[ml - 1] ^= 0x01;
+	a->mode.cur[ml - 1] ^= 0x01;
 	pthread_mutex_unlock(&a->lock);
 
 	/* Export, through the wire, import into a fresh LU on the same file. */
@@ -431,9 +433,9 @@ static void test_export_import(void **state)
 	assert_false(pr_lu_conflict(b, &d2, PR_ACCESS_WRITE));	/* registrant, WE_RO */
 	assert_true(pr_lu_conflict(b, &d3, PR_ACCESS_WRITE));
 	/* Same mode pages, WCE mirrored. */
-	assert_memory_equal(a->mode_state, b->mode_state, ml);
-	assert_memory_equal(a->mode_saved, b->mode_saved, ml);
-	assert_int_equal(atomic_load(&a->wce), atomic_load(&b->wce));
+	assert_memory_equal(a->mode.cur, b->mode.cur, ml);
+	assert_memory_equal(a->mode.saved, b->mode.saved, ml);
+	assert_int_equal(atomic_load(&a->mode.wce), atomic_load(&b->mode.wce));
 	/* Unit attentions follow the initiator ports: nexus 1 continues without POWER ON, nexus 2
 	 * sees MODE PARAMETERS CHANGED, a stranger gets POWER ON as a new nexus does. */
 	lu_nexus_identify(b, &d1);
@@ -443,7 +445,7 @@ static void test_export_import(void **state)
 	assert_int_equal(lu_ua_take(b, 102), UA_MODE_CHANGED);
 	assert_int_equal(lu_ua_take(b, 102), -1);
 	assert_int_equal(lu_ua_take(b, 103), UA_POWER_ON);
-	assert_int_equal(atomic_load(&b->ua_pending), 0);
+	assert_int_equal(atomic_load(&b->nx.ua_pending), 0);
 
 	/* An incompatible LU is refused by the check: different block size. */
 	s2.block_size = 512 == b->block_size ? 4096 : 512;
@@ -459,6 +461,81 @@ static void test_export_import(void **state)
 	unlink(img);
 }
 
+/* Every LU feature has hooks named and a synchronisation rule, and migration decides about
+ * each one: it carries it (export and import) or says why not. A feature added to
+ * scsi/lu_feature.h without a row in mig/lu_mig.c fails here. */
+static void test_feature_rows(void **state)
+{
+	for (unsigned i = 0; i < LU_F_COUNT; i++) {
+		const struct lu_mig_row *r = &lu_mig_rows[i];
+		bool carried = r->export && r->import;
+
+		assert_non_null(lu_features[i].name);
+		assert_non_null(lu_features[i].sync);
+		if (!carried && !(r->not_carried && r->not_carried[0]))
+			fail_msg("LU feature %s: migration neither carries it nor says why not",
+				 lu_features[i].name);
+		assert_false(carried && r->not_carried);	/* one or the other */
+		assert_true(!r->export == !r->import);		/* never half */
+	}
+}
+
+/* A SANITIZE failure mode travels (MAINT record, stream 1.1); a running one refuses export. */
+static void test_maint_carried(void **state)
+{
+	struct mig_lu_state s, s2;
+	struct lu *a, *b;
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+
+	snprintf(img, sizeof(img), "/tmp/invar-mig-maint-%d.img", (int)getpid());
+	a = make_lu();
+	assert_non_null(a);
+	atomic_store(&a->maint.state, SBC_MAINT_SANITIZE);
+	mig_state_init(&s);
+	assert_int_equal(lu_mig_export(a, "iqn.2026-01.test:mig", 0, &s), -EBUSY);
+	mig_state_free(&s);
+
+	atomic_store(&a->maint.state, SBC_MAINT_SANITIZE_FAILED);
+	atomic_store(&a->maint.ause, true);
+	mig_state_init(&s);
+	assert_int_equal(lu_mig_export(a, "iqn.2026-01.test:mig", 0, &s), 0);
+	assert_int_equal(mig_encode(&s, &buf, &len), 0);
+	assert_int_equal(mig_decode(buf, len, &s2, err, sizeof(err)), 0);
+	free(buf);
+	assert_int_equal(s2.maint_state, SBC_MAINT_SANITIZE_FAILED);
+	assert_true(s2.maint_ause);
+	b = make_lu();
+	assert_non_null(b);
+	assert_int_equal(lu_mig_import(b, &s2, err, sizeof(err)), 0);
+	assert_int_equal(atomic_load(&b->maint.state), SBC_MAINT_SANITIZE_FAILED);
+	assert_true(atomic_load(&b->maint.ause));
+
+	/* A MAINT record naming a running operation is malformed. */
+	s.maint_state = SBC_MAINT_FORMAT;
+	assert_int_equal(mig_encode(&s, &buf, &len), 0);
+	mig_state_free(&s2);
+	assert_int_equal(mig_decode(buf, len, &s2, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "malformed"));
+	free(buf);
+	/* No failure mode: no MAINT record, so a 1.0 destination still takes the stream. */
+	s.maint_state = 0;
+	assert_int_equal(mig_encode(&s, &buf, &len), 0);
+	for (size_t i = MIG_HDR_LEN; i + MIG_REC_HDR_LEN <= len;) {
+		uint16_t tag = get_be16(buf + i);
+
+		assert_int_not_equal(tag, MIG_TAG_MAINT);
+		i += MIG_REC_HDR_LEN + get_be32(buf + i + 2);
+	}
+	free(buf);
+	mig_state_free(&s);
+	mig_state_free(&s2);
+	lu_put(a);
+	lu_put(b);
+	unlink(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +544,8 @@ int main(void)
 		cmocka_unit_test(test_versions_and_tags),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_export_import),
+		cmocka_unit_test(test_feature_rows),
+		cmocka_unit_test(test_maint_carried),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -297,9 +297,9 @@ static void test_mode_select(void **state)
 	uint8_t bad[4 + 12];
 	uint8_t cdb[6] = { OP_MODE_SELECT_6, 0x10, 0, 0, sizeof(caching), 0 };
 
-	assert_true(atomic_load(&lu->wce));
+	assert_true(atomic_load(&lu->mode.wce));
 	assert_int_equal(run(cdb, 6, caching, sizeof(caching)), SCSI_STATUS_GOOD);
-	assert_false(atomic_load(&lu->wce));
+	assert_false(atomic_load(&lu->mode.wce));
 
 	/* The other nexus hears about it, this one does not. */
 	assert_int_equal(RUN(OP_TEST_UNIT_READY, 0, 0, 0, 0, 0), SCSI_STATUS_GOOD);
@@ -318,7 +318,7 @@ static void test_mode_select(void **state)
 	/* D_SENSE on: errors now come back in descriptor format. */
 	cdb[4] = sizeof(control);
 	assert_int_equal(run(cdb, 6, control, sizeof(control)), SCSI_STATUS_GOOD);
-	assert_true(atomic_load(&lu->dsense));
+	assert_true(atomic_load(&lu->mode.dsense));
 	assert_int_equal(RUN(0xc0, 0, 0, 0, 0, 0), SCSI_STATUS_CHECK_CONDITION);
 	assert_int_equal(task.sense[0], 0x72);
 	assert_sense(SK_ILLEGAL_REQUEST, 0x20, 0x00);
@@ -350,7 +350,7 @@ static void test_mode_select(void **state)
 	assert_int_equal(run(cdb, 6, control, sizeof(control)), SCSI_STATUS_GOOD);
 	cdb[4] = sizeof(caching);
 	assert_int_equal(run(cdb, 6, caching, sizeof(caching)), SCSI_STATUS_GOOD);
-	assert_false(atomic_load(&lu->dsense));
+	assert_false(atomic_load(&lu->mode.dsense));
 	run_on(lu, &nx2, (uint8_t[6]){ OP_TEST_UNIT_READY }, 6, NULL, 0, 0);
 }
 

@@ -300,7 +300,7 @@ static void test_sanitize(void **state)
 			 SCSI_STATUS_GOOD);
 	assert_true(reads_as(0, 4, 0xf0));
 	assert_true(reads_as(BLOCKS - 4, 4, 0xf0));
-	assert_int_equal(atomic_load(&lu3->maint), SBC_MAINT_NONE);
+	assert_int_equal(atomic_load(&lu3->maint.state), SBC_MAINT_NONE);
 	/* PARAMETER LIST LENGTH must be 5 .. block size + 4. */
 	assert_int_equal(run_on(lu3, CDB(OP_SANITIZE, 0x01, 0, 0, 0, 0, 0, 0, 4, 0), p, 4),
 			 SCSI_STATUS_CHECK_CONDITION);
@@ -338,8 +338,8 @@ static void test_sanitize_states(void **state)
 {
 	/* Running: NOT READY, SANITIZE IN PROGRESS with the progress; INQUIRY still answers;
 	 * REQUEST SENSE reports the same. */
-	atomic_store(&lu3->maint, SBC_MAINT_SANITIZE);
-	atomic_store(&lu3->maint_progress, 0x8000);
+	atomic_store(&lu3->maint.state, SBC_MAINT_SANITIZE);
+	atomic_store(&lu3->maint.progress, 0x8000);
 	assert_int_equal(RUN3(OP_TEST_UNIT_READY, 0, 0, 0, 0, 0), SCSI_STATUS_CHECK_CONDITION);
 	assert_sense(SK_NOT_READY, 0x04, 0x1b);
 	assert_int_equal(task.sense[15], 0x80);
@@ -350,13 +350,13 @@ static void test_sanitize_states(void **state)
 	assert_int_equal(task.buf[12], 0x04);
 	assert_int_equal(task.buf[13], 0x1b);
 	assert_int_equal(get_be16(task.buf + 16), 0x8000);
-	atomic_store(&lu3->maint, SBC_MAINT_FORMAT);
+	atomic_store(&lu3->maint.state, SBC_MAINT_FORMAT);
 	assert_int_equal(RUN3(OP_READ_10, 0, 0, 0, 0, 0, 0, 0, 1, 0), SCSI_STATUS_CHECK_CONDITION);
 	assert_sense(SK_NOT_READY, 0x04, 0x04);
 	/* Failure mode without AUSE: medium commands fail, EXIT FAILURE MODE is refused, a new
 	 * SANITIZE clears it. */
-	atomic_store(&lu3->maint, SBC_MAINT_SANITIZE_FAILED);
-	atomic_store(&lu3->maint_ause, false);
+	atomic_store(&lu3->maint.state, SBC_MAINT_SANITIZE_FAILED);
+	atomic_store(&lu3->maint.ause, false);
 	assert_int_equal(RUN3(OP_READ_10, 0, 0, 0, 0, 0, 0, 0, 1, 0), SCSI_STATUS_CHECK_CONDITION);
 	assert_sense(SK_MEDIUM_ERROR, 0x31, 0x03);
 	assert_int_equal(RUN3(OP_SANITIZE, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0),
@@ -365,8 +365,8 @@ static void test_sanitize_states(void **state)
 	assert_int_equal(RUN3(OP_SANITIZE, 0x02, 0, 0, 0, 0, 0, 0, 0, 0), SCSI_STATUS_GOOD);
 	assert_int_equal(RUN3(OP_TEST_UNIT_READY, 0, 0, 0, 0, 0), SCSI_STATUS_GOOD);
 	/* With AUSE: EXIT FAILURE MODE leaves it (with a parameter list it is refused). */
-	atomic_store(&lu3->maint, SBC_MAINT_SANITIZE_FAILED);
-	atomic_store(&lu3->maint_ause, true);
+	atomic_store(&lu3->maint.state, SBC_MAINT_SANITIZE_FAILED);
+	atomic_store(&lu3->maint.ause, true);
 	assert_int_equal(RUN3(OP_SANITIZE, 0x1f, 0, 0, 0, 0, 0, 0, 8, 0),
 			 SCSI_STATUS_CHECK_CONDITION);
 	assert_sense(SK_ILLEGAL_REQUEST, 0x24, 0x00);
