@@ -2,7 +2,6 @@
  * `invarctl lu describe`) would see exactly the same answers on DST. Local: no daemon needed.
  * Exit 0 compatible, 1 not (one line per reason on stdout), 2 usage or malformed input. */
 #include <stdio.h>
-#include <string.h>
 
 #include <jansson.h>
 
@@ -29,18 +28,14 @@ static json_t *load(const char *path)
 	return v;
 }
 
-int invarctl_compat(int argc, char **argv)
+int invarctl_compat_check(const char *src_path, const char *dst_path)
 {
 	json_t *src, *dst;
 	char err[512];
 	int ret;
 
-	if (argc != 3 || strcmp(argv[0], "check")) {
-		fprintf(stderr, "invarctl: usage: compat check SRC.json DST.json\n");
-		return 2;
-	}
-	src = load(argv[1]);
-	dst = src ? load(argv[2]) : NULL;
+	src = load(src_path);
+	dst = src ? load(dst_path) : NULL;
 	if (!src || !dst) {
 		json_decref(src);
 		return 2;
@@ -53,6 +48,6 @@ int invarctl_compat(int argc, char **argv)
 		return 2;
 	}
 	if (ret == 0)
-		printf("compatible: a guest on %s sees the same answers on %s\n", argv[1], argv[2]);
+		printf("compatible: a guest on %s sees the same answers on %s\n", src_path, dst_path);
 	return ret;
 }
