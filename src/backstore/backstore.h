@@ -55,7 +55,7 @@ struct bs_io {
 };
 
 struct bs_config {
-	const char *type;	/* "file", "ram", "null" */
+	const char *type;	/* "file", "ram", "null", "user" */
 	const char *path;	/* file: regular file or block device */
 	uint64_t size;		/* bytes; 0 = take it from the file (file) */
 	bool create;		/* file: create (sparse) if missing, with size */

@@ -26,7 +26,7 @@ struct scsi_profile;
 
 /* How a LU is described: what `--lun` and the RPC take, and what the saved config stores. */
 struct lu_config {
-	char backstore[16];		/* "file", "ram", "null" */
+	char backstore[16];		/* "file", "ram", "null", "user" */
 	char path[4096];		/* file backstore */
 	uint64_t size;			/* bytes; 0 = from the file */
 	uint32_t block_size;		/* 512 or 4096; 0 = 512 */

@@ -28,7 +28,7 @@
 #define HUB_MAX_CONNS 64
 #define HUB_DEFAULT_WAIT_MS 5000
 #define HUB_DEFAULT_IO_TIMEOUT_MS 30000
-/* Offered to every handler (all of version 1.0). */
+/* Offered to every handler: every feature of ring version 1.1 (invar/handler-ring.h). */
 #define HUB_FEATURES INVAR_RING_F_ALL_V1_1
 
 /* The one per-daemon context of handlers: a process runs one daemon. */

@@ -1,4 +1,4 @@
-/* Unit tests for the util and core foundations: CRC32C, iSCSI name validation, the event loop
+/* Unit tests for the foundations (util, rt, target): CRC32C, iSCSI name validation, the event loop
  * (timers, cross-thread calls) and a worker's io_uring round trip. */
 #include <stdarg.h>
 #include <stddef.h>
