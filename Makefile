@@ -36,8 +36,10 @@ GOLDEN_SRCS := $(shell find tools/golden -name '*.c' 2>/dev/null | sort)
 GOLDEN_OBJS := $(GOLDEN_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-# Small libiscsi clients the integration tests drive (tests/tools/*.c).
-TOOL_SRCS := $(wildcard tests/tools/*.c)
+# Small clients the integration tests drive (tests/tools/*.c): libiscsi ones, and raw-PDU ones
+# on tests/tools/rawini.c, the initiator library built on the product's PDU codec.
+RAWINI_OBJ := $(BUILD)/tests/tools/rawini.o
+TOOL_SRCS := $(filter-out tests/tools/rawini.c,$(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 .PHONY: all golden run check unit integration layer-check deps-build deps-test clean format
@@ -67,9 +69,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libinvar.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libinvar.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h)
+$(RAWINI_OBJ): tests/tools/rawini.c tests/tools/rawini.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -liscsi
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h) $(RAWINI_OBJ) $(BUILD)/libinvar.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(RAWINI_OBJ) $(BUILD)/libinvar.a $(LDFLAGS) $(LDLIBS) -liscsi
+
+# bench/iscsi-blast on rawini (bench/run.sh builds its own copy from the same sources).
+$(BUILD)/bench/iscsi-blast: bench/iscsi-blast.c $(RAWINI_OBJ) $(BUILD)/libinvar.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/tools -o $@ $< $(RAWINI_OBJ) $(BUILD)/libinvar.a $(LDFLAGS) $(LDLIBS)
 
 # Fuzz targets (make fuzz, make fuzz-smoke) and benchmarks live beside their sources.
 -include tests/fuzz/fuzz.mk

@@ -5,6 +5,9 @@
  * invard does, so on a small host the client is the bottleneck; this one builds every ready
  * command into one buffer and sends it with one send(), reads with large recv() calls and parses
  * every complete PDU in the buffer, and copies no read data anywhere. Used by bench/run.sh.
+ * Login and setup go through tests/tools/rawini.c; every PDU of the load is encoded straight
+ * into the send buffer, and decoded once from the receive buffer, by the product's codec
+ * (src/fabric/iscsi/pdu.c).
  *
  *   iscsi-blast [-q QD] [-c SESSIONS] [-t SECONDS] [-W WARMUP] [-b BYTES] [-w]
  *               iscsi://HOST:PORT/TARGET_IQN/LUN
@@ -23,11 +26,12 @@
  * U is this process's own CPU time (all threads) over that window divided by N. Errors go to
  * stderr. Exit status: 0; 1 when a session failed or any command ended with a status other than
  * GOOD (the count is printed; the line is still printed if every session ran); 2 on usage. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <sys/time.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -37,36 +41,22 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include "../tests/tools/raw_io.h"
+#include "rawini.h"
+#include "util/byteorder.h"
 
-#define BHS 48
+#define BHS ISCSI_BHS_LEN
 #define MAX_QD 1024
 #define MAX_SESSIONS 64
 #define OUR_MRDSL 262144u		/* what we offer: the longest data segment we accept */
-#define MAX_PDU (BHS + 255 * 4 + OUR_MRDSL + 4)
 #define RBUF_SIZE (4u << 20)
 #define SETUP_DATA 4096u		/* longest data segment accepted during login/setup */
 #define IO_TIMEOUT_MS 10000
 #define DRAIN_NS 30000000000ull		/* in-flight commands may take this long after the end */
 #define ITT_SETUP 0x80000000u		/* ITTs of login, READ CAPACITY and logout */
-#define NO_TAG 0xffffffffu
 
-enum { OP_NOP_OUT = 0x00, OP_SCSI_CMD = 0x01, OP_LOGIN = 0x03, OP_DATA_OUT = 0x05,
-       OP_LOGOUT = 0x06, OP_NOP_IN = 0x20, OP_SCSI_RSP = 0x21, OP_LOGIN_RSP = 0x23,
-       OP_DATA_IN = 0x25, OP_LOGOUT_RSP = 0x26, OP_R2T = 0x31, OP_ASYNC = 0x32,
-       OP_REJECT = 0x3f };
-
-/* ---------------------------------------------------------------- byte order */
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static uint32_t get24(const uint8_t *p) { return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]; }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
 static uint32_t pad4(uint32_t n) { return (n + 3) & ~3u; }
-/* Serial number arithmetic (RFC 1982, 32 bits): a after b. */
-static int sn_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 
 static uint64_t now_ns(void)
 {
@@ -99,13 +89,9 @@ struct slot {
 
 struct sess {
 	unsigned idx;
-	int fd;
-	uint8_t isid[6];
-	uint16_t tsih;
-	uint32_t cmdsn, expstatsn, maxcmdsn, gen;
-	/* negotiated */
-	uint32_t t_mrdsl, first_burst, max_burst;
-	int immediate;
+	/* connection, sequence numbers and what the login negotiated */
+	struct rawini ri;
+	uint32_t gen;
 	/* the LU */
 	uint32_t block_size;
 	uint64_t nblocks;
@@ -143,293 +129,127 @@ static uint64_t rnd(struct sess *s)
 	return s->rng * 2685821657736338717ull;
 }
 
-static void put_lun(uint8_t *b)
-{
-	/* SAM-5 single level LUN: peripheral addressing below 256, flat space above */
-	if (cfg.lun < 256) {
-		b[9] = (uint8_t)cfg.lun;
-	} else {
-		b[8] = (uint8_t)(0x40 | cfg.lun >> 8);
-		b[9] = (uint8_t)cfg.lun;
-	}
-}
-
-/* ---------------------------------------------------------------- blocking setup I/O */
-static int send_pdu(struct sess *s, uint8_t *bhs, const void *data, uint32_t len)
-{
-	static const uint8_t zero[4];
-
-	bhs[5] = (uint8_t)(len >> 16);
-	bhs[6] = (uint8_t)(len >> 8);
-	bhs[7] = (uint8_t)len;
-	if (write_all(s->fd, bhs, BHS) || (len && write_all(s->fd, data, len)) ||
-	    (pad4(len) != len && write_all(s->fd, zero, pad4(len) - len)))
-		return -1;
-	return 0;
-}
-
-/* The sequence numbers a target PDU carries (RFC 7143 11.*): StatSN acknowledged through
- * ExpStatSN when the PDU carries status, MaxCmdSN widened when it moves forward. */
-static void note_sns(struct sess *s, const uint8_t *b)
-{
-	uint8_t op = b[0] & 0x3f;
-	uint32_t exp = get32(b + 28), max = get32(b + 32);
-
-	if (op == OP_SCSI_RSP || op == OP_LOGOUT_RSP || op == OP_REJECT || op == OP_ASYNC ||
-	    (op == OP_DATA_IN && (b[1] & 0x01)) ||
-	    (op == OP_NOP_IN && get32(b + 16) != NO_TAG))
-		s->expstatsn = get32(b + 24) + 1;
-	else if (op == OP_NOP_IN)
-		s->expstatsn = get32(b + 24);	/* a ping: StatSN not advanced */
-	/* A MaxCmdSN below ExpCmdSN - 1 is to be ignored (RFC 7143 4.2.2.1). */
-	if (op != OP_LOGIN_RSP && !sn_gt(exp - 1, max) && sn_gt(max, s->maxcmdsn))
-		s->maxcmdsn = max;
-}
-
-/* The NOP-Out answering a target's ping (NOP-In with a TTT, RFC 7143 11.18), into b. */
-static void build_nop_reply(struct sess *s, const uint8_t *nopin, uint8_t *b)
-{
-	memset(b, 0, BHS);
-	b[0] = 0x40 | OP_NOP_OUT;
-	b[1] = 0x80;
-	memcpy(b + 8, nopin + 8, 8);
-	put32(b + 16, NO_TAG);
-	memcpy(b + 20, nopin + 20, 4);
-	put32(b + 24, s->cmdsn);
-	put32(b + 28, s->expstatsn);
-}
-
-/* Next PDU during setup (blocking), answering pings; data (at most SETUP_DATA bytes) into
- * data, its length into *len. 0, or -1 (closed, timeout, too long). */
-static int recv_setup_pdu(struct sess *s, uint8_t *bhs, uint8_t *data, uint32_t *len)
-{
-	uint8_t skip[255 * 4];
-
-	for (;;) {
-		uint32_t ahs, dsl;
-
-		if (read_all(s->fd, bhs, BHS, IO_TIMEOUT_MS))
-			return -1;
-		ahs = bhs[4] * 4u;
-		dsl = get24(bhs + 5);
-		if (dsl > SETUP_DATA) {
-			fail(s, "target sent a %u-byte data segment during setup (opcode 0x%02x)",
-			     dsl, bhs[0] & 0x3f);
-			return -1;
-		}
-		if ((ahs && read_all(s->fd, skip, ahs, IO_TIMEOUT_MS)) || (dsl && read_all(s->fd, data, pad4(dsl), IO_TIMEOUT_MS)))
-			return -1;
-		*len = dsl;
-		note_sns(s, bhs);
-		if ((bhs[0] & 0x3f) == OP_NOP_IN) {
-			uint8_t b[BHS];
-
-			if (get32(bhs + 20) == NO_TAG)
-				continue;
-			build_nop_reply(s, bhs, b);
-			if (send_pdu(s, b, NULL, 0))
-				return -1;
-			continue;
-		}
-		return 0;
-	}
-}
-
 /* ---------------------------------------------------------------- login */
-static size_t add_key(char *buf, size_t off, size_t max, const char *fmt, ...)
+/* One login stage (rawini_login_stage) with the failures spelled out. */
+static int login_stage(struct sess *s, unsigned csg, unsigned nsg, const struct rawini_text *t)
 {
-	va_list ap;
-	int n;
+	int r = rawini_login_stage(&s->ri, csg, nsg, t->buf, t->len, 8);
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf + off, max - off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n + 1 > max - off)
-		return off;
-	return off + (size_t)n + 1;
-}
-
-/* The value of key in a login text (NUL-separated key=value pairs), or NULL. */
-static const char *text_val(const uint8_t *text, uint32_t len, const char *key)
-{
-	size_t kl = strlen(key);
-	uint32_t off = 0;
-
-	while (off < len) {
-		const char *p = (const char *)text + off;
-		size_t pl = strnlen(p, len - off);
-
-		if (pl > kl && p[kl] == '=' && !strncmp(p, key, kl) && off + pl < len)
-			return p + kl + 1;
-		off += (uint32_t)pl + 1;
+	if (r < 0) {
+		fail(s, "login: connection lost or not answered with a Login Response");
+		return -1;
 	}
-	return NULL;
-}
-
-static void take_num(const uint8_t *text, uint32_t len, const char *key, uint32_t *v)
-{
-	const char *p = text_val(text, len, key);
-
-	if (p)
-		*v = (uint32_t)strtoul(p, NULL, 10);
-}
-
-/* One login stage: CSG -> NSG with its keys, repeated (empty) until the target agrees to the
- * transit; the negotiated values are read from every answer. */
-static int login_stage(struct sess *s, unsigned csg, unsigned nsg, const char *text, size_t tlen)
-{
-	uint8_t b[BHS], rsp[BHS], data[SETUP_DATA + 4];
-	uint32_t len;
-	unsigned round;
-
-	for (round = 0; round < 8; round++) {
-		const char *v;
-
-		memset(b, 0, BHS);
-		b[0] = 0x40 | OP_LOGIN;
-		b[1] = (uint8_t)(0x80 | csg << 2 | nsg);
-		memcpy(b + 8, s->isid, 6);
-		put16(b + 14, s->tsih);
-		put32(b + 16, ITT_SETUP);
-		put32(b + 24, s->cmdsn);
-		put32(b + 28, s->expstatsn);
-		if (send_pdu(s, b, text, round ? 0 : (uint32_t)tlen) ||
-		    recv_setup_pdu(s, rsp, data, &len)) {
-			fail(s, "login: connection lost");
-			return -1;
-		}
-		if ((rsp[0] & 0x3f) != OP_LOGIN_RSP) {
-			fail(s, "login: answered with opcode 0x%02x", rsp[0] & 0x3f);
-			return -1;
-		}
-		if (rsp[36] || rsp[37]) {
-			fail(s, "login refused: status class 0x%02x detail 0x%02x", rsp[36], rsp[37]);
-			return -1;
-		}
-		s->expstatsn = get32(rsp + 24) + 1;
-		s->cmdsn = get32(rsp + 28);
-		s->maxcmdsn = get32(rsp + 32);
-		s->tsih = (uint16_t)(rsp[14] << 8 | rsp[15]);
-		take_num(data, len, "MaxRecvDataSegmentLength", &s->t_mrdsl);
-		take_num(data, len, "MaxBurstLength", &s->max_burst);
-		take_num(data, len, "FirstBurstLength", &s->first_burst);
-		if ((v = text_val(data, len, "ImmediateData")))
-			s->immediate = !strcmp(v, "Yes");
-		if ((v = text_val(data, len, "AuthMethod")) && strcmp(v, "None")) {
-			fail(s, "login: target wants AuthMethod=%s", v);
-			return -1;
-		}
-		if ((rsp[1] & 0x80) && (rsp[1] & 3) == nsg)
-			return 0;
+	if (s->ri.login_status) {
+		fail(s, "login refused: status class 0x%02x detail 0x%02x",
+		     s->ri.login_status >> 8, s->ri.login_status & 0xff);
+		return -1;
 	}
-	fail(s, "login: the target did not move to stage %u", nsg);
-	return -1;
+	if (s->ri.auth_method[0] && strcmp(s->ri.auth_method, "None")) {
+		fail(s, "login: target wants AuthMethod=%s", s->ri.auth_method);
+		return -1;
+	}
+	if (!r) {
+		fail(s, "login: the target did not move to stage %u", nsg);
+		return -1;
+	}
+	return 0;
 }
 
 static int login(struct sess *s)
 {
-	char text[1024];
-	size_t off = 0;
+	struct rawini_text t = { .len = 0 };
 
-	/* RFC 7143 defaults, until the target says otherwise */
-	s->t_mrdsl = 8192;
-	s->max_burst = 262144;
-	s->first_burst = 65536;
-	s->immediate = 1;
-	off = add_key(text, off, sizeof(text), "InitiatorName=iqn.2026-11.org.invar:bench-blast");
-	off = add_key(text, off, sizeof(text), "SessionType=Normal");
-	off = add_key(text, off, sizeof(text), "TargetName=%s", cfg.target);
-	off = add_key(text, off, sizeof(text), "AuthMethod=None");
-	if (login_stage(s, 0, 1, text, off))
+	/* RFC 7143 defaults until the target says otherwise (rawini_init) */
+	s->ri.itt = ITT_SETUP;
+	rawini_text_add(&t, "InitiatorName=iqn.2026-11.org.invar:bench-blast");
+	rawini_text_add(&t, "SessionType=Normal");
+	rawini_text_add(&t, "TargetName=%s", cfg.target);
+	rawini_text_add(&t, "AuthMethod=None");
+	if (login_stage(s, 0, 1, &t))
 		return -1;
-	off = 0;
-	off = add_key(text, off, sizeof(text), "HeaderDigest=None");
-	off = add_key(text, off, sizeof(text), "DataDigest=None");
-	off = add_key(text, off, sizeof(text), "MaxConnections=1");
-	off = add_key(text, off, sizeof(text), "InitialR2T=No");
-	off = add_key(text, off, sizeof(text), "ImmediateData=Yes");
-	off = add_key(text, off, sizeof(text), "MaxRecvDataSegmentLength=%u", OUR_MRDSL);
-	off = add_key(text, off, sizeof(text), "MaxBurstLength=%u", 1u << 20);
-	off = add_key(text, off, sizeof(text), "FirstBurstLength=%u", OUR_MRDSL);
-	off = add_key(text, off, sizeof(text), "MaxOutstandingR2T=1");
-	off = add_key(text, off, sizeof(text), "DataPDUInOrder=Yes");
-	off = add_key(text, off, sizeof(text), "DataSequenceInOrder=Yes");
-	off = add_key(text, off, sizeof(text), "ErrorRecoveryLevel=0");
-	if (login_stage(s, 1, 3, text, off))
+	t.len = 0;
+	rawini_text_add(&t, "HeaderDigest=None");
+	rawini_text_add(&t, "DataDigest=None");
+	rawini_text_add(&t, "MaxConnections=1");
+	rawini_text_add(&t, "InitialR2T=No");
+	rawini_text_add(&t, "ImmediateData=Yes");
+	rawini_text_add(&t, "MaxRecvDataSegmentLength=%u", OUR_MRDSL);
+	rawini_text_add(&t, "MaxBurstLength=%u", 1u << 20);
+	rawini_text_add(&t, "FirstBurstLength=%u", OUR_MRDSL);
+	rawini_text_add(&t, "MaxOutstandingR2T=1");
+	rawini_text_add(&t, "DataPDUInOrder=Yes");
+	rawini_text_add(&t, "DataSequenceInOrder=Yes");
+	rawini_text_add(&t, "ErrorRecoveryLevel=0");
+	if (login_stage(s, 1, 3, &t))
 		return -1;
 	/* Bound what the target said: a data segment of ours is at least 512 bytes and at most
 	 * what we could ever send in one go. */
-	if (s->t_mrdsl < 512 || s->t_mrdsl > (16u << 20) || !s->max_burst) {
+	if (s->ri.t_mrdsl < 512 || s->ri.t_mrdsl > (16u << 20) || !s->ri.max_burst) {
 		fail(s, "login: unusable MaxRecvDataSegmentLength %u / MaxBurstLength %u",
-		     s->t_mrdsl, s->max_burst);
+		     s->ri.t_mrdsl, s->ri.max_burst);
 		return -1;
 	}
-	if (s->first_burst > s->max_burst)
-		s->first_burst = s->max_burst;
+	if (s->ri.first_burst > s->ri.max_burst)
+		s->ri.first_burst = s->ri.max_burst;
 	return 0;
 }
 
 /* ---------------------------------------------------------------- setup commands */
-static void build_cmd(struct sess *s, uint8_t *b, uint32_t itt, uint8_t flags,
-		      const uint8_t cdb[16], uint32_t edtl)
-{
-	memset(b, 0, BHS);
-	b[0] = OP_SCSI_CMD;
-	b[1] = (uint8_t)(flags | 0x01);	/* task attribute SIMPLE */
-	put_lun(b);
-	put32(b + 16, itt);
-	put32(b + 20, edtl);
-	put32(b + 24, s->cmdsn);
-	put32(b + 28, s->expstatsn);
-	memcpy(b + 32, cdb, 16);
-}
-
 /* One command with a Data-In answer, blocking; the data into out (at most outlen bytes).
  * Returns the SCSI status, or -1. A CHECK CONDITION (a unit attention after login) is retried
  * a few times. */
 static int setup_cmd(struct sess *s, const uint8_t cdb[16], uint8_t *out, uint32_t outlen)
 {
-	uint8_t b[BHS], rsp[BHS], data[SETUP_DATA + 4];
-	uint32_t len, itt;
+	struct rawini_pdu p = { 0 };
+	uint32_t itt;
 	unsigned attempt;
 	int st = -1;
 
 	for (attempt = 0; attempt < 4; attempt++) {
 		itt = ITT_SETUP | (s->gen++ & 0xffff);
-		build_cmd(s, b, itt, 0xc0, cdb, outlen);
-		s->cmdsn++;
-		if (send_pdu(s, b, NULL, 0))
-			return -1;
+		if (rawini_send_cmd(&s->ri, itt, s->ri.cmdsn++,
+				    ISCSI_FLAG_FINAL | ISCSI_FLAG_CMD_READ, cdb, outlen, NULL, 0, 0))
+			goto out;
 		for (;;) {
-			uint8_t op;
+			const struct iscsi_pdu_hdr *h = &p.h;
 
-			if (recv_setup_pdu(s, rsp, data, &len))
-				return -1;
-			op = rsp[0] & 0x3f;
-			if (op == OP_REJECT || (op == OP_ASYNC && rsp[36] != 0)) {
-				fail(s, "setup: target sent opcode 0x%02x (reason/event 0x%02x)", op,
-				     op == OP_REJECT ? rsp[2] : rsp[36]);
-				return -1;
+			if (rawini_recv(&s->ri, &p, IO_TIMEOUT_MS)) {
+				if (!s->err[0])
+					fail(s, "setup: connection lost, timed out, or a data segment "
+						"over %u bytes", SETUP_DATA);
+				st = -1;
+				goto out;
 			}
-			if (get32(rsp + 16) != itt)
+			if (h->opcode == ISCSI_OP_REJECT ||
+			    (h->opcode == ISCSI_OP_ASYNC && h->async.event != 0)) {
+				fail(s, "setup: target sent opcode 0x%02x (reason/event 0x%02x)",
+				     h->opcode, h->opcode == ISCSI_OP_REJECT ? h->reject.reason
+									      : h->async.event);
+				st = -1;
+				goto out;
+			}
+			if (h->itt != itt)
 				continue;
-			if (op == OP_DATA_IN) {
-				uint32_t off = get32(rsp + 40);
+			if (h->opcode == ISCSI_OP_DATA_IN) {
+				uint32_t off = h->data_in.buffer_offset;
 
 				if (off < outlen)
-					memcpy(out + off, data, len < outlen - off ? len : outlen - off);
-				if (rsp[1] & 0x01) {
-					st = rsp[3];
+					memcpy(out + off, p.data,
+					       p.len < outlen - off ? p.len : outlen - off);
+				if (h->data_in.status_present) {
+					st = h->data_in.status;
 					break;
 				}
-			} else if (op == OP_SCSI_RSP) {
-				st = rsp[2] ? -1 : rsp[3];
+			} else if (h->opcode == ISCSI_OP_SCSI_RSP) {
+				st = h->scsi_rsp.response ? -1 : h->scsi_rsp.status;
 				break;
 			}
 		}
 		if (st != 0x02)
-			return st;
+			break;
 	}
+out:
+	rawini_pdu_free(&p);
 	return st;
 }
 
@@ -442,20 +262,20 @@ static int read_capacity(struct sess *s)
 		fail(s, "READ CAPACITY(10): status %d", st);
 		return -1;
 	}
-	s->block_size = get32(d + 4);
-	s->nblocks = (uint64_t)get32(d) + 1;
-	if (get32(d) == 0xffffffffu) {
+	s->block_size = get_be32(d + 4);
+	s->nblocks = (uint64_t)get_be32(d) + 1;
+	if (get_be32(d) == 0xffffffffu) {
 		memset(cdb, 0, sizeof(cdb));
 		cdb[0] = 0x9e;
 		cdb[1] = 0x10;
-		put32(cdb + 10, sizeof(d));
+		put_be32(cdb + 10, sizeof(d));
 		st = setup_cmd(s, cdb, d, sizeof(d));
 		if (st != 0) {
 			fail(s, "READ CAPACITY(16): status %d", st);
 			return -1;
 		}
-		s->block_size = get32(d + 8);
-		s->nblocks = get64(d) + 1;
+		s->block_size = get_be32(d + 8);
+		s->nblocks = get_be64(d) + 1;
 	}
 	if (s->nblocks > (1ull << 32))
 		s->nblocks = 1ull << 32;	/* READ(10)/WRITE(10) address only this much */
@@ -475,14 +295,13 @@ static int room(struct sess *s, size_t len)
 	return s->scap - s->slen >= len;
 }
 
-static uint8_t *append(struct sess *s, const void *bhs, const void *data, uint32_t len)
+/* h encoded straight into the send buffer, with its data segment. */
+static uint8_t *append(struct sess *s, struct iscsi_pdu_hdr *h, const void *data, uint32_t len)
 {
 	uint8_t *p = s->sbuf + s->slen;
 
-	memcpy(p, bhs, BHS);
-	p[5] = (uint8_t)(len >> 16);
-	p[6] = (uint8_t)(len >> 8);
-	p[7] = (uint8_t)len;
+	h->data_len = len;
+	iscsi_bhs_encode(h, p);
 	if (len) {
 		memcpy(p + BHS, data, len);
 		memset(p + BHS + len, 0, pad4(len) - len);
@@ -494,26 +313,18 @@ static uint8_t *append(struct sess *s, const void *bhs, const void *data, uint32
 /* Data-Out answering a pending R2T: chunks of at most the target's MRDSL. */
 static int queue_data_out(struct sess *s, struct slot *sl)
 {
-	uint32_t n = (sl->r2t_len + s->t_mrdsl - 1) / s->t_mrdsl, i, off = sl->r2t_off;
-	uint8_t b[BHS];
+	uint32_t mrdsl = s->ri.t_mrdsl, n = (sl->r2t_len + mrdsl - 1) / mrdsl, i, off = sl->r2t_off;
+	struct iscsi_pdu_hdr h;
 
 	if (!room(s, (size_t)n * BHS + pad4(sl->r2t_len) + 4 * n))
 		return 0;
 	for (i = 0; i < n; i++) {
 		uint32_t len = sl->r2t_len - (off - sl->r2t_off);
 
-		if (len > s->t_mrdsl)
-			len = s->t_mrdsl;
-		memset(b, 0, BHS);
-		b[0] = OP_DATA_OUT;
-		b[1] = i == n - 1 ? 0x80 : 0;
-		put_lun(b);
-		put32(b + 16, sl->itt);
-		put32(b + 20, sl->r2t_ttt);
-		put32(b + 28, s->expstatsn);
-		put32(b + 36, i);
-		put32(b + 40, off);
-		append(s, b, s->wdata + off, len);
+		if (len > mrdsl)
+			len = mrdsl;
+		rawini_data_out_hdr(&s->ri, &h, sl->itt, sl->r2t_ttt, i, off, i == n - 1);
+		append(s, &h, s->wdata + off, len);
 		off += len;
 	}
 	sl->r2t_len = 0;
@@ -526,7 +337,8 @@ static void fill(struct sess *s, uint64_t now)
 	uint32_t blocks = cfg.xfer / s->block_size;
 	uint32_t imm = 0;
 	unsigned i;
-	uint8_t b[BHS], cdb[16] = { 0 };
+	struct iscsi_pdu_hdr h;
+	uint8_t cdb[16] = { 0 };
 
 	if (s->shead == s->slen)
 		s->shead = s->slen = 0;
@@ -543,14 +355,15 @@ static void fill(struct sess *s, uint64_t now)
 		s->stopping = 1;
 		return;
 	}
-	if (cfg.write && s->immediate) {
+	if (cfg.write && s->ri.immediate_data) {
 		imm = cfg.xfer;
-		if (imm > s->first_burst)
-			imm = s->first_burst;
-		if (imm > s->t_mrdsl)
-			imm = s->t_mrdsl;
+		if (imm > s->ri.first_burst)
+			imm = s->ri.first_burst;
+		if (imm > s->ri.t_mrdsl)
+			imm = s->ri.t_mrdsl;
 	}
-	while (s->inflight < cfg.qd && !sn_gt(s->cmdsn, s->maxcmdsn) && room(s, BHS + pad4(imm))) {
+	while (s->inflight < cfg.qd && !iscsi_sn_gt(s->ri.cmdsn, s->ri.maxcmdsn) &&
+	       room(s, BHS + pad4(imm))) {
 		struct slot *sl;
 		uint64_t lba = (rnd(s) % (s->nblocks / blocks)) * blocks;
 
@@ -562,12 +375,13 @@ static void fill(struct sess *s, uint64_t now)
 		sl->got = 0;
 		sl->r2t_len = 0;
 		cdb[0] = cfg.write ? 0x2a : 0x28;
-		put32(cdb + 2, (uint32_t)lba);
-		put16(cdb + 7, (uint16_t)blocks);
+		put_be32(cdb + 2, (uint32_t)lba);
+		put_be16(cdb + 7, (uint16_t)blocks);
 		/* F set: no unsolicited Data-Out follows; the rest of a write comes on R2Ts. */
-		build_cmd(s, b, sl->itt, cfg.write ? 0xa0 : 0xc0, cdb, cfg.xfer);
-		append(s, b, s->wdata, imm);
-		s->cmdsn++;
+		rawini_cmd_hdr(&s->ri, &h, sl->itt, s->ri.cmdsn, ISCSI_FLAG_FINAL |
+			       (cfg.write ? ISCSI_FLAG_CMD_WRITE : ISCSI_FLAG_CMD_READ), cdb, cfg.xfer);
+		append(s, &h, s->wdata, imm);
+		s->ri.cmdsn++;
 		s->inflight++;
 	}
 }
@@ -599,103 +413,107 @@ static void complete(struct sess *s, struct slot *sl, uint8_t status, uint64_t n
 }
 
 /* One complete PDU from the target during the load. 0, or -1 with s->err set. */
-static int handle(struct sess *s, const uint8_t *b, const uint8_t *data, uint32_t dsl,
+static int handle(struct sess *s, const struct iscsi_pdu_hdr *h, const uint8_t *data,
 		  uint64_t now)
 {
-	uint8_t op = b[0] & 0x3f, rb[BHS];
+	struct iscsi_pdu_hdr rh;
 	struct slot *sl;
 
 	(void)data;	/* read data is not looked at */
 
-	note_sns(s, b);
-	switch (op) {
-	case OP_DATA_IN:
-		sl = slot_of(s, get32(b + 16));
-		if (!sl || get32(b + 40) + (uint64_t)dsl > cfg.xfer) {
+	rawini_note_sn(&s->ri, h);
+	switch (h->opcode) {
+	case ISCSI_OP_DATA_IN:
+		sl = slot_of(s, h->itt);
+		if (!sl || h->data_in.buffer_offset + (uint64_t)h->data_len > cfg.xfer) {
 			fail(s, "Data-In for an unknown task or beyond its length (ITT 0x%08x)",
-			     get32(b + 16));
+			     h->itt);
 			return -1;
 		}
-		sl->got += dsl;
-		if (b[1] & 0x01)
-			complete(s, sl, b[3], now);
+		sl->got += h->data_len;
+		if (h->data_in.status_present)
+			complete(s, sl, h->data_in.status, now);
 		return 0;
-	case OP_SCSI_RSP:
-		sl = slot_of(s, get32(b + 16));
+	case ISCSI_OP_SCSI_RSP:
+		sl = slot_of(s, h->itt);
 		if (!sl) {
-			fail(s, "SCSI Response for an unknown task (ITT 0x%08x)", get32(b + 16));
+			fail(s, "SCSI Response for an unknown task (ITT 0x%08x)", h->itt);
 			return -1;
 		}
 		/* a response code other than "completed at target" counts as a failed status */
-		complete(s, sl, b[2] ? 0xff : b[3], now);
+		complete(s, sl, h->scsi_rsp.response ? 0xff : h->scsi_rsp.status, now);
 		return 0;
-	case OP_R2T:
-		sl = slot_of(s, get32(b + 16));
-		if (!sl || !cfg.write || sl->r2t_len || !get32(b + 44) ||
-		    get32(b + 40) + (uint64_t)get32(b + 44) > cfg.xfer) {
+	case ISCSI_OP_R2T:
+		sl = slot_of(s, h->itt);
+		if (!sl || !cfg.write || sl->r2t_len || !h->r2t.ddtl ||
+		    h->r2t.buffer_offset + (uint64_t)h->r2t.ddtl > cfg.xfer) {
 			fail(s, "R2T not matching an outstanding write (ITT 0x%08x, offset %u, "
-				"length %u)", get32(b + 16), get32(b + 40), get32(b + 44));
+				"length %u)", h->itt, h->r2t.buffer_offset, h->r2t.ddtl);
 			return -1;
 		}
-		sl->r2t_ttt = get32(b + 20);
-		sl->r2t_off = get32(b + 40);
-		sl->r2t_len = get32(b + 44);
+		sl->r2t_ttt = h->r2t.ttt;
+		sl->r2t_off = h->r2t.buffer_offset;
+		sl->r2t_len = h->r2t.ddtl;
 		return 0;
-	case OP_NOP_IN:
-		if (get32(b + 20) == NO_TAG)
+	case ISCSI_OP_NOP_IN:
+		if (h->nop.ttt == ISCSI_RSVD_TAG)
 			return 0;
 		if (!room(s, BHS)) {
 			fail(s, "no room to answer a NOP-In");
 			return -1;
 		}
-		build_nop_reply(s, b, rb);
-		append(s, rb, NULL, 0);
+		rawini_nop_reply(&s->ri, h, &rh);
+		append(s, &rh, NULL, 0);
 		return 0;
-	case OP_ASYNC:
-		if (b[36] == 0)
+	case ISCSI_OP_ASYNC:
+		if (h->async.event == 0)
 			return 0;	/* a SCSI asynchronous event: sense data we do not use */
-		if (b[36] == 1) {
+		if (h->async.event == 1) {
 			/* the target asks for a logout: stop, drain, log out */
 			fprintf(stderr, "iscsi-blast: session %u: target requested a logout\n", s->idx);
 			s->stopping = 1;
 			return 0;
 		}
-		fail(s, "Async Message, event %u", b[36]);
+		fail(s, "Async Message, event %u", h->async.event);
 		return -1;
-	case OP_LOGOUT_RSP:
-		if (!s->logout_sent || b[2]) {
-			fail(s, "Logout Response 0x%02x", b[2]);
+	case ISCSI_OP_LOGOUT_RSP:
+		if (!s->logout_sent || h->logout_rsp.response) {
+			fail(s, "Logout Response 0x%02x", h->logout_rsp.response);
 			return -1;
 		}
 		s->logged_out = 1;
 		return 0;
-	case OP_REJECT:
-		fail(s, "Reject, reason 0x%02x", b[2]);
+	case ISCSI_OP_REJECT:
+		fail(s, "Reject, reason 0x%02x", h->reject.reason);
 		return -1;
 	default:
-		fail(s, "unexpected opcode 0x%02x", op);
+		fail(s, "unexpected opcode 0x%02x", h->opcode);
 		return -1;
 	}
 }
 
-/* Every complete PDU in the receive buffer; a partial one is kept for the next recv. */
+/* Every complete PDU in the receive buffer, each header decoded once; a partial one is kept
+ * for the next recv. */
 static int parse(struct sess *s, uint64_t now)
 {
 	size_t pos = 0;
 
 	while (s->rlen - pos >= BHS) {
 		const uint8_t *b = s->rbuf + pos;
-		uint32_t ahs = b[4] * 4u, dsl = get24(b + 5);
-		size_t total = BHS + ahs + pad4(dsl);
+		struct iscsi_pdu_hdr h;
+		size_t ahs, total;
 
-		if (dsl > OUR_MRDSL) {
+		iscsi_bhs_decode(b, &h);
+		ahs = (size_t)h.total_ahs_words * 4;
+		total = BHS + ahs + pad4(h.data_len);
+		if (h.data_len > OUR_MRDSL) {
 			fail(s, "target sent a %u-byte data segment (opcode 0x%02x), over our %u",
-			     dsl, b[0] & 0x3f, OUR_MRDSL);
+			     h.data_len, h.opcode, OUR_MRDSL);
 			return -1;
 		}
 		if (s->rlen - pos < total)
 			break;
-		if (handle(s, b, b + BHS + ahs, dsl, now))
+		if (handle(s, &h, b + BHS + ahs, now))
 			return -1;
 		pos += total;
 	}
@@ -719,19 +537,22 @@ static int run_load(struct sess *s)
 
 		fill(s, now);
 		if (s->stopping && !s->inflight && !s->logout_sent && room(s, BHS)) {
-			uint8_t b[BHS] = { 0x40 | OP_LOGOUT, 0x80 };	/* close the session */
+			struct iscsi_pdu_hdr h = {	/* close the session (RFC 7143 11.14) */
+				.opcode = ISCSI_OP_LOGOUT_REQ,
+				.immediate = true,
+				.itt = ITT_SETUP | 0xffff,
+				.cmdsn = s->ri.cmdsn,
+				.expstatsn = s->ri.expstatsn,
+			};
 
-			put32(b + 16, ITT_SETUP | 0xffff);
-			put32(b + 24, s->cmdsn);
-			put32(b + 28, s->expstatsn);
-			append(s, b, NULL, 0);
+			append(s, &h, NULL, 0);
 			s->logout_sent = 1;
 		}
 		if (s->logged_out)
 			return 0;
 		/* Send what is queued: one send for the whole batch. */
 		while (s->shead < s->slen) {
-			n = send(s->fd, s->sbuf + s->shead, s->slen - s->shead,
+			n = send(s->ri.fd, s->sbuf + s->shead, s->slen - s->shead,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -745,7 +566,7 @@ static int run_load(struct sess *s)
 		}
 		if (s->shead < s->slen) {
 			/* The socket is full: wait until it drains or answers arrive. */
-			struct pollfd pfd = { .fd = s->fd, .events = POLLIN | POLLOUT };
+			struct pollfd pfd = { .fd = s->ri.fd, .events = POLLIN | POLLOUT };
 
 			if (poll(&pfd, 1, 1000) < 0 && errno != EINTR) {
 				fail(s, "poll: %s", strerror(errno));
@@ -753,7 +574,7 @@ static int run_load(struct sess *s)
 			}
 			flags = MSG_DONTWAIT;
 		}
-		n = recv(s->fd, s->rbuf + s->rlen, RBUF_SIZE - s->rlen, flags);
+		n = recv(s->ri.fd, s->rbuf + s->rlen, RBUF_SIZE - s->rlen, flags);
 		now = now_ns();
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			if (now > t_end + DRAIN_NS) {
@@ -776,33 +597,16 @@ static int run_load(struct sess *s)
 /* ---------------------------------------------------------------- sessions */
 static int sess_connect(struct sess *s)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
 	struct timeval rcv_to = { .tv_sec = 1 }, snd_to = { .tv_sec = IO_TIMEOUT_MS / 1000 };
-	int one = 1, r;
 
-	r = getaddrinfo(cfg.host, cfg.port, &hints, &ai);
-	if (r) {
-		fail(s, "%s: %s", cfg.host, gai_strerror(r));
-		return -1;
-	}
-	s->fd = -1;
-	for (a = ai; a && s->fd < 0; a = a->ai_next) {
-		s->fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (s->fd >= 0 && connect(s->fd, a->ai_addr, a->ai_addrlen) < 0) {
-			close(s->fd);
-			s->fd = -1;
-		}
-	}
-	freeaddrinfo(ai);
-	if (s->fd < 0) {
+	if (rawini_connect(&s->ri, cfg.host, cfg.port)) {
 		fail(s, "cannot connect to %s:%s", cfg.host, cfg.port);
 		return -1;
 	}
-	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* a blocking socket that never blocks for long: the load loop wakes up once a second
 	 * while waiting, to notice a target that stopped answering */
-	setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &rcv_to, sizeof(rcv_to));
-	setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &snd_to, sizeof(snd_to));
+	setsockopt(s->ri.fd, SOL_SOCKET, SO_RCVTIMEO, &rcv_to, sizeof(rcv_to));
+	setsockopt(s->ri.fd, SOL_SOCKET, SO_SNDTIMEO, &snd_to, sizeof(snd_to));
 	return 0;
 }
 
@@ -811,7 +615,6 @@ static void *session_main(void *arg)
 	struct sess *s = arg;
 	int ok;
 
-	s->fd = -1;
 	ok = !sess_connect(s) && !login(s) && !read_capacity(s);
 	s->slots = calloc(cfg.qd, sizeof(*s->slots));
 	/* every command with its immediate data, plus the Data-Out for one R2T in chunks of at
@@ -830,8 +633,7 @@ static void *session_main(void *arg)
 	pthread_barrier_wait(&go_bar);
 	if (ok && !abort_all)
 		run_load(s);
-	if (s->fd >= 0)
-		close(s->fd);
+	rawini_close(&s->ri);
 	free(s->slots);
 	free(s->sbuf);
 	free(s->rbuf);
@@ -954,15 +756,18 @@ int main(int argc, char **argv)
 		struct sess *s = &sess[i];
 
 		s->idx = i;
+		rawini_init(&s->ri);
+		s->ri.max_data = SETUP_DATA;	/* rawini_recv is only used during setup */
+		rawini_set_lun(&s->ri, cfg.lun);
 		s->wdata = wdata;
 		s->rng = (seed + 0x9e3779b97f4a7c15ull * (i + 1)) | 1;
 		/* ISID type 10 (random, RFC 7143 10.12.5): 24 random bits, then the session as
 		 * the 16-bit qualifier, so every session is its own I_T nexus */
-		s->isid[0] = 0x80;
-		s->isid[1] = (uint8_t)(seed >> 16);
-		s->isid[2] = (uint8_t)(seed >> 8);
-		s->isid[3] = (uint8_t)seed;
-		put16(s->isid + 4, (uint16_t)i);
+		s->ri.isid[0] = 0x80;
+		s->ri.isid[1] = (uint8_t)(seed >> 16);
+		s->ri.isid[2] = (uint8_t)(seed >> 8);
+		s->ri.isid[3] = (uint8_t)seed;
+		put_be16(s->ri.isid + 4, (uint16_t)i);
 		if (pthread_create(&th[i], NULL, session_main, s)) {
 			fprintf(stderr, "iscsi-blast: cannot start thread %u\n", i);
 			return 1;	/* the started threads wait at the barrier: exit them all */

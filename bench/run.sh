@@ -604,7 +604,9 @@ BLAST_BIN=$WORK/iscsi-blast
 need_blast=0
 for wl in "${WORKLOADS[@]}"; do [ "${KIND[$wl]}" = blast ] && need_blast=1; done
 if [ "$need_blast" = 1 ] &&
-	! cc -O2 -std=gnu11 -o "$BLAST_BIN" "$ROOT/bench/iscsi-blast.c" -lpthread \
+	! cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/tests/tools" -o "$BLAST_BIN" \
+		"$ROOT/bench/iscsi-blast.c" "$ROOT/tests/tools/rawini.c" \
+		"$ROOT/src/fabric/iscsi/pdu.c" "$ROOT/src/util/crc32c.c" -lisal -lpthread \
 		2>"$LOGS/iscsi-blast-build.txt"; then
 	note "cannot build bench/iscsi-blast.c; light-client workloads skipped:"
 	sed 's/^/    /' "$LOGS/iscsi-blast-build.txt" >&2

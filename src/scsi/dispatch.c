@@ -2,6 +2,7 @@
  * source for dispatch, field checking, REPORT SUPPORTED OPERATION CODES and the README command
  * list; a profile chooses which rows exist for an LU. */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "backstore/backstore.h"
@@ -334,13 +335,36 @@ bool scsi_opcode_has_sa(const struct scsi_profile *p, uint8_t opcode)
 	return false;
 }
 
+/* An opcode index over cmd_table, built once: the rows of opcode op are
+ * cmd_table[opcode_rows[opcode_first[op] .. opcode_first[op + 1])], in table order (a counting
+ * sort), so a lookup visits only its opcode's rows (one, or one per service action). */
+_Static_assert(N_CMDS < UINT16_MAX, "row numbers fit the index");
+static uint16_t opcode_first[257];
+static uint16_t opcode_rows[N_CMDS];
+static pthread_once_t opcode_index_once = PTHREAD_ONCE_INIT;
+
+static void opcode_index_build(void)
+{
+	uint16_t next[256];
+	size_t i;
+
+	for (i = 0; i < N_CMDS; i++)
+		opcode_first[cmd_table[i].opcode + 1]++;
+	for (i = 1; i < 257; i++)
+		opcode_first[i] = (uint16_t)(opcode_first[i] + opcode_first[i - 1]);
+	memcpy(next, opcode_first, sizeof(next));
+	for (i = 0; i < N_CMDS; i++)
+		opcode_rows[next[cmd_table[i].opcode]++] = (uint16_t)i;
+}
+
 const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb)
 {
-	for (size_t i = 0; i < N_CMDS; i++) {
-		const struct scsi_cmd *c = &cmd_table[i];
+	unsigned i;
 
-		if (c->opcode != cdb[0])
-			continue;
+	pthread_once(&opcode_index_once, opcode_index_build);
+	for (i = opcode_first[cdb[0]]; i < opcode_first[cdb[0] + 1]; i++) {
+		const struct scsi_cmd *c = &cmd_table[opcode_rows[i]];
+
 		if (c->sa == SCMD_NO_SA || c->sa == (cdb[1] & 0x1f))
 			return c;
 	}

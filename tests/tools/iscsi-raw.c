@@ -29,38 +29,22 @@
  * when the target could not be reached or refused the first login. */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include "raw_io.h"
+#include "rawini.h"
+#include "util/byteorder.h"
 
-#define BHS 48
 #define MAX_KEYS 32
-#define MAX_DATA (16u << 20)
 #define IO_TIMEOUT_MS 10000
 
-struct pdu {
-	uint8_t bhs[BHS];
-	uint8_t *data;
-	uint32_t len;
-};
-
 struct sess {
-	int fd;
-	uint32_t itt, cmdsn, expstatsn, maxcmdsn;
-	uint16_t status;	/* login status class << 8 | detail */
-	uint32_t max_burst;	/* negotiated */
-	uint32_t first_burst;
-	uint32_t mrdsl;		/* the target's MaxRecvDataSegmentLength */
+	struct rawini ri;
 	uint32_t isid;
 };
 
@@ -69,107 +53,8 @@ static const char *keys[MAX_KEYS];
 static unsigned nkeys;
 static unsigned wait_s;
 
-static int send_pdu(int fd, uint8_t bhs[BHS], const void *data, uint32_t len)
-{
-	static const uint8_t zero[4];
-	uint32_t pad = (4 - len % 4) % 4;
-
-	bhs[5] = (uint8_t)(len >> 16);
-	bhs[6] = (uint8_t)(len >> 8);
-	bhs[7] = (uint8_t)len;
-	if (write_all(fd, bhs, BHS) < 0 || (len && write_all(fd, data, len) < 0) ||
-	    (pad && write_all(fd, zero, pad) < 0))
-		return -1;
-	return 0;
-}
-
-/* Next PDU, skipping target NOP-In pings. 0, -1 closed, -2 timeout. */
-static int recv_pdu(struct sess *s, struct pdu *p, int timeout_ms)
-{
-	uint32_t ahs, pad;
-	uint8_t op;
-	uint8_t skip[1024];
-	int r;
-
-	for (;;) {
-		free(p->data);
-		p->data = NULL;
-		r = read_all(s->fd, p->bhs, BHS, timeout_ms);
-		if (r)
-			return r;
-		ahs = p->bhs[4] * 4u;
-		p->len = (uint32_t)p->bhs[5] << 16 | (uint32_t)p->bhs[6] << 8 | p->bhs[7];
-		pad = (4 - p->len % 4) % 4;
-		if (ahs > sizeof(skip) || p->len > MAX_DATA)
-			return -1;
-		if (ahs && read_all(s->fd, skip, ahs, timeout_ms))
-			return -1;
-		p->data = malloc(p->len + pad + 1);
-		if (!p->data || read_all(s->fd, p->data, p->len + pad, timeout_ms))
-			return -1;
-		/* Responses carrying a StatSN of their own are acknowledged through ExpStatSN
-		 * (R2T and Data-In without status do not advance it). */
-		op = p->bhs[0] & 0x3f;
-		if (op != 0x31 && (op != 0x25 || (p->bhs[1] & 0x01)))
-			s->expstatsn = get32(p->bhs + 24) + 1;
-		if (op != 0x23)
-			s->maxcmdsn = get32(p->bhs + 32);
-		if (op == 0x20 && get32(p->bhs + 16) == 0xffffffff) {
-			/* Target ping: answer (RFC 7143 11.18), keep waiting. */
-			uint8_t b[BHS] = { 0x40, 0x80 };
-
-			s->expstatsn = get32(p->bhs + 24);
-			put32(b + 16, 0xffffffff);
-			memcpy(b + 20, p->bhs + 20, 4);
-			put32(b + 24, s->cmdsn);
-			put32(b + 28, s->expstatsn);
-			if (send_pdu(s->fd, b, NULL, 0))
-				return -1;
-			continue;
-		}
-		return 0;
-	}
-}
-
-static int has_key(const char *name)
-{
-	size_t l = strlen(name);
-	unsigned i;
-
-	for (i = 0; i < nkeys; i++)
-		if (!strncmp(keys[i], name, l) && keys[i][l] == '=')
-			return 1;
-	return 0;
-}
-
-static size_t add_key(char *buf, size_t off, size_t max, const char *kv)
-{
-	size_t l = strlen(kv) + 1;
-
-	if (off + l > max)
-		return off;
-	memcpy(buf + off, kv, l);
-	return off + l;
-}
-
-static uint32_t text_num(const char *text, uint32_t len, const char *key, uint32_t def)
-{
-	size_t kl = strlen(key);
-	uint32_t off = 0;
-
-	while (off < len) {
-		const char *p = text + off;
-		size_t pl = strnlen(p, len - off);
-
-		if (pl > kl && p[kl] == '=' && !strncmp(p, key, kl))
-			return (uint32_t)strtoul(p + kl + 1, NULL, 10);
-		off += (uint32_t)pl + 1;
-	}
-	return def;
-}
-
-/* Logs in (operational stage straight to full feature phase). 0 with s->status set (which may
- * be a refusal), -1 when the connection failed. */
+/* Logs in (operational stage straight to full feature phase). 0 with s->ri.login_status set
+ * (which may be a refusal), -1 when the connection failed. */
 static int sess_login(struct sess *s)
 {
 	static const char *defaults[] = {
@@ -177,147 +62,66 @@ static int sess_login(struct sess *s)
 		"InitialR2T=Yes", "ImmediateData=Yes", "MaxRecvDataSegmentLength=262144",
 		"MaxBurstLength=262144", "FirstBurstLength=65536", "MaxOutstandingR2T=1",
 	};
-	char text[4096], kv[300];
-	struct pdu p = { 0 };
-	size_t off = 0;
-	unsigned i, round;
+	struct rawini_text text = { .len = 0 };
+	unsigned i;
 
-	s->fd = tcp_connect(host, port);
-	if (s->fd < 0)
+	rawini_set_isid32(&s->ri, s->isid);
+	if (rawini_connect(&s->ri, host, port) < 0)
 		return -1;
-	snprintf(kv, sizeof(kv), "InitiatorName=iqn.2026-11.org.invar.test:raw%u", s->isid);
-	off = add_key(text, off, sizeof(text), kv);
-	off = add_key(text, off, sizeof(text), "SessionType=Normal");
-	snprintf(kv, sizeof(kv), "TargetName=%s", target);
-	off = add_key(text, off, sizeof(text), kv);
-	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(defaults[i], "="), defaults[i]);
-		if (!has_key(name))
-			off = add_key(text, off, sizeof(text), defaults[i]);
-	}
+	rawini_text_add(&text, "InitiatorName=iqn.2026-11.org.invar.test:raw%u", s->isid);
+	rawini_text_add(&text, "SessionType=Normal");
+	rawini_text_add(&text, "TargetName=%s", target);
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		rawini_text_add_default(&text, defaults[i], keys, nkeys);
 	for (i = 0; i < nkeys; i++)
-		off = add_key(text, off, sizeof(text), keys[i]);
-	s->max_burst = 262144;
-	s->first_burst = 65536;
-	s->mrdsl = 8192;
-	for (round = 0; round < 4; round++) {
-		uint8_t b[BHS] = { 0x43, 0x87 };
-
-		b[8] = 0x40;	/* ISID: type 01 (random), then ours */
-		put32(b + 10, s->isid);
-		put32(b + 16, s->itt);
-		put32(b + 24, s->cmdsn);
-		put32(b + 28, s->expstatsn);
-		if (send_pdu(s->fd, b, text, round ? 0 : (uint32_t)off) ||
-		    recv_pdu(s, &p, IO_TIMEOUT_MS) || (p.bhs[0] & 0x3f) != 0x23) {
-			free(p.data);
-			return -1;
-		}
-		s->status = (uint16_t)(p.bhs[36] << 8 | p.bhs[37]);
-		s->cmdsn = get32(p.bhs + 28);
-		s->maxcmdsn = get32(p.bhs + 32);
-		s->max_burst = text_num((char *)p.data, p.len, "MaxBurstLength", s->max_burst);
-		s->first_burst = text_num((char *)p.data, p.len, "FirstBurstLength", s->first_burst);
-		s->mrdsl = text_num((char *)p.data, p.len, "MaxRecvDataSegmentLength", s->mrdsl);
-		if (s->status || ((p.bhs[1] & 0x80) && (p.bhs[1] & 3) == 3))
-			break;
-	}
-	s->itt++;
-	free(p.data);
+		rawini_text_add(&text, "%s", keys[i]);
+	if (rawini_login_stage(&s->ri, 1, 3, text.buf, text.len, 4) < 0)
+		return -1;
+	s->ri.itt++;
 	return 0;
 }
 
 static int sess_logout(struct sess *s)
 {
-	uint8_t b[BHS] = { 0x46, 0x80 };
-	struct pdu p = { 0 };
-	int ok;
-
-	put32(b + 16, s->itt++);
-	put32(b + 24, s->cmdsn);
-	put32(b + 28, s->expstatsn);
-	ok = !send_pdu(s->fd, b, NULL, 0) && !recv_pdu(s, &p, IO_TIMEOUT_MS) &&
-	     (p.bhs[0] & 0x3f) == 0x26 && p.bhs[2] == 0;
-	free(p.data);
-	close(s->fd);
-	s->fd = -1;
-	return ok ? 0 : -1;
-}
-
-/* A SCSI Command PDU (RFC 7143 11.3) for LUN 0. */
-static int send_cmd(struct sess *s, uint32_t itt, uint32_t cmdsn, uint8_t flags,
-		    const uint8_t *cdb, uint32_t edtl, const void *imm, uint32_t imm_len)
-{
-	uint8_t b[BHS] = { 0x01, flags | 0x01 };
-
-	put32(b + 16, itt);
-	put32(b + 20, edtl);
-	put32(b + 24, cmdsn);
-	put32(b + 28, s->expstatsn);
-	memcpy(b + 32, cdb, 16);
-	return send_pdu(s->fd, b, imm, imm_len);
-}
-
-static int send_data_out(struct sess *s, uint32_t itt, uint32_t ttt, uint32_t datasn,
-			 uint32_t offset, const void *data, uint32_t len, int final)
-{
-	uint8_t b[BHS] = { 0x05, final ? 0x80 : 0x00 };
-
-	put32(b + 16, itt);
-	put32(b + 20, ttt);
-	put32(b + 28, s->expstatsn);
-	put32(b + 36, datasn);
-	put32(b + 40, offset);
-	return send_pdu(s->fd, b, data, len);
-}
-
-static void cdb_rw10(uint8_t cdb[16], uint8_t op, uint32_t lba, uint16_t blocks)
-{
-	memset(cdb, 0, 16);
-	cdb[0] = op;
-	put32(cdb + 2, lba);
-	cdb[7] = (uint8_t)(blocks >> 8);
-	cdb[8] = (uint8_t)blocks;
+	return rawini_logout(&s->ri, IO_TIMEOUT_MS);
 }
 
 /* Waits for the answer to itt and prints it: "<label> status 0xSS [sense K/ASC/ASCQ]",
  * "<label> reject 0xRR", "<label> closed" or "<label> timeout". R2Ts are returned through r2t
  * (when not NULL) instead. Returns the SCSI status, or -1. */
-static int wait_answer(struct sess *s, uint32_t itt, const char *label, struct pdu *r2t)
+static int wait_answer(struct sess *s, uint32_t itt, const char *label, struct rawini_pdu *r2t)
 {
-	struct pdu p = { 0 };
+	struct rawini_pdu p = { 0 };
 	int r, st = -1;
 
 	for (;;) {
-		r = recv_pdu(s, &p, IO_TIMEOUT_MS);
+		r = rawini_recv(&s->ri, &p, IO_TIMEOUT_MS);
 		if (r) {
 			if (label)
 				printf("%s %s\n", label, r == -2 ? "timeout" : "closed");
 			break;
 		}
-		if (p.bhs[0] == 0x3f) {
+		if (p.h.opcode == ISCSI_OP_REJECT) {
 			if (label)
-				printf("%s reject 0x%02x\n", label, p.bhs[2]);
+				printf("%s reject 0x%02x\n", label, p.h.reject.reason);
 			break;
 		}
-		if (get32(p.bhs + 16) != itt)
+		if (p.h.itt != itt)
 			continue;
-		if ((p.bhs[0] & 0x3f) == 0x31 && r2t) {
+		if (p.h.opcode == ISCSI_OP_R2T && r2t) {
 			*r2t = p;
 			return -2;
 		}
-		if ((p.bhs[0] & 0x3f) == 0x25 && (p.bhs[1] & 0x01)) {
-			st = p.bhs[3];
+		if (p.h.opcode == ISCSI_OP_DATA_IN && p.h.data_in.status_present) {
+			st = p.h.data_in.status;
 			if (label)
 				printf("%s status 0x%02x\n", label, st);
 			break;
 		}
-		if ((p.bhs[0] & 0x3f) == 0x21) {
+		if (p.h.opcode == ISCSI_OP_SCSI_RSP) {
 			const uint8_t *sd = p.data + 2;
 
-			st = p.bhs[3];
+			st = p.h.scsi_rsp.status;
 			if (label && p.len >= 2 + 14 && st == 0x02)
 				printf("%s status 0x%02x sense %x/%02x/%02x\n", label, st, sd[2] & 0xf,
 				       sd[12], sd[13]);
@@ -326,7 +130,7 @@ static int wait_answer(struct sess *s, uint32_t itt, const char *label, struct p
 			break;
 		}
 	}
-	free(p.data);
+	rawini_pdu_free(&p);
 	return st;
 }
 
@@ -334,20 +138,24 @@ static void tur(struct sess *s, const char *label)
 {
 	uint8_t cdb[16] = { 0 };
 
-	if (send_cmd(s, s->itt, s->cmdsn++, 0x80, cdb, 0, NULL, 0)) {
+	if (rawini_send_cmd(&s->ri, s->ri.itt, s->ri.cmdsn++, ISCSI_FLAG_FINAL, cdb, 0, NULL, 0,
+			    0)) {
 		printf("%s closed\n", label);
 		return;
 	}
-	wait_answer(s, s->itt++, label, NULL);
+	wait_answer(s, s->ri.itt++, label, NULL);
 }
+
+#define F_W (ISCSI_FLAG_FINAL | ISCSI_FLAG_CMD_WRITE)
 
 /* The write scenarios: a WRITE(10), then the Data-Out the scenario gets wrong. */
 static int write_fault(struct sess *s, const char *what)
 {
 	static uint8_t buf[16384];
+	struct rawini *ri = &s->ri;
 	uint8_t cdb[16];
-	struct pdu r2t = { 0 };
-	uint32_t itt = s->itt++, len = 4096, ttt, dlen;
+	struct rawini_pdu r2t = { 0 };
+	uint32_t itt = ri->itt++, len = 4096, ttt, dlen;
 	int r;
 
 	memset(buf, 0xa5, sizeof(buf));
@@ -355,10 +163,11 @@ static int write_fault(struct sess *s, const char *what)
 		len = 8192;
 	else if (!strcmp(what, "imm-overrun") || !strcmp(what, "mrdsl-overrun"))
 		len = 16384;
-	cdb_rw10(cdb, 0x2a, 8, (uint16_t)(len / 512));
+	rawini_cdb_rw10(cdb, 0x2a, 8, (uint16_t)(len / 512));
 	if (!strcmp(what, "imm-overrun")) {
 		/* Immediate data beyond FirstBurstLength (RFC 7143 11.3): a Reject. */
-		if (send_cmd(s, itt, s->cmdsn++, 0xa0, cdb, len, buf, s->first_burst + 512))
+		if (rawini_send_cmd(ri, itt, ri->cmdsn++, F_W, cdb, len, buf, ri->first_burst + 512,
+				    0))
 			return -1;
 		wait_answer(s, itt, "cmd", NULL);
 		tur(s, "after");
@@ -367,28 +176,29 @@ static int write_fault(struct sess *s, const char *what)
 	if (!strcmp(what, "edtl-overrun")) {
 		/* Immediate 2 KiB, F clear: the rest (2 KiB) may come unsolicited; we send 4 KiB
 		 * at offset 2048, ending 2 KiB past the EDTL. */
-		if (send_cmd(s, itt, s->cmdsn++, 0x20, cdb, len, buf, 2048) ||
-		    send_data_out(s, itt, 0xffffffff, 0, 2048, buf, 4096, 1))
+		if (rawini_send_cmd(ri, itt, ri->cmdsn++, ISCSI_FLAG_CMD_WRITE, cdb, len, buf, 2048,
+				    0) ||
+		    rawini_send_data_out(ri, itt, ISCSI_RSVD_TAG, 0, 2048, buf, 4096, true, 0))
 			return -1;
 		wait_answer(s, itt, "cmd", NULL);
 		tur(s, "after");
 		return 0;
 	}
-	if (send_cmd(s, itt, s->cmdsn++, 0xa0, cdb, len, NULL, 0))
+	if (rawini_send_cmd(ri, itt, ri->cmdsn++, F_W, cdb, len, NULL, 0, 0))
 		return -1;
 	r = wait_answer(s, itt, "cmd", &r2t);
 	if (r != -2)
 		return 0;	/* answered without an R2T: already printed */
-	ttt = get32(r2t.bhs + 20);
-	dlen = get32(r2t.bhs + 44);
-	printf("r2t offset %u len %u\n", get32(r2t.bhs + 40), dlen);
-	free(r2t.data);
+	ttt = r2t.h.r2t.ttt;
+	dlen = r2t.h.r2t.ddtl;
+	printf("r2t offset %u len %u\n", r2t.h.r2t.buffer_offset, dlen);
+	rawini_pdu_free(&r2t);
 	if (!strcmp(what, "r2t-overrun"))
-		r = send_data_out(s, itt, ttt, 0, 0, buf, dlen + 512, 1);
+		r = rawini_send_data_out(ri, itt, ttt, 0, 0, buf, dlen + 512, true, 0);
 	else if (!strcmp(what, "burst-overrun") || !strcmp(what, "mrdsl-overrun"))
-		r = send_data_out(s, itt, ttt, 0, 0, buf, len, 1);
+		r = rawini_send_data_out(ri, itt, ttt, 0, 0, buf, len, true, 0);
 	else
-		r = send_data_out(s, itt, ttt ^ 0x5a5a, 0, 0, buf, dlen, 1);
+		r = rawini_send_data_out(ri, itt, ttt ^ 0x5a5a, 0, 0, buf, dlen, true, 0);
 	if (r)
 		return -1;
 	wait_answer(s, itt, "cmd", NULL);
@@ -398,36 +208,41 @@ static int write_fault(struct sess *s, const char *what)
 
 static int window(struct sess *s)
 {
-	uint8_t cdb[16] = { 0 }, b[BHS] = { 0x40, 0x80 };
-	uint32_t win = s->maxcmdsn - s->cmdsn + 1, far = s->maxcmdsn + 3;
-	struct pdu p = { 0 };
+	struct rawini *ri = &s->ri;
+	uint8_t cdb[16] = { 0 };
+	uint32_t win = ri->maxcmdsn - ri->cmdsn + 1, far = ri->maxcmdsn + 3;
+	struct iscsi_pdu_hdr nop = {
+		.opcode = ISCSI_OP_NOP_OUT,
+		.immediate = true,
+		.itt = 0x7001,
+		.cmdsn = ri->cmdsn,
+		.nop = { .ttt = ISCSI_RSVD_TAG },
+	};
+	struct rawini_pdu p = { 0 };
 	int got_far = 0, r;
 
 	printf("window %u\n", win);
 	/* Beyond MaxCmdSN: must be ignored (RFC 7143 4.2.2.1). */
-	if (send_cmd(s, 0x7000, far, 0x80, cdb, 0, NULL, 0))
+	if (rawini_send_cmd(ri, 0x7000, far, ISCSI_FLAG_FINAL, cdb, 0, NULL, 0, 0))
 		return -1;
 	/* An immediate NOP-Out with a reply wanted: its NOP-In proves the connection still
 	 * works; anything for ITT 0x7000 before it means the command was run. */
-	put32(b + 16, 0x7001);
-	put32(b + 20, 0xffffffff);
-	put32(b + 24, s->cmdsn);
-	put32(b + 28, s->expstatsn);
-	if (send_pdu(s->fd, b, NULL, 0))
+	nop.expstatsn = ri->expstatsn;
+	if (rawini_send(ri, &nop, NULL, 0, 0))
 		return -1;
 	for (;;) {
-		r = recv_pdu(s, &p, IO_TIMEOUT_MS);
+		r = rawini_recv(ri, &p, IO_TIMEOUT_MS);
 		if (r) {
 			printf("nop %s\n", r == -2 ? "timeout" : "closed");
-			free(p.data);
+			rawini_pdu_free(&p);
 			return 0;
 		}
-		if (get32(p.bhs + 16) == 0x7000)
+		if (p.h.itt == 0x7000)
 			got_far = 1;
-		if ((p.bhs[0] & 0x3f) == 0x20 && get32(p.bhs + 16) == 0x7001)
+		if (p.h.opcode == ISCSI_OP_NOP_IN && p.h.itt == 0x7001)
 			break;
 	}
-	free(p.data);
+	rawini_pdu_free(&p);
 	printf("beyond %s\n", got_far ? "answered" : "dropped");
 	tur(s, "inside");
 	/* After the dropped one, CmdSN far must still be out of the window... and never run:
@@ -437,37 +252,37 @@ static int window(struct sess *s)
 
 static int abort_write(struct sess *s, uint32_t len)
 {
+	struct rawini *ri = &s->ri;
 	struct linger lg = { 1, 0 };
 	uint8_t cdb[16], *buf = calloc(1, len);
-	struct pdu r2t = { 0 };
-	uint32_t itt = s->itt++, sent = 0;
+	struct rawini_pdu r2t = { 0 };
+	uint32_t itt = ri->itt++, sent = 0;
 
 	if (!buf)
 		return -1;
-	cdb_rw10(cdb, 0x2a, 0, (uint16_t)(len / 512));
-	if (send_cmd(s, itt, s->cmdsn++, 0xa0, cdb, len, NULL, 0) ||
+	rawini_cdb_rw10(cdb, 0x2a, 0, (uint16_t)(len / 512));
+	if (rawini_send_cmd(ri, itt, ri->cmdsn++, F_W, cdb, len, NULL, 0, 0) ||
 	    wait_answer(s, itt, "cmd", &r2t) != -2) {
 		free(buf);
 		return 0;
 	}
 	/* Half of what was solicited, in 8 KiB Data-Outs, then a reset (not a FIN). */
 	{
-		uint32_t ttt = get32(r2t.bhs + 20), dlen = get32(r2t.bhs + 44), sn = 0;
+		uint32_t ttt = r2t.h.r2t.ttt, dlen = r2t.h.r2t.ddtl, sn = 0;
 
 		while (sent < dlen / 2) {
 			uint32_t n = dlen / 2 - sent < 8192 ? dlen / 2 - sent : 8192;
 
-			if (send_data_out(s, itt, ttt, sn++, sent, buf + sent, n, 0))
+			if (rawini_send_data_out(ri, itt, ttt, sn++, sent, buf + sent, n, false, 0))
 				break;
 			sent += n;
 		}
 	}
-	free(r2t.data);
+	rawini_pdu_free(&r2t);
 	free(buf);
 	printf("sent %u\n", sent);
-	setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(s->fd);
-	s->fd = -1;
+	setsockopt(ri->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	rawini_close(ri);
 	return 0;
 }
 
@@ -476,24 +291,24 @@ static int abort_write(struct sess *s, uint32_t len)
  * (No tiny SO_RCVBUF: a window below the MSS stalls loopback TCP in zero-window probes.) */
 static int slowread(struct sess *s, unsigned n, uint32_t len, int drain)
 {
+	struct rawini *ri = &s->ri;
 	uint8_t cdb[16];
 	unsigned i, sent = 0, good = 0, answers = 0;
-	int fl = fcntl(s->fd, F_GETFL);
+	int fl = fcntl(ri->fd, F_GETFL);
 
-	fcntl(s->fd, F_SETFL, fl | O_NONBLOCK);
+	fcntl(ri->fd, F_SETFL, fl | O_NONBLOCK);
 	for (i = 0; i < n; i++) {
-		uint8_t b[BHS] = { 0x01, 0xc1 };
+		struct iscsi_pdu_hdr h;
+		uint8_t b[ISCSI_BHS_LEN];
 		size_t off = 0;
 
-		cdb_rw10(cdb, 0x28, (i * (len / 512)) % 8192, (uint16_t)(len / 512));
-		put32(b + 16, 0x1000 + i);
-		put32(b + 20, len);
-		put32(b + 24, s->cmdsn++);
-		put32(b + 28, s->expstatsn);
-		memcpy(b + 32, cdb, 16);
-		while (off < BHS) {
-			struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
-			ssize_t w = send(s->fd, b + off, BHS - off, MSG_NOSIGNAL);
+		rawini_cdb_rw10(cdb, 0x28, (i * (len / 512)) % 8192, (uint16_t)(len / 512));
+		rawini_cmd_hdr(ri, &h, 0x1000 + i, ri->cmdsn++, ISCSI_FLAG_FINAL | ISCSI_FLAG_CMD_READ,
+			       cdb, len);
+		iscsi_bhs_encode(&h, b);
+		while (off < ISCSI_BHS_LEN) {
+			struct pollfd pfd = { .fd = ri->fd, .events = POLLOUT };
+			ssize_t w = send(ri->fd, b + off, ISCSI_BHS_LEN - off, MSG_NOSIGNAL);
 
 			if (w > 0) {
 				off += (size_t)w;
@@ -506,7 +321,7 @@ static int slowread(struct sess *s, unsigned n, uint32_t len, int drain)
 			if (!off || poll(&pfd, 1, 2000) <= 0)
 				break;
 		}
-		if (off < BHS) {
+		if (off < ISCSI_BHS_LEN) {
 			if (off)
 				printf("partial %zu\n", off);
 			break;
@@ -517,21 +332,22 @@ static int slowread(struct sess *s, unsigned n, uint32_t len, int drain)
 	fflush(stdout);
 	sleep(wait_s);
 	if (drain) {
-		struct pdu p = { 0 };
+		struct rawini_pdu p = { 0 };
 
-		fcntl(s->fd, F_SETFL, fl);
-		while (answers < sent && !recv_pdu(s, &p, IO_TIMEOUT_MS)) {
-			if (((p.bhs[0] & 0x3f) == 0x25 && (p.bhs[1] & 0x01)) ||
-			    (p.bhs[0] & 0x3f) == 0x21) {
+		fcntl(ri->fd, F_SETFL, fl);
+		while (answers < sent && !rawini_recv(ri, &p, IO_TIMEOUT_MS)) {
+			if (p.h.opcode == ISCSI_OP_DATA_IN && p.h.data_in.status_present) {
 				answers++;
-				good += p.bhs[3] == 0;
+				good += p.h.data_in.status == 0;
+			} else if (p.h.opcode == ISCSI_OP_SCSI_RSP) {
+				answers++;
+				good += p.h.scsi_rsp.status == 0;
 			}
 		}
-		free(p.data);
+		rawini_pdu_free(&p);
 		printf("answers %u\ngood %u\n", answers, good);
 	}
-	close(s->fd);
-	s->fd = -1;
+	rawini_close(ri);
 	return 0;
 }
 
@@ -539,45 +355,51 @@ static int slowread(struct sess *s, unsigned n, uint32_t len, int drain)
  * admits (and solicits its data), and answers the others at once. */
 static int heldwrites(struct sess *s, unsigned n, uint32_t len)
 {
+	struct rawini *ri = &s->ri;
 	unsigned i, r2t = 0, tsf = 0, busy = 0, other = 0;
-	uint32_t first = s->itt;
+	uint32_t first = ri->itt;
 	uint8_t cdb[16], *seen = calloc(n ? n : 1, 1);
-	struct pdu p = { 0 };
+	struct rawini_pdu p = { 0 };
 
 	if (!seen)
 		return -1;
 	for (i = 0; i < n; i++) {
-		cdb_rw10(cdb, 0x2a, i * (len / 512) % 8192, (uint16_t)(len / 512));
-		if (send_cmd(s, s->itt++, s->cmdsn++, 0xa0, cdb, len, NULL, 0)) {
+		rawini_cdb_rw10(cdb, 0x2a, i * (len / 512) % 8192, (uint16_t)(len / 512));
+		if (rawini_send_cmd(ri, ri->itt++, ri->cmdsn++, F_W, cdb, len, NULL, 0, 0)) {
 			free(seen);
 			return -1;
 		}
 	}
-	while (r2t + tsf + busy + other < n && !recv_pdu(s, &p, 3000)) {
-		uint8_t op = p.bhs[0] & 0x3f;
-		uint32_t k = get32(p.bhs + 16) - first;
+	while (r2t + tsf + busy + other < n && !rawini_recv(ri, &p, 3000)) {
+		uint8_t op = p.h.opcode;
+		uint32_t k = p.h.itt - first;
 
 		if (k >= n || seen[k])
 			continue;	/* not ours, or a further R2T of a command already counted */
-		if (op == 0x31) {
+		if (op == ISCSI_OP_R2T) {
 			r2t++;
-		} else if (op == 0x21 && p.bhs[3] == 0x28) {
+		} else if (op == ISCSI_OP_SCSI_RSP && p.h.scsi_rsp.status == 0x28) {
 			tsf++;
-		} else if (op == 0x21 && p.bhs[3] == 0x08) {
+		} else if (op == ISCSI_OP_SCSI_RSP && p.h.scsi_rsp.status == 0x08) {
 			busy++;
 		} else {
 			other++;
 		}
 		seen[k] = 1;
 	}
-	free(p.data);
+	rawini_pdu_free(&p);
 	free(seen);
 	printf("r2t %u\ntsf %u\nbusy %u\nother %u\n", r2t, tsf, busy, other);
 	fflush(stdout);
 	sleep(wait_s);
-	close(s->fd);
-	s->fd = -1;
+	rawini_close(ri);
 	return 0;
+}
+
+static void sess_init(struct sess *s, uint32_t isid)
+{
+	rawini_init(&s->ri);
+	s->isid = isid;
 }
 
 static int sessions(unsigned n)
@@ -589,54 +411,55 @@ static int sessions(unsigned n)
 	if (!ss)
 		return 2;
 	for (i = 0; i < n; i++) {
-		ss[i].isid = 0x100 + i;
-		ss[i].itt = 1;
+		sess_init(&ss[i], 0x100 + i);
 		if (sess_login(&ss[i]) < 0) {
 			failed++;
-			ss[i].fd = -1;
+			rawini_close(&ss[i].ri);
 			continue;
 		}
-		if (ss[i].status) {
-			printf("refused 0x%04x\n", ss[i].status);
+		if (ss[i].ri.login_status) {
+			printf("refused 0x%04x\n", ss[i].ri.login_status);
 			refused++;
-			close(ss[i].fd);
-			ss[i].fd = -1;
+			rawini_close(&ss[i].ri);
 			continue;
 		}
 		in++;
 	}
 	for (i = 0; i < n; i++) {
-		struct pdu p = { 0 };
-		struct sess *s = &ss[i];
+		struct rawini_pdu p = { 0 };
+		struct rawini *ri = &ss[i].ri;
 		uint32_t itt;
 		int ok = 1;
 
-		if (s->fd < 0)
+		if (ri->fd < 0)
 			continue;
 		memset(cdb, 0, sizeof(cdb));
-		itt = s->itt++;
-		ok = !send_cmd(s, itt, s->cmdsn++, 0x80, cdb, 0, NULL, 0);
-		ok = ok && !recv_pdu(s, &p, IO_TIMEOUT_MS) && (p.bhs[0] & 0x3f) == 0x21 &&
-		     (p.bhs[3] == 0 || p.bhs[3] == 2); /* GOOD, or the first command's unit attention */
-		cdb_rw10(cdb, 0x28, i, 8);
-		itt = s->itt++;
-		ok = ok && !send_cmd(s, itt, s->cmdsn++, 0xc0, cdb, 4096, NULL, 0);
+		itt = ri->itt++;
+		ok = !rawini_send_cmd(ri, itt, ri->cmdsn++, ISCSI_FLAG_FINAL, cdb, 0, NULL, 0, 0);
+		/* GOOD, or the first command's unit attention */
+		ok = ok && !rawini_recv(ri, &p, IO_TIMEOUT_MS) && p.h.opcode == ISCSI_OP_SCSI_RSP &&
+		     (p.h.scsi_rsp.status == 0 || p.h.scsi_rsp.status == 2);
+		rawini_cdb_rw10(cdb, 0x28, i, 8);
+		itt = ri->itt++;
+		ok = ok && !rawini_send_cmd(ri, itt, ri->cmdsn++,
+					    ISCSI_FLAG_FINAL | ISCSI_FLAG_CMD_READ, cdb, 4096, NULL,
+					    0, 0);
 		/* Data-In with the status (phase collapse) or Data-In then a response. */
-		while (ok && !recv_pdu(s, &p, IO_TIMEOUT_MS)) {
-			if ((p.bhs[0] & 0x3f) == 0x25 && (p.bhs[1] & 0x01)) {
-				ok = p.bhs[3] == 0;
+		while (ok && !rawini_recv(ri, &p, IO_TIMEOUT_MS)) {
+			if (p.h.opcode == ISCSI_OP_DATA_IN && p.h.data_in.status_present) {
+				ok = p.h.data_in.status == 0;
 				break;
 			}
-			if ((p.bhs[0] & 0x3f) == 0x21) {
-				ok = p.bhs[3] == 0;
+			if (p.h.opcode == ISCSI_OP_SCSI_RSP) {
+				ok = p.h.scsi_rsp.status == 0;
 				break;
 			}
 		}
-		free(p.data);
+		rawini_pdu_free(&p);
 		io += ok;
 	}
 	for (i = 0; i < n; i++)
-		if (ss[i].fd >= 0 && sess_logout(&ss[i]) == 0)
+		if (ss[i].ri.fd >= 0 && sess_logout(&ss[i]) == 0)
 			out++;
 	printf("logged_in %u\nio_ok %u\nlogged_out %u\nrefused %u\nfailed %u\n", in, io, out,
 	       refused, failed);
@@ -653,7 +476,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	struct sess s = { .itt = 1, .isid = (uint32_t)getpid() };
+	struct sess s;
 	char *hp, *colon;
 	const char *sc;
 	int opt;
@@ -678,6 +501,7 @@ int main(int argc, char **argv)
 	target = argv[optind + 1];
 	sc = argv[optind + 2];
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	sess_init(&s, (uint32_t)getpid());
 
 	if (!strcmp(sc, "sessions"))
 		return argc - optind < 4 ? 2 : sessions((unsigned)atoi(argv[optind + 3]));
@@ -685,14 +509,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "iscsi-raw: cannot connect or log in to %s:%s\n", host, port);
 		return 2;
 	}
-	printf("login 0x%04x\n", s.status);
-	if (s.status)
+	printf("login 0x%04x\n", s.ri.login_status);
+	if (s.ri.login_status)
 		return 0;
 	if (strcmp(sc, "login"))
 		tur(&s, NULL);	/* the power-on unit attention */
 	if (!strcmp(sc, "login")) {
-		printf("window %u\nmax_burst %u\nfirst_burst %u\nmrdsl %u\n", s.maxcmdsn - s.cmdsn + 1,
-		       s.max_burst, s.first_burst, s.mrdsl);
+		printf("window %u\nmax_burst %u\nfirst_burst %u\nmrdsl %u\n",
+		       s.ri.maxcmdsn - s.ri.cmdsn + 1, s.ri.max_burst, s.ri.first_burst,
+		       s.ri.t_mrdsl);
 		sleep(wait_s);
 		printf("logout %s\n", sess_logout(&s) ? "failed" : "ok");
 		return 0;

@@ -30,196 +30,41 @@
  *                       closed|status...")
  *
  * Exit status 0 when the scenario ran, 2 on usage errors or when the first login failed. */
-#include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
-#include "raw_io.h"
+#include "rawini.h"
+#include "util/byteorder.h"
 
-#define BHS 48
 #define MAX_DATA (1u << 20)
 #define IO_TIMEOUT_MS 10000
 
-/* Corrupt on send. */
-#define BAD_HDIGEST 1u
-#define BAD_DDIGEST 2u
-
-struct pdu {
-	uint8_t bhs[BHS];
-	uint8_t *data;
-	uint32_t len;
-};
-
 struct sess {
-	int fd;
-	uint32_t itt, cmdsn, expstatsn;
-	uint16_t status, tsih;
-	int hd, dd;
-	uint32_t isid;
-	unsigned target_digest_errors;
+	struct rawini ri;
 };
 
 static const char *host, *port, *target, *initiator = "iqn.2026-11.org.invar.test:robust";
 static int digests;
-static uint32_t hold_isid;
+static uint32_t hold_isid;	/* -s: the ISID hold logs in with (0: the process id) */
 static const char *extra_keys[16];	/* -k KEY=VALUE: replace our login key of that name */
 static unsigned n_extra_keys;
-static int bad_index;		/* -b N: digest-bad-dataout corrupts Data-Out number N (0 first) */	/* -s: the ISID hold logs in with (0: the process id) */
+static int bad_index;		/* -b N: digest-bad-dataout corrupts Data-Out number N (0 first) */
 static unsigned datain_pdus;	/* Data-In PDUs received (at most 8 KiB each: our MRDSL) */
 
-/* ---- CRC32C (Castagnoli, reflected), the iSCSI digest (RFC 7143 13.1) ---- */
-
-static uint32_t crc_table[256];
-
-static void crc_init(void)
+static void sess_init(struct sess *s, uint32_t itt, uint32_t isid)
 {
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
-	}
+	rawini_init(&s->ri);
+	s->ri.itt = itt;
+	s->ri.max_data = MAX_DATA;
+	rawini_set_isid32(&s->ri, isid);
 }
 
-static uint32_t crc32c(const uint8_t *p, size_t len)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (len--)
-		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
-}
-
-/* The digest goes on the wire least significant byte first, as invar and libiscsi send it. */
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* ---- PDUs ---- */
-
-static int send_pdu(struct sess *s, uint8_t bhs[BHS], const void *data, uint32_t len,
-		    unsigned bad)
-{
-	uint8_t dig[4], pad[4] = { 0 };
-	uint32_t padlen = (4 - len % 4) % 4;
-
-	bhs[5] = (uint8_t)(len >> 16);
-	bhs[6] = (uint8_t)(len >> 8);
-	bhs[7] = (uint8_t)len;
-	if (write_all(s->fd, bhs, BHS) < 0)
-		return -1;
-	if (s->hd) {
-		put_le32(dig, crc32c(bhs, BHS) ^ (bad & BAD_HDIGEST ? 1u : 0));
-		if (write_all(s->fd, dig, 4) < 0)
-			return -1;
-	}
-	if (!len)
-		return 0;
-	if (write_all(s->fd, data, len) < 0 || (padlen && write_all(s->fd, pad, padlen) < 0))
-		return -1;
-	if (s->dd) {
-		uint8_t *tmp = malloc(len + padlen);
-		uint32_t crc;
-
-		if (!tmp)
-			return -1;
-		memcpy(tmp, data, len);
-		memset(tmp + len, 0, padlen);
-		crc = crc32c(tmp, len + padlen);
-		free(tmp);
-		put_le32(dig, crc ^ (bad & BAD_DDIGEST ? 0x80u : 0));
-		if (write_all(s->fd, dig, 4) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Next PDU, answering and skipping target NOP-In pings, checking digests. 0, -1 closed,
- * -2 timeout. */
-static int recv_pdu(struct sess *s, struct pdu *p, int timeout_ms)
-{
-	uint8_t skip[1024], dig[4];
-	uint32_t ahs, pad;
-	uint8_t op;
-	int r;
-
-	for (;;) {
-		free(p->data);
-		p->data = NULL;
-		r = read_all(s->fd, p->bhs, BHS, timeout_ms);
-		if (r)
-			return r;
-		ahs = p->bhs[4] * 4u;
-		p->len = (uint32_t)p->bhs[5] << 16 | (uint32_t)p->bhs[6] << 8 | p->bhs[7];
-		pad = (4 - p->len % 4) % 4;
-		if (ahs > sizeof(skip) || p->len > MAX_DATA)
-			return -1;
-		if (ahs && read_all(s->fd, skip, ahs, timeout_ms))
-			return -1;
-		if (s->hd) {
-			if (read_all(s->fd, dig, 4, timeout_ms))
-				return -1;
-			if (get_le32(dig) != crc32c(p->bhs, BHS))
-				s->target_digest_errors++;
-		}
-		p->data = calloc(1, p->len + pad + 1);
-		if (!p->data || read_all(s->fd, p->data, p->len + pad, timeout_ms))
-			return -1;
-		if (s->dd && p->len) {
-			if (read_all(s->fd, dig, 4, timeout_ms))
-				return -1;
-			if (get_le32(dig) != crc32c(p->data, p->len + pad))
-				s->target_digest_errors++;
-		}
-		op = p->bhs[0] & 0x3f;
-		if (op != 0x31 && (op != 0x25 || (p->bhs[1] & 0x01)))
-			s->expstatsn = get32(p->bhs + 24) + 1;
-		if (op == 0x20 && get32(p->bhs + 16) == 0xffffffff) {
-			uint8_t b[BHS] = { 0x40 | 0x40, 0x80 };	/* immediate NOP-Out */
-
-			s->expstatsn = get32(p->bhs + 24);
-			put32(b + 16, 0xffffffff);
-			memcpy(b + 20, p->bhs + 20, 4);
-			put32(b + 24, s->cmdsn);
-			put32(b + 28, s->expstatsn);
-			if (send_pdu(s, b, NULL, 0, 0))
-				return -1;
-			continue;
-		}
-		return 0;
-	}
-}
-
-static size_t add_key(char *buf, size_t off, size_t max, const char *kv)
-{
-	size_t l = strlen(kv) + 1;
-
-	if (off + l > max)
-		return off;
-	memcpy(buf + off, kv, l);
-	return off + l;
-}
-
-/* Logs in with TSIH tsih (0: a new session). 0 with s->status set, -1 on connection failure. */
+/* Logs in with TSIH tsih (0: a new session). 0 with s->ri.login_status set, -1 on connection
+ * failure. */
 static int sess_login(struct sess *s, uint16_t tsih)
 {
 	const char *keys[] = {
@@ -229,111 +74,32 @@ static int sess_login(struct sess *s, uint16_t tsih)
 		digests ? "HeaderDigest=CRC32C" : "HeaderDigest=None",
 		digests ? "DataDigest=CRC32C" : "DataDigest=None",
 	};
-	char text[2048], kv[300];
-	struct pdu p = { 0 };
-	size_t off = 0;
-	unsigned i, round;
+	struct rawini_text text = { .len = 0 };
+	unsigned i;
 
-	s->hd = s->dd = 0;
-	s->fd = tcp_connect(host, port);
-	if (s->fd < 0)
+	if (rawini_connect(&s->ri, host, port) < 0)
 		return -1;
-	snprintf(kv, sizeof(kv), "InitiatorName=%s", initiator);
-	off = add_key(text, off, sizeof(text), kv);
-	snprintf(kv, sizeof(kv), "TargetName=%s", target);
-	off = add_key(text, off, sizeof(text), kv);
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t kl = strcspn(keys[i], "=") + 1;
-		unsigned j;
-
-		for (j = 0; j < n_extra_keys && strncmp(extra_keys[j], keys[i], kl); j++)
-			;
-		if (j == n_extra_keys)
-			off = add_key(text, off, sizeof(text), keys[i]);
-	}
+	rawini_text_add(&text, "InitiatorName=%s", initiator);
+	rawini_text_add(&text, "TargetName=%s", target);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		rawini_text_add_default(&text, keys[i], extra_keys, n_extra_keys);
 	for (i = 0; i < n_extra_keys; i++)
-		off = add_key(text, off, sizeof(text), extra_keys[i]);
-	for (round = 0; round < 4; round++) {
-		uint8_t b[BHS] = { 0x43, 0x87 };	/* immediate Login, T, operational -> FFP */
-
-		b[8] = 0x40;	/* ISID type 01 (random), then ours */
-		put32(b + 10, s->isid);
-		b[14] = (uint8_t)(tsih >> 8);
-		b[15] = (uint8_t)tsih;
-		put32(b + 16, s->itt);
-		put32(b + 24, s->cmdsn);
-		put32(b + 28, s->expstatsn);
-		if (send_pdu(s, b, text, round ? 0 : (uint32_t)off, 0) ||
-		    recv_pdu(s, &p, IO_TIMEOUT_MS) || (p.bhs[0] & 0x3f) != 0x23) {
-			free(p.data);
-			return -1;
-		}
-		s->status = (uint16_t)(p.bhs[36] << 8 | p.bhs[37]);
-		s->tsih = (uint16_t)(p.bhs[14] << 8 | p.bhs[15]);
-		s->cmdsn = get32(p.bhs + 28);
-		if (s->status || ((p.bhs[1] & 0x80) && (p.bhs[1] & 3) == 3))
-			break;
-	}
-	free(p.data);
-	s->itt++;
+		rawini_text_add(&text, "%s", extra_keys[i]);
+	s->ri.tsih = tsih;
 	/* Digests apply from the first PDU after the final login response (RFC 7143 13.1). */
-	if (!s->status) {
-		s->hd = digests;
-		s->dd = digests;
-	}
+	if (rawini_login_stage(&s->ri, 1, 3, text.buf, text.len, 4) < 0)
+		return -1;
+	s->ri.itt++;
 	return 0;
 }
 
 static void sess_logout(struct sess *s)
 {
-	uint8_t b[BHS] = { 0x46, 0x80 };
-	struct pdu p = { 0 };
-
-	put32(b + 16, s->itt++);
-	put32(b + 24, s->cmdsn);
-	put32(b + 28, s->expstatsn);
-	if (!send_pdu(s, b, NULL, 0, 0))
-		recv_pdu(s, &p, IO_TIMEOUT_MS);
-	free(p.data);
-	close(s->fd);
-	s->fd = -1;
+	rawini_logout(&s->ri, IO_TIMEOUT_MS);
 }
 
-/* SCSI Command (RFC 7143 11.3) for LUN 0; flags: F, R, W, ATTR (simple added). */
-static int send_cmd(struct sess *s, uint32_t itt, uint32_t cmdsn, uint8_t flags,
-		    const uint8_t *cdb, uint32_t edtl, const void *imm, uint32_t imm_len, unsigned bad)
-{
-	uint8_t b[BHS] = { 0x01, flags | 0x01 };
-
-	put32(b + 16, itt);
-	put32(b + 20, edtl);
-	put32(b + 24, cmdsn);
-	put32(b + 28, s->expstatsn);
-	memcpy(b + 32, cdb, 16);
-	return send_pdu(s, b, imm, imm_len, bad);
-}
-
-static int send_data_out(struct sess *s, uint32_t itt, uint32_t ttt, uint32_t datasn,
-			 uint32_t offset, const void *data, uint32_t len, int final, unsigned bad)
-{
-	uint8_t b[BHS] = { 0x05, final ? 0x80 : 0x00 };
-
-	put32(b + 16, itt);
-	put32(b + 20, ttt);
-	put32(b + 28, s->expstatsn);
-	put32(b + 36, datasn);
-	put32(b + 40, offset);
-	return send_pdu(s, b, data, len, bad);
-}
-
-static void cdb_rw10(uint8_t cdb[16], uint8_t op, uint32_t lba, uint16_t blocks)
-{
-	memset(cdb, 0, 16);
-	cdb[0] = op;
-	put32(cdb + 2, lba);
-	cdb[7] = (uint8_t)(blocks >> 8);
-	cdb[8] = (uint8_t)blocks;
-}
+#define F_R (ISCSI_FLAG_FINAL | ISCSI_FLAG_CMD_READ)
+#define F_W (ISCSI_FLAG_FINAL | ISCSI_FLAG_CMD_WRITE)
 
 /* What came back for a command. */
 struct answer {
@@ -352,54 +118,54 @@ struct answer {
 static void wait_many(struct sess *s, unsigned n, const uint32_t *itts, struct answer *a,
 		      int timeout_ms)
 {
-	struct pdu p = { 0 };
+	struct rawini_pdu p = { 0 };
 	unsigned i, left = n;
 	int r;
 
 	for (i = 0; i < n; i++)
 		a[i].kind = 0;
 	while (left) {
-		r = recv_pdu(s, &p, timeout_ms);
+		r = rawini_recv(&s->ri, &p, timeout_ms);
 		if (r) {
 			for (i = 0; i < n; i++)
 				if (!a[i].kind && r == -1)
 					a[i].kind = 3;
 			break;
 		}
-		if ((p.bhs[0] & 0x3f) == 0x3f) {
+		if (p.h.opcode == ISCSI_OP_REJECT) {
 			for (i = 0; i < n; i++)
 				if (!a[i].kind) {
 					a[i].kind = 2;
-					a[i].reject_reason = p.bhs[2];
+					a[i].reject_reason = p.h.reject.reason;
 					left--;
 				}
 			break;
 		}
-		for (i = 0; i < n && itts[i] != get32(p.bhs + 16); i++)
+		for (i = 0; i < n && itts[i] != p.h.itt; i++)
 			;
 		if (i == n || a[i].kind)
 			continue;
-		if ((p.bhs[0] & 0x3f) == 0x31) {
+		if (p.h.opcode == ISCSI_OP_R2T) {
 			a[i].kind = 4;
-			a[i].ttt = get32(p.bhs + 20);
-			a[i].r2t_off = get32(p.bhs + 40);
-			a[i].r2t_len = get32(p.bhs + 44);
+			a[i].ttt = p.h.r2t.ttt;
+			a[i].r2t_off = p.h.r2t.buffer_offset;
+			a[i].r2t_len = p.h.r2t.ddtl;
 			left--;
-		} else if ((p.bhs[0] & 0x3f) == 0x25) {
-			uint32_t off = get32(p.bhs + 40);
+		} else if (p.h.opcode == ISCSI_OP_DATA_IN) {
+			uint32_t off = p.h.data_in.buffer_offset;
 
 			datain_pdus++;
 
 			if (a[i].data && (uint64_t)off + p.len <= a[i].data_len)
 				memcpy(a[i].data + off, p.data, p.len);
-			if (p.bhs[1] & 0x01) {
+			if (p.h.data_in.status_present) {
 				a[i].kind = 1;
-				a[i].status = p.bhs[3];
+				a[i].status = p.h.data_in.status;
 				left--;
 			}
-		} else if ((p.bhs[0] & 0x3f) == 0x21) {
+		} else if (p.h.opcode == ISCSI_OP_SCSI_RSP) {
 			a[i].kind = 1;
-			a[i].status = p.bhs[3];
+			a[i].status = p.h.scsi_rsp.status;
 			if (p.len >= 2 + 14 && a[i].status == 0x02) {
 				const uint8_t *sd = p.data + 2;
 
@@ -416,7 +182,7 @@ static void wait_many(struct sess *s, unsigned n, const uint32_t *itts, struct a
 			left--;
 		}
 	}
-	free(p.data);
+	rawini_pdu_free(&p);
 }
 
 static void wait_answer(struct sess *s, uint32_t itt, struct answer *a, int timeout_ms)
@@ -444,9 +210,10 @@ static struct answer cmd_simple(struct sess *s, const char *label, const uint8_t
 				uint8_t *in, uint32_t in_len)
 {
 	struct answer a = { .data = in, .data_len = in_len };
-	uint32_t itt = s->itt++;
+	uint32_t itt = s->ri.itt++;
 
-	if (send_cmd(s, itt, s->cmdsn++, in_len ? 0xc0 : 0x80, cdb, in_len, NULL, 0, 0)) {
+	if (rawini_send_cmd(&s->ri, itt, s->ri.cmdsn++, in_len ? F_R : ISCSI_FLAG_FINAL, cdb,
+			    in_len, NULL, 0, 0)) {
 		a.kind = 3;
 	} else {
 		wait_answer(s, itt, &a, IO_TIMEOUT_MS);
@@ -480,11 +247,11 @@ static struct answer write10(struct sess *s, uint32_t lba, const uint8_t *buf, u
 {
 	struct answer a = { 0 };
 	uint8_t cdb[16];
-	uint32_t itt = s->itt++, sn;
+	uint32_t itt = s->ri.itt++, sn;
 	int n = 0;
 
-	cdb_rw10(cdb, 0x2a, lba, (uint16_t)(len / 512));
-	if (send_cmd(s, itt, s->cmdsn++, 0xa0, cdb, len, buf, imm, 0)) {
+	rawini_cdb_rw10(cdb, 0x2a, lba, (uint16_t)(len / 512));
+	if (rawini_send_cmd(&s->ri, itt, s->ri.cmdsn++, F_W, cdb, len, buf, imm, 0)) {
 		a.kind = 3;
 		goto out;
 	}
@@ -502,8 +269,9 @@ static struct answer write10(struct sess *s, uint32_t lba, const uint8_t *buf, u
 			uint32_t chunk = a.r2t_len - off < 8192 ? a.r2t_len - off : 8192;
 			int last = off + chunk == a.r2t_len;
 
-			if (send_data_out(s, itt, a.ttt, sn++, a.r2t_off + off, buf + a.r2t_off + off,
-					  chunk, last, n++ == bad_pdu ? BAD_DDIGEST : 0)) {
+			if (rawini_send_data_out(&s->ri, itt, a.ttt, sn++, a.r2t_off + off,
+						 buf + a.r2t_off + off, chunk, last,
+						 n++ == bad_pdu ? RAWINI_BAD_DDIGEST : 0)) {
 				a.kind = 3;
 				goto out;
 			}
@@ -532,7 +300,7 @@ static struct answer read10(struct sess *s, uint32_t lba, uint8_t *buf, uint32_t
 {
 	uint8_t cdb[16];
 
-	cdb_rw10(cdb, 0x28, lba, (uint16_t)(len / 512));
+	rawini_cdb_rw10(cdb, 0x28, lba, (uint16_t)(len / 512));
 	memset(buf, 0, len);
 	return cmd_simple(s, label, cdb, buf, len);
 }
@@ -553,14 +321,12 @@ static struct answer prout(struct sess *s, uint8_t sa, uint8_t type, uint64_t ke
 {
 	uint8_t cdb[16] = { 0x5f, sa, type }, pl[24] = { 0 };
 	struct answer a = { 0 };
-	uint32_t itt = s->itt++;
+	uint32_t itt = s->ri.itt++;
 
 	cdb[8] = sizeof(pl);
-	put32(pl, (uint32_t)(key >> 32));
-	put32(pl + 4, (uint32_t)key);
-	put32(pl + 8, (uint32_t)(sakey >> 32));
-	put32(pl + 12, (uint32_t)sakey);
-	if (send_cmd(s, itt, s->cmdsn++, 0xa0, cdb, sizeof(pl), pl, sizeof(pl), 0))
+	put_be64(pl, key);
+	put_be64(pl + 8, sakey);
+	if (rawini_send_cmd(&s->ri, itt, s->ri.cmdsn++, F_W, cdb, sizeof(pl), pl, sizeof(pl), 0))
 		a.kind = 3;
 	else
 		wait_answer(s, itt, &a, IO_TIMEOUT_MS);
@@ -570,13 +336,15 @@ static struct answer prout(struct sess *s, uint8_t sa, uint8_t type, uint64_t ke
 
 static int reinstate(uint32_t lba)
 {
-	struct sess a = { .itt = 1, .isid = 0x5eed01 }, b = { .itt = 0x1000, .isid = 0x5eed01 };
+	struct sess a, b;
 	uint8_t cdb[16], *buf = malloc(4096), keys[64];
 	struct answer ans = { 0 };
-	struct pdu p = { 0 };
+	struct rawini_pdu p = { 0 };
 	int r;
 
-	if (!buf || sess_login(&a, 0) < 0 || a.status) {
+	sess_init(&a, 1, 0x5eed01);
+	sess_init(&b, 0x1000, 0x5eed01);
+	if (!buf || sess_login(&a, 0) < 0 || a.ri.login_status) {
 		free(buf);
 		return 2;
 	}
@@ -584,12 +352,12 @@ static int reinstate(uint32_t lba)
 	prout(&a, 0x06, 0, 0, 0xabc, "a_register");	/* REGISTER AND IGNORE EXISTING KEY */
 	/* A WRITE left waiting for its data: a task the reinstatement must abort. */
 	memset(buf, 0xa1, 4096);
-	cdb_rw10(cdb, 0x2a, lba, 8);
-	if (send_cmd(&a, a.itt, a.cmdsn++, 0xa0, cdb, 4096, NULL, 0, 0)) {
+	rawini_cdb_rw10(cdb, 0x2a, lba, 8);
+	if (rawini_send_cmd(&a.ri, a.ri.itt, a.ri.cmdsn++, F_W, cdb, 4096, NULL, 0, 0)) {
 		free(buf);
 		return 2;
 	}
-	wait_answer(&a, a.itt, &ans, IO_TIMEOUT_MS);
+	wait_answer(&a, a.ri.itt, &ans, IO_TIMEOUT_MS);
 	print_answer("a_write", &ans);
 
 	if (sess_login(&b, 0) < 0) {
@@ -597,17 +365,17 @@ static int reinstate(uint32_t lba)
 		free(buf);
 		return 0;
 	}
-	printf("b_login 0x%04x\n", b.status);
+	printf("b_login 0x%04x\n", b.ri.login_status);
 	/* A's connection must be gone: EOF (or a reset), not a timeout. */
 	do
-		r = recv_pdu(&a, &p, 3000);
+		r = rawini_recv(&a.ri, &p, 3000);
 	while (r == 0);
 	printf("a_conn %s\n", r == -2 ? "open" : "closed");
-	free(p.data);
+	rawini_pdu_free(&p);
 	/* The data A never sent now arrives too late: nothing may be written. */
-	send_data_out(&a, a.itt, ans.ttt, 0, 0, buf, 4096, 1, 0);
-	close(a.fd);
-	if (b.status) {
+	rawini_send_data_out(&a.ri, a.ri.itt, ans.ttt, 0, 0, buf, 4096, true, 0);
+	rawini_close(&a.ri);
+	if (b.ri.login_status) {
 		free(buf);
 		return 0;
 	}
@@ -615,16 +383,16 @@ static int reinstate(uint32_t lba)
 	tur(&b, "b_second");
 	read10(&b, lba, buf, 4096, "b_read");
 	printf("b_read_written %s\n", all_bytes(buf, 4096, 0xa1) ? "yes" : "no");
-	cdb_rw10(cdb, 0, 0, 0);
+	rawini_cdb_rw10(cdb, 0, 0, 0);
 	cdb[0] = 0x5e;	/* PERSISTENT RESERVE IN, READ KEYS */
 	cdb[8] = sizeof(keys);
 	ans = cmd_simple(&b, "b_read_keys", cdb, keys, sizeof(keys));
 	if (ans.kind == 1 && ans.status == 0) {
-		uint32_t n = get32(keys + 4) / 8;
+		uint32_t n = get_be32(keys + 4) / 8;
 
 		printf("b_keys");
 		for (uint32_t i = 0; i < n && i < 7; i++)
-			printf(" 0x%08x%08x", get32(keys + 8 + 8 * i), get32(keys + 12 + 8 * i));
+			printf(" 0x%08x%08x", get_be32(keys + 8 + 8 * i), get_be32(keys + 12 + 8 * i));
 		printf("\n");
 	}
 	/* RESERVE (Write Exclusive) with A's key: only a registered I_T nexus may. */
@@ -638,25 +406,27 @@ static int reinstate(uint32_t lba)
 
 static int tsih_logins(void)
 {
-	struct sess a = { .itt = 1, .isid = 0x75158 }, c = { .itt = 1, .isid = 0x75158 },
-		    d = { .itt = 1, .isid = 0x75159 };
+	struct sess a, c, d;
 
-	if (sess_login(&a, 0) < 0 || a.status)
+	sess_init(&a, 1, 0x75158);
+	sess_init(&c, 1, 0x75158);
+	sess_init(&d, 1, 0x75159);
+	if (sess_login(&a, 0) < 0 || a.ri.login_status)
 		return 2;
 	settle(&a);
-	printf("a_tsih %u\n", a.tsih);
+	printf("a_tsih %u\n", a.ri.tsih);
 	/* MaxConnections=1: a second connection of a's session (or a's connection reinstated:
 	 * same ISID, TSIH, CID) is refused, and a is left alone. */
-	if (sess_login(&c, a.tsih) < 0)
+	if (sess_login(&c, a.ri.tsih) < 0)
 		printf("same_tsih failed\n");
 	else
-		printf("same_tsih 0x%04x\n", c.status);
-	close(c.fd);
-	if (sess_login(&d, (uint16_t)(a.tsih + 1000)) < 0)
+		printf("same_tsih 0x%04x\n", c.ri.login_status);
+	rawini_close(&c.ri);
+	if (sess_login(&d, (uint16_t)(a.ri.tsih + 1000)) < 0)
 		printf("unknown_tsih failed\n");
 	else
-		printf("unknown_tsih 0x%04x\n", d.status);
-	close(d.fd);
+		printf("unknown_tsih 0x%04x\n", d.ri.login_status);
+	rawini_close(&d.ri);
 	tur(&a, "a_after");
 	sess_logout(&a);
 	return 0;
@@ -664,10 +434,11 @@ static int tsih_logins(void)
 
 static int digest_good(uint32_t lba)
 {
-	struct sess s = { .itt = 1, .isid = 0xd16e57 };
+	struct sess s;
 	uint8_t *w = malloc(16384), *r = malloc(16384);
 
-	if (!w || !r || sess_login(&s, 0) < 0 || s.status)
+	sess_init(&s, 1, 0xd16e57);
+	if (!w || !r || sess_login(&s, 0) < 0 || s.ri.login_status)
 		return 2;
 	settle(&s);
 	for (uint32_t i = 0; i < 16384; i++)
@@ -677,7 +448,7 @@ static int digest_good(uint32_t lba)
 	read10(&s, lba, r, 16384, "read");
 	printf("datain_pdus %u\n", datain_pdus);
 	printf("read_match %s\n", memcmp(w, r, 16384) ? "no" : "yes");
-	printf("target_digest_errors %u\n", s.target_digest_errors);
+	printf("target_digest_errors %u\n", s.ri.target_digest_errors);
 	sess_logout(&s);
 	free(w);
 	free(r);
@@ -686,10 +457,11 @@ static int digest_good(uint32_t lba)
 
 static int digest_bad_dataout(uint32_t lba)
 {
-	struct sess s = { .itt = 1, .isid = 0xbad0d0 };
+	struct sess s;
 	uint8_t *w = malloc(16384), *r = malloc(16384);
 
-	if (!w || !r || sess_login(&s, 0) < 0 || s.status)
+	sess_init(&s, 1, 0xbad0d0);
+	if (!w || !r || sess_login(&s, 0) < 0 || s.ri.login_status)
 		return 2;
 	settle(&s);
 	memset(w, 0x11, 16384);
@@ -701,7 +473,7 @@ static int digest_bad_dataout(uint32_t lba)
 	read10(&s, lba, r, 16384, "read");
 	printf("medium %s\n", all_bytes(r, 16384, 0x11) ? "unchanged" : "changed");
 	tur(&s, "after");
-	printf("target_digest_errors %u\n", s.target_digest_errors);
+	printf("target_digest_errors %u\n", s.ri.target_digest_errors);
 	sess_logout(&s);
 	free(w);
 	free(r);
@@ -710,20 +482,25 @@ static int digest_bad_dataout(uint32_t lba)
 
 static int digest_bad_imm(uint32_t lba)
 {
-	struct sess s = { .itt = 1, .isid = 0xbad1ee };
+	struct sess s;
 	uint8_t cdb[16], *w = malloc(4096), *r = malloc(4096), ping[64];
-	uint8_t nop[BHS] = { 0x40 | 0x40, 0x80 };
+	struct iscsi_pdu_hdr nop = {
+		.opcode = ISCSI_OP_NOP_OUT,
+		.immediate = true,
+		.nop = { .ttt = ISCSI_RSVD_TAG },
+	};
 	struct answer a = { 0 };
 	uint32_t itt, cmdsn;
 
-	if (!w || !r || sess_login(&s, 0) < 0 || s.status)
+	sess_init(&s, 1, 0xbad1ee);
+	if (!w || !r || sess_login(&s, 0) < 0 || s.ri.login_status)
 		return 2;
 	settle(&s);
 	memset(w, 0x33, 4096);
-	cdb_rw10(cdb, 0x2a, lba, 8);
-	itt = s.itt++;
-	cmdsn = s.cmdsn++;
-	if (send_cmd(&s, itt, cmdsn, 0xa0, cdb, 4096, w, 4096, BAD_DDIGEST))
+	rawini_cdb_rw10(cdb, 0x2a, lba, 8);
+	itt = s.ri.itt++;
+	cmdsn = s.ri.cmdsn++;
+	if (rawini_send_cmd(&s.ri, itt, cmdsn, F_W, cdb, 4096, w, 4096, RAWINI_BAD_DDIGEST))
 		return 2;
 	wait_answer(&s, itt, &a, IO_TIMEOUT_MS);
 	print_answer("bad_cmd", &a);
@@ -732,20 +509,20 @@ static int digest_bad_imm(uint32_t lba)
 	print_answer("bad_cmd_then", &a);
 	/* A READ with the next CmdSN waits behind the gap the discarded command left... */
 	{
-		uint32_t itts[2] = { itt, s.itt++ };
+		uint32_t itts[2] = { itt, s.ri.itt++ };
 		struct answer both[2] = { { 0 }, { .data = r, .data_len = 4096 } };
 		uint8_t rcdb[16];
 
-		cdb_rw10(rcdb, 0x28, lba, 8);
+		rawini_cdb_rw10(rcdb, 0x28, lba, 8);
 		memset(r, 0, 4096);
-		if (send_cmd(&s, itts[1], s.cmdsn++, 0xc0, rcdb, 4096, NULL, 0, 0))
+		if (rawini_send_cmd(&s.ri, itts[1], s.ri.cmdsn++, F_R, rcdb, 4096, NULL, 0, 0))
 			return 2;
 		wait_answer(&s, itts[1], &both[1], 500);
 		print_answer("read_in_gap", &both[1]);
 		both[1].data = r;
 		both[1].data_len = 4096;
 		/* ...until the initiator retries the command (same ITT and CmdSN, RFC 7143 6.2.1). */
-		if (send_cmd(&s, itt, cmdsn, 0xa0, cdb, 4096, w, 4096, 0))
+		if (rawini_send_cmd(&s.ri, itt, cmdsn, F_W, cdb, 4096, w, 4096, 0))
 			return 2;
 		wait_many(&s, 2, itts, both, IO_TIMEOUT_MS);
 		print_answer("retry", &both[0]);
@@ -757,33 +534,32 @@ static int digest_bad_imm(uint32_t lba)
 
 	/* A NOP-Out ping whose data digest is wrong: rejected, not answered; then a good one. */
 	memset(ping, 0x5a, sizeof(ping));
-	put32(nop + 16, 0x4e4f50);
-	put32(nop + 20, 0xffffffff);
-	put32(nop + 24, s.cmdsn);
-	put32(nop + 28, s.expstatsn);
-	if (send_pdu(&s, nop, ping, sizeof(ping), BAD_DDIGEST))
+	nop.itt = 0x4e4f50;
+	nop.cmdsn = s.ri.cmdsn;
+	nop.expstatsn = s.ri.expstatsn;
+	if (rawini_send(&s.ri, &nop, ping, sizeof(ping), RAWINI_BAD_DDIGEST))
 		return 2;
 	wait_answer(&s, 0x4e4f50, &a, 1000);
 	print_answer("bad_nop", &a);
 	wait_answer(&s, 0x4e4f50, &a, 500);
 	print_answer("bad_nop_then", &a);
-	put32(nop + 16, 0x4e4f51);
-	if (send_pdu(&s, nop, ping, sizeof(ping), 0))
+	nop.itt = 0x4e4f51;
+	if (rawini_send(&s.ri, &nop, ping, sizeof(ping), 0))
 		return 2;
 	{
-		struct pdu p = { 0 };
+		struct rawini_pdu p = { 0 };
 		int got = 0;
 
-		while (!recv_pdu(&s, &p, IO_TIMEOUT_MS))
-			if ((p.bhs[0] & 0x3f) == 0x20 && get32(p.bhs + 16) == 0x4e4f51) {
+		while (!rawini_recv(&s.ri, &p, IO_TIMEOUT_MS))
+			if (p.h.opcode == ISCSI_OP_NOP_IN && p.h.itt == 0x4e4f51) {
 				got = p.len == sizeof(ping) && !memcmp(p.data, ping, sizeof(ping));
 				break;
 			}
-		free(p.data);
+		rawini_pdu_free(&p);
 		printf("good_nop %s\n", got ? "echoed" : "missing");
 	}
 	tur(&s, "after");
-	printf("target_digest_errors %u\n", s.target_digest_errors);
+	printf("target_digest_errors %u\n", s.ri.target_digest_errors);
 	sess_logout(&s);
 	free(w);
 	free(r);
@@ -792,42 +568,45 @@ static int digest_bad_imm(uint32_t lba)
 
 static int hdigest_bad(void)
 {
-	struct sess s = { .itt = 1, .isid = 0xbadbad };
+	struct sess s;
 	uint8_t cdb[16] = { 0 };
 	struct answer a = { 0 };
 	uint32_t itt;
 
-	if (sess_login(&s, 0) < 0 || s.status)
+	sess_init(&s, 1, 0xbadbad);
+	if (sess_login(&s, 0) < 0 || s.ri.login_status)
 		return 2;
 	settle(&s);
-	itt = s.itt++;
-	if (send_cmd(&s, itt, s.cmdsn++, 0x80, cdb, 0, NULL, 0, BAD_HDIGEST)) {
+	itt = s.ri.itt++;
+	if (rawini_send_cmd(&s.ri, itt, s.ri.cmdsn++, ISCSI_FLAG_FINAL, cdb, 0, NULL, 0,
+			    RAWINI_BAD_HDIGEST)) {
 		printf("tur closed\n");
 		return 0;
 	}
 	wait_answer(&s, itt, &a, 5000);
 	print_answer("tur", &a);
-	close(s.fd);
+	rawini_close(&s.ri);
 	return 0;
 }
 
 /* Logs in as -n INITIATOR and READs 4 KiB every 50 ms for secs seconds, or until a READ fails. */
 static int hold(unsigned secs)
 {
-	struct sess s = { .itt = 1, .isid = hold_isid ? hold_isid : (uint32_t)getpid() };
+	struct sess s;
 	uint8_t *buf = malloc(4096);
 	time_t end = time(NULL) + secs;
 	unsigned n = 0;
 
 	if (!buf)
 		return 2;
+	sess_init(&s, 1, hold_isid ? hold_isid : (uint32_t)getpid());
 	if (sess_login(&s, 0) < 0) {
 		printf("login failed\n");
 		free(buf);
 		return 0;
 	}
-	printf("login 0x%04x\n", s.status);
-	if (s.status) {
+	printf("login 0x%04x\n", s.ri.login_status);
+	if (s.ri.login_status) {
 		free(buf);
 		return 0;
 	}
@@ -898,7 +677,6 @@ int main(int argc, char **argv)
 	if (argc - optind >= 4)
 		lba = (uint32_t)strtoul(argv[optind + 3], NULL, 0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	crc_init();
 
 	if (!strcmp(sc, "reinstate"))
 		return reinstate(lba);

@@ -14,15 +14,9 @@
 
 #include "target/daemon.h"
 #include "target/target.h"
-#include "util/byteorder.h"
 #include "util/log.h"
 
 #define ISCSI_ASYNC_LOGOUT_REQUESTED 1
-#define ISCSI_OFF_ASYNC_EVENT 36
-#define ISCSI_OFF_ASYNC_VCODE 37
-#define ISCSI_OFF_ASYNC_PARAM1 38
-#define ISCSI_OFF_ASYNC_PARAM2 40
-#define ISCSI_OFF_ASYNC_PARAM3 42
 
 struct logout_req {
 	struct iscsi_session *s;	/* reference */
@@ -42,19 +36,18 @@ static void iscsi_request_logout_cb(void *arg)
 	struct logout_req *r = arg;
 	struct iscsi_session *s = r->s;
 	struct iscsi_conn *c = s->conn;
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	/* Parameter3: the time the initiator has to log out (RFC 7143 11.9.1). */
+	struct iscsi_pdu_hdr msg = {
+		.opcode = ISCSI_OP_ASYNC,
+		.itt = ISCSI_RSVD_TAG,
+		.async = { .event = ISCSI_ASYNC_LOGOUT_REQUESTED, .param3 = (uint16_t)r->wait_s },
+	};
 
 	if (!c || c->closing || c->phase != ISCSI_PHASE_FULL_FEATURE)
 		goto out;
-	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_ASYNC;
-	bhs[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL;
-	put_be32(bhs + ISCSI_OFF_ITT, ISCSI_RSVD_TAG);
-	iscsi_conn_fill_sn(c, bhs, true);
-	bhs[ISCSI_OFF_ASYNC_EVENT] = ISCSI_ASYNC_LOGOUT_REQUESTED;
-	/* Parameter3: the time the initiator has to log out (RFC 7143 11.9.1). */
-	put_be16(bhs + ISCSI_OFF_ASYNC_PARAM3, (uint16_t)r->wait_s);
+	iscsi_conn_fill_sn(c, &msg, true);
 	c->logout_timer.cb = iscsi_logout_deadline;
-	if (iscsi_conn_queue(c, bhs, NULL, 0, NULL, NULL) < 0) {
+	if (iscsi_conn_queue(c, &msg, NULL, 0, NULL, NULL) < 0) {
 		iscsi_conn_close(c, "cannot queue the logout request");
 		goto out;
 	}

@@ -91,7 +91,7 @@ static void iscsi_tx_free(struct iscsi_conn *c, struct iscsi_tx *tx)
 	free(tx);
 }
 
-int iscsi_conn_queue(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data,
+int iscsi_conn_queue(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, const uint8_t *data,
 		     uint32_t data_len, struct iscsi_task *task, void *owned)
 {
 	struct iscsi_tx *tx;
@@ -106,7 +106,7 @@ int iscsi_conn_queue(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], con
 		free(owned);
 		return -ENOMEM;
 	}
-	memcpy(tx->hdr, bhs, ISCSI_BHS_LEN);
+	iscsi_bhs_encode(h, tx->hdr);
 	put_be24(tx->hdr + ISCSI_OFF_DATA_LEN, data_len);
 	tx->hdr_len = ISCSI_BHS_LEN;
 	if (c->hdigest) {
@@ -293,36 +293,36 @@ uint32_t iscsi_conn_next_ttt(struct iscsi_conn *c)
 	return c->next_ttt;
 }
 
-void iscsi_conn_fill_sn(struct iscsi_conn *c, uint8_t bhs[ISCSI_BHS_LEN], bool advance)
+void iscsi_conn_fill_sn(struct iscsi_conn *c, struct iscsi_pdu_hdr *h, bool advance)
 {
 	struct iscsi_session *s = c->sess;
 
-	put_be32(bhs + ISCSI_OFF_STATSN, c->statsn);
+	h->statsn = c->statsn;
 	if (advance)
 		c->statsn++;
 	if (s) {
-		put_be32(bhs + ISCSI_OFF_EXPCMDSN, s->exp_cmdsn);
-		put_be32(bhs + ISCSI_OFF_MAXCMDSN, iscsi_session_max_cmdsn(s));
+		h->expcmdsn = s->exp_cmdsn;
+		h->maxcmdsn = iscsi_session_max_cmdsn(s);
 	}
 }
 
 void iscsi_conn_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t bhs[ISCSI_BHS_LEN])
 {
-	uint8_t rsp[ISCSI_BHS_LEN] = { 0 };
+	struct iscsi_pdu_hdr rsp = {
+		.opcode = ISCSI_OP_REJECT,
+		.itt = ISCSI_RSVD_TAG,
+		.reject = { .reason = reason },
+	};
 	uint8_t *copy = malloc(ISCSI_BHS_LEN);
 
 	if (!copy) {
 		iscsi_conn_close(c, "out of memory");
 		return;
 	}
-	/* RFC 7143 11.17: the rejected BHS is the data segment; ITT is reserved. */
+	/* RFC 7143 11.17: the rejected BHS, as received, is the data segment; ITT is reserved. */
 	memcpy(copy, bhs, ISCSI_BHS_LEN);
-	rsp[ISCSI_OFF_OPCODE] = ISCSI_OP_REJECT;
-	rsp[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL;
-	rsp[ISCSI_OFF_SPEC2] = reason;
-	put_be32(rsp + ISCSI_OFF_ITT, ISCSI_RSVD_TAG);
-	iscsi_conn_fill_sn(c, rsp, true);
-	iscsi_conn_queue(c, rsp, copy, ISCSI_BHS_LEN, NULL, copy);
+	iscsi_conn_fill_sn(c, &rsp, true);
+	iscsi_conn_queue(c, &rsp, copy, ISCSI_BHS_LEN, NULL, copy);
 }
 
 /* Deferred free: runs after the event batch, so no stale epoll event can see freed memory. */
@@ -446,7 +446,7 @@ static void iscsi_conn_nop_timer(struct ev_timer *t)
 {
 	struct iscsi_conn *c = container_of(t, struct iscsi_conn, nop_timer);
 	uint64_t now = ev_now_ms(), idle;
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	struct iscsi_pdu_hdr nop = { .opcode = ISCSI_OP_NOP_IN, .itt = ISCSI_RSVD_TAG };
 
 	if (c->closing || c->phase != ISCSI_PHASE_FULL_FEATURE)
 		return;
@@ -464,14 +464,11 @@ static void iscsi_conn_nop_timer(struct ev_timer *t)
 		return;
 	}
 	c->nop_ttt = iscsi_conn_next_ttt(c);
-	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_NOP_IN;
-	bhs[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL;
-	put_be32(bhs + ISCSI_OFF_ITT, ISCSI_RSVD_TAG);
-	put_be32(bhs + ISCSI_OFF_TTT, c->nop_ttt);
-	iscsi_conn_fill_sn(c, bhs, false);
+	nop.nop.ttt = c->nop_ttt;
+	iscsi_conn_fill_sn(c, &nop, false);
 	c->nop_outstanding = true;
 	c->nop_sent_ms = now;
-	iscsi_conn_queue(c, bhs, NULL, 0, NULL, NULL);
+	iscsi_conn_queue(c, &nop, NULL, 0, NULL, NULL);
 	iscsi_conn_flush(c);
 	if (!c->closing)
 		ev_timer_arm(c->w->loop, &c->nop_timer, ISCSI_NOP_TIMEOUT_MS);
@@ -494,15 +491,18 @@ static void iscsi_conn_reinstate_timer(struct ev_timer *t)
 }
 
 /* NOP-Out (RFC 7143 11.18): a ping (answer with NOP-In echoing the data) or the answer to ours. */
-static void iscsi_nop_out_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
+static void iscsi_nop_out_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 			     const uint8_t *data)
 {
-	uint32_t itt = get_be32(bhs + ISCSI_OFF_ITT);
-	uint32_t dlen = get_be24(bhs + ISCSI_OFF_DATA_LEN);
-	uint8_t rsp[ISCSI_BHS_LEN] = { 0 };
+	uint32_t dlen = h->data_len;
+	struct iscsi_pdu_hdr rsp = {
+		.opcode = ISCSI_OP_NOP_IN,
+		.itt = h->itt,
+		.nop = { .ttt = ISCSI_RSVD_TAG },
+	};
 	uint8_t *echo = NULL;
 
-	if (itt == ISCSI_RSVD_TAG)
+	if (h->itt == ISCSI_RSVD_TAG)
 		return;		/* no answer wanted */
 	if (dlen) {
 		/* The echo must fit the initiator's MaxRecvDataSegmentLength. */
@@ -515,23 +515,18 @@ static void iscsi_nop_out_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_L
 		}
 		memcpy(echo, data, dlen);
 	}
-	rsp[ISCSI_OFF_OPCODE] = ISCSI_OP_NOP_IN;
-	rsp[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL;
-	memcpy(rsp + ISCSI_OFF_LUN, bhs + ISCSI_OFF_LUN, 8);
-	put_be32(rsp + ISCSI_OFF_ITT, itt);
-	put_be32(rsp + ISCSI_OFF_TTT, ISCSI_RSVD_TAG);
-	iscsi_conn_fill_sn(c, rsp, true);
-	iscsi_conn_queue(c, rsp, echo, dlen, NULL, echo);
+	memcpy(rsp.lun, h->lun, 8);
+	iscsi_conn_fill_sn(c, &rsp, true);
+	iscsi_conn_queue(c, &rsp, echo, dlen, NULL, echo);
 }
 
-void iscsi_conn_process(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
-			const uint8_t *ahs, uint32_t ahs_len, uint8_t *data)
+void iscsi_conn_process(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+			const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, uint32_t ahs_len,
+			uint8_t *data)
 {
-	uint8_t op = bhs[ISCSI_OFF_OPCODE] & 0x3f;
-
-	switch (op) {
+	switch (h->opcode) {
 	case ISCSI_OP_NOP_OUT:
-		iscsi_nop_out_rx(c, bhs, data);
+		iscsi_nop_out_rx(c, h, data);
 		break;
 	case ISCSI_OP_SCSI_CMD:
 		if (c->sess->type != ISCSI_SESSION_NORMAL) {
@@ -539,20 +534,20 @@ void iscsi_conn_process(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 			iscsi_conn_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, bhs);
 			break;
 		}
-		iscsi_scsi_cmd_rx(c, bhs, ahs, ahs_len, data);
+		iscsi_scsi_cmd_rx(c, h, bhs, ahs, ahs_len, data);
 		break;
 	case ISCSI_OP_TMF_REQ:
 		if (c->sess->type != ISCSI_SESSION_NORMAL) {
 			iscsi_conn_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, bhs);
 			break;
 		}
-		iscsi_tmf_rx(c, bhs);
+		iscsi_tmf_rx(c, h);
 		break;
 	case ISCSI_OP_TEXT_REQ:
-		iscsi_text_rx(c, bhs, data);
+		iscsi_text_rx(c, h, bhs, data);
 		break;
 	case ISCSI_OP_LOGOUT_REQ:
-		iscsi_logout_rx(c, bhs);
+		iscsi_logout_rx(c, h, bhs);
 		break;
 	default:
 		iscsi_conn_send_reject(c, ISCSI_REJECT_CMD_NOT_SUPPORTED, bhs);
@@ -560,19 +555,18 @@ void iscsi_conn_process(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 	}
 }
 
-void iscsi_conn_dispatch(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
-			 const uint8_t *ahs, uint32_t ahs_len, uint8_t *data)
+void iscsi_conn_dispatch(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+			 const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, uint32_t ahs_len,
+			 uint8_t *data)
 {
-	struct iscsi_pdu_hdr h;
 	int rc;
 
-	iscsi_bhs_decode(bhs, &h);
 	if (c->phase == ISCSI_PHASE_LOGIN) {
-		if (h.opcode != ISCSI_OP_LOGIN_REQ) {
+		if (h->opcode != ISCSI_OP_LOGIN_REQ) {
 			iscsi_conn_close(c, "non-login PDU before full feature phase");
 			return;
 		}
-		iscsi_login_rx(c, &h, data);
+		iscsi_login_rx(c, h, data);
 		return;
 	}
 	if (c->phase != ISCSI_PHASE_FULL_FEATURE) {
@@ -580,11 +574,11 @@ void iscsi_conn_dispatch(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 		iscsi_conn_close(c, "unexpected PDU while login/logout pending");
 		return;
 	}
-	switch (h.opcode) {
+	switch (h->opcode) {
 	case ISCSI_OP_NOP_OUT:
-		if (h.itt == ISCSI_RSVD_TAG) {
+		if (h->itt == ISCSI_RSVD_TAG) {
 			/* Answer to our ping (RFC 7143 11.18.3): must be immediate. */
-			if (h.w20 != ISCSI_RSVD_TAG && h.w20 == c->nop_ttt)
+			if (h->nop.ttt != ISCSI_RSVD_TAG && h->nop.ttt == c->nop_ttt)
 				c->nop_outstanding = false;
 			return;
 		}
@@ -602,26 +596,26 @@ void iscsi_conn_dispatch(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 		iscsi_conn_send_reject(c, ISCSI_REJECT_SNACK_REJECT, bhs);
 		return;
 	default:
-		log_warn("iscsi %s: unsupported opcode 0x%02x", c->peer, h.opcode);
+		log_warn("iscsi %s: unsupported opcode 0x%02x", c->peer, h->opcode);
 		iscsi_conn_send_reject(c, ISCSI_REJECT_CMD_NOT_SUPPORTED, bhs);
 		return;
 	}
 	/* ExpStatSN acknowledges our responses (RFC 7143 4.2.2.2); ERL 0 keeps nothing for it. */
-	c->exp_statsn = h.w28;
-	rc = iscsi_session_cmdsn_check(c->sess, h.immediate, h.w24);
+	c->exp_statsn = h->expstatsn;
+	rc = iscsi_session_cmdsn_check(c->sess, h->immediate, h->cmdsn);
 	if (rc < 0) {
 		/* RFC 7143 4.2.2.1: outside [ExpCmdSN, MaxCmdSN] is silently ignored. */
-		log_debug("iscsi %s: CmdSN %u outside window, dropped", c->peer, h.w24);
+		log_debug("iscsi %s: CmdSN %u outside window, dropped", c->peer, h->cmdsn);
 		return;
 	}
 	if (rc == 0) {
-		if (iscsi_session_hold(c->sess, bhs, ahs, ahs_len, data) < 0)
+		if (iscsi_session_hold(c->sess, h, bhs, ahs, ahs_len, data) < 0)
 			iscsi_conn_close(c, "too many out-of-order commands");
 		return;
 	}
-	if (!h.immediate)
+	if (!h->immediate)
 		iscsi_session_cmdsn_advance(c->sess);
-	iscsi_conn_process(c, bhs, ahs, ahs_len, data);
+	iscsi_conn_process(c, h, bhs, ahs, ahs_len, data);
 	if (!c->closing && c->sess)
 		iscsi_session_run_held(c->sess);
 }
@@ -651,7 +645,7 @@ static void iscsi_rx_pdu_complete(struct iscsi_conn *c)
 		uint8_t *data = c->data;
 
 		c->data = NULL;
-		iscsi_conn_dispatch(c, c->bhs, c->ahs, c->ahs_len, data);
+		iscsi_conn_dispatch(c, &c->hdr, c->bhs, c->ahs, c->ahs_len, data);
 		free(data);
 	}
 	if (!c->closing)

@@ -13,7 +13,6 @@
 
 #include "target/daemon.h"
 #include "target/target.h"
-#include "util/byteorder.h"
 #include "util/log.h"
 
 #define ISCSI_TEXT_RSP_MAX (1u << 20)	/* a SendTargets reply never grows past this */
@@ -126,7 +125,7 @@ static void iscsi_local_addr(int fd, char *out, size_t len)
 /* Send the next piece of the pending reply. */
 static void iscsi_text_send_chunk(struct iscsi_conn *c)
 {
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	struct iscsi_pdu_hdr rsp = { .opcode = ISCSI_OP_TEXT_RSP, .itt = c->text_itt };
 	uint32_t left = c->text_rsp_len - c->text_rsp_off;
 	uint32_t chunk = left < c->sess->p.max_xmit_dsl ? left : c->sess->p.max_xmit_dsl;
 	bool more = chunk < left;
@@ -141,18 +140,17 @@ static void iscsi_text_send_chunk(struct iscsi_conn *c)
 		memcpy(piece, c->text_rsp + c->text_rsp_off, chunk);
 	}
 	c->text_rsp_off += chunk;
-	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_TEXT_RSP;
-	bhs[ISCSI_OFF_FLAGS] = more ? ISCSI_FLAG_TEXT_CONTINUE : ISCSI_FLAG_FINAL;
-	put_be32(bhs + ISCSI_OFF_ITT, c->text_itt);
+	rsp.text.cont = more;
+	rsp.text.final = !more;
 	/* RFC 7143 11.11.4: a TTT other than 0xffffffff while more is to come. */
 	if (more) {
 		c->text_ttt = iscsi_conn_next_ttt(c);
-		put_be32(bhs + ISCSI_OFF_TTT, c->text_ttt);
+		rsp.text.ttt = c->text_ttt;
 	} else {
-		put_be32(bhs + ISCSI_OFF_TTT, ISCSI_RSVD_TAG);
+		rsp.text.ttt = ISCSI_RSVD_TAG;
 	}
-	iscsi_conn_fill_sn(c, bhs, true);
-	iscsi_conn_queue(c, bhs, piece, chunk, NULL, piece);
+	iscsi_conn_fill_sn(c, &rsp, true);
+	iscsi_conn_queue(c, &rsp, piece, chunk, NULL, piece);
 	if (!more) {
 		free(c->text_rsp);
 		c->text_rsp = NULL;
@@ -161,11 +159,12 @@ static void iscsi_text_send_chunk(struct iscsi_conn *c)
 	}
 }
 
-void iscsi_text_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data)
+void iscsi_text_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+		   const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data)
 {
 	struct iscsi_session *s = c->sess;
-	uint32_t itt = get_be32(bhs + ISCSI_OFF_ITT), ttt = get_be32(bhs + ISCSI_OFF_TTT);
-	uint32_t dlen = get_be24(bhs + ISCSI_OFF_DATA_LEN);
+	uint32_t itt = h->itt, ttt = h->text.ttt;
+	uint32_t dlen = h->data_len;
 	struct iscsi_text_pair pairs[ISCSI_TEXT_MAX_PAIRS];
 	char *req = NULL, *out = NULL, *st = NULL;
 	size_t out_len = 0;
@@ -182,7 +181,7 @@ void iscsi_text_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const
 		iscsi_conn_flush(c);
 		return;
 	}
-	if (bhs[ISCSI_OFF_FLAGS] & ISCSI_FLAG_TEXT_CONTINUE) {
+	if (h->text.cont) {
 		/* Initiator-side continuation is not needed for any key we support. */
 		iscsi_conn_send_reject(c, ISCSI_REJECT_CMD_NOT_SUPPORTED, bhs);
 		return;

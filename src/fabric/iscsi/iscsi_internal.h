@@ -91,7 +91,7 @@ struct iscsi_task {
 	uint32_t cmdsn;
 	uint32_t edtl;
 	uint8_t lun_raw[8];
-	uint8_t cmd_flags;
+	bool cmd_read, cmd_write;	/* R and W of the SCSI Command */
 
 	/* Data-Out collection (RFC 7143 10.7, 11.7). xfer_len = bytes we keep (<= data_out_len);
 	 * data beyond it (EDTL larger than the CDB) is received and dropped. */
@@ -114,7 +114,7 @@ struct iscsi_task {
 /* A TMF response held until every task it aborted has finished its I/O (RFC 7143 4.2.3.x). */
 struct iscsi_tmf_wait {
 	struct iscsi_conn *conn;
-	uint8_t rsp[ISCSI_BHS_LEN];
+	struct iscsi_pdu_hdr rsp;	/* StatSN and the window are filled in when it is sent */
 	unsigned waiting;
 	bool close_after;		/* TARGET COLD RESET: drop the connection after responding */
 };
@@ -161,7 +161,7 @@ struct iscsi_conn {
 	/* Receive state machine. */
 	enum iscsi_rx_state rx_state;
 	uint8_t bhs[ISCSI_BHS_LEN];
-	struct iscsi_pdu_hdr hdr;
+	struct iscsi_pdu_hdr hdr;	/* bhs decoded, once */
 	uint8_t ahs[ISCSI_AHS_MAX];
 	uint32_t ahs_len;
 	uint8_t digest[ISCSI_DIGEST_LEN];
@@ -203,7 +203,8 @@ struct iscsi_conn {
 	uint32_t login_cmdsn;
 	char *login_rsp;		/* final response text held during reinstatement */
 	uint32_t login_rsp_len;
-	uint8_t login_rsp_flags;
+	bool login_rsp_transit;		/* its T, CSG and NSG */
+	uint8_t login_rsp_csg, login_rsp_nsg;
 	struct ev_timer login_timer;
 	struct ev_timer reinstate_timer;
 	struct ev_timer logout_timer;	/* async.c: drop if no logout after asking for one */
@@ -232,6 +233,7 @@ struct iscsi_conn {
 struct iscsi_held {
 	struct list_node node;
 	uint32_t cmdsn;
+	struct iscsi_pdu_hdr hdr;	/* bhs decoded */
 	uint8_t bhs[ISCSI_BHS_LEN];
 	uint8_t *ahs;
 	uint32_t ahs_len;
@@ -288,28 +290,33 @@ struct iscsi_fabric *iscsi_fabric_get(struct daemon *d);
 void iscsi_conn_get(struct iscsi_conn *c);
 void iscsi_conn_put(struct iscsi_conn *c);
 void iscsi_conn_close(struct iscsi_conn *c, const char *why);
-/* Queue a PDU. bhs is copied; data is referenced (task != NULL: holds a task ref) or owned
- * (owned != NULL: freed after sending). Computes digests. */
-int iscsi_conn_queue(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data,
+/* Queue a PDU. h is encoded (its data_len replaced by data_len); data is referenced
+ * (task != NULL: holds a task ref) or owned (owned != NULL: freed after sending). Computes
+ * digests. */
+int iscsi_conn_queue(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, const uint8_t *data,
 		     uint32_t data_len, struct iscsi_task *task, void *owned);
 void iscsi_conn_queue_close_after(struct iscsi_conn *c);
 void iscsi_conn_flush(struct iscsi_conn *c);
 /* Send what is queued at the end of this loop pass: the responses of all the commands a pass
  * completes go out in one sendmsg. Immediate when not on the connection's worker. */
 void iscsi_conn_flush_soon(struct iscsi_conn *c);
+/* bhs: the rejected PDU's header as received (RFC 7143 11.17). */
 void iscsi_conn_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t bhs[ISCSI_BHS_LEN]);
 /* Fill StatSN/ExpCmdSN/MaxCmdSN in a target PDU; advance StatSN when advance is true. */
-void iscsi_conn_fill_sn(struct iscsi_conn *c, uint8_t bhs[ISCSI_BHS_LEN], bool advance);
+void iscsi_conn_fill_sn(struct iscsi_conn *c, struct iscsi_pdu_hdr *h, bool advance);
 uint32_t iscsi_conn_next_ttt(struct iscsi_conn *c);
 /* The connection reached full feature phase: start the NOP timer. */
 void iscsi_conn_ffp_started(struct iscsi_conn *c);
-/* Dispatch one complete PDU (from the receive path or a held queue). */
-void iscsi_conn_dispatch(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
-			 const uint8_t *ahs, uint32_t ahs_len, uint8_t *data);
+/* Dispatch one complete PDU (from the receive path or a held queue): h is bhs decoded (the
+ * handlers read h; bhs is only echoed in a Reject). */
+void iscsi_conn_dispatch(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+			 const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, uint32_t ahs_len,
+			 uint8_t *data);
 void iscsi_conn_teardown_check(struct iscsi_conn *c);
 /* Process a request whose CmdSN is in order (or immediate). */
-void iscsi_conn_process(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
-			const uint8_t *ahs, uint32_t ahs_len, uint8_t *data);
+void iscsi_conn_process(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+			const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, uint32_t ahs_len,
+			uint8_t *data);
 
 /* Login status class and detail (RFC 7143 11.13.5), as (class << 8 | detail). */
 #define ISCSI_LOGIN_OK 0x0000
@@ -370,8 +377,9 @@ void iscsi_session_end(struct iscsi_session *s);
 /* CmdSN window check (RFC 7143 4.2.2.1): returns 1 to process now, 0 to hold, -1 to drop. */
 int iscsi_session_cmdsn_check(struct iscsi_session *s, bool immediate, uint32_t cmdsn);
 void iscsi_session_cmdsn_advance(struct iscsi_session *s);
-int iscsi_session_hold(struct iscsi_session *s, const uint8_t bhs[ISCSI_BHS_LEN],
-		       const uint8_t *ahs, uint32_t ahs_len, const uint8_t *data);
+int iscsi_session_hold(struct iscsi_session *s, const struct iscsi_pdu_hdr *h,
+		       const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, uint32_t ahs_len,
+		       const uint8_t *data);
 void iscsi_session_run_held(struct iscsi_session *s);
 uint32_t iscsi_session_max_cmdsn(const struct iscsi_session *s);
 void iscsi_view_put(struct iscsi_view *v);
@@ -379,8 +387,9 @@ int iscsi_session_attach_view(struct iscsi_session *s);
 void iscsi_session_refresh_view_async(struct iscsi_session *s);
 
 /* scsi_cmd.c */
-void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
-		       const uint8_t *ahs, uint32_t ahs_len, const uint8_t *data);
+void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+		       const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, uint32_t ahs_len,
+		       const uint8_t *data);
 /* Data-Out header arrived: validates and returns where its data goes (NULL: drop it);
  * -1 on a protocol error (connection closed). */
 int iscsi_data_out_hdr(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t **dest);
@@ -398,7 +407,7 @@ void iscsi_task_put(struct iscsi_task *t);
 void iscsi_task_abort(struct iscsi_task *t);
 
 /* tmf.c */
-void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
+void iscsi_tmf_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h);
 /* The SAM-5 task management functions iscsi_tmf_rx() carries out (NEXUS_TMF_* bits). */
 extern const uint32_t iscsi_tmf_supported;
 
@@ -415,14 +424,16 @@ void iscsi_xabort_put(struct iscsi_xabort *x);
 void iscsi_ops_lu_abort_tasks(struct daemon *d, struct lu *lu, const uint64_t *ids, unsigned n);
 
 /* discovery.c */
-void iscsi_text_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data);
+void iscsi_text_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+		   const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *data);
 /* Builds the SendTargets reply ("All" or one name) into a malloc'd buffer. */
 int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *local,
 			    const char *initiator, const char *local_portal, char **out,
 			    uint32_t *out_len);
 
 /* logout.c */
-void iscsi_logout_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN]);
+void iscsi_logout_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+		     const uint8_t bhs[ISCSI_BHS_LEN]);
 
 /* async.c: fabric_ops.target_request_logout (live-migration handover). */
 void iscsi_ops_request_logout(struct daemon *d, struct target *t, unsigned wait_s);

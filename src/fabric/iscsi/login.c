@@ -12,7 +12,6 @@
 #include "scsi/alua_groups.h"
 #include "target/daemon.h"
 #include "target/target.h"
-#include "util/byteorder.h"
 #include "util/log.h"
 
 /* Login status class and detail (RFC 7143 11.13.5), as (class << 8 | detail). */
@@ -32,36 +31,41 @@
 #define LOGIN_SERVICE_UNAVAILABLE 0x0301
 #define LOGIN_OUT_OF_RESOURCES 0x0302
 
-static void iscsi_login_build_hdr(struct iscsi_conn *c, uint8_t bhs[ISCSI_BHS_LEN], uint8_t flags,
-				  unsigned status, uint16_t tsih)
+/* A Login Response (RFC 7143 11.13): T, CSG and NSG as given (all zero in a refusal). */
+static void iscsi_login_build_hdr(struct iscsi_conn *c, struct iscsi_pdu_hdr *h, bool transit,
+				  unsigned csg, unsigned nsg, unsigned status, uint16_t tsih)
 {
 	struct iscsi_session *s = c->sess;
 
-	memset(bhs, 0, ISCSI_BHS_LEN);
-	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_LOGIN_RSP;
-	bhs[ISCSI_OFF_FLAGS] = flags;
-	bhs[ISCSI_OFF_LOGIN_VMAX] = 0;		/* version-max: 0 (RFC 7143 11.13.1) */
-	bhs[ISCSI_OFF_LOGIN_VMIN] = 0;		/* version-active */
-	memcpy(bhs + ISCSI_OFF_ISID, c->isid, 6);
-	put_be16(bhs + ISCSI_OFF_TSIH, tsih);
-	put_be32(bhs + ISCSI_OFF_ITT, c->login_itt);
-	put_be32(bhs + ISCSI_OFF_STATSN, c->statsn++);
-	put_be32(bhs + ISCSI_OFF_EXPCMDSN, s ? s->exp_cmdsn : c->login_cmdsn);
-	put_be32(bhs + ISCSI_OFF_MAXCMDSN, s ? iscsi_session_max_cmdsn(s) : c->login_cmdsn);
-	bhs[ISCSI_OFF_LOGIN_STATUS_CLASS] = (uint8_t)(status >> 8);
-	bhs[ISCSI_OFF_LOGIN_STATUS_DETAIL] = (uint8_t)status;
+	*h = (struct iscsi_pdu_hdr){
+		.opcode = ISCSI_OP_LOGIN_RSP,
+		.itt = c->login_itt,
+		.statsn = c->statsn++,
+		.expcmdsn = s ? s->exp_cmdsn : c->login_cmdsn,
+		.maxcmdsn = s ? iscsi_session_max_cmdsn(s) : c->login_cmdsn,
+		.login = {
+			.transit = transit,
+			.csg = (uint8_t)csg,
+			.nsg = (uint8_t)nsg,
+			/* version-max and version-active: 0 (RFC 7143 11.13.1) */
+			.tsih = tsih,
+			.status_class = (uint8_t)(status >> 8),
+			.status_detail = (uint8_t)status,
+		},
+	};
+	memcpy(h->login.isid, c->isid, 6);
 }
 
 /* A failed login: respond with the status and drop the connection once it is sent. */
 static void iscsi_login_fail(struct iscsi_conn *c, unsigned status, const char *why)
 {
-	uint8_t bhs[ISCSI_BHS_LEN];
+	struct iscsi_pdu_hdr h;
 	char name[64];
 
 	log_sanitize(name, sizeof(name), c->neg.p.initiator_name, sizeof(c->neg.p.initiator_name));
 	log_warn("iscsi %s: login of '%s' rejected (0x%04x): %s", c->peer, name, status, why);
-	iscsi_login_build_hdr(c, bhs, 0, status, 0);
-	if (iscsi_conn_queue(c, bhs, NULL, 0, NULL, NULL) < 0) {
+	iscsi_login_build_hdr(c, &h, false, 0, 0, status, 0);
+	if (iscsi_conn_queue(c, &h, NULL, 0, NULL, NULL) < 0) {
 		iscsi_conn_close(c, "login failed");
 		return;
 	}
@@ -75,7 +79,7 @@ static void iscsi_login_fail(struct iscsi_conn *c, unsigned status, const char *
  * once the response is sent, as after a failed login. */
 static void iscsi_login_redirect(struct iscsi_conn *c, const char *addr)
 {
-	uint8_t bhs[ISCSI_BHS_LEN];
+	struct iscsi_pdu_hdr h;
 	size_t n = strlen("TargetAddress=") + strlen(addr) + 1;
 	char *text = malloc(n), tname[64];
 
@@ -86,8 +90,8 @@ static void iscsi_login_redirect(struct iscsi_conn *c, const char *addr)
 	snprintf(text, n, "TargetAddress=%s", addr);
 	log_sanitize(tname, sizeof(tname), c->neg.p.target_name, sizeof(c->neg.p.target_name));
 	log_info("iscsi %s: target '%s' moved: login redirected to %s", c->peer, tname, addr);
-	iscsi_login_build_hdr(c, bhs, 0, LOGIN_TARGET_MOVED_TEMPORARILY, 0);
-	if (iscsi_conn_queue(c, bhs, (uint8_t *)text, (uint32_t)n, NULL, text) < 0) {
+	iscsi_login_build_hdr(c, &h, false, 0, 0, LOGIN_TARGET_MOVED_TEMPORARILY, 0);
+	if (iscsi_conn_queue(c, &h, (uint8_t *)text, (uint32_t)n, NULL, text) < 0) {
 		iscsi_conn_close(c, "cannot queue login response");
 		return;
 	}
@@ -96,13 +100,13 @@ static void iscsi_login_redirect(struct iscsi_conn *c, const char *addr)
 	iscsi_conn_flush(c);
 }
 
-static int iscsi_login_send(struct iscsi_conn *c, uint8_t flags, char *text, uint32_t len,
-			    uint16_t tsih)
+static int iscsi_login_send(struct iscsi_conn *c, bool transit, unsigned csg, unsigned nsg,
+			    char *text, uint32_t len, uint16_t tsih)
 {
-	uint8_t bhs[ISCSI_BHS_LEN];
+	struct iscsi_pdu_hdr h;
 
-	iscsi_login_build_hdr(c, bhs, flags, LOGIN_OK, tsih);
-	return iscsi_conn_queue(c, bhs, (uint8_t *)text, len, NULL, text);
+	iscsi_login_build_hdr(c, &h, transit, csg, nsg, LOGIN_OK, tsih);
+	return iscsi_conn_queue(c, &h, (uint8_t *)text, len, NULL, text);
 }
 
 static uint16_t iscsi_tsih_alloc(struct daemon *d)
@@ -189,7 +193,8 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 		return;
 	}
 
-	if (iscsi_login_send(c, c->login_rsp_flags, c->login_rsp, c->login_rsp_len, s->tsih) < 0) {
+	if (iscsi_login_send(c, c->login_rsp_transit, c->login_rsp_csg, c->login_rsp_nsg,
+			     c->login_rsp, c->login_rsp_len, s->tsih) < 0) {
 		c->login_rsp = NULL;
 		iscsi_conn_close(c, "cannot queue login response");
 		return;
@@ -300,13 +305,11 @@ static unsigned iscsi_login_check_names(struct iscsi_conn *c, const char **why)
 
 void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t *data)
 {
-	bool transit = (h->flags & ISCSI_FLAG_LOGIN_TRANSIT) != 0;
-	bool cont = (h->flags & ISCSI_FLAG_LOGIN_CONTINUE) != 0;
-	unsigned csg = ISCSI_LOGIN_CSG(h->flags), nsg = ISCSI_LOGIN_NSG(h->flags);
+	bool transit = h->login.transit, cont = h->login.cont;
+	unsigned csg = h->login.csg, nsg = h->login.nsg;
 	bool first = !c->login_started;
 	char *out = NULL;
 	size_t out_len = 0;
-	uint8_t rsp_flags;
 	const char *why = "";
 	unsigned status;
 	int rc;
@@ -315,16 +318,16 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 		c->login_started = true;
 		/* AuthMethod and CHAP keys are answered here (login_auth.c), not by params.c. */
 		c->neg.auth_defer = true;
-		memcpy(c->isid, h->lun, 6);
-		c->tsih = get_be16(h->lun + 6);
-		c->cid = (uint16_t)(h->w20 >> 16);
+		memcpy(c->isid, h->login.isid, 6);
+		c->tsih = h->login.tsih;
+		c->cid = h->login.cid;
 		c->login_itt = h->itt;
-		c->login_cmdsn = h->w24;
-		c->statsn = h->w28;	/* start StatSN at what the initiator expects */
+		c->login_cmdsn = h->cmdsn;
+		c->statsn = h->expstatsn;	/* start StatSN at what the initiator expects */
 		c->login_stage = csg == ISCSI_STAGE_OPERATIONAL ? ISCSI_STAGE_OPERATIONAL
 							      : ISCSI_STAGE_SECURITY;
 		/* RFC 7143 11.12.4: version-min must allow 0, the only version there is. */
-		if (h->spec3 != 0) {
+		if (h->login.version_min != 0) {
 			iscsi_login_fail(c, LOGIN_UNSUPPORTED_VERSION, "unsupported version");
 			return;
 		}
@@ -364,8 +367,7 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 		c->login_text_len += h->data_len;
 	}
 	if (cont) {
-		rsp_flags = (uint8_t)(csg << 2);
-		if (iscsi_login_send(c, rsp_flags, NULL, 0, 0) < 0)
+		if (iscsi_login_send(c, false, csg, 0, NULL, 0, 0) < 0)
 			iscsi_conn_close(c, "cannot queue login response");
 		iscsi_conn_flush(c);
 		return;
@@ -451,9 +453,7 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 		return;
 	}
 
-	rsp_flags = (uint8_t)(csg << 2);
 	if (transit) {
-		rsp_flags |= (uint8_t)(ISCSI_FLAG_LOGIN_TRANSIT | nsg);
 		if (nsg == ISCSI_STAGE_FULL_FEATURE) {
 			if (iscsi_params_declare(&c->neg, out, ISCSI_LOGIN_DSL, &out_len) < 0) {
 				free(out);
@@ -462,7 +462,9 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 			}
 			c->login_rsp = out;
 			c->login_rsp_len = (uint32_t)out_len;
-			c->login_rsp_flags = rsp_flags;
+			c->login_rsp_transit = true;
+			c->login_rsp_csg = (uint8_t)csg;
+			c->login_rsp_nsg = (uint8_t)nsg;
 			iscsi_login_to_ffp(c);
 			return;
 		}
@@ -472,7 +474,7 @@ void iscsi_login_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint8_t
 		free(out);
 		out = NULL;
 	}
-	if (iscsi_login_send(c, rsp_flags, out, (uint32_t)out_len, 0) < 0) {
+	if (iscsi_login_send(c, transit, csg, transit ? nsg : 0, out, (uint32_t)out_len, 0) < 0) {
 		iscsi_conn_close(c, "cannot queue login response");
 		return;
 	}

@@ -2,9 +2,6 @@
  * MaxConnections=1, the session) once the response is on the wire. */
 #include "fabric/iscsi/iscsi_internal.h"
 
-#include <string.h>
-
-#include "util/byteorder.h"
 #include "util/log.h"
 
 /* Reason codes (RFC 7143 11.14.1) and responses (11.15.1). */
@@ -15,11 +12,13 @@
 #define LOGOUT_RSP_CID_NOT_FOUND 1
 #define LOGOUT_RSP_NO_RECOVERY 2
 
-void iscsi_logout_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
+void iscsi_logout_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+		     const uint8_t bhs[ISCSI_BHS_LEN])
 {
-	uint8_t reason = bhs[ISCSI_OFF_FLAGS] & 0x7f;
-	uint16_t cid = get_be16(bhs + ISCSI_OFF_CID);
-	uint8_t rsp[ISCSI_BHS_LEN] = { 0 };
+	uint8_t reason = h->logout_req.reason;
+	uint16_t cid = h->logout_req.cid;
+	/* Time2Wait / Time2Retain: 0, nothing to retain at ERL 0. */
+	struct iscsi_pdu_hdr rsp = { .opcode = ISCSI_OP_LOGOUT_RSP, .itt = h->itt };
 	uint8_t response = LOGOUT_RSP_OK;
 	bool close = true;
 
@@ -34,15 +33,9 @@ void iscsi_logout_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
 		iscsi_conn_send_reject(c, ISCSI_REJECT_INVALID_PDU_FIELD, bhs);
 		return;
 	}
-	rsp[ISCSI_OFF_OPCODE] = ISCSI_OP_LOGOUT_RSP;
-	rsp[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL;
-	rsp[ISCSI_OFF_SPEC2] = response;
-	memcpy(rsp + ISCSI_OFF_ITT, bhs + ISCSI_OFF_ITT, 4);
-	iscsi_conn_fill_sn(c, rsp, true);
-	/* Time2Wait / Time2Retain: 0, nothing to retain at ERL 0. */
-	put_be16(rsp + ISCSI_OFF_LOGOUT_T2W, 0);
-	put_be16(rsp + ISCSI_OFF_LOGOUT_T2R, 0);
-	if (iscsi_conn_queue(c, rsp, NULL, 0, NULL, NULL) < 0)
+	rsp.logout_rsp.response = response;
+	iscsi_conn_fill_sn(c, &rsp, true);
+	if (iscsi_conn_queue(c, &rsp, NULL, 0, NULL, NULL) < 0)
 		return;
 	if (close) {
 		log_debug("iscsi %s: logout (reason %u)", c->peer, reason);

@@ -34,57 +34,13 @@ enum iscsi_opcode {
 	ISCSI_OP_REJECT = 0x3f,
 };
 
-/* BHS byte offsets common to all PDUs (RFC 7143 11.2.1). */
+/* BHS byte offsets (RFC 7143 11.2.1 and the PDU sections of 11). Only pdu.c reads or writes a
+ * BHS at these; everything else works on the decoded struct iscsi_pdu_hdr below. */
 #define ISCSI_OFF_OPCODE 0		/* bit 6: I (immediate), bits 5-0 opcode */
-#define ISCSI_OFF_FLAGS 1		/* bit 7: F (final) for most PDUs */
-#define ISCSI_OFF_SPEC2 2		/* opcode specific: response, version-max, reason... */
-#define ISCSI_OFF_SPEC3 3		/* opcode specific: status, version-min/active... */
-#define ISCSI_OFF_TOTAL_AHS 4		/* TotalAHSLength, 4-byte words */
+#define ISCSI_OFF_FLAGS 1		/* opcode-specific flags (F, R, W, T, C, ...) */
 #define ISCSI_OFF_DATA_LEN 5		/* DataSegmentLength, 24 bits */
-#define ISCSI_OFF_LUN 8			/* LUN, or ISID+TSIH in login PDUs */
-#define ISCSI_OFF_ITT 16
-#define ISCSI_OFF_W20 20		/* TTT / EDTL / CID / RTT... */
-#define ISCSI_OFF_W24 24		/* CmdSN (initiator) / StatSN (target) */
-#define ISCSI_OFF_W28 28		/* ExpStatSN (initiator) / ExpCmdSN (target) */
-#define ISCSI_OFF_W32 32		/* MaxCmdSN / RefCmdSN / CDB start */
-#define ISCSI_OFF_W36 36		/* DataSN / R2TSN / ExpDataSN */
-#define ISCSI_OFF_W40 40		/* Buffer Offset */
-#define ISCSI_OFF_W44 44		/* Residual count / DDTL */
 
-/* Named aliases used by the handlers. */
-#define ISCSI_OFF_CMDSN ISCSI_OFF_W24
-#define ISCSI_OFF_STATSN ISCSI_OFF_W24
-#define ISCSI_OFF_EXPSTATSN ISCSI_OFF_W28
-#define ISCSI_OFF_EXPCMDSN ISCSI_OFF_W28
-#define ISCSI_OFF_MAXCMDSN ISCSI_OFF_W32
-#define ISCSI_OFF_TTT ISCSI_OFF_W20
-#define ISCSI_OFF_EDTL ISCSI_OFF_W20		/* SCSI Command: Expected Data Transfer Length */
-#define ISCSI_OFF_CDB ISCSI_OFF_W32		/* SCSI Command: 16 CDB bytes */
-#define ISCSI_CDB_BHS_LEN 16
-#define ISCSI_OFF_DATASN ISCSI_OFF_W36
-#define ISCSI_OFF_R2TSN ISCSI_OFF_W36
-#define ISCSI_OFF_EXPDATASN ISCSI_OFF_W36
-#define ISCSI_OFF_BUFFER_OFFSET ISCSI_OFF_W40
-#define ISCSI_OFF_RESIDUAL ISCSI_OFF_W44
-#define ISCSI_OFF_DDTL ISCSI_OFF_W44
-#define ISCSI_OFF_BIDI_RESIDUAL ISCSI_OFF_W40
-/* Login (RFC 7143 11.12/11.13). */
-#define ISCSI_OFF_LOGIN_VMAX 2
-#define ISCSI_OFF_LOGIN_VMIN 3
-#define ISCSI_OFF_LOGIN_STATUS_CLASS 36
-#define ISCSI_OFF_LOGIN_STATUS_DETAIL 37
-#define ISCSI_OFF_ISID 8			/* 6 bytes */
-#define ISCSI_OFF_TSIH 14			/* 2 bytes */
-#define ISCSI_OFF_CID 20			/* 2 bytes (login, logout) */
-/* Task management (RFC 7143 11.5). */
-#define ISCSI_OFF_TMF_RTT 20
-#define ISCSI_OFF_TMF_REFCMDSN 32
-#define ISCSI_OFF_TMF_EXPDATASN 36
-/* Logout response (RFC 7143 11.15). */
-#define ISCSI_OFF_LOGOUT_T2W 40
-#define ISCSI_OFF_LOGOUT_T2R 42
-
-/* Flags in byte 1. */
+/* Flags in byte 1 and their meaning per opcode. */
 #define ISCSI_FLAG_IMMEDIATE 0x40	/* in byte 0 */
 #define ISCSI_FLAG_FINAL 0x80
 #define ISCSI_FLAG_CMD_READ 0x40
@@ -94,14 +50,17 @@ enum iscsi_opcode {
 #define ISCSI_FLAG_DATAIN_OVERFLOW 0x04
 #define ISCSI_FLAG_DATAIN_UNDERFLOW 0x02
 #define ISCSI_FLAG_DATAIN_STATUS 0x01
+#define ISCSI_FLAG_RSP_BIDI_OVERFLOW 0x10
+#define ISCSI_FLAG_RSP_BIDI_UNDERFLOW 0x08
 #define ISCSI_FLAG_RSP_OVERFLOW 0x04
 #define ISCSI_FLAG_RSP_UNDERFLOW 0x02
 #define ISCSI_FLAG_LOGIN_TRANSIT 0x80
 #define ISCSI_FLAG_LOGIN_CONTINUE 0x40
-#define ISCSI_LOGIN_CSG(f) (((f) >> 2) & 0x3)
-#define ISCSI_LOGIN_NSG(f) ((f) & 0x3)
 #define ISCSI_FLAG_TEXT_CONTINUE 0x40
 #define ISCSI_FLAG_TMF_FUNC_MASK 0x7f
+#define ISCSI_FLAG_LOGOUT_REASON_MASK 0x7f
+#define ISCSI_FLAG_SNACK_TYPE_MASK 0x0f
+#define ISCSI_CDB_BHS_LEN 16
 
 /* AHS types (RFC 7143 11.2.2). */
 #define ISCSI_AHS_EXTENDED_CDB 1
@@ -121,21 +80,138 @@ enum iscsi_reject_reason {
 	ISCSI_REJECT_WAITING_FOR_LOGOUT = 0x0c,
 };
 
-/* A decoded BHS. Opcode-specific words keep their byte offset in the name; the handlers use
- * the ISCSI_OFF_* aliases above to know what each one means for their opcode. */
+/* The opcode-specific fields of each PDU, by name. Reserved fields are not decoded (a Reject
+ * echoes the received bytes, not a re-encoding). */
+
+/* SCSI Command (RFC 7143 11.3). */
+struct iscsi_scsi_cmd_fields {
+	bool final, read, write;
+	uint8_t attr;			/* ATTR, 3 bits */
+	uint32_t edtl;			/* Expected Data Transfer Length */
+	uint8_t cdb[ISCSI_CDB_BHS_LEN];
+};
+
+/* SCSI Response (RFC 7143 11.4). */
+struct iscsi_scsi_rsp_fields {
+	bool bidi_overflow, bidi_underflow, overflow, underflow;
+	uint8_t response, status;
+	uint32_t snack_tag, expdatasn, bidi_residual, residual;
+};
+
+/* Task Management Function Request (RFC 7143 11.5) and Response (11.6). */
+struct iscsi_tmf_req_fields {
+	uint8_t function;
+	uint32_t rtt, refcmdsn, expdatasn;
+};
+
+struct iscsi_tmf_rsp_fields {
+	uint8_t response;
+};
+
+/* SCSI Data-Out and Data-In (RFC 7143 11.7). */
+struct iscsi_data_out_fields {
+	bool final;
+	uint32_t ttt, datasn, buffer_offset;
+};
+
+struct iscsi_data_in_fields {
+	bool final, ack, overflow, underflow, status_present;
+	uint8_t status;			/* only with status_present */
+	uint32_t ttt, datasn, buffer_offset, residual;
+};
+
+/* Ready To Transfer (RFC 7143 11.8). */
+struct iscsi_r2t_fields {
+	uint32_t ttt, r2tsn, buffer_offset, ddtl;	/* DDTL: Desired Data Transfer Length */
+};
+
+/* Asynchronous Message (RFC 7143 11.9). */
+struct iscsi_async_fields {
+	uint8_t event, vcode;
+	uint16_t param1, param2, param3;
+};
+
+/* Text Request and Response (RFC 7143 11.10, 11.11). */
+struct iscsi_text_fields {
+	bool final, cont;
+	uint32_t ttt;
+};
+
+/* Login Request and Response (RFC 7143 11.12, 11.13). In a response version_min is
+ * version-active, and cid is reserved; in a request the status is. */
+struct iscsi_login_fields {
+	bool transit, cont;
+	uint8_t csg, nsg;
+	uint8_t version_max, version_min;
+	uint8_t isid[6];
+	uint16_t tsih;
+	uint16_t cid;
+	uint8_t status_class, status_detail;
+};
+
+/* Logout Request and Response (RFC 7143 11.14, 11.15). */
+struct iscsi_logout_req_fields {
+	uint8_t reason;
+	uint16_t cid;
+};
+
+struct iscsi_logout_rsp_fields {
+	uint8_t response;
+	uint16_t time2wait, time2retain;
+};
+
+/* SNACK Request (RFC 7143 11.16). */
+struct iscsi_snack_fields {
+	uint8_t type;
+	uint32_t ttt, begrun, runlength;
+};
+
+/* Reject (RFC 7143 11.17). */
+struct iscsi_reject_fields {
+	uint8_t reason;
+	uint32_t datasn;		/* DataSN/R2TSN */
+};
+
+/* NOP-Out and NOP-In (RFC 7143 11.18, 11.19). */
+struct iscsi_nop_fields {
+	uint32_t ttt;
+};
+
+/* A BHS decoded once, on receive (iscsi_bhs_decode), or filled in to be sent
+ * (iscsi_bhs_encode). opcode says which member of the union is in use. */
 struct iscsi_pdu_hdr {
 	uint8_t opcode;			/* 6 bits */
 	bool immediate;
-	uint8_t flags;			/* byte 1 */
-	uint8_t spec2, spec3;		/* bytes 2, 3 */
-	uint8_t total_ahs_words;	/* byte 4 */
-	uint32_t data_len;		/* bytes 5-7 */
-	uint8_t lun[8];			/* bytes 8-15 */
-	uint32_t itt;			/* 16-19 */
-	uint32_t w20, w24, w28, w32, w36, w40, w44;
+	uint8_t total_ahs_words;	/* TotalAHSLength, in 4-byte words */
+	uint32_t data_len;		/* DataSegmentLength */
+	uint8_t lun[8];			/* LUN, where the opcode has one (not Login) */
+	uint32_t itt;			/* Initiator Task Tag (reserved ones are 0xffffffff) */
+	/* Initiator PDUs: CmdSN (not in Data-Out or SNACK) and ExpStatSN. */
+	uint32_t cmdsn, expstatsn;
+	/* Target PDUs (RFC 7143 4.2.2): StatSN, ExpCmdSN, MaxCmdSN. */
+	uint32_t statsn, expcmdsn, maxcmdsn;
+	union {
+		struct iscsi_scsi_cmd_fields scsi_cmd;
+		struct iscsi_scsi_rsp_fields scsi_rsp;
+		struct iscsi_tmf_req_fields tmf_req;
+		struct iscsi_tmf_rsp_fields tmf_rsp;
+		struct iscsi_data_out_fields data_out;
+		struct iscsi_data_in_fields data_in;
+		struct iscsi_r2t_fields r2t;
+		struct iscsi_async_fields async;
+		struct iscsi_text_fields text;		/* Text Request and Response */
+		struct iscsi_login_fields login;	/* Login Request and Response */
+		struct iscsi_logout_req_fields logout_req;
+		struct iscsi_logout_rsp_fields logout_rsp;
+		struct iscsi_snack_fields snack;
+		struct iscsi_reject_fields reject;
+		struct iscsi_nop_fields nop;		/* NOP-Out and NOP-In */
+	};
 };
 
+/* Decodes every field the opcode defines (an unknown opcode: the common ones only). */
 void iscsi_bhs_decode(const uint8_t bhs[ISCSI_BHS_LEN], struct iscsi_pdu_hdr *h);
+/* Writes all 48 bytes: the opcode's fields, zeros where it has none or they are reserved. */
 void iscsi_bhs_encode(const struct iscsi_pdu_hdr *h, uint8_t bhs[ISCSI_BHS_LEN]);
 
 /* Checks a received BHS's lengths before any payload is read: the data segment must not
@@ -153,9 +229,9 @@ static inline uint32_t iscsi_pad_len(uint32_t len)
 uint32_t iscsi_header_digest(const uint8_t *bhs, const uint8_t *ahs, size_t ahs_len);
 uint32_t iscsi_data_digest(const uint8_t *data, uint32_t len);
 
-/* Extracts the CDB from the BHS and, for CDBs longer than 16 bytes, an Extended CDB AHS
- * (RFC 7143 11.2.2.3). cdb must hold cdb_max bytes. Returns the CDB length or -EINVAL. */
-int iscsi_cdb_from_pdu(const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, size_t ahs_len,
+/* Extracts the CDB from a decoded SCSI Command and, for CDBs longer than 16 bytes, an Extended
+ * CDB AHS (RFC 7143 11.2.2.3). cdb must hold cdb_max bytes. Returns the CDB length or -EINVAL. */
+int iscsi_cdb_from_pdu(const struct iscsi_pdu_hdr *h, const uint8_t *ahs, size_t ahs_len,
 		       uint8_t *cdb, size_t cdb_max);
 
 /* The LUN field decoded to a flat LUN number (SAM-5 4.7: peripheral and flat addressing), or

@@ -100,27 +100,28 @@ struct iscsi_task *iscsi_task_find(struct iscsi_session *s, uint32_t itt)
 
 /* Residual against EDTL (RFC 7143 11.4.5): overflow when the command wanted to move more than
  * EDTL, underflow when it moved less. */
-static void iscsi_task_residual(const struct iscsi_task *t, uint8_t *flags, uint32_t *residual)
+static void iscsi_task_residual(const struct iscsi_task *t, bool *overflow, bool *underflow,
+				uint32_t *residual)
 {
 	const struct scsi_task *st = &t->st;
 	uint32_t want = 0, edtl = t->edtl;
 
-	*flags = 0;
+	*overflow = *underflow = false;
 	*residual = 0;
 	if (st->dir == SCSI_DIR_READ) {
 		want = st->data_in_len;
-		if (!(t->cmd_flags & ISCSI_FLAG_CMD_READ))
+		if (!t->cmd_read)
 			edtl = 0;
 	} else if (st->dir == SCSI_DIR_WRITE) {
 		want = st->data_out_len;
-		if (!(t->cmd_flags & ISCSI_FLAG_CMD_WRITE))
+		if (!t->cmd_write)
 			edtl = 0;
 	}
 	if (want > edtl) {
-		*flags = ISCSI_FLAG_RSP_OVERFLOW;
+		*overflow = true;
 		*residual = want - edtl;
 	} else if (want < edtl) {
-		*flags = ISCSI_FLAG_RSP_UNDERFLOW;
+		*underflow = true;
 		*residual = edtl - want;
 	}
 }
@@ -131,15 +132,19 @@ static int iscsi_task_queue_data_in(struct iscsi_task *t, bool with_status)
 	const struct scsi_task *st = &t->st;
 	uint32_t total = st->data_in_len, off = 0, mrdsl = c->sess->p.max_xmit_dsl;
 	uint32_t burst = c->sess->p.max_burst, residual;
-	uint8_t rflags;
+	bool overflow, underflow;
 
 	if (total > t->edtl)
 		total = t->edtl;
 	if (total > st->buf_len)
 		total = st->buf_len;
-	iscsi_task_residual(t, &rflags, &residual);
+	iscsi_task_residual(t, &overflow, &underflow, &residual);
 	while (off < total) {
-		uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+		struct iscsi_pdu_hdr h = {
+			.opcode = ISCSI_OP_DATA_IN,
+			.itt = t->itt,
+			.data_in = { .ttt = ISCSI_RSVD_TAG, .datasn = t->datasn++, .buffer_offset = off },
+		};
 		uint32_t len = total - off;
 		uint32_t burst_left = burst - (off % burst);
 		bool last = false;
@@ -149,25 +154,23 @@ static int iscsi_task_queue_data_in(struct iscsi_task *t, bool with_status)
 		if (len > burst_left)
 			len = burst_left;
 		last = off + len == total;
-		bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_DATA_IN;
 		/* F ends each Data-In sequence of at most MaxBurstLength (RFC 7143 11.7.1). */
-		if (last || len == burst_left)
-			bhs[ISCSI_OFF_FLAGS] |= ISCSI_FLAG_FINAL;
-		put_be32(bhs + ISCSI_OFF_ITT, t->itt);
-		put_be32(bhs + ISCSI_OFF_TTT, ISCSI_RSVD_TAG);
-		put_be32(bhs + ISCSI_OFF_DATASN, t->datasn++);
-		put_be32(bhs + ISCSI_OFF_BUFFER_OFFSET, off);
+		h.data_in.final = last || len == burst_left;
 		if (last && with_status) {
 			/* Phase collapse (RFC 7143 11.7.3): status in the last Data-In. */
-			bhs[ISCSI_OFF_FLAGS] |= ISCSI_FLAG_FINAL | ISCSI_FLAG_DATAIN_STATUS | rflags;
-			bhs[ISCSI_OFF_SPEC3] = st->status;
-			put_be32(bhs + ISCSI_OFF_RESIDUAL, residual);
-			iscsi_conn_fill_sn(c, bhs, true);
+			h.data_in.final = true;
+			h.data_in.status_present = true;
+			h.data_in.overflow = overflow;
+			h.data_in.underflow = underflow;
+			h.data_in.status = st->status;
+			h.data_in.residual = residual;
+			iscsi_conn_fill_sn(c, &h, true);
 		} else {
-			iscsi_conn_fill_sn(c, bhs, false);
-			put_be32(bhs + ISCSI_OFF_STATSN, 0);
+			/* StatSN is reserved without the S bit (RFC 7143 11.7.4). */
+			iscsi_conn_fill_sn(c, &h, false);
+			h.statsn = 0;
 		}
-		if (iscsi_conn_queue(c, bhs, st->buf + off, len, t, NULL) < 0)
+		if (iscsi_conn_queue(c, &h, st->buf + off, len, t, NULL) < 0)
 			return -EPIPE;
 		off += len;
 	}
@@ -178,10 +181,9 @@ static void iscsi_task_queue_response(struct iscsi_task *t)
 {
 	struct iscsi_conn *c = t->conn;
 	const struct scsi_task *st = &t->st;
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	struct iscsi_pdu_hdr h = { .opcode = ISCSI_OP_SCSI_RSP, .itt = t->itt };
 	uint8_t *sense = NULL;
-	uint32_t residual, slen = 0;
-	uint8_t rflags;
+	uint32_t slen = 0;
 
 	if (st->sense_len) {
 		/* RFC 7143 11.4.7: SenseLength (2 bytes) then the sense data. */
@@ -194,16 +196,12 @@ static void iscsi_task_queue_response(struct iscsi_task *t)
 		put_be16(sense, st->sense_len);
 		memcpy(sense + 2, st->sense, st->sense_len);
 	}
-	iscsi_task_residual(t, &rflags, &residual);
-	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_SCSI_RSP;
-	bhs[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL | rflags;
-	bhs[ISCSI_OFF_SPEC2] = 0x00;	/* Command Completed at Target */
-	bhs[ISCSI_OFF_SPEC3] = st->status;
-	put_be32(bhs + ISCSI_OFF_ITT, t->itt);
-	iscsi_conn_fill_sn(c, bhs, true);
-	put_be32(bhs + ISCSI_OFF_EXPDATASN, st->dir == SCSI_DIR_WRITE ? t->r2tsn : t->datasn);
-	put_be32(bhs + ISCSI_OFF_RESIDUAL, residual);
-	iscsi_conn_queue(c, bhs, sense, slen, NULL, sense);
+	iscsi_task_residual(t, &h.scsi_rsp.overflow, &h.scsi_rsp.underflow, &h.scsi_rsp.residual);
+	h.scsi_rsp.response = 0x00;	/* Command Completed at Target */
+	h.scsi_rsp.status = st->status;
+	iscsi_conn_fill_sn(c, &h, true);
+	h.scsi_rsp.expdatasn = st->dir == SCSI_DIR_WRITE ? t->r2tsn : t->datasn;
+	iscsi_conn_queue(c, &h, sense, slen, NULL, sense);
 }
 
 /* Data (reads) and status for a completed task, then the task is finished. */
@@ -218,7 +216,7 @@ static void iscsi_task_respond(struct iscsi_task *t)
 	if (c->sess->active)
 		c->sess->active--;
 	t->state = ISCSI_TASK_DONE;
-	if (st->dir == SCSI_DIR_READ && (t->cmd_flags & ISCSI_FLAG_CMD_READ) && st->data_in_len &&
+	if (st->dir == SCSI_DIR_READ && t->cmd_read && st->data_in_len &&
 	    st->buf)
 		sent = iscsi_task_queue_data_in(t, collapse);
 	if (sent < 0)
@@ -268,7 +266,7 @@ static int iscsi_task_send_r2t(struct iscsi_task *t)
 {
 	struct iscsi_conn *c = t->conn;
 	struct iscsi_r2t *r = NULL;
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	struct iscsi_pdu_hdr h = { .opcode = ISCSI_OP_R2T, .itt = t->itt };
 	uint32_t len;
 	unsigned i;
 
@@ -292,16 +290,13 @@ static int iscsi_task_send_r2t(struct iscsi_task *t)
 	t->r2t_outstanding++;
 
 	/* RFC 7143 11.8. */
-	bhs[ISCSI_OFF_OPCODE] = ISCSI_OP_R2T;
-	bhs[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL;
-	memcpy(bhs + ISCSI_OFF_LUN, t->lun_raw, 8);
-	put_be32(bhs + ISCSI_OFF_ITT, t->itt);
-	put_be32(bhs + ISCSI_OFF_TTT, r->ttt);
-	iscsi_conn_fill_sn(c, bhs, false);
-	put_be32(bhs + ISCSI_OFF_R2TSN, t->r2tsn++);
-	put_be32(bhs + ISCSI_OFF_BUFFER_OFFSET, r->offset);
-	put_be32(bhs + ISCSI_OFF_DDTL, r->len);
-	return iscsi_conn_queue(c, bhs, NULL, 0, NULL, NULL);
+	memcpy(h.lun, t->lun_raw, 8);
+	h.r2t.ttt = r->ttt;
+	iscsi_conn_fill_sn(c, &h, false);
+	h.r2t.r2tsn = t->r2tsn++;
+	h.r2t.buffer_offset = r->offset;
+	h.r2t.ddtl = r->len;
+	return iscsi_conn_queue(c, &h, NULL, 0, NULL, NULL);
 }
 
 static uint32_t iscsi_task_solicited_total(const struct iscsi_task *t)
@@ -369,26 +364,23 @@ static uint8_t iscsi_wbuf_charge(struct iscsi_session *s, struct iscsi_task *t)
 	return 0;
 }
 
-void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
-		       const uint8_t *ahs, uint32_t ahs_len, const uint8_t *data)
+void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
+		       const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, uint32_t ahs_len,
+		       const uint8_t *data)
 {
 	struct iscsi_session *s = c->sess;
-	struct iscsi_pdu_hdr h;
+	const struct iscsi_scsi_cmd_fields *cmd = &h->scsi_cmd;
+	bool rd = cmd->read, wr = cmd->write, final = cmd->final;
+	uint32_t edtl = cmd->edtl;
 	struct iscsi_task *t;
-	bool rd, wr, final;
 	uint64_t lun;
 	uint32_t imm_copy;
 	int cdb_len;
 
-	iscsi_bhs_decode(bhs, &h);
-	rd = (h.flags & ISCSI_FLAG_CMD_READ) != 0;
-	wr = (h.flags & ISCSI_FLAG_CMD_WRITE) != 0;
-	final = (h.flags & ISCSI_FLAG_FINAL) != 0;
-
 	/* RFC 7143 11.3: data only with W; unsolicited data only when negotiated and within
 	 * FirstBurstLength (and never more than EDTL). */
-	if (h.data_len && (!wr || !s->p.immediate_data || h.data_len > s->p.first_burst ||
-			   h.data_len > h.w20)) {
+	if (h->data_len && (!wr || !s->p.immediate_data || h->data_len > s->p.first_burst ||
+			    h->data_len > edtl)) {
 		iscsi_scsi_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, bhs, "bad immediate data");
 		return;
 	}
@@ -398,11 +390,11 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 	}
 	/* Immediate commands bypass the CmdSN window (RFC 7143 4.2.2.1), so bound them here: with
 	 * max_cmds already in flight one more is refused (RFC 7143 11.17.1, reason 0x06). */
-	if (h.immediate && s->active >= s->max_cmds) {
+	if (h->immediate && s->active >= s->max_cmds) {
 		iscsi_scsi_reject(c, ISCSI_REJECT_IMM_CMD_REJECT, bhs, "too many immediate commands");
 		return;
 	}
-	if (iscsi_task_find(s, h.itt)) {
+	if (iscsi_task_find(s, h->itt)) {
 		iscsi_scsi_reject(c, ISCSI_REJECT_TASK_IN_PROGRESS, bhs, "ITT already in use");
 		return;
 	}
@@ -411,7 +403,7 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 		iscsi_conn_close(c, "out of memory for task");
 		return;
 	}
-	cdb_len = iscsi_cdb_from_pdu(bhs, ahs, ahs_len, t->st.cdb, sizeof(t->st.cdb));
+	cdb_len = iscsi_cdb_from_pdu(h, ahs, ahs_len, t->st.cdb, sizeof(t->st.cdb));
 	if (cdb_len < 0) {
 		free(t);
 		iscsi_scsi_reject(c, ISCSI_REJECT_INVALID_PDU_FIELD, bhs, "bad extended CDB AHS");
@@ -419,18 +411,19 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 	}
 	t->conn = c;
 	t->refs = 1;
-	t->itt = h.itt;
-	t->cmdsn = h.w24;
-	t->edtl = h.w20;
-	t->cmd_flags = h.flags;
-	memcpy(t->lun_raw, h.lun, 8);
+	t->itt = h->itt;
+	t->cmdsn = h->cmdsn;
+	t->edtl = edtl;
+	t->cmd_read = rd;
+	t->cmd_write = wr;
+	memcpy(t->lun_raw, h->lun, 8);
 	t->view = s->view;
 	t->view->refs++;
 	list_add_tail(&s->tasks, &t->node);
 	s->ntasks++;
 	s->active++;
 
-	lun = iscsi_lun_decode(h.lun);
+	lun = iscsi_lun_decode(h->lun);
 	t->st.worker = c->w;
 	t->st.nexus = &s->nexus;
 	t->st.view = t->view->v;
@@ -441,22 +434,22 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 		t->st.lu_borrowed = true;
 	}
 	t->st.cdb_len = (uint16_t)cdb_len;
-	switch (h.flags & ISCSI_FLAG_CMD_ATTR_MASK) {
+	switch (cmd->attr) {
 	case 0: t->st.attr = SCSI_ATTR_UNTAGGED; break;
 	case 1: t->st.attr = SCSI_ATTR_SIMPLE; break;
 	case 2: t->st.attr = SCSI_ATTR_ORDERED; break;
 	case 3: t->st.attr = SCSI_ATTR_HEAD_OF_QUEUE; break;
 	default: t->st.attr = SCSI_ATTR_ACA; break;
 	}
-	t->st.exp_xfer_len = h.w20;
+	t->st.exp_xfer_len = edtl;
 	t->st.fabric_dir = wr ? SCSI_DIR_WRITE : rd ? SCSI_DIR_READ : SCSI_DIR_NONE;
 	t->st.done = iscsi_task_scsi_done;
 	t->st.fabric_priv = t;
 
 	/* Unsolicited data the initiator sends: the immediate data alone when F is set, else up
 	 * to FirstBurstLength (RFC 7143 13.14). */
-	t->unsol_len = final ? h.data_len : (h.w20 < s->p.first_burst ? h.w20 : s->p.first_burst);
-	t->unsol_received = h.data_len;
+	t->unsol_len = final ? h->data_len : (edtl < s->p.first_burst ? edtl : s->p.first_burst);
+	t->unsol_received = h->data_len;
 
 	if (scsi_task_setup(&t->st) < 0) {
 		/* Complete already (CHECK CONDITION): drain unsolicited data, then respond. */
@@ -487,7 +480,7 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN],
 			iscsi_task_write_progress(t);
 			return;
 		}
-		imm_copy = h.data_len < t->xfer_len ? h.data_len : t->xfer_len;
+		imm_copy = h->data_len < t->xfer_len ? h->data_len : t->xfer_len;
 		if (imm_copy)
 			memcpy(t->st.buf, data, imm_copy);
 	}
@@ -516,7 +509,9 @@ int iscsi_data_out_hdr(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, uint
 	struct iscsi_session *s = c->sess;
 	struct iscsi_task *t = NULL;
 	struct list_node *n;
-	uint32_t off = h->w40, len = h->data_len, datasn = h->w36, ttt = h->w20;
+	const struct iscsi_data_out_fields *dout = &h->data_out;
+	uint32_t off = dout->buffer_offset, len = h->data_len, datasn = dout->datasn;
+	uint32_t ttt = dout->ttt;
 
 	*dest = NULL;
 	c->direct_len = 0;
@@ -575,11 +570,11 @@ void iscsi_data_out_done(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 
 	if (!t)
 		return;
-	if (h->w20 == ISCSI_RSVD_TAG) {
+	if (h->data_out.ttt == ISCSI_RSVD_TAG) {
 		t->unsol_received += len;
 		t->unsol_next_datasn++;
 		/* F ends the unsolicited sequence, possibly early. */
-		if ((h->flags & ISCSI_FLAG_FINAL) && t->unsol_received < t->unsol_len) {
+		if (h->data_out.final && t->unsol_received < t->unsol_len) {
 			t->unsol_len = t->unsol_received;
 			if (t->r2t_next_offset > t->unsol_len && !t->r2t_outstanding)
 				t->r2t_next_offset = t->unsol_len;
@@ -590,7 +585,7 @@ void iscsi_data_out_done(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 		for (i = 0; i < ISCSI_MAX_R2T_TRACK; i++) {
 			struct iscsi_r2t *r = &t->r2t[i];
 
-			if (!r->active || r->ttt != h->w20)
+			if (!r->active || r->ttt != h->data_out.ttt)
 				continue;
 			r->received += len;
 			r->next_datasn++;

@@ -9,9 +9,6 @@
 #include "rt/worker.h"
 #include "scsi/lu.h"
 #include "scsi/scsi.h"
-#include "target/daemon.h"
-#include "target/target.h"
-#include "util/byteorder.h"
 #include "util/log.h"
 
 struct iscsi_session *iscsi_session_new(struct iscsi_conn *c)
@@ -256,11 +253,12 @@ void iscsi_session_cmdsn_advance(struct iscsi_session *s)
 	s->exp_cmdsn++;
 }
 
-int iscsi_session_hold(struct iscsi_session *s, const uint8_t bhs[ISCSI_BHS_LEN],
-		       const uint8_t *ahs, uint32_t ahs_len, const uint8_t *data)
+int iscsi_session_hold(struct iscsi_session *s, const struct iscsi_pdu_hdr *h,
+		       const uint8_t bhs[ISCSI_BHS_LEN], const uint8_t *ahs, uint32_t ahs_len,
+		       const uint8_t *data)
 {
-	uint32_t cmdsn = get_be32(bhs + ISCSI_OFF_CMDSN);
-	uint32_t dlen = get_be24(bhs + ISCSI_OFF_DATA_LEN);
+	uint32_t cmdsn = h->cmdsn;
+	uint32_t dlen = h->data_len;
 	struct iscsi_held *hd;
 	struct list_node *pos;
 
@@ -279,6 +277,7 @@ int iscsi_session_hold(struct iscsi_session *s, const uint8_t bhs[ISCSI_BHS_LEN]
 	if (!hd)
 		return -ENOMEM;
 	hd->cmdsn = cmdsn;
+	hd->hdr = *h;
 	memcpy(hd->bhs, bhs, ISCSI_BHS_LEN);
 	if (ahs_len) {
 		hd->ahs = malloc(ahs_len);
@@ -313,7 +312,7 @@ void iscsi_session_run_held(struct iscsi_session *s)
 		list_del(&hd->node);
 		s->nheld--;
 		iscsi_session_cmdsn_advance(s);
-		iscsi_conn_process(c, hd->bhs, hd->ahs, hd->ahs_len, hd->data);
+		iscsi_conn_process(c, &hd->hdr, hd->bhs, hd->ahs, hd->ahs_len, hd->data);
 		free(hd->ahs);
 		free(hd->data);
 		free(hd);

@@ -7,8 +7,6 @@
 
 #include "scsi/nexus.h"
 #include "scsi/scsi.h"
-#include "target/target.h"
-#include "util/byteorder.h"
 #include "util/log.h"
 
 /* Functions (RFC 7143 11.5.1). */
@@ -41,8 +39,8 @@ static void iscsi_tmf_send(struct iscsi_tmf_wait *w)
 
 	if (c->closing)
 		return;
-	iscsi_conn_fill_sn(c, w->rsp, true);
-	iscsi_conn_queue(c, w->rsp, NULL, 0, NULL, NULL);
+	iscsi_conn_fill_sn(c, &w->rsp, true);
+	iscsi_conn_queue(c, &w->rsp, NULL, 0, NULL, NULL);
 	if (w->close_after)
 		iscsi_conn_queue_close_after(c);
 	iscsi_conn_flush(c);
@@ -94,19 +92,16 @@ const uint32_t iscsi_tmf_supported = NEXUS_TMF_ABORT_TASK | NEXUS_TMF_ABORT_TASK
 				     NEXUS_TMF_CLEAR_TASK_SET | NEXUS_TMF_LU_RESET |
 				     NEXUS_TMF_TARGET_RESET;
 
-void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
+void iscsi_tmf_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h)
 {
 	struct iscsi_session *s = c->sess;
-	struct iscsi_pdu_hdr h;
 	struct iscsi_tmf_wait *w;
-	uint8_t func, response = TMF_RSP_COMPLETE;
+	uint8_t func = h->tmf_req.function, response = TMF_RSP_COMPLETE;
 	struct lu *lu = NULL;
 	uint64_t lun;
 	unsigned i;
 
-	iscsi_bhs_decode(bhs, &h);
-	func = h.flags & ISCSI_FLAG_TMF_FUNC_MASK;
-	lun = iscsi_lun_decode(h.lun);
+	lun = iscsi_lun_decode(h->lun);
 	if (lun < INVAR_MAX_LUNS)
 		lu = s->view->v->lus[lun];
 
@@ -117,13 +112,12 @@ void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
 	}
 	w->conn = c;
 	w->waiting = 1;		/* ours, dropped at the end */
-	w->rsp[ISCSI_OFF_OPCODE] = ISCSI_OP_TMF_RSP;
-	w->rsp[ISCSI_OFF_FLAGS] = ISCSI_FLAG_FINAL;
-	put_be32(w->rsp + ISCSI_OFF_ITT, h.itt);
+	w->rsp.opcode = ISCSI_OP_TMF_RSP;
+	w->rsp.itt = h->itt;
 
 	switch (func) {
 	case TMF_ABORT_TASK: {
-		struct iscsi_task *t = iscsi_task_find(s, h.w20);
+		struct iscsi_task *t = iscsi_task_find(s, h->tmf_req.rtt);
 
 		/* RFC 7143 11.5.1: a task that is not there (already answered) is reported as
 		 * such; the initiator then has its response. */
@@ -193,6 +187,6 @@ void iscsi_tmf_rx(struct iscsi_conn *c, const uint8_t bhs[ISCSI_BHS_LEN])
 		response = TMF_RSP_NOT_SUPPORTED;
 		break;
 	}
-	w->rsp[ISCSI_OFF_SPEC2] = response;
+	w->rsp.tmf_rsp.response = response;
 	iscsi_tmf_wait_release(w);
 }
