@@ -2,7 +2,13 @@
  * one LUN for a given time and prints the IOPS and the latency distribution (p50, p90, p99,
  * p99.9, max), which neither iscsi-perf nor qemu-img bench reports. Used by bench/run.sh.
  *
- *   iscsi-lat [-q QD] [-b BYTES] [-t SECONDS] [-W WARMUP] [-w] iscsi://HOST:PORT/IQN/LUN
+ *   iscsi-lat [-q QD] [-b BYTES] [-t SECONDS] [-W WARMUP] [-w] [-c MS] iscsi://HOST:PORT/IQN/LUN
+ *
+ * -c MS: also send one COMPARE AND WRITE (one block) every MS milliseconds, on a second session
+ * (so possibly another worker of the target), at the LU's last logical block, which the random
+ * I/O never touches: the mix a VMware ATS heartbeat puts on a datastore. Each CAW compares with
+ * what the previous one wrote; its outcomes are appended to the output line (" caw_good N
+ * caw_other N caw_max_us M"). A CAW that is not GOOD is counted and printed, not fatal.
  *
  * Latency is measured per command from the call that queues it to its completion callback
  * (CLOCK_MONOTONIC), so it includes the client's own queueing; only I/Os submitted after the
@@ -39,6 +45,13 @@ struct lat {
 	unsigned inflight;
 	int failed;
 	uint64_t rng;
+	/* -c: the COMPARE AND WRITE session. */
+	struct iscsi_context *caw;
+	uint64_t caw_every_ns, caw_next, caw_lba, caw_t0, caw_max_ns;
+	unsigned char *caw_buf;		/* compare data, then write data */
+	uint8_t caw_cur;		/* the byte the CAW block holds now */
+	int caw_busy;			/* a CAW is in flight */
+	uint64_t caw_good, caw_other;
 };
 
 struct req {
@@ -164,34 +177,102 @@ static int submit(struct lat *l)
 	return 0;
 }
 
+static void caw_done(struct iscsi_context *iscsi, int status, void *command_data,
+		     void *private_data)
+{
+	struct lat *l = private_data;
+	uint64_t ns = now_ns() - l->caw_t0;
+
+	l->caw_busy = 0;
+	if (status == SCSI_STATUS_GOOD) {
+		l->caw_good++;
+		l->caw_cur++;
+	} else {
+		l->caw_other++;
+		fprintf(stderr, "iscsi-lat: COMPARE AND WRITE status 0x%02x: %s\n", status,
+			iscsi_get_error(iscsi));
+	}
+	if (ns > l->caw_max_ns)
+		l->caw_max_ns = ns;
+	scsi_free_scsi_task(command_data);
+}
+
+/* One COMPARE AND WRITE of the CAW block: caw_cur everywhere becomes caw_cur + 1. */
+static int caw_submit(struct lat *l)
+{
+	memset(l->caw_buf, l->caw_cur, l->block_size);
+	memset(l->caw_buf + l->block_size, (uint8_t)(l->caw_cur + 1), l->block_size);
+	l->caw_t0 = now_ns();
+	if (!iscsi_compareandwrite_task(l->caw, l->lun, l->caw_lba, l->caw_buf,
+					2 * l->block_size, (int)l->block_size, 0, 0, 0, 0, 0,
+					caw_done, l)) {
+		fprintf(stderr, "iscsi-lat: cannot queue CAW: %s\n", iscsi_get_error(l->caw));
+		return -1;
+	}
+	l->caw_busy = 1;
+	return 0;
+}
+
+/* The CAW session: logged in, the CAW block set to caw_cur. */
+static int caw_open(struct lat *l, const struct iscsi_url *url)
+{
+	struct scsi_task *task;
+
+	l->caw = iscsi_create_context("iqn.2026-11.org.invar:bench-lat-caw");
+	if (!l->caw)
+		return -1;
+	iscsi_set_session_type(l->caw, ISCSI_SESSION_NORMAL);
+	iscsi_set_header_digest(l->caw, ISCSI_HEADER_DIGEST_NONE);
+	if (iscsi_set_targetname(l->caw, url->target) != 0 ||
+	    iscsi_full_connect_sync(l->caw, url->portal, url->lun) != 0) {
+		fprintf(stderr, "iscsi-lat: CAW session login failed: %s\n",
+			iscsi_get_error(l->caw));
+		return -1;
+	}
+	l->caw_buf = calloc(2, l->block_size);
+	if (!l->caw_buf)
+		return -1;
+	memset(l->caw_buf, l->caw_cur, l->block_size);
+	task = iscsi_write16_sync(l->caw, l->lun, l->caw_lba, l->caw_buf, l->block_size,
+				  (int)l->block_size, 0, 0, 0, 0, 0);
+	if (!task || task->status != SCSI_STATUS_GOOD) {
+		fprintf(stderr, "iscsi-lat: CAW block set-up failed: %s\n",
+			iscsi_get_error(l->caw));
+		return -1;
+	}
+	scsi_free_scsi_task(task);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: iscsi-lat [-q QD] [-b BYTES] [-t SECONDS] [-W WARMUP] [-w] "
-			"iscsi://HOST:PORT/IQN/LUN\n");
+			"[-c MS] iscsi://HOST:PORT/IQN/LUN\n");
 }
 
 int main(int argc, char **argv)
 {
 	static struct lat l;
 	unsigned qd = 32, i;
-	double secs = 10, warm = 1, el;
+	double secs = 10, warm = 1, el, caw_ms = 0;
 	struct iscsi_url *url;
 	struct scsi_task *task;
 	struct scsi_readcapacity16 *rc16;
 	int opt;
 
 	l.xfer = 4096;
-	while ((opt = getopt(argc, argv, "q:b:t:W:wh")) != -1) {
+	while ((opt = getopt(argc, argv, "q:b:t:W:wc:h")) != -1) {
 		switch (opt) {
 		case 'q': qd = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'b': l.xfer = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': secs = strtod(optarg, NULL); break;
 		case 'W': warm = strtod(optarg, NULL); break;
 		case 'w': l.write = 1; break;
+		case 'c': caw_ms = strtod(optarg, NULL); break;
 		default: usage(); return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (optind != argc - 1 || !qd || qd > 1024 || secs <= 0 || warm < 0 || !l.xfer ||
+	if (optind != argc - 1 || !qd || qd > 1024 || secs <= 0 || warm < 0 || caw_ms < 0 || !l.xfer ||
 	    l.xfer > (16u << 20)) {
 		usage();
 		return 2;
@@ -233,24 +314,52 @@ int main(int argc, char **argv)
 		if (!l.wbuf)
 			return 1;
 	}
+	if (caw_ms > 0) {
+		/* The last block is the CAW's; the random I/O stays below the last whole xfer. */
+		l.caw_lba = l.nblocks - 1;
+		l.nblocks = l.caw_lba / (l.xfer / l.block_size) * (l.xfer / l.block_size);
+		l.caw_every_ns = (uint64_t)(caw_ms * 1e6);
+		if (!l.nblocks || caw_open(&l, url) < 0)
+			return 1;
+	}
 	l.rng = (uint64_t)now_ns() | 1;
 	l.t_start = now_ns();
 	l.t_count = l.t_start + (uint64_t)(warm * 1e9);
 	l.t_end = l.t_count + (uint64_t)(secs * 1e9);
+	l.caw_next = l.t_start;
 	for (i = 0; i < qd; i++)
 		if (submit(&l) < 0)
 			break;
-	while (l.inflight) {
-		struct pollfd pfd = {.fd = iscsi_get_fd(l.iscsi), .events = iscsi_which_events(l.iscsi)};
+	while (l.inflight || l.caw_busy) {
+		struct pollfd pfd[2] = {
+			{ .fd = iscsi_get_fd(l.iscsi), .events = iscsi_which_events(l.iscsi) },
+			{ .fd = l.caw ? iscsi_get_fd(l.caw) : -1,
+			  .events = l.caw ? iscsi_which_events(l.caw) : 0 },
+		};
+		uint64_t t = now_ns();
+		int wait_ms = 1000;
 
-		if (poll(&pfd, 1, 1000) < 0) {
+		if (l.caw && !l.caw_busy && t < l.t_end) {
+			if (t >= l.caw_next) {
+				if (caw_submit(&l) < 0)
+					return 1;
+				l.caw_next += l.caw_every_ns;
+				pfd[1].events = iscsi_which_events(l.caw);
+			}
+			wait_ms = (int)((l.caw_next > t ? l.caw_next - t : 0) / 1000000);
+		}
+		if (poll(pfd, 2, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("iscsi-lat: poll");
 			return 1;
 		}
-		if (iscsi_service(l.iscsi, pfd.revents) < 0) {
+		if (iscsi_service(l.iscsi, pfd[0].revents) < 0) {
 			fprintf(stderr, "iscsi-lat: %s\n", iscsi_get_error(l.iscsi));
+			return 1;
+		}
+		if (l.caw && iscsi_service(l.caw, pfd[1].revents) < 0) {
+			fprintf(stderr, "iscsi-lat: CAW session: %s\n", iscsi_get_error(l.caw));
 			return 1;
 		}
 		if (now_ns() > l.t_end + 30000000000ull) {
@@ -260,6 +369,11 @@ int main(int argc, char **argv)
 		}
 	}
 	iscsi_logout_sync(l.iscsi);
+	if (l.caw) {
+		iscsi_logout_sync(l.caw);
+		iscsi_destroy_context(l.caw);
+		free(l.caw_buf);
+	}
 	iscsi_destroy_url(url);
 	iscsi_destroy_context(l.iscsi);
 	free(l.wbuf);
@@ -267,9 +381,14 @@ int main(int argc, char **argv)
 		return 1;
 	el = secs;
 	printf("ios %llu secs %.3f iops %.0f p50_us %.0f p90_us %.0f p99_us %.0f p999_us %.0f "
-	       "max_us %.0f\n",
+	       "max_us %.0f",
 	       (unsigned long long)l.ios, el, (double)l.ios / el, percentile(&l, 0.50),
 	       percentile(&l, 0.90), percentile(&l, 0.99), percentile(&l, 0.999),
 	       (double)l.max_ns / 1000.0);
+	if (l.caw)
+		printf(" caw_good %llu caw_other %llu caw_max_us %.0f",
+		       (unsigned long long)l.caw_good, (unsigned long long)l.caw_other,
+		       (double)l.caw_max_ns / 1000.0);
+	printf("\n");
 	return 0;
 }

@@ -383,13 +383,14 @@ static bool task_dsense(const struct scsi_task *t)
 void scsi_task_set_sense_extra(struct scsi_task *t, enum sense_reason r,
 			       const struct sense_extra *x)
 {
-	if (r == SR_OK) {
-		t->status = SCSI_STATUS_GOOD;
-		t->sense_len = 0;
-		return;
-	}
-	t->status = SCSI_STATUS_CHECK_CONDITION;
-	t->sense_len = (uint8_t)sense_encode(t->sense, sizeof(t->sense), r, task_dsense(t), x);
+	const struct sense_entry *e = sense_lookup(r);
+
+	/* The status comes from the reason's row; only CHECK CONDITION carries sense data. */
+	t->status = e->status;
+	t->sense_len = 0;
+	if (e->status == SCSI_STATUS_CHECK_CONDITION)
+		t->sense_len = (uint8_t)sense_encode(t->sense, sizeof(t->sense), r,
+						     task_dsense(t), x);
 }
 
 void scsi_task_set_sense(struct scsi_task *t, enum sense_reason r)
@@ -488,8 +489,7 @@ int scsi_task_setup(struct scsi_task *t)
 	struct lu *lu = t->lu;
 	enum sense_reason r = SR_OK;
 
-	t->status = SCSI_STATUS_GOOD;
-	t->sense_len = 0;
+	scsi_task_set_sense(t, SR_OK);
 	t->dir = SCSI_DIR_NONE;
 	t->data_out_len = 0;
 	t->data_in_max = 0;
@@ -514,8 +514,8 @@ int scsi_task_setup(struct scsi_task *t)
 	 * can drain them (scsi/migsm.h). */
 	if (!t->mig_counted) {
 		if (!lu_mig_admit(lu)) {
-			t->status = SCSI_STATUS_BUSY;
-			return -1;
+			r = SR_BUSY;
+			goto fail;
 		}
 		t->mig_counted = true;
 	}
@@ -555,13 +555,13 @@ int scsi_task_setup(struct scsi_task *t)
 		uint64_t holder = __atomic_load_n(&lu->resv.holder, __ATOMIC_RELAXED);
 
 		if (holder && holder != t->nexus->id) {
-			t->status = SCSI_STATUS_RESERVATION_CONFLICT;
-			return -1;
+			r = SR_RESERVATION_CONFLICT;
+			goto fail;
 		}
 	}
 	if (lu->pr && pr_lu_conflict(lu, t->nexus, pr_access_of(c))) {
-		t->status = SCSI_STATUS_RESERVATION_CONFLICT;
-		return -1;
+		r = SR_RESERVATION_CONFLICT;
+		goto fail;
 	}
 	/* SANITIZE or FORMAT UNIT running, or the failure one left (src/scsi/sbc_maint.c). */
 	if (atomic_load_explicit(&lu->maint.state, memory_order_relaxed) != SBC_MAINT_NONE) {

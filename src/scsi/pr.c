@@ -403,11 +403,8 @@ void pr_execute_out(struct scsi_task *t)
 		r = SR_OK;
 		break;
 	case PR_CONFLICT:
-		free(ids);
-		t->status = SCSI_STATUS_RESERVATION_CONFLICT;
-		t->sense_len = 0;
-		t->done(t);
-		return;
+		r = SR_RESERVATION_CONFLICT;
+		break;
 	case PR_BAD_CDB:
 		sense_field_pointer(&x, true, st.field_byte, st.field_bit);
 		r = SR_INVALID_FIELD_IN_CDB;

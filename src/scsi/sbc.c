@@ -101,9 +101,7 @@ static bool sbc_complete_retryable(struct scsi_task *t, int res)
 	if (res != -EBUSY && res != -EAGAIN)
 		return false;
 	t->data_in_len = 0;
-	t->status = res == -EBUSY ? SCSI_STATUS_BUSY : SCSI_STATUS_TASK_SET_FULL;
-	t->sense_len = 0;
-	t->done(t);
+	scsi_task_complete(t, res == -EBUSY ? SR_BUSY : SR_TASK_SET_FULL, NULL);
 	return true;
 }
 
@@ -257,9 +255,7 @@ bool sbc_gate_enter(struct scsi_task *t)
 
 	atomic_store(&lu->caw_mode, true);
 	if (pcount_sum(&lu->async_writes) != 0) {
-		t->status = SCSI_STATUS_BUSY;
-		t->sense_len = 0;
-		t->done(t);
+		scsi_task_complete(t, SR_BUSY, NULL);
 		return false;
 	}
 	pthread_mutex_lock(&lu->write_gate);

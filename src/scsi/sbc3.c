@@ -168,13 +168,8 @@ static void prefetch_done(struct bs_io *io, int res)
 		scsi_task_complete(t, sbc_errno_reason(res, false), NULL);
 		return;
 	}
-	if (!fits) {
-		scsi_task_complete(t, SR_OK, NULL);
-		return;
-	}
-	t->status = SCSI_STATUS_CONDITION_MET;
-	t->sense_len = 0;
-	t->done(t);
+	/* SBC-3 5.11: CONDITION MET when the whole range fits the cache. */
+	scsi_task_complete(t, fits ? SR_CONDITION_MET : SR_OK, NULL);
 }
 
 void sbc3_prefetch(struct scsi_task *t)

@@ -1,5 +1,7 @@
-/* One sense-reason enum, one table (sense.c) mapping each to key/ASC/ASCQ. Every command
- * handler reports a failure as a reason; nothing builds sense bytes by hand. */
+/* One sense-reason enum, one table (sense.c) mapping each to a status and, for CHECK
+ * CONDITION, key/ASC/ASCQ. Every outcome of a command is a reason, status-only ones (BUSY,
+ * RESERVATION CONFLICT...) included, like LIO's sense_reason_t; nothing sets a status or builds
+ * sense bytes by hand. */
 #ifndef INVAR_SCSI_SENSE_H
 #define INVAR_SCSI_SENSE_H
 
@@ -80,11 +82,17 @@ enum sense_reason {
 	SR_SANITIZE_FAILED,		/* 3/31/03 SANITIZE COMMAND FAILED */
 	/* iSCSI transport (src/fabric/iscsi). */
 	SR_ABORTED_PROTOCOL_CRC,	/* B/47/05 PROTOCOL SERVICE CRC ERROR (Data-Out digest, RFC 7143 7.8) */
+	/* Status only, no sense data (SAM-5 5.3.1). */
+	SR_CONDITION_MET,		/* PRE-FETCH: the range fits the cache (SBC-3 5.11) */
+	SR_BUSY,			/* temporarily unable; the initiator retries */
+	SR_RESERVATION_CONFLICT,	/* RESERVE or a persistent reservation (SPC-4 5.12) */
+	SR_TASK_SET_FULL,		/* out of task resources for this nexus; retried */
 	SR_REASON_COUNT
 };
 
 struct sense_entry {
-	uint8_t key, asc, ascq;
+	uint8_t status;			/* SAM-5 5.3.1 (SCSI_STATUS_*, scsi/task.h) */
+	uint8_t key, asc, ascq;		/* sense data, with CHECK CONDITION only */
 	const char *text;
 };
 

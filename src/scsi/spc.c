@@ -500,13 +500,7 @@ void spc_reserve(struct scsi_task *t)
 	if (!conflict)
 		__atomic_store_n(&lu->resv.holder, me, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lu->lock);
-	if (conflict) {
-		t->status = SCSI_STATUS_RESERVATION_CONFLICT;
-		t->sense_len = 0;
-		t->done(t);
-		return;
-	}
-	scsi_task_complete(t, SR_OK, NULL);
+	scsi_task_complete(t, conflict ? SR_RESERVATION_CONFLICT : SR_OK, NULL);
 }
 
 void spc_release(struct scsi_task *t)

@@ -755,13 +755,7 @@ void xcopy_extended_copy(struct scsi_task *t)
 		r = job_validate(j, &x, &conflict);
 	if (r != SR_OK || conflict) {
 		free(j);
-		if (conflict) {
-			t->status = SCSI_STATUS_RESERVATION_CONFLICT;
-			t->sense_len = 0;
-			t->done(t);
-			return;
-		}
-		scsi_task_complete(t, r, &x);
+		scsi_task_complete(t, conflict ? SR_RESERVATION_CONFLICT : r, &x);
 		return;
 	}
 
@@ -799,14 +793,8 @@ void xcopy_extended_copy(struct scsi_task *t)
 	pthread_mutex_unlock(&lu->lock);
 	if (r != SR_OK || conflict) {
 		free(j);
-		if (conflict) {
-			/* SAM-5 5.3.1: temporarily unable; the initiator retries. */
-			t->status = SCSI_STATUS_BUSY;
-			t->sense_len = 0;
-			t->done(t);
-			return;
-		}
-		scsi_task_complete(t, r, &x);
+		/* SAM-5 5.3.1: a full copy manager is temporarily unable; the initiator retries. */
+		scsi_task_complete(t, conflict ? SR_BUSY : r, &x);
 		return;
 	}
 	j->buf = malloc(XCOPY_CHUNK_BYTES);

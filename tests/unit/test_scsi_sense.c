@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "scsi/sense.h"
+#include "scsi/task.h"
 
 static void test_fixed_field_pointer(void **state)
 {
@@ -93,7 +94,19 @@ static void test_table(void **state)
 
 		assert_non_null(e->text);
 		assert_true(e->key <= 0xf);
+		/* Sense data goes with CHECK CONDITION only, and always says something. */
+		if (e->status == SCSI_STATUS_CHECK_CONDITION)
+			assert_true(e->key != SK_NO_SENSE || e->asc || e->ascq);
+		else
+			assert_true(e->key == SK_NO_SENSE && !e->asc && !e->ascq);
 	}
+	assert_int_equal(sense_lookup(SR_OK)->status, SCSI_STATUS_GOOD);
+	assert_int_equal(sense_lookup(SR_MISCOMPARE)->status, SCSI_STATUS_CHECK_CONDITION);
+	assert_int_equal(sense_lookup(SR_BUSY)->status, SCSI_STATUS_BUSY);
+	assert_int_equal(sense_lookup(SR_TASK_SET_FULL)->status, SCSI_STATUS_TASK_SET_FULL);
+	assert_int_equal(sense_lookup(SR_RESERVATION_CONFLICT)->status,
+			 SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(sense_lookup(SR_CONDITION_MET)->status, SCSI_STATUS_CONDITION_MET);
 	assert_int_equal(sense_lookup(SR_SPACE_ALLOC_FAILED)->key, SK_DATA_PROTECT);
 	assert_int_equal(sense_lookup(SR_SPACE_ALLOC_FAILED)->asc, 0x27);
 	assert_int_equal(sense_lookup(SR_SPACE_ALLOC_FAILED)->ascq, 0x07);

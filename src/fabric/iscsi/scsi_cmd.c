@@ -347,21 +347,21 @@ static void iscsi_scsi_reject(struct iscsi_conn *c, uint8_t reason, const uint8_
  * make progress; the daemon's budget holds for every write (a daemon under attack answers
  * BUSY rather than run out of memory). The daemon-wide sum is kept in 4 KiB units in
  * per-thread slots (a 32-bit sum covers 16 TiB): workers may overshoot it by a command each.
- * Returns 0 when counted, else the status to answer (nothing counted): TASK SET FULL over the
- * session's budget, BUSY over the daemon's. */
-static uint8_t iscsi_wbuf_charge(struct iscsi_session *s, struct iscsi_task *t)
+ * Returns SR_OK when counted, else the outcome to answer (nothing counted): TASK SET FULL over
+ * the session's budget, BUSY over the daemon's. */
+static enum sense_reason iscsi_wbuf_charge(struct iscsi_session *s, struct iscsi_task *t)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(s->d);
 	uint32_t units = wbuf_units(t->xfer_len);
 
 	if (s->wbuf_bytes && s->wbuf_bytes + t->xfer_len > s->wbuf_budget)
-		return SCSI_STATUS_TASK_SET_FULL;
+		return SR_TASK_SET_FULL;
 	if (((uint64_t)pcount_sum(&f->wbuf) + units) << WBUF_UNIT_SHIFT > s->wbuf_daemon_budget)
-		return SCSI_STATUS_BUSY;
+		return SR_BUSY;
 	pcount_add(&f->wbuf, units);
 	s->wbuf_bytes += t->xfer_len;
 	t->wbuf_charged = t->xfer_len;
-	return 0;
+	return SR_OK;
 }
 
 void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
@@ -459,14 +459,13 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 	}
 	t->setup_ok = true;
 	if (t->st.dir == SCSI_DIR_WRITE && wr) {
-		uint8_t full;
+		enum sense_reason full;
 
 		t->xfer_len = t->st.data_out_len < t->edtl ? t->st.data_out_len : t->edtl;
-		full = t->xfer_len ? iscsi_wbuf_charge(s, t) : 0;
-		if (full) {
+		full = t->xfer_len ? iscsi_wbuf_charge(s, t) : SR_OK;
+		if (full != SR_OK) {
 			/* Over a write-buffer budget: not executed, retryable; its data is drained. */
-			t->st.status = full;
-			t->st.sense_len = 0;
+			scsi_task_set_sense(&t->st, full);
 			t->st.dir = SCSI_DIR_NONE;
 			t->state = ISCSI_TASK_DRAIN;
 			t->xfer_len = 0;
