@@ -760,8 +760,16 @@ void rpc_server_stop(struct rpc_server *s)
 
 	if (!s)
 		return;
-	list_for_each_safe(n, tmp, &s->clients)
-		rpc_client_close(list_entry(n, struct rpc_client, node));
+	list_for_each_safe(n, tmp, &s->clients) {
+		struct rpc_client *cl = list_entry(n, struct rpc_client, node);
+
+		/* Answers already queued (a migration ended by the shutdown) get one try. */
+		if (cl->out_len > cl->out_off &&
+		    send(cl->ev.fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("rpc: answer not sent at shutdown: %s", strerror(errno));
+		rpc_client_close(cl);
+	}
 	ev_fd_del(s->d->main_loop, &s->ev);
 	close(s->ev.fd);
 	/* Only remove the file if it is still ours. */

@@ -1301,8 +1301,14 @@ void mig_ctx_free(struct mig_ctx *m)
 	list_for_each_safe(n, tmp, &m->channels) {
 		struct mig_channel *ch = list_entry(n, struct mig_channel, node);
 
-		if (ch->step != CH_DEAD)
-			ch_fail(ch, "the daemon is stopping");
+		if (ch->step == CH_DEAD)
+			;
+		else if (!ch->src)
+			dst_drop(ch);
+		else if (ch->step == CH_SRC_WAIT_DONE)
+			src_unconfirmed(ch, "the daemon is stopping");
+		else
+			src_abort(ch, "the daemon is stopping");
 		ch_free(ch);
 	}
 	if (m->listen_fd >= 0) {

@@ -5,7 +5,8 @@
 # (final state imported, A waiting for READY). During each hold, on BOTH daemons, a login
 # (iscsi-ls discovery, iscsi-inq on a LU that does not move; LUN 0 answers BUSY while drained) and RPCs (invarctl version, target list)
 # are answered within 100 ms each, and a second migration of a held LU is refused at once.
-# Then the holds end, both migrations complete, and B reads the data A wrote.
+# Then the holds end, both migrations complete, and B reads the data A wrote. Last, a
+# migration B -> C held at C is cut off by C dying: B answers meanwhile, then serves on.
 . "$(dirname "$0")/lib.sh"
 [ -x "$ISCSI_CMD" ] || fail "$ISCSI_CMD not built (make integration builds tests/tools)"
 need iscsi-ls
@@ -96,6 +97,22 @@ for l in 0 2; do
 done
 # A still serves the LU that stayed.
 "$ISCSI_CMD" "$URL/$TEST_IQN/1" 000000000000 | grep -q '^status 0x00' || fail "A's LUN 1 stopped"
+
+# Aborted mid-way: C holds the offer and dies; B answers at once meanwhile and serves on.
+peer_start C --target iqn.2026-11.org.invar:other --lun ram:1M --mig-hold "dst-offer=$HOLD_MS"
+CPID=${PEER_PIDS[1]}
+"${BCTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$C_MIG" >"$TMP/migc.out" 2>&1 &
+MPID=$!
+wait_log "$TMP/C.log" "holding at dst-offer" 1
+echo "held on the destination before ACCEPT (B waiting):"
+probe "B invarctl target list" "${BCTL[@]}" target list
+probe "B iscsi-inq" iscsi-inq "$UB/iqn.2026-11.org.invar:other/0"
+{ kill -KILL "$CPID" && wait "$CPID"; } 2>/dev/null
+wait "$MPID" && fail "migration to a dead destination succeeded: $(cat "$TMP/migc.out")"
+grep -q "refused, still served here" "$TMP/migc.out" || fail "B -> C: $(cat "$TMP/migc.out")"
+tail -n 1 "$TMP/migc.out"
+got=$("$ISCSI_CMD" -n 4096 "$UB/$TEST_IQN/0" 28000000000800000800 | sed -n 's/^data *//p')
+[ "$got" = "$(xxd -p "$TMP/p0" | tr -d "\n")" ] || fail "B lost LUN 0 after the abort"
 peer_stop_all
 invar_stop
 echo "PASS"
