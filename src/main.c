@@ -20,6 +20,7 @@
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"
 #include "ctl/migrate.h"
+#include "mig/channel.h"
 #include "ctl/rpc.h"
 #include "fabric/iscsi/iscsi.h"
 #include "invar/version.h"
@@ -53,6 +54,7 @@ struct opts {
 	const char *migration_listen;	/* ADDR:PORT accepting incoming LUs */
 	const char **limits;	/* --limit KEY=VALUE, over the config's */
 	unsigned nlimits;
+	unsigned mig_hold_ms[MIG_HOLD_COUNT];	/* --mig-hold STAGE=MS (test only) */
 	int verbose;
 };
 
@@ -97,6 +99,8 @@ static void usage(FILE *f)
 		"                       max_burst_length (1048576), first_burst_length (262144)\n"
 		"  --fault OP=ERRNO[,after=N][,count=M]  TEST ONLY: fail backstore I/O (OP read,\n"
 		"                       write, fua, flush; ERRNO eio, enospc, edquot; repeatable)\n"
+		"  --mig-hold STAGE=MS  TEST ONLY: hold every migration MS ms at STAGE (dst-offer,\n"
+		"                       src-accepted, src-drained, dst-final; repeatable)\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  --handler-wait-ms MS    user LUs: how long a command waits for a handler or\n"
@@ -114,7 +118,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
 	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_HANDLER_WAIT, O_HANDLER_TIMEOUT,
-	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT };
+	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT, O_MIG_HOLD };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -135,6 +139,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "migration-listen", required_argument, NULL, O_MIGRATION_LISTEN },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "fault", required_argument, NULL, O_FAULT },
+		{ "mig-hold", required_argument, NULL, O_MIG_HOLD },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -193,6 +198,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				fprintf(stderr, "invard: --fault %s: %s\n", optarg, ferr);
 				return 2;
 			}
+			break;
+		}
+		case O_MIG_HOLD: {
+			enum mig_hold_stage st;
+			unsigned ms;
+			char herr[128];
+
+			if (mig_hold_parse(optarg, &st, &ms, herr, sizeof(herr)) < 0) {
+				fprintf(stderr, "invard: --mig-hold %s: %s\n", optarg, herr);
+				return 2;
+			}
+			o->mig_hold_ms[st] = ms;
 			break;
 		}
 		case O_WORKERS:
@@ -413,7 +430,6 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct daemon *d = NULL;
 	struct rpc_server *rpc = NULL;
-	struct mig_listener *mig = NULL;
 	struct sig_watch sw = { .ev.fd = -1 };
 	char data_dir[PATH_MAX], err[1024];
 	bool daemon_up = false, fabric_up = false;
@@ -519,8 +535,15 @@ int main(int argc, char **argv)
 		log_err("cannot start workers: %s", strerror(-ret));
 		goto out_daemon;
 	}
+	ret = mig_ctx_new(d, &ctl_mig_compat_ops, &d->mig);
+	if (ret < 0) {
+		log_err("cannot start migration: %s", strerror(-ret));
+		goto out_daemon;
+	}
+	for (i = 0; i < MIG_HOLD_COUNT; i++)
+		mig_ctx_set_hold(d->mig, (enum mig_hold_stage)i, o.mig_hold_ms[i]);
 	if (o.migration_listen) {
-		ret = mig_listen_start(d, o.migration_listen, &mig, err, sizeof(err));
+		ret = mig_listen(d->mig, o.migration_listen, err, sizeof(err));
 		if (ret < 0) {
 			log_err("--migration-listen: %s", err);
 			goto out_daemon;
@@ -550,7 +573,9 @@ int main(int argc, char **argv)
 out_daemon:
 	if (fabric_up && d->fabric && d->fabric->shutdown)
 		d->fabric->shutdown(d);
-	mig_listen_stop(mig);
+	mig_ctx_free(d ? d->mig : NULL);	/* answers the lu_migrate calls under way */
+	if (d)
+		d->mig = NULL;
 	rpc_server_stop(rpc);
 	if (daemon_up)
 		user_hub_stop();	/* while the workers still run */

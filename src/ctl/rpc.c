@@ -30,6 +30,8 @@ struct rpc_client {
 	char *out;
 	size_t out_off, out_len, out_cap;
 	bool closing;		/* close once out is flushed */
+	bool eof;		/* the client sent everything it will */
+	struct rpc_line *waiting; /* a request being answered later: read nothing more until then */
 };
 
 struct rpc_server {
@@ -160,26 +162,87 @@ static json_t *rpc_error_response(json_t *id, int code, const char *msg)
 			 code, "message", msg);
 }
 
-/* One request object → its response, or NULL for a notification. */
-static json_t *rpc_handle_one(struct daemon *d, json_t *req)
+/* One request line (a request or a batch): its responses in request order, sent once every
+ * call in it is answered (some may answer later, rpc_async_begin). */
+struct rpc_line {
+	struct rpc_client *cl;	/* NULL: rpc_process, or the client is gone */
+	bool batch;
+	unsigned pending;	/* calls still to answer */
+	size_t n;
+	json_t *resp[];		/* NULL: a notification */
+};
+
+struct rpc_async {
+	struct rpc_call call;
+};
+
+static struct rpc_line *rpc_line_new(struct rpc_client *cl, bool batch, size_t n)
 {
-	struct rpc_call c = { .d = d };
-	const struct rpc_method *m;
-	json_t *id = NULL, *jm, *ver, *resp = NULL;
-	bool notification = false;
+	struct rpc_line *l = calloc(1, sizeof(*l) + n * sizeof(l->resp[0]));
+
+	if (!l)
+		return NULL;
+	l->cl = cl;
+	l->batch = batch;
+	l->n = n;
+	return l;
+}
+
+static void rpc_line_free(struct rpc_line *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		json_decref(l->resp[i]);
+	free(l);
+}
+
+/* The response for a call that has finished (or NULL for a notification). Takes c->result. */
+static json_t *rpc_call_response(struct rpc_call *c)
+{
+	json_t *resp;
+
+	if (!c->code && !c->result)
+		c->result = json_object();
+	if (c->m && c->code && c->m->mutates)
+		log_info("rpc: %s failed: %s", c->m->name, c->msg);
+	if (c->notification) {
+		json_decref(c->result);
+		return NULL;
+	}
+	if (c->code) {
+		json_decref(c->result);
+		return rpc_error_response(c->id, c->code, c->msg);
+	}
+	resp = json_pack("{s:s, s:O?, s:o}", "jsonrpc", "2.0", "id", c->id, "result", c->result);
+	if (!resp)
+		resp = rpc_error_response(c->id, RPC_ERR_INTERNAL, "out of memory");
+	return resp;
+}
+
+/* One request object → its response in line->resp[idx] (NULL for a notification, or until a
+ * call answering later is done). */
+static void rpc_handle_one(struct daemon *d, json_t *req, struct rpc_line *line, size_t idx)
+{
+	struct rpc_call c = { .d = d, .idx = idx };
+	json_t *jm, *ver;
 	void *params = NULL;
 	char safe[64];
+	int ret;
 
-	if (!json_is_object(req))
-		return rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST,
-					  "a request must be a JSON object");
+	c.line = line->cl ? line : NULL;
+	if (!json_is_object(req)) {
+		line->resp[idx] = rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST,
+						      "a request must be a JSON object");
+		return;
+	}
 	if (json_object_get(req, "id")) {
-		id = json_object_get(req, "id");
-		if (!json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
-			return rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST,
-						  "id must be a string, an integer or null");
+		c.id = json_object_get(req, "id");
+		if (!json_is_string(c.id) && !json_is_integer(c.id) && !json_is_null(c.id)) {
+			line->resp[idx] = rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST,
+							      "id must be a string, an integer or null");
+			return;
+		}
 	} else {
-		notification = true;
+		c.notification = true;
 	}
 	ver = json_object_get(req, "jsonrpc");
 	if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0")) {
@@ -191,46 +254,75 @@ static json_t *rpc_handle_one(struct daemon *d, json_t *req)
 		rpc_fail(&c, RPC_ERR_INVALID_REQUEST, "\"method\" must be a string");
 		goto out;
 	}
-	m = rpc_method_find(json_string_value(jm));
-	if (!m) {
+	c.m = rpc_method_find(json_string_value(jm));
+	if (!c.m) {
 		rpc_fail(&c, RPC_ERR_METHOD_NOT_FOUND, "method '%s' not found",
 			 log_sanitize(safe, sizeof(safe), json_string_value(jm),
 				      json_string_length(jm)));
 		goto out;
 	}
-	params = calloc(1, m->params_size ? m->params_size : 1);
+	params = calloc(1, c.m->params_size ? c.m->params_size : 1);
 	if (!params) {
 		rpc_fail(&c, RPC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (rpc_decode_params(&c, m, json_object_get(req, "params"), params) < 0)
+	if (rpc_decode_params(&c, c.m, json_object_get(req, "params"), params) < 0) {
+		c.m = NULL;	/* not run: not logged as a failure */
 		goto out;
-	if (m->mutates)
-		log_info("rpc: %s", m->name);
-	else
-		log_debug("rpc: %s", m->name);
-	if (m->fn(&c, params) < 0 || c.code) {
-		if (!c.code)
-			rpc_fail(&c, RPC_ERR_INTERNAL, "%s failed", m->name);
-		if (m->mutates)
-			log_info("rpc: %s failed: %s", m->name, c.msg);
-	} else if (!c.result) {
-		c.result = json_object();
 	}
+	if (c.m->mutates)
+		log_info("rpc: %s", c.m->name);
+	else
+		log_debug("rpc: %s", c.m->name);
+	ret = c.m->fn(&c, params);
+	if (ret == 0 && !c.code && c.async) {
+		free(params);
+		return;	/* answered by rpc_async_done() */
+	}
+	if (c.async) {	/* the handler failed after all: answer now */
+		json_decref(c.async->call.id);
+		free(c.async);
+		line->pending--;
+	}
+	if (ret < 0 && !c.code)
+		rpc_fail(&c, RPC_ERR_INTERNAL, "%s failed", c.m->name);
 out:
 	free(params);
-	if (notification) {
-		json_decref(c.result);
+	line->resp[idx] = rpc_call_response(&c);
+}
+
+struct rpc_async *rpc_async_begin(struct rpc_call *c)
+{
+	struct rpc_async *a;
+
+	if (!c->line || c->async)
 		return NULL;
-	}
-	if (c.code) {
-		json_decref(c.result);
-		return rpc_error_response(id, c.code, c.msg);
-	}
-	resp = json_pack("{s:s, s:O?, s:o}", "jsonrpc", "2.0", "id", id, "result", c.result);
-	if (!resp)
-		resp = rpc_error_response(id, RPC_ERR_INTERNAL, "out of memory");
-	return resp;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->call = *c;
+	json_incref(a->call.id);	/* the request is freed before the answer */
+	c->line->pending++;
+	c->async = a;
+	return a;
+}
+
+struct rpc_call *rpc_async_call(struct rpc_async *a)
+{
+	return &a->call;
+}
+
+static void rpc_line_answered(struct rpc_line *l);
+
+void rpc_async_done(struct rpc_async *a)
+{
+	struct rpc_line *l = a->call.line;
+
+	l->resp[a->call.idx] = rpc_call_response(&a->call);
+	json_decref(a->call.id);
+	free(a);
+	if (--l->pending == 0)
+		rpc_line_answered(l);
 }
 
 static char *rpc_dump_line(json_t *resp)
@@ -255,42 +347,81 @@ static char *rpc_dump_line(json_t *resp)
 	return line;
 }
 
-char *rpc_process(struct daemon *d, const char *req, size_t len)
+/* The text to send for a line whose calls are all answered (NULL: nothing to send). */
+static char *rpc_line_text(struct rpc_line *l)
 {
-	json_error_t jerr;
-	json_t *root, *resp, *batch, *v;
-	char msg[256];
-	size_t i;
+	json_t *batch;
 
-	root = json_loadb(req, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (!root) {
-		snprintf(msg, sizeof(msg), "parse error at column %d: %s", jerr.column, jerr.text);
-		return rpc_dump_line(rpc_error_response(NULL, RPC_ERR_PARSE, msg));
-	}
-	if (!json_is_array(root)) {
-		resp = rpc_handle_one(d, root);
-		json_decref(root);
-		return rpc_dump_line(resp);
-	}
-	/* Batch (JSON-RPC 2.0 section 6). */
-	if (!json_array_size(root)) {
-		json_decref(root);
-		return rpc_dump_line(
-			rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST, "empty batch"));
+	if (!l->batch) {
+		json_t *r = l->resp[0];
+
+		l->resp[0] = NULL;
+		return rpc_dump_line(r);
 	}
 	batch = json_array();
-	json_array_foreach(root, i, v)
-	{
-		resp = rpc_handle_one(d, v);
-		if (resp && json_array_append_new(batch, resp) < 0)
+	for (size_t i = 0; batch && i < l->n; i++) {
+		if (l->resp[i] && json_array_append_new(batch, l->resp[i]) < 0)
 			break;
+		l->resp[i] = NULL;
 	}
-	json_decref(root);
 	if (!batch || !json_array_size(batch)) {
 		json_decref(batch);
 		return NULL;
 	}
 	return rpc_dump_line(batch);
+}
+
+/* Parses and handles one line; returns it with its calls running (or all answered). */
+static struct rpc_line *rpc_line_run(struct daemon *d, struct rpc_client *cl, const char *req,
+				     size_t len)
+{
+	json_error_t jerr;
+	struct rpc_line *l;
+	json_t *root, *v;
+	char msg[256];
+	size_t i;
+
+	root = json_loadb(req, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!root) {
+		l = rpc_line_new(cl, false, 1);
+		snprintf(msg, sizeof(msg), "parse error at column %d: %s", jerr.column, jerr.text);
+		if (l)
+			l->resp[0] = rpc_error_response(NULL, RPC_ERR_PARSE, msg);
+		return l;
+	}
+	if (!json_is_array(root)) {
+		l = rpc_line_new(cl, false, 1);
+		if (l)
+			rpc_handle_one(d, root, l, 0);
+		json_decref(root);
+		return l;
+	}
+	/* Batch (JSON-RPC 2.0 section 6). */
+	if (!json_array_size(root)) {
+		json_decref(root);
+		l = rpc_line_new(cl, false, 1);
+		if (l)
+			l->resp[0] = rpc_error_response(NULL, RPC_ERR_INVALID_REQUEST, "empty batch");
+		return l;
+	}
+	l = rpc_line_new(cl, true, json_array_size(root));
+	if (l)
+		json_array_foreach(root, i, v)
+			rpc_handle_one(d, v, l, i);
+	json_decref(root);
+	return l;
+}
+
+char *rpc_process(struct daemon *d, const char *req, size_t len)
+{
+	struct rpc_line *l = rpc_line_run(d, NULL, req, len);
+	char *text;
+
+	if (!l)
+		return NULL;
+	text = rpc_line_text(l);	/* no call of it can wait: it has no client */
+	rpc_line_free(l);
+	return text;
 }
 
 /* ---- the socket ---- */
@@ -299,6 +430,8 @@ static void rpc_client_close(struct rpc_client *cl)
 {
 	struct rpc_server *s = cl->srv;
 
+	if (cl->waiting)
+		cl->waiting->cl = NULL;	/* its answer will have nowhere to go */
 	ev_fd_del(s->d->main_loop, &cl->ev);
 	close(cl->ev.fd);
 	list_del(&cl->node);
@@ -312,9 +445,10 @@ static void rpc_client_update_events(struct rpc_client *cl)
 {
 	uint32_t ev = 0;
 
-	if (!cl->closing && cl->out_len - cl->out_off < RPC_OUT_HIGH)
+	if (!cl->closing && !cl->eof && !cl->waiting && cl->out_len - cl->out_off < RPC_OUT_HIGH)
 		ev |= EPOLLIN;
-	if (cl->out_len > cl->out_off)
+	/* closing: the callback runs (socket writable) and closes, also with nothing to send */
+	if (cl->out_len > cl->out_off || cl->closing)
 		ev |= EPOLLOUT;
 	ev_fd_mod(cl->srv->d->main_loop, &cl->ev, ev);
 }
@@ -377,17 +511,26 @@ static int rpc_client_queue(struct rpc_client *cl, const char *line)
 
 static void rpc_client_reply(struct rpc_client *cl, const char *req, size_t len)
 {
-	char *line;
+	struct rpc_line *l;
+	char *text;
 	size_t i;
 
 	for (i = 0; i < len && (req[i] == ' ' || req[i] == '\t' || req[i] == '\r'); i++)
 		;
 	if (i == len)
 		return; /* blank line */
-	line = rpc_process(cl->srv->d, req, len);
-	if (line && rpc_client_queue(cl, line) < 0)
+	l = rpc_line_run(cl->srv->d, cl, req, len);
+	if (!l)
+		return;
+	if (l->pending) {
+		cl->waiting = l;	/* rpc_line_answered() goes on */
+		return;
+	}
+	text = rpc_line_text(l);
+	rpc_line_free(l);
+	if (text && rpc_client_queue(cl, text) < 0)
 		cl->closing = true;
-	free(line);
+	free(text);
 }
 
 static void rpc_client_too_large(struct rpc_client *cl)
@@ -405,18 +548,68 @@ static void rpc_client_too_large(struct rpc_client *cl)
 	cl->in_len = 0;
 }
 
+/* Answers the complete requests read so far, in order, stopping at one answered later. */
+static void rpc_client_parse(struct rpc_client *cl)
+{
+	char *nl, *start = cl->in;
+
+	while (!cl->waiting && !cl->closing &&
+	       (nl = memchr(start, '\n', cl->in_len - (size_t)(start - cl->in)))) {
+		if ((size_t)(nl - start) > RPC_MAX_REQUEST) {
+			rpc_client_too_large(cl);
+			break;
+		}
+		rpc_client_reply(cl, start, (size_t)(nl - start));
+		start = nl + 1;
+	}
+	if (!cl->closing) {
+		cl->in_len -= (size_t)(start - cl->in);
+		memmove(cl->in, start, cl->in_len);
+		if (!cl->waiting && cl->in_len > RPC_MAX_REQUEST)
+			rpc_client_too_large(cl);
+	}
+	if (cl->eof && !cl->closing && !cl->waiting) {
+		/* A last request without its newline still gets an answer. */
+		rpc_client_reply(cl, cl->in, cl->in_len);
+		cl->in_len = 0;
+		if (!cl->waiting)
+			cl->closing = true;
+	}
+}
+
+/* The last call of a line a client waits for was answered (rpc_async_done): queue the answer
+ * and go on with the client's next requests. Never closes the client (its own callback does,
+ * once the answer is sent): this runs inside another object's callback. */
+static void rpc_line_answered(struct rpc_line *l)
+{
+	struct rpc_client *cl = l->cl;
+	char *text;
+
+	if (!cl) {
+		rpc_line_free(l);
+		return;
+	}
+	text = rpc_line_text(l);
+	rpc_line_free(l);
+	cl->waiting = NULL;
+	if (text && rpc_client_queue(cl, text) < 0)
+		cl->closing = true;
+	free(text);
+	rpc_client_parse(cl);
+	rpc_client_update_events(cl);
+}
+
 static void rpc_client_cb(struct ev_fd *h, uint32_t events)
 {
 	struct rpc_client *cl = container_of(h, struct rpc_client, ev);
-	char *nl, *start;
-	bool eof = false;
 	ssize_t n;
 
-	if (events & EPOLLERR) {
+	/* A client gone while its answer is still being worked out cannot receive it. */
+	if ((events & EPOLLERR) || ((events & EPOLLHUP) && cl->waiting)) {
 		rpc_client_close(cl);
 		return;
 	}
-	if ((events & (EPOLLIN | EPOLLHUP)) && !cl->closing) {
+	if ((events & (EPOLLIN | EPOLLHUP)) && !cl->closing && !cl->eof && !cl->waiting) {
 		if (cl->in_cap - cl->in_len < 65536) {
 			size_t cap = cl->in_cap ? cl->in_cap * 2 : 65536;
 			char *p;
@@ -437,30 +630,10 @@ static void rpc_client_cb(struct ev_fd *h, uint32_t events)
 			return;
 		}
 		if (n == 0)
-			eof = true;
+			cl->eof = true;
 		if (n > 0)
 			cl->in_len += (size_t)n;
-		start = cl->in;
-		while ((nl = memchr(start, '\n', cl->in_len - (size_t)(start - cl->in)))) {
-			if ((size_t)(nl - start) > RPC_MAX_REQUEST) {
-				rpc_client_too_large(cl);
-				break;
-			}
-			rpc_client_reply(cl, start, (size_t)(nl - start));
-			start = nl + 1;
-		}
-		if (!cl->closing) {
-			cl->in_len -= (size_t)(start - cl->in);
-			memmove(cl->in, start, cl->in_len);
-			if (cl->in_len > RPC_MAX_REQUEST)
-				rpc_client_too_large(cl);
-		}
-		if (eof && !cl->closing) {
-			/* A last request without its newline still gets an answer. */
-			rpc_client_reply(cl, cl->in, cl->in_len);
-			cl->in_len = 0;
-			cl->closing = true;
-		}
+		rpc_client_parse(cl);
 	}
 	rpc_client_flush(cl);
 }
@@ -587,8 +760,16 @@ void rpc_server_stop(struct rpc_server *s)
 
 	if (!s)
 		return;
-	list_for_each_safe(n, tmp, &s->clients)
-		rpc_client_close(list_entry(n, struct rpc_client, node));
+	list_for_each_safe(n, tmp, &s->clients) {
+		struct rpc_client *cl = list_entry(n, struct rpc_client, node);
+
+		/* Answers already queued (a migration ended by the shutdown) get one try. */
+		if (cl->out_len > cl->out_off &&
+		    send(cl->ev.fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("rpc: answer not sent at shutdown: %s", strerror(errno));
+		rpc_client_close(cl);
+	}
 	ev_fd_del(s->d->main_loop, &s->ev);
 	close(s->ev.fd);
 	/* Only remove the file if it is still ours. */

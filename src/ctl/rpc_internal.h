@@ -17,16 +17,38 @@ struct daemon;
 #define RPC_ERR_INVALID_PARAMS -32602
 #define RPC_ERR_INTERNAL -32603
 
-/* One call being handled. A handler sets result, or fails through rpc_fail(). */
+struct rpc_line;
+struct rpc_method;
+
+/* One call being handled. A handler sets result, or fails through rpc_fail(), or answers
+ * later through rpc_async_begin(). */
 struct rpc_call {
 	struct daemon *d;
 	json_t *result;
 	int code;
 	char msg[512];
+	/* rpc.c's: where the answer goes */
+	const struct rpc_method *m;
+	json_t *id;		/* borrowed from the request */
+	bool notification;
+	struct rpc_line *line;	/* NULL: the caller needs the answer now (rpc_process) */
+	size_t idx;		/* in line */
+	struct rpc_async *async;
 };
 
 int rpc_fail(struct rpc_call *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Answering later, for a method that waits on the main loop (lu_migrate): the handler calls
+ * rpc_async_begin(), keeps the handle and returns 0 without a result; later, on the main
+ * loop's thread, it fills rpc_async_call() (result, or rpc_fail) and calls rpc_async_done()
+ * exactly once. The client waits as for any answer: its further requests are read only after
+ * this one is answered, so answers keep the order of the requests. NULL when this caller needs
+ * the answer now (rpc_process: tests, fuzzing) or on ENOMEM: then answer now. */
+struct rpc_async;
+struct rpc_async *rpc_async_begin(struct rpc_call *c);
+struct rpc_call *rpc_async_call(struct rpc_async *a);
+void rpc_async_done(struct rpc_async *a);
 
 enum rpc_param_type {
 	RPC_PARAM_STRING,	/* const char * at offset (borrowed from the request), NULL if absent */

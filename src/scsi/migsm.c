@@ -2,7 +2,6 @@
  * can be read, and tested, in one place. */
 #include <errno.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #include "scsi/lu.h"
 #include "scsi/migsm.h"
@@ -107,14 +106,7 @@ void lu_mig_release(struct lu *lu)
 	pcount_sub(&lu->mig.inflight, 1);
 }
 
-int lu_mig_drain(struct lu *lu, unsigned timeout_ms)
+bool lu_mig_drained(struct lu *lu)
 {
-	struct timespec ts = { 0, 1000000 };
-
-	for (unsigned waited = 0; pcount_sum(&lu->mig.inflight) != 0; waited++) {
-		if (waited >= timeout_ms)
-			return -ETIMEDOUT;
-		nanosleep(&ts, NULL);
-	}
-	return 0;
+	return pcount_sum(&lu->mig.inflight) == 0;
 }

@@ -54,7 +54,8 @@ enum mig_state lu_mig_state(const struct lu *lu);
  * false when it must answer BUSY. */
 bool lu_mig_admit(struct lu *lu);
 void lu_mig_release(struct lu *lu);
-/* Waits (polling, at most timeout_ms) until no admitted command is left. 0 or -ETIMEDOUT. */
-int lu_mig_drain(struct lu *lu, unsigned timeout_ms);
+/* Whether no admitted command is left: STOP_COPY's drain, which the migration channel polls
+ * from a timer on the main loop (it never waits here). */
+bool lu_mig_drained(struct lu *lu);
 
 #endif

@@ -19,6 +19,7 @@ struct worker;
 struct target;
 struct lu;
 struct fabric_ops;
+struct mig_ctx;
 
 struct daemon {
 	char data_dir[PATH_MAX];
@@ -48,6 +49,9 @@ struct daemon {
 	/* Fabric hooks, set by the fabric at init, called by the control plane. */
 	const struct fabric_ops *fabric;
 	void *fabric_priv;
+
+	/* Live migration (mig/channel.h), set by main; NULL in tests without one. */
+	struct mig_ctx *mig;
 
 	/* Resource limits (target/tunables.h); set before serving, read by the fabric at accept and
 	 * login. */

@@ -9,6 +9,8 @@
 #include "rt/worker.h"
 #include "scsi/lu.h"
 #include "scsi/scsi.h"
+#include "target/daemon.h"
+#include "target/target.h"
 #include "util/log.h"
 
 struct iscsi_session *iscsi_session_new(struct iscsi_conn *c)

@@ -7,6 +7,7 @@
 
 #include "scsi/nexus.h"
 #include "scsi/scsi.h"
+#include "target/target.h"
 #include "util/log.h"
 
 /* Functions (RFC 7143 11.5.1). */
