@@ -18,7 +18,12 @@ for lun in 1 2; do
 		pids+=($!)
 	done
 done
-sleep 0.4
+# Delete once some client has done I/O (each has five more commands to go), not after a fixed
+# sleep: on a loaded machine 0.4 s was not always enough for the first 32 MiB write.
+for _ in $(seq 1 200); do
+	cat "$TMP"/q??.out 2>/dev/null | grep -q "^wrote " && break
+	sleep 0.05
+done
 "${CTL[@]}" lun delete "$TEST_IQN" 1 >/dev/null || fail "lun delete 1 under I/O"
 sleep 0.2
 "${CTL[@]}" lun delete "$TEST_IQN" 2 >/dev/null || fail "lun delete 2 under I/O"
