@@ -1,4 +1,4 @@
-/* The live-migration channel between two daemons (docs/MIGRATION.md, "Channel").
+/* The live-migration channel between two daemons (docs/design/migration.md, "Channel").
  *
  * Destination: `invard --migration-listen ADDR:PORT` accepts one migration at a time on the
  * main loop. Source: the RPC `lu_migrate` (`invarctl lu migrate IQN LUN --to ADDR:PORT`) runs
