@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The pause an initiator sees when its LU is live-migrated (docs/MIGRATION.md, "Handover").
+# The pause an initiator sees when its LU is live-migrated (docs/design/migration.md, "Handover").
 #
 #   bench/mig-pause.sh [N] [GAP_S]     N migrations (default 20), GAP_S seconds apart (default 4)
 #

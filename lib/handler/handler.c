@@ -436,7 +436,8 @@ static int wake_daemon(struct hq *q)
  * a microsecond is taken without the two context switches and the daemon's eventfd write a
  * sleep costs. Longer polls were measured and lost: on a machine with fewer cores than busy
  * threads (initiator, daemon worker, handler) a polling thread takes the CPU from the ones
- * that produce its work (docs/PERFORMANCE.md, "The handler ring"). True: a command is there. */
+ * that produce its work (docs/design/performance-notes.md, "Tried and dropped"). True: a
+ * command is there. */
 static bool spin_for_cmd(struct hq *q)
 {
 	unsigned i;

@@ -542,7 +542,7 @@ static int dst_compat(struct mig_ctx *m, const struct mig_lu_state *s, struct lu
 
 /* The source's port group states (ALUA records), applied by tag to the groups this daemon
  * has, when the arriving LU will be the only one serving in its target here: states are per
- * target, so a target that serves other LUs keeps its own (docs/MIGRATION.md). A tag with no
+ * target, so a target that serves other LUs keeps its own (docs/design/migration.md). A tag with no
  * portal here, or a state SPC-4 does not define, is skipped. */
 static void dst_alua_apply(struct daemon *d, const struct mig_lu_state *s)
 {

@@ -1,4 +1,4 @@
-/* The live-migration channel between two daemons (docs/MIGRATION.md, "Channel"), as two state
+/* The live-migration channel between two daemons (docs/design/migration.md, "Channel"), as two state
  * machines on the daemon's main loop: the destination's (one per accepted connection on the
  * `--migration-listen` address) and the source's (one per `lu_migrate`). Sockets are
  * non-blocking; a peer that goes quiet is cut off by a timer, and STOP_COPY's drain is polled

@@ -1,5 +1,5 @@
 /* Live migration, after the switch-over: where the initiators of a LU that moved away must go
- * (docs/MIGRATION.md, "Handover").
+ * (docs/design/migration.md, "Handover").
  *
  * The source learns the destination's iSCSI portals on the channel (the destination lists them
  * in ACCEPT) or from the operator (`lu migrate ... --portal`), picks one redirect address

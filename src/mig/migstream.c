@@ -1,6 +1,7 @@
-/* The live-migration stream codec (format in migstream.h and docs/MIGRATION.md). Everything is
- * read through a bounds-checked cursor: a length is compared with what is left before a byte of
- * the value is touched, and every string with its destination before it is copied. */
+/* The live-migration stream codec (format in migstream.h and docs/design/migration.md).
+ * Everything is read through a bounds-checked cursor: a length is compared with what is left
+ * before a byte of the value is touched, and every string with its destination before it is
+ * copied. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

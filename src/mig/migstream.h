@@ -1,7 +1,7 @@
 /* The live-migration stream: everything a destination daemon needs to continue serving a LU
  * whose blocks it already reaches (shared backing storage), as a versioned tag-length-value
  * byte stream. The codec is pure (no LU, no I/O): struct mig_lu_state <-> bytes, so it is unit
- * tested and fuzzed on its own. docs/MIGRATION.md describes the format.
+ * tested and fuzzed on its own. docs/design/migration.md describes the format.
  *
  *   header  (16 bytes)  "INVARMIG" | major be16 | minor be16 | reserved be32 (0)
  *   records (repeated)  tag be16 | length be32 | value (length bytes)

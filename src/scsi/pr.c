@@ -1,6 +1,7 @@
 /* PERSISTENT RESERVE IN and OUT (SPC-4 6.15, 6.16): CDB and parameter-list decode, PR IN
  * data encode, iSCSI TransportIDs (SPC-4 7.6.4.6). The state and its rules are scsi/pr_state.c.
- * Both commands have one dispatch row per opcode; the service action is decoded here. */
+ * Both commands have one dispatch row per service action (PRIN_ROW/PROUT_ROW in dispatch.c),
+ * sharing the setup and execute functions here (docs/design/reservations.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

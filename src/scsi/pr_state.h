@@ -164,7 +164,7 @@ void pr_effects_free(struct pr_effects *fx);
 /* Whether a command of class acc from me conflicts with s's reservation. */
 bool pr_state_conflict(const struct pr_state *s, const struct pr_port *me, enum pr_access acc);
 
-/* APTPL file: JSON, see docs/ARCHITECTURE.md "Reservations". */
+/* APTPL file: JSON, see docs/design/reservations.md "The APTPL file". */
 char *pr_state_to_json(const struct pr_state *s);
 /* Returns 0 or -EINVAL with a reason in err. */
 int pr_state_from_json(struct pr_state *s, const char *text, size_t len, char *err,

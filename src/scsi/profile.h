@@ -1,6 +1,6 @@
 /* Behaviour profiles: everything an initiator can observe about an LU that is not its data or
  * its identity. An LU is bound to one profile for life, so it answers the same way across invar
- * versions; new behaviour only ever arrives as a new profile (docs/ARCHITECTURE.md). */
+ * versions; new behaviour only ever arrives as a new profile (docs/design/profiles.md). */
 #ifndef INVAR_SCSI_PROFILE_H
 #define INVAR_SCSI_PROFILE_H
 
@@ -100,7 +100,7 @@ struct scsi_profile {
 	uint32_t atomic_align_bytes;
 	uint32_t atomic_gran_bytes;
 	/* PRE-FETCH (SBC-3 5.11): how much one command may ask the backstore to stage, the
-	 * "cache" whose capacity decides CONDITION MET (docs/ARCHITECTURE.md). */
+	 * "cache" whose capacity decides CONDITION MET (docs/design/sbc.md). */
 	uint32_t prefetch_cache_bytes;
 	/* VPD 0xB1 WABEREQ (byte 7 bits 7-6, SBC-3 6.5.2): what a read after SANITIZE BLOCK
 	 * ERASE returns; 1 = GOOD with data (zeroes). 0: the 2026.2 byte. */

@@ -1,6 +1,6 @@
 /* A SCSI task: one command as it passes fabric -> core -> backstore and back.
  *
- * Life of a task (docs/ARCHITECTURE.md has the full story):
+ * Life of a task (docs/design/scsi-core.md has the full story):
  *   1. the fabric fills the "fabric in" fields and calls scsi_task_setup();
  *   2. setup decodes the CDB and says how much data the command moves (data_out_len for writes,
  *      data_in_len once executed for reads); if it fails the task is already complete with

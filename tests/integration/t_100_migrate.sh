@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live migration between two daemons on one backing file (docs/MIGRATION.md):
+# Live migration between two daemons on one backing file (docs/design/migration.md):
 #  - a destination whose LU at that address differs (block size) refuses with the reason, and
 #    the source never stopped: it still serves reads, writes and PR IN;
 #  - A -> B moves a LU holding two registrations and a reservation: B answers READ KEYS and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live migration handover with an initiator that only knows the source (docs/MIGRATION.md,
+# Live migration handover with an initiator that only knows the source (docs/design/migration.md,
 # "Handover"): a libiscsi client does verified random writes and read-backs on A's LU (a
 # shared file, profile invar-2026.3, two persistent registrations) while the LU moves A -> B
 # and back B -> A. It must see no failed and no mismatched I/O, and follow each move by itself

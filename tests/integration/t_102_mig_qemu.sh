@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# qemu-img convert onto a LU while the LU is live-migrated back and forth (docs/MIGRATION.md,
+# qemu-img convert onto a LU while the LU is live-migrated back and forth (docs/design/migration.md,
 # "Handover"): QEMU's iSCSI driver (libiscsi) is given only A's URL, follows every move by
 # itself, retries BUSY, and the copy ends with exit 0 and the exact data, read back through
 # A's URL (redirected to whoever serves) and straight from the shared file.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Login redirection after a live migration (docs/MIGRATION.md, "Handover"):
+# Login redirection after a live migration (docs/design/migration.md, "Handover"):
 #  - a bad --portal is refused before anything stops (the LU still serves);
 #  - a target of which only one LU moved is not redirected: logins are served, the moved LU
 #    answers BUSY, the others answer as before;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The source's port group states travel with a migrated LU (docs/MIGRATION.md, "Export and
+# The source's port group states travel with a migrated LU (docs/design/migration.md, "Export and
 # import"): applied by tag on a destination where the LU is its target's only serving LU,
 # left alone where the target serves other LUs (states are per target), and a tag the
 # destination has no portal for is skipped.

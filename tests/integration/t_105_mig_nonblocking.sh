@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live migration does not stall the daemons (docs/MIGRATION.md, "Threading"): two LUs move
+# Live migration does not stall the daemons (docs/design/migration.md, "Threading"): two LUs move
 # A -> B at once, each held mid-way by fault injection (invard --mig-hold): first on the source
 # (drained, the LU answering BUSY, B waiting for the final state), then on the destination
 # (final state imported, A waiting for READY). During each hold, on BOTH daemons, a login

@@ -1,5 +1,5 @@
 /* mig_client: verified random I/O against one LU while it is live-migrated, for the handover
- * tests (docs/MIGRATION.md, "Handover").
+ * tests (docs/design/migration.md, "Handover").
  *
  *   mig_client [-i INITIATOR] [-o FIRST_LBA] [-n BLOCKS] [-s STALL_MS] URL STOPFILE
  *

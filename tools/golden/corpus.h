@@ -1,5 +1,5 @@
 /* The golden corpus: a text file, one CDB a line, with the exact answer a behaviour profile
- * gives to it (docs/ARCHITECTURE.md, "Behaviour profiles"). Read and written here; sent by
+ * gives to it (docs/design/profiles.md, "Golden corpora"). Read and written here; sent by
  * golden.c; enumerated by gen.c.
  *
  * File format (UTF-8 text, '#' starts a comment to the end of the line):

@@ -59,13 +59,14 @@ enum file_inline {
  *   it); EAGAIN, or the rest of a short write, goes to io_uring.
  * - FILE_WR_TIMED: the file system refuses RWF_NOWAIT writes (ext4: EOPNOTSUPP), and io_uring
  *   would hand every write to an io-wq thread: about 27 us of CPU for a 4 KiB write that
- *   costs 9-11 us as a plain pwrite (docs/PERFORMANCE.md). So page-aligned writes (no
- *   read-modify-write of a page that may not be cached) are a plain pwrite on the worker,
- *   watched: one that slept (a voluntary context switch: dirty-page throttling, a journal or
- *   lock wait) for longer than FILE_WR_SLOW_NS sends the file's writes back to io_uring for a
- *   back-off that doubles while such writes keep coming soon after one ends (1 s up to 64 s),
- *   so a throttled disk stalls a worker once per back-off, never once per write. Being preempted is not sleeping:
- *   on a busy host it would otherwise look like a slow disk.
+ *   costs 9-11 us as a plain pwrite (docs/design/performance-notes.md). So page-aligned
+ *   writes (no read-modify-write of a page that may not be cached) are a plain pwrite on the
+ *   worker, watched: one that slept (a voluntary context switch: dirty-page throttling, a
+ *   journal or lock wait) for longer than FILE_WR_SLOW_NS sends the file's writes back to
+ *   io_uring for a back-off that doubles while such writes keep coming soon after one ends
+ *   (1 s up to 64 s), so a throttled disk stalls a worker once per back-off, never once per
+ *   write. Being preempted is not sleeping: on a busy host it would otherwise look like a slow
+ *   disk.
  * - FILE_WR_RING: everything on io_uring (a block device, a read-only LU). */
 enum file_wr {
 	FILE_WR_RING,
