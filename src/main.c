@@ -114,6 +114,12 @@ static void usage(FILE *f)
 		"                       (Markdown, as in the README) and exit\n");
 }
 
+/* Whether the command line describes what to serve (portals, the target, LUNs, credentials). */
+static bool cmdline_has_config(const struct opts *o)
+{
+	return o->nlisten || o->nluns || o->target || o->chap || o->mutual_chap || o->nallow;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
@@ -262,8 +268,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		usage(stderr);
 		return 2;
 	}
-	if (o->config && (o->nlisten || o->nluns || o->target || o->chap || o->mutual_chap ||
-			  o->nallow)) {
+	if (o->config && cmdline_has_config(o)) {
 		fprintf(stderr, "invard: use either --config or --listen/--target/--lun: the saved "
 				"config already lists portals, targets and LUNs\n");
 		return 2;
@@ -431,7 +436,7 @@ int main(int argc, char **argv)
 	struct daemon *d = NULL;
 	struct rpc_server *rpc = NULL;
 	struct sig_watch sw = { .ev.fd = -1 };
-	char data_dir[PATH_MAX], err[1024];
+	char data_dir[PATH_MAX], saved[PATH_MAX + 16], err[1024];
 	bool daemon_up = false, fabric_up = false;
 	sigset_t mask;
 	int ret, rc = 1, lock_fd = -1;
@@ -462,11 +467,33 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* What to serve: --config FILE; else the configuration saved in the data directory
+	 * (every change made at run time is saved there); else the command line or the embedded
+	 * default. A saved file and a command-line configuration would disagree: refuse. */
+	if (!o.config) {
+		if (snprintf(saved, sizeof(saved), "%s/%s", data_dir, CTL_CONFIG_FILE) >=
+		    (int)sizeof(saved)) {
+			log_err("data directory %s: path too long", data_dir);
+			goto out;
+		}
+		if (access(saved, F_OK) == 0) {
+			if (cmdline_has_config(&o)) {
+				log_err("%s holds the configuration saved at run time: start invard "
+					"without --listen/--target/--lun/--chap/--mutual-chap/--allow to "
+					"serve it, with --config FILE to serve another, or remove it",
+					saved);
+				goto out;
+			}
+			o.config = saved;
+		}
+	}
 	if (o.config) {
+		/* Only read: a bad file stays as it is for the operator to look at. */
 		if (ctl_config_load_file(o.config, &cfg, err, sizeof(err)) < 0) {
 			log_err("config %s: %s", o.config, err);
 			goto out;
 		}
+		log_info("configuration from %s", o.config);
 	} else if (config_from_cmdline(&o, data_dir, &cfg) < 0) {
 		goto out_cfg;
 	}
@@ -549,6 +576,7 @@ int main(int argc, char **argv)
 			goto out_daemon;
 		}
 	}
+	d->config_changed = ctl_config_autosave;
 	sw.d = d;
 	sw.ev.cb = signal_cb;
 	ret = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

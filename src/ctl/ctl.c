@@ -276,3 +276,28 @@ int ctl_config_apply(struct daemon *d, const struct ctl_config *c, char *err, si
 	}
 	return 0;
 }
+
+int ctl_config_autosave(struct daemon *d)
+{
+	struct ctl_config cfg;
+	char path[PATH_MAX], err[512];
+	int ret;
+
+	if (snprintf(path, sizeof(path), "%s/%s", d->data_dir, CTL_CONFIG_FILE) >=
+	    (int)sizeof(path)) {
+		log_err("config not saved: data directory path too long");
+		return -ENAMETOOLONG;
+	}
+	ret = ctl_config_snapshot(d, &cfg);
+	if (ret < 0) {
+		log_err("config not saved to %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = ctl_config_save_file(&cfg, path, err, sizeof(err));
+	ctl_config_free(&cfg);
+	if (ret < 0)
+		log_err("config not saved: %s", err);
+	else
+		log_debug("configuration saved to %s", path);
+	return ret;
+}

@@ -25,6 +25,13 @@ void ctl_lu_config_resolved(const struct lu *lu, struct lu_config *out);
  * ascending, portals as the fabric lists them). Returns 0 or -ENOMEM. */
 int ctl_config_snapshot(struct daemon *d, struct ctl_config *c);
 
+/* The saved configuration of a daemon with a data directory: DATA_DIR/invar.json, loaded at
+ * start and replaced (crash-safely, mode 0600) after every change, so a restart or a crash
+ * keeps what was acknowledged. docs/CONFIG.md, "Persistence". */
+#define CTL_CONFIG_FILE "invar.json"
+/* Snapshot d and replace DATA_DIR/invar.json. 0 or -errno (logged, naming the file). */
+int ctl_config_autosave(struct daemon *d);
+
 /* Creates every target and LUN of c, then opens its portals. Errors name the config field
  * ("targets[0].luns[1]: ..."). Stops at the first error; returns 0 or -errno. */
 int ctl_config_apply(struct daemon *d, const struct ctl_config *c, char *err, size_t err_len);

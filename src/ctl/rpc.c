@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "ctl/config.h"
+#include "ctl/ctl.h"
 #include "ctl/rpc_internal.h"
 #include "target/daemon.h"
 #include "util/list.h"
@@ -204,6 +205,9 @@ static json_t *rpc_call_response(struct rpc_call *c)
 		c->result = json_object();
 	if (c->m && c->code && c->m->mutates)
 		log_info("rpc: %s failed: %s", c->m->name, c->msg);
+	/* Saved before the answer goes out: what a client saw acknowledged survives a crash. */
+	if (c->m && !c->code && c->m->mutates)
+		ctl_config_autosave(c->d);
 	if (c->notification) {
 		json_decref(c->result);
 		return NULL;

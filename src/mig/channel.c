@@ -588,6 +588,8 @@ static int dst_map(struct daemon *d, const struct mig_lu_state *s, struct lu *lu
 	if (ret < 0)
 		lu_put(lu);
 	target_put(t);
+	if (ret == 0 && d->config_changed)
+		d->config_changed(d);
 	return ret;
 }
 

@@ -53,6 +53,10 @@ struct daemon {
 	/* Live migration (mig/channel.h), set by main; NULL in tests without one. */
 	struct mig_ctx *mig;
 
+	/* The served configuration changed outside the RPC methods (a LU arrived by migration):
+	 * the control plane keeps DATA_DIR/invar.json current. NULL: nothing to do. Main thread. */
+	int (*config_changed)(struct daemon *d);	/* 0 or -errno, logged by it */
+
 	/* Resource limits (target/tunables.h); set before serving, read by the fabric at accept and
 	 * login. */
 	struct invar_limits limits;

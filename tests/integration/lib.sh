@@ -63,9 +63,12 @@ wait_ctl_socket() {
 	return 1
 }
 
-# invar_start [invard args...]: --listen and --data-dir are added unless given.
+# invar_start [invard args...]: --listen and --data-dir are added unless given. It serves its
+# command line: a configuration an earlier run saved in the data directory (invar.json, written
+# on every change at run time) is removed first. t_119 tests restarts on the saved file.
 invar_start() {
 	mkdir -p "$TMP/data"
+	rm -f "$TMP/data/invar.json"
 	# A port can still be taken between free_port and invard's bind (other tests run their own
 	# daemons and clients): try another one then.
 	for attempt in 1 2 3; do
