@@ -100,6 +100,9 @@ struct scsi_task {
 /* Allocate (or grow) task->buf to len bytes, zeroed. Returns 0 or -ENOMEM. Released by
  * scsi_task_release(). */
 int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len);
+/* Data-out actually received: data_out_len, cut to EDTL and to what the fabric stored in buf
+ * (SAM-5 5.4.3: an initiator may send less than the CDB says). */
+uint32_t scsi_task_data_out_received(const struct scsi_task *t);
 /* Free the buffer and drop the LU reference. The struct itself belongs to the fabric. */
 void scsi_task_release(struct scsi_task *t);
 
