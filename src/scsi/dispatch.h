@@ -227,15 +227,6 @@ unsigned xcopy_vpd_page(uint8_t *b);
 struct lu;
 void xcopy_nexus_gone(struct lu *lu, uint64_t nexus_id);
 
-/* sbc.c: shared with sbc3.c (the COMPARE AND WRITE write gate and helpers). */
-struct lu;
-enum sense_reason sbc_errno_reason(int res, bool write);
-uint32_t sbc_data_out_received(const struct scsi_task *t);
-bool sbc_gate_enter(struct scsi_task *t);
-void sbc_gate_leave(struct lu *lu);
-int sbc_gate_io(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
-		uint64_t len, void *buf);
-
 /* sbc3.c (invar-2026.3) */
 void sbc3_orwrite(struct scsi_task *t);
 enum sense_reason sbc3_setup_orwrite(struct scsi_task *t, struct sense_extra *x);

@@ -53,7 +53,7 @@ void scsi_task_release(struct scsi_task *t)
 	/* A lent buffer goes back before the LU reference: the backstore lives as long as it. */
 	if (t->buf_lent) {
 		t->buf_lent = false;
-		t->io.buf_return(&t->io);
+		t->io.bs.buf_return(&t->io.bs);
 	} else {
 		bufcache_put(t->buf, t->buf_cap);
 	}

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backstore/backstore.h"
+#include "scsi/lu_io.h"
 #include "scsi/limits.h"
 
 struct lu;
@@ -75,7 +75,7 @@ struct scsi_task {
 	uint8_t *buf;
 	uint32_t buf_len;
 	uint32_t buf_cap;		/* core private: the allocation's size (bufcache) */
-	bool buf_lent;			/* core private: buf is the backstore's (io.buf_return) */
+	bool buf_lent;			/* core private: buf is the backstore's (io.bs.buf_return) */
 	uint32_t data_in_len;		/* data-in bytes produced (before EDTL truncation) */
 
 	/* Result, valid in done(). */
@@ -85,7 +85,7 @@ struct scsi_task {
 	bool aborted;			/* set by task management: complete without a response */
 
 	/* Core private. */
-	struct bs_io io;
+	struct lu_io io;		/* its backstore I/O (scsi/lu_io.h) */
 	uint64_t lba;
 	uint32_t nblocks;
 	uint32_t core_flags;
