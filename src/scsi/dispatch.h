@@ -150,8 +150,9 @@ const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb);
 struct scsi_profile;
 bool scsi_opcode_has_sa(const struct scsi_profile *p, uint8_t opcode);
 
-/* Completion: status GOOD for SR_OK, else CHECK CONDITION with sense (x may be NULL). Calls
- * t->done(t). */
+/* Completion, the one exit of a command: the status is the reason's (sense.c: GOOD for SR_OK,
+ * BUSY, RESERVATION CONFLICT..., else CHECK CONDITION with sense; x may be NULL). Calls
+ * t->done(t). set_sense_extra sets the same outcome without calling done(). */
 void scsi_task_complete(struct scsi_task *t, enum sense_reason r, const struct sense_extra *x);
 void scsi_task_set_sense_extra(struct scsi_task *t, enum sense_reason r,
 			       const struct sense_extra *x);
