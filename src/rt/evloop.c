@@ -11,12 +11,6 @@
 
 #include "util/log.h"
 
-struct ev_call_item {
-	struct list_node node;
-	void (*fn)(void *arg);
-	void *arg;
-};
-
 struct ev_loop {
 	int epfd;
 	struct ev_fd wake;	/* eventfd: ev_call() and ev_loop_stop() */
@@ -83,8 +77,11 @@ void ev_loop_free(struct ev_loop *loop)
 		return;
 	list_for_each_safe(n, t, &loop->calls)
 	{
+		struct ev_call_item *it = list_entry(n, struct ev_call_item, node);
+
 		list_del(n);
-		free(list_entry(n, struct ev_call_item, node));
+		if (it->heap)
+			free(it);
 	}
 	close(loop->wake.fd);
 	close(loop->epfd);
@@ -157,6 +154,14 @@ void ev_timer_cancel(struct ev_loop *loop, struct ev_timer *t)
 	t->armed = false;
 }
 
+void ev_call_post(struct ev_loop *loop, struct ev_call_item *it)
+{
+	pthread_mutex_lock(&loop->call_lock);
+	list_add_tail(&loop->calls, &it->node);
+	pthread_mutex_unlock(&loop->call_lock);
+	ev_kick(loop);
+}
+
 int ev_call(struct ev_loop *loop, void (*fn)(void *arg), void *arg)
 {
 	struct ev_call_item *it = malloc(sizeof(*it));
@@ -165,10 +170,8 @@ int ev_call(struct ev_loop *loop, void (*fn)(void *arg), void *arg)
 		return -ENOMEM;
 	it->fn = fn;
 	it->arg = arg;
-	pthread_mutex_lock(&loop->call_lock);
-	list_add_tail(&loop->calls, &it->node);
-	pthread_mutex_unlock(&loop->call_lock);
-	ev_kick(loop);
+	it->heap = true;
+	ev_call_post(loop, it);
 	return 0;
 }
 
@@ -190,10 +193,12 @@ static void ev_run_calls(struct ev_loop *loop)
 	list_for_each_safe(n, t, &batch)
 	{
 		struct ev_call_item *it = list_entry(n, struct ev_call_item, node);
+		bool heap = it->heap; /* a caller's item may be gone once fn has run */
 
 		list_del(n);
 		it->fn(it->arg);
-		free(it);
+		if (heap)
+			free(it);
 	}
 }
 

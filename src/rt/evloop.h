@@ -46,6 +46,17 @@ void ev_timer_cancel(struct ev_loop *loop, struct ev_timer *t);
  * resets that span threads, and shutdown. */
 int ev_call(struct ev_loop *loop, void (*fn)(void *arg), void *arg);
 
+/* ev_call() with memory the caller provides, so it cannot fail: for a wake-up that must not be
+ * lost (a task waiting on another thread's work, scsi/lu_io.c). Set fn and arg; the item must
+ * stay valid, and not be posted again, until fn has started. Thread-safe. */
+struct ev_call_item {
+	struct list_node node;
+	void (*fn)(void *arg);
+	void *arg;
+	bool heap;		/* private: ev_call()'s own, freed after fn */
+};
+void ev_call_post(struct ev_loop *loop, struct ev_call_item *it);
+
 /* fn(arg) runs on the loop's thread after every pass (after fd callbacks, calls and timers):
  * used to submit a pass's io_uring SQEs in one syscall. One hook per loop. */
 void ev_loop_set_pass_hook(struct ev_loop *loop, void (*fn)(void *arg), void *arg);

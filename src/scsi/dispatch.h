@@ -150,8 +150,9 @@ const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb);
 struct scsi_profile;
 bool scsi_opcode_has_sa(const struct scsi_profile *p, uint8_t opcode);
 
-/* Completion: status GOOD for SR_OK, else CHECK CONDITION with sense (x may be NULL). Calls
- * t->done(t). */
+/* Completion, the one exit of a command: the status is the reason's (sense.c: GOOD for SR_OK,
+ * BUSY, RESERVATION CONFLICT..., else CHECK CONDITION with sense; x may be NULL). Calls
+ * t->done(t). set_sense_extra sets the same outcome without calling done(). */
 void scsi_task_complete(struct scsi_task *t, enum sense_reason r, const struct sense_extra *x);
 void scsi_task_set_sense_extra(struct scsi_task *t, enum sense_reason r,
 			       const struct sense_extra *x);
@@ -226,15 +227,6 @@ unsigned xcopy_vpd_page(uint8_t *b);
 /* The I_T nexus is gone: forget its copy status records on lu. */
 struct lu;
 void xcopy_nexus_gone(struct lu *lu, uint64_t nexus_id);
-
-/* sbc.c: shared with sbc3.c (the COMPARE AND WRITE write gate and helpers). */
-struct lu;
-enum sense_reason sbc_errno_reason(int res, bool write);
-uint32_t sbc_data_out_received(const struct scsi_task *t);
-bool sbc_gate_enter(struct scsi_task *t);
-void sbc_gate_leave(struct lu *lu);
-int sbc_gate_io(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
-		uint64_t len, void *buf);
 
 /* sbc3.c (invar-2026.3) */
 void sbc3_orwrite(struct scsi_task *t);

@@ -13,6 +13,7 @@
 
 #include "rt/pcount.h"
 #include "scsi/limits.h"
+#include "scsi/lu_io.h"
 #include "util/list.h"
 
 struct backstore;
@@ -148,12 +149,9 @@ struct lu {
 	struct xcopy_lu *xcopy;		/* EXTENDED COPY status records and running-copy count
 					 * (src/scsi/xcopy.c); under lu.lock, made on first use */
 	struct lu_maint maint;
-	/* COMPARE AND WRITE atomicity (src/scsi/sbc.c explains the scheme). caw_mode is sticky:
-	 * once set, every medium write of the LU runs synchronously under write_gate;
-	 * async_writes counts writes still in flight from before. */
-	pthread_mutex_t write_gate;
-	atomic_bool caw_mode;
-	struct pcount async_writes;	/* per-thread slots (rt/pcount.h): every write */
+	/* The write gate (scsi/lu_io.h): the LBA ranges COMPARE AND WRITE, ORWRITE and WRITE
+	 * ATOMIC hold, the writes that wait for them, and the count of writes in flight. */
+	struct lu_io_gate io_gate;
 	struct lu_mig_gate mig;
 };
 

@@ -149,18 +149,17 @@ static int maint_init(struct lu *lu, char *err, size_t err_len)
 	return 0;
 }
 
-/* ---- COMPARE AND WRITE -------------------------------------------------------------------- */
+/* ---- COMPARE AND WRITE: the write gate's range lock (scsi/lu_io.h) ------------------------ */
 
 static int caw_init(struct lu *lu, char *err, size_t err_len)
 {
-	pthread_mutex_init(&lu->write_gate, NULL);
-	atomic_init(&lu->caw_mode, false);
+	lu_io_gate_init(&lu->io_gate);
 	return 0;
 }
 
 static void caw_free(struct lu *lu)
 {
-	pthread_mutex_destroy(&lu->write_gate);
+	lu_io_gate_fini(&lu->io_gate);
 }
 
 /* ---- live migration ----------------------------------------------------------------------- */
@@ -217,7 +216,7 @@ const struct lu_feature lu_features[LU_F_COUNT] = {
 	},
 	[LU_F_CAW] = {
 		.name = "compare-and-write",
-		.sync = "write_gate mutex; caw_mode atomic; async_writes per-thread counters",
+		.sync = "io_gate.lock for the range lists; excl atomic; fast per-thread counters",
 		.init = caw_init,
 		.free = caw_free,
 	},

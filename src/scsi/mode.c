@@ -470,14 +470,10 @@ void mode_select(struct scsi_task *t)
 	struct lu *lu = t->lu;
 	struct sense_extra x = { 0 };
 	uint8_t staged[sizeof(lu->mode.cur)];
-	uint32_t len = t->data_out_len;
+	uint32_t len = scsi_task_data_out_received(t);
 	enum sense_reason r;
 	bool changed = false;
 
-	if (len > t->exp_xfer_len)
-		len = t->exp_xfer_len;
-	if (!t->buf || len > t->buf_len)
-		len = t->buf ? t->buf_len : 0;
 	if (len == 0 && t->data_out_len == 0) {
 		scsi_task_complete(t, SR_OK, NULL);
 		return;

@@ -378,12 +378,8 @@ void pr_execute_out(struct scsi_task *t)
 	uint64_t *ids = NULL;
 	unsigned nids = 0;
 	enum sense_reason r;
-	uint32_t got = t->data_out_len;
+	uint32_t got = scsi_task_data_out_received(t);
 
-	if (got > t->exp_xfer_len)
-		got = t->exp_xfer_len;
-	if (!t->buf || got > t->buf_len)
-		got = t->buf ? t->buf_len : 0;
 	if (!t->nexus) {
 		scsi_task_complete(t, SR_HARDWARE_ERROR, NULL);
 		return;

@@ -170,7 +170,7 @@ static const struct scsi_profile profile_2026_3 = {
 	.alua_transition_secs = 30,
 	.mode_save = true,
 	/* One 4 KiB page is the unit the page cache writes whole; 1 MiB bounds the synchronous
-	 * write under lu->write_gate (src/scsi/sbc3.c). */
+	 * write while the command holds its range (src/scsi/sbc3.c, src/scsi/lu_io.h). */
 	.max_atomic_bytes = 1u << 20,
 	.atomic_align_bytes = 4096,
 	.atomic_gran_bytes = 4096,

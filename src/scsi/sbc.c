@@ -1,7 +1,8 @@
 /* SBC-3 block commands: READ CAPACITY, READ/WRITE/VERIFY/WRITE AND VERIFY of every size,
  * SYNCHRONIZE CACHE, and (profile invar-2026.2) WRITE SAME, UNMAP, GET LBA STATUS and COMPARE
  * AND WRITE. Dispatch has already decoded the LBA and length into t->lba/t->nblocks,
- * checked xxPROTECT, the range and write protection; I/O goes to the backstore as one bs_io. */
+ * checked xxPROTECT, the range and write protection; I/O goes to the backstore through the LU
+ * I/O path (scsi/lu_io.h). */
 #include <errno.h>
 #include <string.h>
 
@@ -21,8 +22,7 @@
 #define CF_VERIFY_ONE (1u << 3) /* BYTCHK 11b: one block of data-out against every block */
 #define CF_FLUSH (1u << 4)
 #define CF_NO_DATA_IN (1u << 5) /* read only to check the medium (VERIFY BYTCHK=0) */
-#define CF_GATED (1u << 6)	/* an asynchronous write counted in lu->async_writes */
-#define CF_UNMAP (1u << 7)	/* one UNMAP descriptor: go on with the next */
+#define CF_UNMAP (1u << 6)	/* one UNMAP descriptor: go on with the next */
 
 /* The largest block size lu_create() accepts. */
 #define SBC_MAX_BLOCK 4096
@@ -81,30 +81,6 @@ enum sense_reason sbc_setup_rw(struct scsi_task *t, struct sense_extra *x)
 	return SR_OK;
 }
 
-enum sense_reason sbc_errno_reason(int res, bool write)
-{
-	switch (res) {
-	case -EIO: return write ? SR_MEDIUM_ERROR_WRITE : SR_MEDIUM_ERROR_READ;
-	case -ENOSPC:
-	case -EDQUOT: return SR_SPACE_ALLOC_FAILED;
-	case -EROFS: return SR_WRITE_PROTECTED;
-	case -ENOMEM: return SR_OUT_OF_RESOURCES;
-	default: return SR_HARDWARE_ERROR;
-	}
-}
-
-/* A backstore that cannot take a command now asks for a retry (the user backstore: no handler
- * attached, its ring full, or it died holding the command): -EBUSY becomes BUSY, -EAGAIN TASK
- * SET FULL, both without sense (SAM-5 5.3.1), which initiators retry. Nothing else returns them. */
-static bool sbc_complete_retryable(struct scsi_task *t, int res)
-{
-	if (res != -EBUSY && res != -EAGAIN)
-		return false;
-	t->data_in_len = 0;
-	scsi_task_complete(t, res == -EBUSY ? SR_BUSY : SR_TASK_SET_FULL, NULL);
-	return true;
-}
-
 /* The first byte where the data-out and the medium differ, or -1. */
 static long verify_compare(const struct scsi_task *t, uint32_t out_len, uint32_t med_len)
 {
@@ -124,32 +100,30 @@ static long verify_compare(const struct scsi_task *t, uint32_t out_len, uint32_t
 
 static void sbc_unmap_next(struct scsi_task *t, int res);
 
-static void sbc_io_done(struct bs_io *io, int res)
+static void sbc_io_done(struct lu_io *lio, int res)
 {
-	struct scsi_task *t = io->priv;
+	struct scsi_task *t = lio->priv;
+	struct bs_io *io = &lio->bs;
 	uint32_t flags = t->core_flags;
 	struct sense_extra x = { 0 };
 
 	t->core_flags = 0;
-	if (flags & CF_GATED)
-		pcount_sub(&t->lu->async_writes, 1);
-	if (res < 0 && sbc_complete_retryable(t, res))
-		return;
 	if (flags & CF_UNMAP) {
 		sbc_unmap_next(t, res);
 		return;
 	}
 	if (res < 0) {
-		log_debug("lu io %s at %llu+%llu failed: %d",
-			  flags & CF_WRITE ? "write" : flags & CF_FLUSH ? "flush" : "read",
-			  (unsigned long long)io->offset, (unsigned long long)io->len, res);
+		if (res != -EBUSY && res != -EAGAIN)
+			log_debug("lu io %s at %llu+%llu failed: %d",
+				  flags & CF_WRITE ? "write" : flags & CF_FLUSH ? "flush" : "read",
+				  (unsigned long long)io->offset, (unsigned long long)io->len, res);
 		t->data_in_len = 0;
 		if (res == -EIO && !(flags & CF_FLUSH)) {
 			/* SPC-4 4.5.3: INFORMATION is the first LBA of the failed range. */
 			x.info_valid = true;
 			x.info = t->lba;
 		}
-		scsi_task_complete(t, sbc_errno_reason(res, flags & (CF_WRITE | CF_FLUSH)), &x);
+		scsi_task_complete(t, lu_io_reason(res, flags & (CF_WRITE | CF_FLUSH)), &x);
 		return;
 	}
 	if (flags & CF_VERIFY) {
@@ -181,103 +155,20 @@ static void sbc_io_done(struct bs_io *io, int res)
 	scsi_task_complete(t, SR_OK, NULL);
 }
 
-static void sbc_prep(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
-		     uint64_t len, void *buf, uint32_t cf)
+/* Every backstore request of these commands goes through the LU I/O path, which gates the
+ * ones that change the medium (lu_io.h: COMPARE AND WRITE's range lock). */
+static void sbc_io(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		   uint64_t len, void *buf, uint32_t cf)
 {
 	t->core_flags = cf;
-	memset(&t->io, 0, sizeof(t->io));
-	t->io.op = op;
-	t->io.flags = flags;
-	t->io.offset = offset;
-	t->io.len = len;
-	t->io.buf = buf;
-	t->io.worker = t->worker;
-	t->io.done = sbc_io_done;
-	t->io.priv = t;
+	lu_io_start(&t->io, t->lu, t->worker, op, flags, offset, len, buf, sbc_io_done, t);
 }
 
+/* At the task's LBA. */
 static void sbc_submit(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t len,
 		       void *buf, uint32_t cf)
 {
-	sbc_prep(t, op, flags, op == BS_OP_FLUSH ? 0 : t->lba * t->lu->block_size, len, buf, cf);
-	backstore_submit(t->lu->bs, &t->io);
-}
-
-/* ---- COMPARE AND WRITE atomicity ---------------------------------------------------------
- * SBC-3 5.2: the read, compare and write of COMPARE AND WRITE are atomic with respect to every
- * other command that writes the LU. Writes are asynchronous on per-worker rings and complete on
- * the worker that submitted them, so a lock held across one would block a loop that may itself
- * have to reap the completion. The scheme, chosen for being simple and obviously correct:
- *  - the first COMPARE AND WRITE sets lu->caw_mode (sticky). From then on every medium write of
- *    the LU (WRITE*, WRITE AND VERIFY, WRITE SAME, UNMAP) is one synchronous backstore call
- *    under lu->write_gate, and COMPARE AND WRITE does read + compare + write synchronously under
- *    the same mutex. The mutex is held for exactly that backstore work, never across a socket
- *    write or a loop pass, and nothing waits for a ring while holding it.
- *  - before that, writes go to the ring as always, counted in lu->async_writes: a writer
- *    increments the count, then reads caw_mode; COMPARE AND WRITE sets caw_mode, then reads the
- *    count (all sequentially consistent). Either the writer sees caw_mode and takes the gate,
- *    or the CAW sees a write in flight and answers BUSY (SAM-5 5.3.1: the initiator retries).
- *    Only the first CAW of an LU can meet such writes.
- * Cost: an LU that uses COMPARE AND WRITE (VMware ATS, cluster file systems) writes
- * synchronously on the worker from then on. An LBA-range lock with queued writes would keep
- * writes asynchronous; that is future work, and would not change what initiators see. */
-
-/* Every command that changes the medium submits through here. */
-static void sbc_submit_write(struct scsi_task *t, enum bs_opcode op, uint32_t flags,
-			     uint64_t offset, uint64_t len, void *buf, uint32_t cf)
-{
-	struct lu *lu = t->lu;
-	int res;
-
-	pcount_add(&lu->async_writes, 1);
-	if (!atomic_load(&lu->caw_mode)) {
-		sbc_prep(t, op, flags, offset, len, buf, cf | CF_GATED);
-		backstore_submit(lu->bs, &t->io);
-		return;
-	}
-	pcount_sub(&lu->async_writes, 1);
-	sbc_prep(t, op, flags, offset, len, buf, cf);
-	pthread_mutex_lock(&lu->write_gate);
-	res = backstore_io_sync(lu->bs, &t->io);
-	pthread_mutex_unlock(&lu->write_gate);
-	/* Completed outside the gate: done() may write to the socket. */
-	t->io.priv = t;
-	sbc_io_done(&t->io, res);
-}
-
-/* For ORWRITE and WRITE ATOMIC (src/scsi/sbc3.c): the same gate as COMPARE AND WRITE. Enter
- * sets caw_mode; with writes from before still in flight the task is answered BUSY and false
- * returned. On true, write_gate is held: do the backstore work with backstore_io_sync() and
- * call sbc_gate_leave(). */
-bool sbc_gate_enter(struct scsi_task *t)
-{
-	struct lu *lu = t->lu;
-
-	atomic_store(&lu->caw_mode, true);
-	if (pcount_sum(&lu->async_writes) != 0) {
-		scsi_task_complete(t, SR_BUSY, NULL);
-		return false;
-	}
-	pthread_mutex_lock(&lu->write_gate);
-	return true;
-}
-
-void sbc_gate_leave(struct lu *lu)
-{
-	pthread_mutex_unlock(&lu->write_gate);
-}
-
-/* One synchronous backstore call (the caller holds write_gate). 0 or -errno. */
-int sbc_gate_io(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
-		uint64_t len, void *buf)
-{
-	memset(&t->io, 0, sizeof(t->io));
-	t->io.op = op;
-	t->io.flags = flags;
-	t->io.offset = offset;
-	t->io.len = len;
-	t->io.buf = buf;
-	return backstore_io_sync(t->lu->bs, &t->io);
+	sbc_io(t, op, flags, op == BS_OP_FLUSH ? 0 : t->lba * t->lu->block_size, len, buf, cf);
 }
 
 void sbc_read(struct scsi_task *t)
@@ -301,27 +192,12 @@ void sbc_read(struct scsi_task *t)
 	sbc_submit(t, BS_OP_READ, 0, len, t->buf, CF_READ);
 }
 
-/* Data-out actually received: the SCSI length, cut to EDTL and to what the fabric stored. */
-uint32_t sbc_data_out_received(const struct scsi_task *t)
-{
-	uint32_t n = t->data_out_len;
-
-	if (n > t->exp_xfer_len)
-		n = t->exp_xfer_len;
-	if (!t->buf)
-		return 0;
-	if (n > t->buf_len)
-		n = t->buf_len;
-	return n;
-}
-
 void sbc_write(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
 	struct cdb_rw rw;
-	uint32_t flags = 0;
 	/* Only whole blocks that arrived are written (EDTL < transfer length: SAM-5 5.4.3). */
-	uint32_t len = sbc_data_out_received(t) / lu->block_size * lu->block_size;
+	uint32_t len = scsi_task_data_out_received(t) / lu->block_size * lu->block_size;
 
 	if (len == 0) {
 		scsi_task_complete(t, SR_OK, NULL);
@@ -330,11 +206,11 @@ void sbc_write(struct scsi_task *t)
 	cdb_decode_rw(t->cdb, &rw);
 	/* FUA, WRITE AND VERIFY (the data must be on the medium to be verified) and a disabled
 	 * write cache all make the write durable before GOOD. */
-	if (rw.fua || !atomic_load_explicit(&lu->mode.wce, memory_order_relaxed) ||
-	    t->cdb[0] == OP_WRITE_VERIFY_10 || t->cdb[0] == OP_WRITE_VERIFY_12 ||
-	    t->cdb[0] == OP_WRITE_VERIFY_16)
-		flags |= BS_IO_FUA;
-	sbc_submit_write(t, BS_OP_WRITE, flags, t->lba * lu->block_size, len, t->buf, CF_WRITE);
+	sbc_io(t, BS_OP_WRITE,
+	       lu_io_write_flags(lu, rw.fua || t->cdb[0] == OP_WRITE_VERIFY_10 ||
+					     t->cdb[0] == OP_WRITE_VERIFY_12 ||
+					     t->cdb[0] == OP_WRITE_VERIFY_16),
+	       t->lba * lu->block_size, len, t->buf, CF_WRITE);
 }
 
 void sbc_verify(struct scsi_task *t)
@@ -363,7 +239,7 @@ void sbc_verify(struct scsi_task *t)
 		sbc_submit(t, BS_OP_READ, 0, med_len, t->buf, CF_READ | CF_NO_DATA_IN);
 		return;
 	}
-	out_len = sbc_data_out_received(t);
+	out_len = scsi_task_data_out_received(t);
 	if (out_len < t->data_out_len) {
 		/* Nothing to compare the medium with. */
 		scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
@@ -481,7 +357,6 @@ void sbc_write_same(struct scsi_task *t)
 	uint32_t bsz = lu->block_size;
 	uint64_t off = t->lba * bsz, len = (uint64_t)t->nblocks * bsz;
 	uint8_t blk[SBC_MAX_BLOCK];
-	uint32_t flags = 0;
 	struct cdb_rw rw;
 	bool zero = true;
 
@@ -493,7 +368,7 @@ void sbc_write_same(struct scsi_task *t)
 	if (!rw.ndob) {
 		/* Exactly one block of data-out: less cannot be replicated, more means the
 		 * initiator and we disagree about the command (SAM-5 5.4.3 overrun). */
-		if (sbc_data_out_received(t) < bsz) {
+		if (scsi_task_data_out_received(t) < bsz) {
 			scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
 			return;
 		}
@@ -506,7 +381,7 @@ void sbc_write_same(struct scsi_task *t)
 	/* SBC-3 4.7.3.4: with UNMAP set the blocks may be deallocated when that reads back as
 	 * the data given, i.e. zero data on an LBPRZ backstore; otherwise they are written. */
 	if (zero && rw.unmap && lu->bs->unmap_zeroes) {
-		sbc_submit_write(t, BS_OP_UNMAP, 0, off, len, NULL, CF_WRITE);
+		sbc_io(t, BS_OP_UNMAP, 0, off, len, NULL, CF_WRITE);
 		return;
 	}
 	if (!rw.ndob)
@@ -520,9 +395,7 @@ void sbc_write_same(struct scsi_task *t)
 	}
 	for (uint64_t o = 0; o < len; o += bsz)
 		memcpy(t->buf + o, blk, bsz);
-	if (!atomic_load_explicit(&lu->mode.wce, memory_order_relaxed))
-		flags |= BS_IO_FUA;
-	sbc_submit_write(t, BS_OP_WRITE, flags, off, len, t->buf, CF_WRITE);
+	sbc_io(t, BS_OP_WRITE, lu_io_write_flags(lu, false), off, len, t->buf, CF_WRITE);
 }
 
 /* ---- UNMAP, SBC-3 5.28 --------------------------------------------------------------------- */
@@ -589,14 +462,14 @@ static void sbc_unmap_next(struct scsi_task *t, int res)
 	uint32_t nb;
 
 	if (res < 0) {
-		scsi_task_complete(t, sbc_errno_reason(res, true), NULL);
+		scsi_task_complete(t, lu_io_reason(res, true), NULL);
 		return;
 	}
 	while (t->nblocks < t->lba) {
 		cdb_unmap_desc(t->buf, t->nblocks++, &lba, &nb);
 		if (!nb)
 			continue;
-		sbc_submit_write(t, BS_OP_UNMAP, 0, lba * lu->block_size,
+		sbc_io(t, BS_OP_UNMAP, 0, lba * lu->block_size,
 				 (uint64_t)nb * lu->block_size, NULL, CF_UNMAP);
 		return;
 	}
@@ -606,7 +479,7 @@ static void sbc_unmap_next(struct scsi_task *t, int res)
 void sbc_unmap(struct scsi_task *t)
 {
 	struct sense_extra x = { 0 };
-	uint32_t got = sbc_data_out_received(t), n;
+	uint32_t got = scsi_task_data_out_received(t), n;
 	enum sense_reason r;
 
 	if (t->data_out_len == 0) {
@@ -665,7 +538,7 @@ void sbc_get_lba_status(struct scsi_task *t)
 		uint8_t *d;
 
 		if (r < 0) {
-			scsi_task_complete(t, sbc_errno_reason(r, false), NULL);
+			scsi_task_complete(t, lu_io_reason(r, false), NULL);
 			return;
 		}
 		/* Blocks a file-system granule only partly covers count as mapped. */
@@ -722,21 +595,62 @@ enum sense_reason sbc_setup_caw(struct scsi_task *t, struct sense_extra *x)
 	return SR_OK;
 }
 
-void sbc_compare_and_write(struct scsi_task *t)
+/* Once the task holds [LBA, LBA + NUMBER OF LOGICAL BLOCKS) (lu_io.h): read, compare and, on
+ * a match, write, each a synchronous backstore call, so no other write of those blocks lands
+ * between the read and the write (SBC-3 5.2). buf: verify data, write data, the medium. */
+static void caw_run(struct lu_io *io)
 {
+	struct scsi_task *t = io->priv;
 	struct lu *lu = t->lu;
 	uint32_t len = t->nblocks * lu->block_size;
+	uint64_t offset = t->lba * lu->block_size;
 	struct sense_extra x = { 0 };
 	enum sense_reason r = SR_OK;
 	struct cdb_rw rw;
 	long off = -1;
 	int res;
 
+	res = lu_io_sync(io, BS_OP_READ, 0, offset, len, t->buf + 2 * len);
+	if (res == 0) {
+		for (uint32_t i = 0; i < len; i++) {
+			if (t->buf[i] != t->buf[2 * len + i]) {
+				off = (long)i;
+				break;
+			}
+		}
+	}
+	if (res == 0 && off < 0) {
+		cdb_decode_rw(t->cdb, &rw);
+		res = lu_io_sync(io, BS_OP_WRITE, lu_io_write_flags(lu, rw.fua), offset, len,
+				 t->buf + len);
+		if (res < 0)
+			r = lu_io_reason(res, true);
+	} else if (res < 0) {
+		r = lu_io_reason(res, false);
+	}
+	lu_io_release(io);
+	if (res < 0) {
+		x.info_valid = res == -EIO;
+		x.info = t->lba;
+	} else if (off >= 0) {
+		/* SBC-3 5.2: MISCOMPARE, INFORMATION = offset of the first differing byte. */
+		r = SR_MISCOMPARE;
+		x.info_valid = true;
+		x.info = (uint64_t)off;
+	}
+	scsi_task_complete(t, r, &x);
+}
+
+void sbc_compare_and_write(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+	uint32_t len = t->nblocks * lu->block_size;
+
 	if (len == 0) {
 		scsi_task_complete(t, SR_OK, NULL);
 		return;
 	}
-	if (sbc_data_out_received(t) < t->data_out_len) {
+	if (scsi_task_data_out_received(t) < t->data_out_len) {
 		scsi_task_complete(t, SR_PARAM_LIST_LENGTH_ERROR, NULL);
 		return;
 	}
@@ -749,44 +663,8 @@ void sbc_compare_and_write(struct scsi_task *t)
 		scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
 		return;
 	}
-	cdb_decode_rw(t->cdb, &rw);
-	/* Writes from before caw_mode still in flight: answered BUSY (see the scheme above). */
-	if (!sbc_gate_enter(t))
-		return;
-	res = sbc_gate_io(t, BS_OP_READ, 0, t->lba * lu->block_size, len, t->buf + 2 * len);
-	if (res == 0) {
-		for (uint32_t i = 0; i < len; i++) {
-			if (t->buf[i] != t->buf[2 * len + i]) {
-				off = (long)i;
-				break;
-			}
-		}
-	}
-	if (res == 0 && off < 0) {
-		memset(&t->io, 0, sizeof(t->io));
-		t->io.op = BS_OP_WRITE;
-		t->io.offset = t->lba * lu->block_size;
-		t->io.len = len;
-		t->io.buf = t->buf + len;
-		if (rw.fua || !atomic_load_explicit(&lu->mode.wce, memory_order_relaxed))
-			t->io.flags = BS_IO_FUA;
-		res = backstore_io_sync(lu->bs, &t->io);
-		if (res < 0)
-			r = sbc_errno_reason(res, true);
-	} else if (res < 0) {
-		r = sbc_errno_reason(res, false);
-	}
-	sbc_gate_leave(lu);
-	if (res < 0) {
-		x.info_valid = res == -EIO;
-		x.info = t->lba;
-	} else if (off >= 0) {
-		/* SBC-3 5.2: MISCOMPARE, INFORMATION = offset of the first differing byte. */
-		r = SR_MISCOMPARE;
-		x.info_valid = true;
-		x.info = (uint64_t)off;
-	}
-	if (res < 0 && sbc_complete_retryable(t, res))
-		return;
-	scsi_task_complete(t, r, &x);
+	/* Writes to the range in flight, or waiting for it, go first; then caw_run (here, or
+	 * later on this worker). */
+	if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len, caw_run, t))
+		caw_run(&t->io);
 }

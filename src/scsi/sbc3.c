@@ -20,12 +20,13 @@ static uint32_t write_flags(const struct scsi_task *t)
 	struct cdb_rw rw;
 
 	cdb_decode_rw(t->cdb, &rw);
-	return rw.fua || !atomic_load_explicit(&t->lu->mode.wce, memory_order_relaxed) ? BS_IO_FUA : 0;
+	return lu_io_write_flags(t->lu, rw.fua);
 }
 
 /* ---- ORWRITE(16), SBC-3 5.10 --------------------------------------------------------------
- * The data-out is ORed into the medium. Read, OR and write happen under the COMPARE AND WRITE
- * write gate (sbc.c), so no other write of the LU lands between the read and the write. */
+ * The data-out is ORed into the medium. Read, OR and write happen while the task holds its
+ * range, like COMPARE AND WRITE (lu_io.h), so no other write of those blocks lands between the
+ * read and the write. */
 
 enum sense_reason sbc3_setup_orwrite(struct scsi_task *t, struct sense_extra *x)
 {
@@ -41,38 +42,28 @@ enum sense_reason sbc3_setup_orwrite(struct scsi_task *t, struct sense_extra *x)
 	return SR_OK;
 }
 
-void sbc3_orwrite(struct scsi_task *t)
+/* The range is held: buf is the data-out, then the medium as read; t->nblocks the blocks that
+ * arrived. */
+static void orwrite_run(struct lu_io *io)
 {
-	struct lu *lu = t->lu;
-	/* Like WRITE: only whole blocks that arrived (EDTL < transfer length, SAM-5 5.4.3). */
-	uint32_t len = sbc_data_out_received(t) / lu->block_size * lu->block_size;
-	uint64_t off = t->lba * lu->block_size;
+	struct scsi_task *t = io->priv;
+	uint32_t len = t->nblocks * t->lu->block_size;
+	uint64_t off = t->lba * t->lu->block_size;
 	struct sense_extra x = { 0 };
 	enum sense_reason r = SR_OK;
 	int res;
 
-	if (len == 0) {
-		scsi_task_complete(t, SR_OK, NULL);
-		return;
-	}
-	/* buf: data-out, then the medium as read. */
-	if (scsi_task_alloc_buf(t, 2 * len) < 0) {
-		scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
-		return;
-	}
-	if (!sbc_gate_enter(t))
-		return;
-	res = sbc_gate_io(t, BS_OP_READ, 0, off, len, t->buf + len);
+	res = lu_io_sync(io, BS_OP_READ, 0, off, len, t->buf + len);
 	if (res == 0) {
 		for (uint32_t i = 0; i < len; i++)
 			t->buf[len + i] |= t->buf[i];
-		res = sbc_gate_io(t, BS_OP_WRITE, write_flags(t), off, len, t->buf + len);
+		res = lu_io_sync(io, BS_OP_WRITE, write_flags(t), off, len, t->buf + len);
 		if (res < 0)
-			r = sbc_errno_reason(res, true);
+			r = lu_io_reason(res, true);
 	} else {
-		r = sbc_errno_reason(res, false);
+		r = lu_io_reason(res, false);
 	}
-	sbc_gate_leave(lu);
+	lu_io_release(io);
 	if (res == -EIO) {
 		x.info_valid = true;
 		x.info = t->lba;
@@ -80,10 +71,30 @@ void sbc3_orwrite(struct scsi_task *t)
 	scsi_task_complete(t, r, &x);
 }
 
+void sbc3_orwrite(struct scsi_task *t)
+{
+	struct lu *lu = t->lu;
+	/* Like WRITE: only whole blocks that arrived (EDTL < transfer length, SAM-5 5.4.3). */
+	uint32_t len = scsi_task_data_out_received(t) / lu->block_size * lu->block_size;
+
+	if (len == 0) {
+		scsi_task_complete(t, SR_OK, NULL);
+		return;
+	}
+	t->nblocks = len / lu->block_size;
+	if (scsi_task_alloc_buf(t, 2 * len) < 0) {
+		scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
+		return;
+	}
+	if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len, orwrite_run, t))
+		orwrite_run(&t->io);
+}
+
 /* ---- WRITE ATOMIC(16), SBC-4 5.48 -----------------------------------------------------------
- * Limits from the profile (VPD 0xB0). The write is one synchronous backstore call under the
- * write gate: no other write of the LU can interleave with it. ATOMIC BOUNDARY is not
- * supported (MAXIMUM ATOMIC BOUNDARY SIZE 0), so a non-zero one is an invalid field. */
+ * Limits from the profile (VPD 0xB0). The write is one synchronous backstore call while the
+ * task holds its range (lu_io.h): no other write of those blocks can interleave with it.
+ * ATOMIC BOUNDARY is not supported (MAXIMUM ATOMIC BOUNDARY SIZE 0), so a non-zero one is an
+ * invalid field. */
 
 #define WA_OFF_BOUNDARY 10
 
@@ -114,34 +125,43 @@ enum sense_reason sbc3_setup_write_atomic(struct scsi_task *t, struct sense_extr
 	return SR_OK;
 }
 
+static void write_atomic_run(struct lu_io *io)
+{
+	struct scsi_task *t = io->priv;
+	struct sense_extra x = { 0 };
+	enum sense_reason r = SR_OK;
+	int res;
+
+	res = lu_io_sync(io, BS_OP_WRITE, write_flags(t), t->lba * t->lu->block_size,
+			 t->data_out_len, t->buf);
+	lu_io_release(io);
+	if (res < 0) {
+		r = lu_io_reason(res, true);
+		x.info_valid = res == -EIO;
+		x.info = t->lba;
+	}
+	scsi_task_complete(t, r, &x);
+}
+
 void sbc3_write_atomic(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
 	uint32_t len = t->data_out_len;
 	struct sense_extra x = { 0 };
-	enum sense_reason r = SR_OK;
-	int res;
 
 	if (len == 0) {
 		scsi_task_complete(t, SR_OK, NULL);
 		return;
 	}
 	/* All or nothing: a write whose data did not all arrive is not done in part. */
-	if (sbc_data_out_received(t) < len) {
+	if (scsi_task_data_out_received(t) < len) {
 		sense_field_pointer(&x, true, 12, 7);
 		scsi_task_complete(t, SR_INVALID_FIELD_IN_CDB, &x);
 		return;
 	}
-	if (!sbc_gate_enter(t))
-		return;
-	res = sbc_gate_io(t, BS_OP_WRITE, write_flags(t), t->lba * lu->block_size, len, t->buf);
-	sbc_gate_leave(lu);
-	if (res < 0) {
-		r = sbc_errno_reason(res, true);
-		x.info_valid = res == -EIO;
-		x.info = t->lba;
-	}
-	scsi_task_complete(t, r, &x);
+	if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len, write_atomic_run,
+			  t))
+		write_atomic_run(&t->io);
 }
 
 /* ---- PRE-FETCH(10/16), SBC-3 5.11 and 5.12 ---------------------------------------------------
@@ -156,7 +176,7 @@ void sbc3_write_atomic(struct scsi_task *t)
 
 #define PF_FITS (1u << 0) /* t->core_flags while the BS_OP_PREFETCH is in flight */
 
-static void prefetch_done(struct bs_io *io, int res)
+static void prefetch_done(struct lu_io *io, int res)
 {
 	struct scsi_task *t = io->priv;
 	bool fits = t->core_flags & PF_FITS;
@@ -165,7 +185,7 @@ static void prefetch_done(struct bs_io *io, int res)
 	if (res == -EOPNOTSUPP) {
 		fits = true; /* the backstore holds its data in memory */
 	} else if (res < 0) {
-		scsi_task_complete(t, sbc_errno_reason(res, false), NULL);
+		scsi_task_complete(t, lu_io_reason(res, false), NULL);
 		return;
 	}
 	/* SBC-3 5.11: CONDITION MET when the whole range fits the cache. */
@@ -181,14 +201,8 @@ void sbc3_prefetch(struct scsi_task *t)
 	uint64_t len = blocks * lu->block_size;
 
 	t->core_flags = len <= window ? PF_FITS : 0;
-	memset(&t->io, 0, sizeof(t->io));
-	t->io.op = BS_OP_PREFETCH;
-	t->io.offset = t->lba * lu->block_size;
-	t->io.len = len <= window ? len : window;
-	t->io.worker = t->worker;
-	t->io.done = prefetch_done;
-	t->io.priv = t;
-	backstore_submit(lu->bs, &t->io);
+	lu_io_start(&t->io, lu, t->worker, BS_OP_PREFETCH, 0, t->lba * lu->block_size,
+		    len <= window ? len : window, NULL, prefetch_done, t);
 }
 
 /* ---- READ DEFECT DATA(10/12), SBC-3 5.17 and 5.18 ---------------------------------------------

@@ -75,7 +75,7 @@ struct maint_op {
 	uint32_t pattern_len;
 	uint8_t *chunk;			/* pattern-filled (OVERWRITE) or zero (erase fallback) */
 	uint32_t chunk_len;
-	struct bs_io io;
+	struct lu_io io;
 	struct ev_timer timer;
 	uint64_t start_ms;		/* when the operation started (pacing) */
 	uint64_t written;		/* bytes of pattern or zeroes written so far (pacing) */
@@ -162,6 +162,16 @@ static void maint_answer(struct maint_op *op, enum sense_reason r)
 	scsi_task_complete(t, r, NULL);
 }
 
+/* The waiting command's answer. A failed operation has changed the medium and left the LU in
+ * failure mode, so even a backstore's request for a retry (EBUSY, EAGAIN) is reported as the
+ * failure it ended in, never as BUSY or TASK SET FULL, which would say nothing was done. */
+static enum sense_reason maint_reason(int res)
+{
+	if (res == -EBUSY || res == -EAGAIN)
+		return SR_HARDWARE_ERROR;
+	return res < 0 ? lu_io_reason(res, true) : SR_OK;
+}
+
 static void maint_finish(struct maint_op *op)
 {
 	struct lu *lu = op->lu;
@@ -178,7 +188,7 @@ static void maint_finish(struct maint_op *op)
 	else
 		log_info("lu %s: %s done", lu->cfg.serial,
 			 op->running == SBC_MAINT_SANITIZE ? "SANITIZE" : "FORMAT UNIT");
-	maint_answer(op, op->res < 0 ? sbc_errno_reason(op->res, true) : SR_OK);
+	maint_answer(op, maint_reason(op->res));
 	free(op->chunk);
 	lu_put(lu);
 	free(op);
@@ -198,9 +208,10 @@ static uint64_t maint_pace_ms(const struct maint_op *op)
 	return due > now ? due - now : 0;
 }
 
-static void maint_io_done(struct bs_io *io, int res)
+static void maint_io_done(struct lu_io *lio, int res)
 {
-	struct maint_op *op = io->priv;
+	struct maint_op *op = lio->priv;
+	const struct bs_io *io = &lio->bs;
 
 	if (res < 0 && !op->res)
 		op->res = res;
@@ -244,30 +255,26 @@ static void maint_step(struct maint_op *op)
 		maint_finish(op);
 		return;
 	}
-	memset(&op->io, 0, sizeof(op->io));
-	op->io.worker = op->worker;
-	op->io.done = maint_io_done;
-	op->io.priv = op;
 	if (op->pass >= op->passes || (op->pass + 1 == op->passes && op->off >= op->size)) {
 		/* Every block done: make it durable before reporting success. */
 		op->flushed = true;
-		op->io.op = BS_OP_FLUSH;
-		backstore_submit(op->lu->bs, &op->io);
+		lu_io_start(&op->io, op->lu, op->worker, BS_OP_FLUSH, 0, 0, 0, NULL, maint_io_done,
+			    op);
 		return;
 	}
 	left = op->size - op->off;
-	op->io.offset = op->off;
 	if (op->kind == MK_OVERWRITE || op->erase_op == BS_OP_WRITE) {
 		if (op->kind == MK_OVERWRITE && op->off == 0)
 			maint_fill_chunk(op);
-		op->io.op = BS_OP_WRITE;
-		op->io.buf = op->chunk;
-		op->io.len = left < op->chunk_len ? left : op->chunk_len;
+		/* No FUA: the flush at the end makes the whole operation durable. */
+		lu_io_start(&op->io, op->lu, op->worker, BS_OP_WRITE, 0, op->off,
+			    left < op->chunk_len ? left : op->chunk_len, op->chunk, maint_io_done,
+			    op);
 	} else {
-		op->io.op = op->erase_op;
-		op->io.len = left < MAINT_UNMAP_CHUNK ? left : MAINT_UNMAP_CHUNK;
+		lu_io_start(&op->io, op->lu, op->worker, op->erase_op, 0, op->off,
+			    left < MAINT_UNMAP_CHUNK ? left : MAINT_UNMAP_CHUNK, NULL,
+			    maint_io_done, op);
 	}
-	backstore_submit(op->lu->bs, &op->io);
 }
 
 /* Claim the LU (lu->maint.state from none or a failure to running) and start. The task is answered
@@ -377,7 +384,7 @@ static enum sense_reason sanitize_overwrite_params(const struct scsi_task *t, st
 						   struct sense_extra *x)
 {
 	const uint8_t *p = t->buf;
-	uint32_t got = sbc_data_out_received(t), plen;
+	uint32_t got = scsi_task_data_out_received(t), plen;
 
 	if (got < t->data_out_len)
 		return SR_PARAM_LIST_LENGTH_ERROR;
@@ -545,7 +552,7 @@ void sbc_maint_format(struct scsi_task *t)
 	bool immed = false;
 
 	if (t->cdb[1] & FU_FMTDATA) {
-		uint32_t got = sbc_data_out_received(t);
+		uint32_t got = scsi_task_data_out_received(t);
 
 		r = sbc_maint_format_params(t->buf, got, t->cdb[1] & FU_LONGLIST, &immed, &x);
 		if (r != SR_OK) {

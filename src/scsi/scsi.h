@@ -24,7 +24,9 @@ int scsi_task_setup(struct scsi_task *t);
  * before returning. */
 void scsi_task_execute(struct scsi_task *t);
 
-/* Build CHECK CONDITION sense for a reason on a task (uses the LU's D_SENSE setting). */
+/* Set a task's outcome from a reason: its status, and for CHECK CONDITION its sense (in the
+ * LU's D_SENSE format). For outcomes the fabric decides (write-buffer budget, data-out
+ * faults); done() is not called. */
 enum sense_reason;
 void scsi_task_set_sense(struct scsi_task *t, enum sense_reason r);
 

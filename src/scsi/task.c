@@ -37,12 +37,23 @@ int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len)
 	return 0;
 }
 
+uint32_t scsi_task_data_out_received(const struct scsi_task *t)
+{
+	uint32_t n = t->data_out_len;
+
+	if (n > t->exp_xfer_len)
+		n = t->exp_xfer_len;
+	if (!t->buf)
+		return 0;
+	return n < t->buf_len ? n : t->buf_len;
+}
+
 void scsi_task_release(struct scsi_task *t)
 {
 	/* A lent buffer goes back before the LU reference: the backstore lives as long as it. */
 	if (t->buf_lent) {
 		t->buf_lent = false;
-		t->io.buf_return(&t->io);
+		t->io.bs.buf_return(&t->io.bs);
 	} else {
 		bufcache_put(t->buf, t->buf_cap);
 	}

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backstore/backstore.h"
+#include "scsi/lu_io.h"
 #include "scsi/limits.h"
 
 struct lu;
@@ -75,7 +75,7 @@ struct scsi_task {
 	uint8_t *buf;
 	uint32_t buf_len;
 	uint32_t buf_cap;		/* core private: the allocation's size (bufcache) */
-	bool buf_lent;			/* core private: buf is the backstore's (io.buf_return) */
+	bool buf_lent;			/* core private: buf is the backstore's (io.bs.buf_return) */
 	uint32_t data_in_len;		/* data-in bytes produced (before EDTL truncation) */
 
 	/* Result, valid in done(). */
@@ -85,7 +85,7 @@ struct scsi_task {
 	bool aborted;			/* set by task management: complete without a response */
 
 	/* Core private. */
-	struct bs_io io;
+	struct lu_io io;		/* its backstore I/O (scsi/lu_io.h) */
 	uint64_t lba;
 	uint32_t nblocks;
 	uint32_t core_flags;
@@ -100,6 +100,9 @@ struct scsi_task {
 /* Allocate (or grow) task->buf to len bytes, zeroed. Returns 0 or -ENOMEM. Released by
  * scsi_task_release(). */
 int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len);
+/* Data-out actually received: data_out_len, cut to EDTL and to what the fabric stored in buf
+ * (SAM-5 5.4.3: an initiator may send less than the CDB says). */
+uint32_t scsi_task_data_out_received(const struct scsi_task *t);
 /* Free the buffer and drop the LU reference. The struct itself belongs to the fabric. */
 void scsi_task_release(struct scsi_task *t);
 

@@ -395,8 +395,7 @@ struct xcopy_job {
 	uint32_t chunk_blocks;
 	uint64_t bytes_done;
 	uint8_t *buf;
-	struct bs_io io;
-	struct lu *gated;		/* dst whose async_writes counts our write in flight */
+	struct lu_io io;
 	enum phase phase;
 	int res;
 	bool running, again, finished;
@@ -551,54 +550,24 @@ static void job_finish(struct xcopy_job *j, enum sense_reason r, const struct se
 
 static void job_run(struct xcopy_job *j);
 
-static void job_io_done(struct bs_io *io, int res)
+static void job_io_done(struct lu_io *io, int res)
 {
 	struct xcopy_job *j = io->priv;
 
-	if (j->gated) {
-		pcount_sub(&j->gated->async_writes, 1);
-		j->gated = NULL;
-	}
 	j->res = res;
 	j->phase = j->phase == PH_READING ? PH_READ_DONE : PH_WRITE_DONE;
 	job_run(j);
 }
 
-static void job_prep(struct xcopy_job *j, enum bs_opcode op, uint32_t flags, uint64_t offset,
-		     uint64_t len)
+/* One chunk read from src or written to dst, through the LU I/O path like any command's: a
+ * write passes dst's write gate (COMPARE AND WRITE ranges, lu_io.h), with FUA when dst's
+ * write cache is off. */
+static void job_io(struct xcopy_job *j, struct lu *lu, enum bs_opcode op, uint64_t offset,
+		   uint64_t len)
 {
-	memset(&j->io, 0, sizeof(j->io));
-	j->io.op = op;
-	j->io.flags = flags;
-	j->io.offset = offset;
-	j->io.len = len;
-	j->io.buf = j->buf;
-	j->io.worker = j->t->worker;
-	j->io.done = job_io_done;
-	j->io.priv = j;
-}
-
-/* Writes follow sbc.c's COMPARE AND WRITE scheme: counted in async_writes, or synchronous
- * under write_gate once the LU is in caw_mode. */
-static void job_submit_write(struct xcopy_job *j, struct lu *dst, uint64_t offset, uint64_t len)
-{
-	uint32_t flags = atomic_load_explicit(&dst->mode.wce, memory_order_relaxed) ? 0 : BS_IO_FUA;
-	int res;
-
-	pcount_add(&dst->async_writes, 1);
-	if (!atomic_load(&dst->caw_mode)) {
-		job_prep(j, BS_OP_WRITE, flags, offset, len);
-		j->gated = dst;
-		backstore_submit(dst->bs, &j->io);
-		return;
-	}
-	pcount_sub(&dst->async_writes, 1);
-	job_prep(j, BS_OP_WRITE, flags, offset, len);
-	pthread_mutex_lock(&dst->write_gate);
-	res = backstore_io_sync(dst->bs, &j->io);
-	pthread_mutex_unlock(&dst->write_gate);
-	j->io.priv = j;
-	job_io_done(&j->io, res);
+	lu_io_start(&j->io, lu, j->t->worker, op,
+		    op == BS_OP_WRITE ? lu_io_write_flags(lu, false) : 0, offset, len, j->buf,
+		    job_io_done, j);
 }
 
 static void job_fail_io(struct xcopy_job *j, bool write)
@@ -641,8 +610,8 @@ static void job_step(struct xcopy_job *j)
 		s = &j->p.seg[j->cur];
 		bs = j->dst[j->cur]->block_size;
 		j->phase = PH_WRITING;
-		job_submit_write(j, j->dst[j->cur], (s->dst_lba + j->seg_done) * bs,
-				 (uint64_t)j->chunk_blocks * bs);
+		job_io(j, j->dst[j->cur], BS_OP_WRITE, (s->dst_lba + j->seg_done) * bs,
+		       (uint64_t)j->chunk_blocks * bs);
 		return;
 	case PH_WRITE_DONE:
 		if (j->res < 0) {
@@ -678,8 +647,8 @@ static void job_step(struct xcopy_job *j)
 	if (j->chunk_blocks > s->nblocks - j->seg_done)
 		j->chunk_blocks = (uint32_t)(s->nblocks - j->seg_done);
 	j->phase = PH_READING;
-	job_prep(j, BS_OP_READ, 0, (s->src_lba + j->seg_done) * bs, (uint64_t)j->chunk_blocks * bs);
-	backstore_submit(j->src[j->cur]->bs, &j->io);
+	job_io(j, j->src[j->cur], BS_OP_READ, (s->src_lba + j->seg_done) * bs,
+	       (uint64_t)j->chunk_blocks * bs);
 }
 
 static void job_resume(void *arg)
@@ -714,17 +683,6 @@ static void job_run(struct xcopy_job *j)
 		job_free(j);
 }
 
-static uint32_t data_out_received(const struct scsi_task *t)
-{
-	uint32_t n = t->data_out_len;
-
-	if (n > t->exp_xfer_len)
-		n = t->exp_xfer_len;
-	if (!t->buf)
-		return 0;
-	return n > t->buf_len ? t->buf_len : n;
-}
-
 void xcopy_extended_copy(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
@@ -733,7 +691,7 @@ void xcopy_extended_copy(struct scsi_task *t)
 	struct xcopy_lu *xl;
 	enum sense_reason r;
 	bool conflict = false;
-	uint32_t len = data_out_received(t);
+	uint32_t len = scsi_task_data_out_received(t);
 
 	if (t->data_out_len == 0) {
 		/* SPC-4 6.4.1: a zero PARAMETER LIST LENGTH is not an error; nothing to copy. */

@@ -739,9 +739,12 @@ static void test_compare_and_write(void **state)
 	cdb[13] = 2;
 	assert_int_equal(run_out(cdb, d, sizeof(d)), SCSI_STATUS_CHECK_CONDITION);
 	assert_sense(SK_ILLEGAL_REQUEST, 0x21, 0x00);
-	/* From now on the LU is in COMPARE AND WRITE mode: writes go through the gate. */
-	assert_true(atomic_load(&lu->caw_mode));
+	/* Nothing stays behind: no range held or waiting, no write counted, writes on the fast
+	 * path again (no sticky COMPARE AND WRITE mode). */
+	assert_int_equal(atomic_load(&lu->io_gate.excl), 0);
+	assert_true(list_empty(&lu->io_gate.held) && list_empty(&lu->io_gate.waiting));
 	write_blocks(310, 1, 0x11);
+	assert_int_equal(pcount_sum(&lu->io_gate.fast), 0);
 	expect_blocks(310, 1, 0x11);
 }
 
