@@ -2,9 +2,10 @@
 # Live migration does not stall the daemons (docs/MIGRATION.md, "Threading"): two LUs move
 # A -> B at once, each held mid-way by fault injection (invard --mig-hold): first on the source
 # (drained, the LU answering BUSY, B waiting for the final state), then on the destination
-# (final state imported, A waiting for READY). During each hold, on BOTH daemons, a login
-# (iscsi-ls discovery, iscsi-inq on a LU that does not move; LUN 0 answers BUSY while drained) and RPCs (invarctl version, target list)
-# are answered within 100 ms each, and a second migration of a held LU is refused at once.
+# (final state imported, A waiting for READY). During each hold, on BOTH daemons, logins
+# (iscsi-ls discovery; iscsi-inq on a LU that does not move, as LUN 0 answers BUSY while
+# drained) and RPCs (invarctl version, target list) are answered within 100 ms each, and a
+# second migration of a held LU is refused at once.
 # Then the holds end, both migrations complete, and B reads the data A wrote. Last, a
 # migration B -> C held at C is cut off by C dying: B answers meanwhile, then serves on, and a
 # request sent behind lu_migrate on the same connection is answered after it.
