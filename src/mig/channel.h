@@ -59,7 +59,8 @@ struct mig_compat_ops {
 };
 
 /* Test-only fault injection (`invard --mig-hold STAGE=MS`): the channel waits MS milliseconds,
- * on its timer, at that stage, holding the migration mid-way. */
+ * on its timer, at that stage, holding the migration mid-way. The peer waits meanwhile: past
+ * MIG_CHANNEL_TIMEOUT_MS it gives up, which tests the timeout instead. */
 enum mig_hold_stage {
 	MIG_HOLD_DST_OFFER,	/* destination: OFFER received, before the check and ACCEPT */
 	MIG_HOLD_SRC_ACCEPTED,	/* source: ACCEPT received, before STOP_COPY (still serving) */

@@ -2,15 +2,18 @@
 # Live migration does not stall the daemons (docs/design/migration.md, "Threading"): two LUs move
 # A -> B at once, each held mid-way by fault injection (invard --mig-hold): first on the source
 # (drained, the LU answering BUSY, B waiting for the final state), then on the destination
-# (final state imported, A waiting for READY). During each hold, on BOTH daemons, a login
-# (iscsi-ls discovery, iscsi-inq on a LU that does not move; LUN 0 answers BUSY while drained) and RPCs (invarctl version, target list)
-# are answered within 100 ms each, and a second migration of a held LU is refused at once.
+# (final state imported, A waiting for READY). During each hold, on BOTH daemons, logins
+# (iscsi-ls discovery; iscsi-inq on a LU that does not move, as LUN 0 answers BUSY while
+# drained) and RPCs (invarctl version, target list) are answered within 100 ms each, and a
+# second migration of a held LU is refused at once.
 # Then the holds end, both migrations complete, and B reads the data A wrote. Last, a
-# migration B -> C held at C is cut off by C dying: B answers meanwhile, then serves on.
+# migration B -> C held at C is cut off by C dying: B answers meanwhile, then serves on, and a
+# request sent behind lu_migrate on the same connection is answered after it.
 . "$(dirname "$0")/lib.sh"
 [ -x "$ISCSI_CMD" ] || fail "$ISCSI_CMD not built (make integration builds tests/tools)"
 need iscsi-ls
 need iscsi-inq
+need socat
 HOLD_MS=3000
 LIMIT_MS=100
 trap 'peer_stop_all; invar_stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
@@ -101,16 +104,23 @@ done
 # Aborted mid-way: C holds the offer and dies; B answers at once meanwhile and serves on.
 peer_start C --target iqn.2026-11.org.invar:other --lun ram:1M --mig-hold "dst-offer=$HOLD_MS"
 CPID=${PEER_PIDS[1]}
-"${BCTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$C_MIG" >"$TMP/migc.out" 2>&1 &
+# Raw, with a second request behind it on the same connection: answered after it, in order.
+printf '%s\n%s\n' \
+	"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"lu_migrate\",\"params\":{\"iqn\":\"$TEST_IQN\",\"lun\":0,\"to\":\"127.0.0.1:$C_MIG\"}}" \
+	'{"jsonrpc":"2.0","id":2,"method":"rpc_version"}' |
+	socat -t 20 - "UNIX-CONNECT:$TMP/B/invar.sock" >"$TMP/migc.out" 2>&1 &
 MPID=$!
 wait_log "$TMP/C.log" "holding at dst-offer" 1
 echo "held on the destination before ACCEPT (B waiting):"
 probe "B invarctl target list" "${BCTL[@]}" target list
 probe "B iscsi-inq" iscsi-inq "$UB/iqn.2026-11.org.invar:other/0"
 { kill -KILL "$CPID" && wait "$CPID"; } 2>/dev/null
-wait "$MPID" && fail "migration to a dead destination succeeded: $(cat "$TMP/migc.out")"
-grep -q "refused, still served here" "$TMP/migc.out" || fail "B -> C: $(cat "$TMP/migc.out")"
-tail -n 1 "$TMP/migc.out"
+wait "$MPID"
+sed -n 1p "$TMP/migc.out" | grep -q '"id":1,"error".*refused, still served here' ||
+	fail "B -> C: $(cat "$TMP/migc.out")"
+sed -n 2p "$TMP/migc.out" | grep -q '"id":2,"result"' ||
+	fail "the request behind lu_migrate: $(cat "$TMP/migc.out")"
+cut -c 1-200 "$TMP/migc.out"
 got=$("$ISCSI_CMD" -n 4096 "$UB/$TEST_IQN/0" 28000000000800000800 | sed -n 's/^data *//p')
 [ "$got" = "$(xxd -p "$TMP/p0" | tr -d "\n")" ] || fail "B lost LUN 0 after the abort"
 peer_stop_all

@@ -1,6 +1,6 @@
 /* Unit tests for the JSON-RPC server: request decoding and error codes, every method against a
  * daemon context without workers (a fake fabric records portals and sessions), and the Unix
- * socket itself (line framing, oversized requests, several clients). */
+ * socket itself (line framing, oversized requests, several clients, an answer given later). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,12 +14,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "ctl/config.h"
 #include "ctl/ctl.h"
+#include "ctl/migrate.h"
 #include "ctl/rpc.h"
+#include "mig/channel.h"
+#include "scsi/migsm.h"
 #include "target/daemon.h"
 #include "target/target.h"
 #include "util/log.h"
@@ -557,6 +561,79 @@ static void test_socket(void **state)
 	assert_int_equal(stat(d->socket_path, &st), -1);
 }
 
+/* lu_migrate answers when the migration ends without holding up the loop: another client is
+ * served meanwhile, a second migration of the LU is refused at once, and a request behind it
+ * on the same connection is answered after it, in order. The destination is a socket that
+ * accepts and never answers; closing it ends the migration (refused, the LU serves again). */
+static void test_async_migrate(void **state)
+{
+	struct daemon *d = *state;
+	const char *iqn = "iqn.2026-11.org.invar:m1";
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	struct rpc_server *srv;
+	struct target *t;
+	char req[1024], buf[64], *line;
+	pthread_t th;
+	int lfd, peer, a, b;
+
+	json_decref(call(d, "target_create", "{\"iqn\":\"%s\"}", iqn));
+	json_decref(call(d, "lun_add", "{\"iqn\":\"%s\",\"backstore\":\"ram\",\"size\":1048576}",
+			 iqn));
+	assert_int_equal(mig_ctx_new(d, &ctl_mig_compat_ops, &d->mig), 0);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	assert_int_equal(rpc_server_start(d, d->socket_path, &srv), 0);
+	pthread_create(&th, NULL, loop_thread, d->main_loop);
+
+	a = sock_connect(d->socket_path);
+	snprintf(req, sizeof(req),
+		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"lu_migrate\",\"params\":{\"iqn\":\"%s\","
+		 "\"lun\":0,\"to\":\"127.0.0.1:%u\"}}\n"
+		 "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"rpc_version\"}\n",
+		 iqn, (unsigned)ntohs(sa.sin_port));
+	assert_int_equal(write(a, req, strlen(req)), (ssize_t)strlen(req));
+	peer = accept(lfd, NULL, NULL);
+	assert_true(peer >= 0);
+	assert_true(read(peer, buf, sizeof(buf)) >= 5);	/* the OFFER: the source now waits */
+
+	b = sock_connect(d->socket_path);
+	snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"rpc_version\"}\n");
+	assert_int_equal(write(b, req, strlen(req)), (ssize_t)strlen(req));
+	line = read_line(b);
+	assert_non_null(strstr(line, "\"id\":3,\"result\""));
+	snprintf(req, sizeof(req),
+		 "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"lu_migrate\",\"params\":{\"iqn\":\"%s\","
+		 "\"lun\":0,\"to\":\"127.0.0.1:1\"}}\n",
+		 iqn);
+	assert_int_equal(write(b, req, strlen(req)), (ssize_t)strlen(req));
+	line = read_line(b);
+	assert_non_null(strstr(line, "\"id\":4,\"error\""));
+	assert_non_null(strstr(line, "not running"));
+
+	close(peer);
+	line = read_line(a);
+	assert_non_null(strstr(line, "\"id\":1,\"error\":{\"code\":-125"));
+	assert_non_null(strstr(line, "still served here"));
+	line = read_line(a);
+	assert_non_null(strstr(line, "\"id\":2,\"result\""));
+	close(a);
+	close(b);
+	close(lfd);
+
+	ev_loop_stop(d->main_loop);
+	pthread_join(th, NULL);
+	mig_ctx_free(d->mig);
+	d->mig = NULL;
+	rpc_server_stop(srv);
+	t = target_find_get(d, iqn);
+	assert_non_null(t);
+	assert_int_equal(lu_mig_state(t->lus[0]), MIG_RUNNING);
+	target_put(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +643,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_portal_groups_alua, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_migrate, setup, teardown),
 	};
 	int ret;
 
