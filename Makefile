@@ -8,6 +8,9 @@
 #   make abi-check  handler ABI: ring layout and libinvar-handler against tests/abi baselines
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
+#   make man        build/man/invard.8 and invarctl.8 from docs/man/*.scd (scdoc)
+#   make install    programs, libinvar-handler, headers, man pages, unit, completion into
+#                   $(DESTDIR)$(PREFIX) (debian/rules uses it; see "Installing" below)
 
 CC      ?= cc
 BUILD   ?= build
@@ -16,14 +19,14 @@ BUILD   := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-PKGS    := liburing jansson libcrypto
+PKGS    := liburing jansson libcrypto libsystemd
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
            -D_GNU_SOURCE -pthread -Iinclude -Isrc $(SANFLAGS) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS += -pthread $(SANFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -ljansson -lcrypto) -lisal
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -ljansson -lcrypto -lsystemd) -lisal
 
 # Library of everything but the program entry points, shared by programs and unit tests.
 LIB_SRCS  := $(shell find src -name '*.c' ! -name 'main.c' | sort)
@@ -42,7 +45,8 @@ RAWINI_OBJ := $(BUILD)/tests/tools/rawini.o
 TOOL_SRCS := $(filter-out tests/tools/rawini.c,$(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all golden run check unit integration layer-check deps-build deps-test clean format
+.PHONY: all golden run check unit integration layer-check deps-build deps-test clean format \
+        programs man install
 
 all: $(BUILD)/invard $(BUILD)/invarctl handlers handler-tests
 
@@ -63,7 +67,7 @@ $(BUILD)/invar-golden: $(GOLDEN_OBJS) $(BUILD)/libinvar.a
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libinvar.a
 	@mkdir -p $(@D)
@@ -117,6 +121,43 @@ check: deps-test
 	$(MAKE) SAN=1 all unit
 	$(MAKE) SAN=1 integration
 	$(MAKE) fuzz-smoke
+
+# ---- Installing (what the Debian package ships; debian/rules sets the directories) ----
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+SBINDIR       ?= $(PREFIX)/sbin
+LIBDIR        ?= $(PREFIX)/lib
+INCLUDEDIR    ?= $(PREFIX)/include
+MANDIR        ?= $(PREFIX)/share/man
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL       ?= install
+MAN_PAGES     := $(BUILD)/man/invard.8 $(BUILD)/man/invarctl.8
+PUBLIC_HEADERS := include/invar/handler.h include/invar/handler-ring.h include/invar/version.h
+
+programs: $(BUILD)/invard $(BUILD)/invarctl $(HANDLER_LIB)
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%.8: docs/man/%.8.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@
+
+# The unit names /usr/sbin/invard; another SBINDIR is written into the installed copy.
+install: programs man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/invar $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 0755 $(BUILD)/invard $(DESTDIR)$(SBINDIR)/invard
+	$(INSTALL) -m 0755 $(BUILD)/invarctl $(DESTDIR)$(BINDIR)/invarctl
+	$(INSTALL) -m 0644 $(HANDLER_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libinvar-handler.so.$(HANDLER_SOMAJOR) $(DESTDIR)$(LIBDIR)/libinvar-handler.so
+	$(INSTALL) -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/invar/
+	$(INSTALL) -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 dist/bash-completion/invarctl $(DESTDIR)$(BASHCOMPDIR)/invarctl
+	sed 's|/usr/sbin/invard|$(SBINDIR)/invard|' dist/systemd/invard.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/invard.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/invard.service
 
 format:
 	clang-format -i $$(find src tools include tests -name '*.[ch]')

@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
+#include <systemd/sd-daemon.h>
 
 #include "backstore/fault.h"
 #include "backstore/user/user.h"
@@ -405,6 +406,7 @@ static void signal_cb(struct ev_fd *h, uint32_t events)
 
 	while (read(h->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		log_info("%s received, shutting down", strsignal((int)si.ssi_signo));
+		sd_notify(0, "STOPPING=1");
 		ev_loop_stop(sw->d->main_loop);
 	}
 }
@@ -590,6 +592,9 @@ int main(int argc, char **argv)
 	log_info("invard %s (rpc %d.%d)", INVAR_VERSION_STRING, INVAR_RPC_VERSION_MAJOR,
 		 INVAR_RPC_VERSION_MINOR);
 	log_ready(d);
+	/* systemd's Type=notify: ready once the portals listen, the control socket exists and
+	 * the workers run. sd_notify() does nothing when NOTIFY_SOCKET is unset. */
+	sd_notify(0, "READY=1\nSTATUS=serving");
 	ret = ev_loop_run(d->main_loop);
 	if (ret < 0)
 		log_err("main loop: %s", strerror(-ret));

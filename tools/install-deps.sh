@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what invar needs from Debian 12's archive. `build`: compiler and libraries;
-# `test`: those plus the real initiators the tests drive (libiscsi tools, qemu-img).
+# `test`: those plus the real initiators the tests drive (libiscsi tools, qemu-img) and the
+# Debian packaging tools the package test uses (debhelper, lintian, systemd-analyze).
 # Installs only what is missing, so repeated runs cost nothing.
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev)
-test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools)
+build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev libsystemd-dev scdoc)
+test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools
+	debhelper dpkg-dev fakeroot lintian bash-completion systemd)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

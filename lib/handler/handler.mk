@@ -10,7 +10,7 @@ HANDLER_CFLAGS  := $(filter-out -Isrc,$(CFLAGS)) -fPIC -fvisibility=hidden
 
 $(BUILD)/lib/handler/%.o: lib/handler/%.c include/invar/handler.h include/invar/handler-ring.h
 	@mkdir -p $(@D)
-	$(CC) $(HANDLER_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(HANDLER_CFLAGS) -c -o $@ $<
 
 $(HANDLER_LIB): $(BUILD)/lib/handler/handler.o lib/handler/invar-handler.map
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,libinvar-handler.so.$(HANDLER_SOMAJOR) \

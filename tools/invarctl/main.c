@@ -23,8 +23,9 @@ static void usage(FILE *f)
 		int n = fprintf(f, "  %s", k->synopsis) - 2;
 
 		/* The help's first line beside a short synopsis, below a long one; the rest
-		 * aligned under it. */
-		if (h && n >= SYNOPSIS_COL)
+		 * aligned under it. At least two spaces part them: the man page test and the
+		 * bash completion read the synopsis as the text before two spaces. */
+		if (h && n >= SYNOPSIS_COL - 1)
 			fprintf(f, "\n%*s", SYNOPSIS_COL + 2, "");
 		else if (h)
 			fprintf(f, "%*s", SYNOPSIS_COL - n, "");
