@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev libsystemd-dev scdoc)
 test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools
-	debhelper dpkg-dev fakeroot lintian bash-completion systemd man-db bsdextrautils)
+	debhelper dpkg-dev fakeroot lintian bash-completion systemd man-db bsdextrautils strace)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
