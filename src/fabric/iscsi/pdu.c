@@ -55,6 +55,12 @@ _Static_assert(OFF_CDB + ISCSI_CDB_BHS_LEN == ISCSI_BHS_LEN, "CDB fills the BHS 
 _Static_assert(OFF_TSIH + 2 == OFF_ITT && OFF_ISID + 6 == OFF_TSIH, "ISID+TSIH fill the LUN");
 _Static_assert(ISCSI_AHS_MAX == 1020, "TotalAHSLength is one byte of words");
 _Static_assert(sizeof(((struct iscsi_pdu_hdr *)0)->lun) == 8, "LUN is 8 bytes");
+_Static_assert(sizeof(((struct iscsi_pdu_hdr *)0)->scsi_cmd.cdb) == ISCSI_CDB_BHS_LEN,
+	       "the BHS carries 16 CDB bytes");
+_Static_assert(sizeof(((struct iscsi_pdu_hdr *)0)->login.isid) == OFF_TSIH - OFF_ISID,
+	       "ISID is 6 bytes");
+/* Decoded on the stack per PDU and copied into the held queue: keep it small. */
+_Static_assert(sizeof(struct iscsi_pdu_hdr) <= 96, "a decoded BHS stays small");
 
 static bool bit(uint8_t byte, uint8_t mask)
 {
