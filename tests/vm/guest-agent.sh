@@ -6,7 +6,7 @@ touch /host/agent.ready
 n=0
 while :; do
 	if [ -f "/host/cmd/$n.sh" ]; then
-		echo "agent: $n: $(grep -v '^source /host/guest-lib.sh$' "/host/cmd/$n.sh" | head -n 1 | cut -c1-150)"
+		echo "agent: $n at $(up): $(grep -v '^source /host/guest-lib.sh$' "/host/cmd/$n.sh" | head -n 1 | cut -c1-150)"
 		(
 			bash "/host/cmd/$n.sh" >"/host/cmd/$n.out" 2>&1 </dev/null
 			echo $? >"/host/cmd/.$n.rc"

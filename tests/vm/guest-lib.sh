@@ -23,11 +23,13 @@ iscsi_start() {
 
 # iscsi_node TARGET PORTAL [NAME=VALUE...]: makes the node record by hand (SendTargets answers
 # the target's own portal address, 127.0.0.1:PORT, which the guest cannot reach) and sets the
-# given node settings (node.session.auth.*, node.conn[0].iscsi.HeaderDigest...).
+# given node settings (an existing record is updated) (node.session.auth.*, node.conn[0].iscsi.HeaderDigest...).
 iscsi_node() {
 	local t=$1 p=$2 kv
 	shift 2
-	iscsiadm -m node -o new -T "$t" -p "$p" >/dev/null || return 1
+	# -o new on an existing record would reset what was set on it before.
+	iscsiadm -m node -T "$t" -p "$p" >/dev/null 2>&1 ||
+		iscsiadm -m node -o new -T "$t" -p "$p" >/dev/null || return 1
 	for kv in "$@"; do
 		iscsiadm -m node -T "$t" -p "$p" -o update -n "${kv%%=*}" -v "${kv#*=}" >/dev/null || return 1
 	done

@@ -212,6 +212,7 @@ vm_wait() {
 	done
 	kill -0 "$pid" 2>/dev/null && return 124
 	wait "$pid" 2>/dev/null
+	vm_keep_log "$name"
 	rc=$(sed -n 's/^INVAR-VM-EXIT \([0-9]*\).*/\1/p' "$w/console.log" | tail -n 1)
 	vm_log "$name: powered off after $(vm_elapsed "$name") s${rc:+, status $rc}"
 	VM_NAMES=("${VM_NAMES[@]/$name/}")
@@ -237,7 +238,16 @@ vm_kill() {
 	[ -f "$TMP/vm-$1/qemu.pid" ] && kill -KILL "$(cat "$TMP/vm-$1/qemu.pid")" 2>/dev/null
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	vm_keep_log "$1"
 	VM_NAMES=("${VM_NAMES[@]/$1/}")
+	return 0
+}
+
+# With VM_LOG_DIR set, each guest's console is kept there (as TEST-NAME.console.log) once it ends.
+vm_keep_log() {
+	[ -n "${VM_LOG_DIR:-}" ] || return 0
+	mkdir -p "$VM_LOG_DIR"
+	cp "$TMP/vm-$1/console.log" "$VM_LOG_DIR/$(basename "$0" .sh)-$1.console.log" 2>/dev/null
 	return 0
 }
 
@@ -255,4 +265,10 @@ vm_run() {
 vm_cleanup() {
 	local n
 	for n in "${VM_NAMES[@]}"; do [ -n "$n" ] && vm_kill "$n"; done
+}
+
+# For tests/integration/lib.sh's fail: the console of every guest still running.
+fail_hook() {
+	local n
+	for n in "${VM_NAMES[@]}"; do [ -n "$n" ] && vm_dump "$n" 30; done
 }
