@@ -6,6 +6,7 @@
 #   make golden     build/invar-golden, the golden-corpus tool (needs libiscsi-dev)
 #   make abi-check  handler ABI: ring layout and libinvar-handler against tests/abi baselines
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
+#   make vm-guest   build/vm/: the QEMU test guest (Debian kernel + image, once per machine)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
 
 CC      ?= cc
@@ -39,7 +40,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all golden run check unit integration deps-build deps-test clean format
+.PHONY: all golden run check unit integration deps-build deps-test clean format vm-guest
 
 all: $(BUILD)/invard $(BUILD)/invarctl handlers handler-tests
 
@@ -89,8 +90,13 @@ run: deps-build
 unit: $(UNIT_BINS)
 	@./tests/run-unit.sh $(UNIT_BINS)
 
-integration: all $(TOOL_BINS) $(BUILD)/invar-golden
+integration: all $(TOOL_BINS) $(BUILD)/invar-golden vm-guest
 	@BUILD=$(BUILD) ./tests/run-integration.sh
+
+# The guest the kernel-initiator tests boot (tests/vm, docs/design/vm-harness.md): built from
+# Debian packages into build/vm/ once per machine (about a minute), reused while unchanged.
+vm-guest:
+	@nice -n 10 ./tests/vm/build-guest.sh >/dev/null
 
 # The full suite: unit + integration on the normal build, both again under ASan/UBSan, then
 # every fuzz target replays its corpus and fuzzes briefly (clang is installed if missing).
