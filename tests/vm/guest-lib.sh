@@ -62,3 +62,23 @@ iscsi_wait_disk() {
 	echo "no disk for $t after ${secs}s" >&2
 	return 1
 }
+
+# iscsi_disk_of TARGET INITIATOR: the sd device of LUN 0 of INITIATOR's session to TARGET (a
+# guest may hold several sessions to one target through ifaces with their own initiator names).
+iscsi_disk_of() {
+	local s h
+	for s in /sys/class/iscsi_session/session*; do
+		[ "$(cat "$s/targetname" 2>/dev/null)" = "$1" ] || continue
+		[ "$(cat "$s/initiatorname" 2>/dev/null)" = "$2" ] || continue
+		for h in "$s"/device/target*/*:*:*:0; do
+			[ -d "$h/block" ] && ls "$h/block" && return 0
+		done
+	done
+	return 1
+}
+
+# iscsi_iface NAME INITIATOR: an iface that logs in under another initiator name.
+iscsi_iface() {
+	iscsiadm -m iface -I "$1" >/dev/null 2>&1 || iscsiadm -m iface -I "$1" -o new >/dev/null || return 1
+	iscsiadm -m iface -I "$1" -o update -n iface.initiatorname -v "$2" >/dev/null
+}
