@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what invar needs from Debian 12's archive. `build`: compiler and libraries;
-# `test`: those plus the real initiators the tests drive (libiscsi tools, qemu-img) and the
-# Debian packaging tools the package test uses (debhelper, lintian, systemd-analyze).
+# `test`: those plus the real initiators the tests drive (libiscsi tools, qemu-img), what the
+# QEMU guest tests need (qemu-system-x86; mmdebstrap builds the guest, tests/vm/build-guest.sh)
+# and the Debian packaging tools the package tests use (debhelper, lintian, systemd-analyze).
 # Installs only what is missing, so repeated runs cost nothing.
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev libsystemd-dev scdoc)
 test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools
+	qemu-system-x86 mmdebstrap e2fsprogs
 	debhelper dpkg-dev fakeroot lintian bash-completion systemd man-db bsdextrautils strace)
 
 want=("${build_pkgs[@]}")

@@ -58,22 +58,24 @@ int rpc_fail(struct rpc_call *c, int code, const char *fmt, ...)
 
 /* ---- request decoding and dispatch ---- */
 
+/* Every method table, one per file of methods. */
+static const struct {
+	const struct rpc_method *m;
+	const size_t *n;
+} rpc_tables[] = {
+	{ rpc_methods, &rpc_nmethods },
+	{ rpc_auth_methods, &rpc_auth_nmethods },
+	{ rpc_mig_methods, &rpc_mig_nmethods },
+	{ rpc_limits_methods, &rpc_limits_nmethods },
+	{ rpc_session_methods, &rpc_session_nmethods },
+};
+
 static const struct rpc_method *rpc_method_find(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < rpc_nmethods; i++)
-		if (!strcmp(rpc_methods[i].name, name))
-			return &rpc_methods[i];
-	for (i = 0; i < rpc_auth_nmethods; i++)
-		if (!strcmp(rpc_auth_methods[i].name, name))
-			return &rpc_auth_methods[i];
-	for (i = 0; i < rpc_mig_nmethods; i++)
-		if (!strcmp(rpc_mig_methods[i].name, name))
-			return &rpc_mig_methods[i];
-	for (i = 0; i < rpc_limits_nmethods; i++)
-		if (!strcmp(rpc_limits_methods[i].name, name))
-			return &rpc_limits_methods[i];
+	for (size_t t = 0; t < sizeof(rpc_tables) / sizeof(rpc_tables[0]); t++)
+		for (size_t i = 0; i < *rpc_tables[t].n; i++)
+			if (!strcmp(rpc_tables[t].m[i].name, name))
+				return &rpc_tables[t].m[i];
 	return NULL;
 }
 
@@ -206,7 +208,7 @@ static json_t *rpc_call_response(struct rpc_call *c)
 	if (c->m && c->code && c->m->mutates)
 		log_info("rpc: %s failed: %s", c->m->name, c->msg);
 	/* Saved before the answer goes out: what a client saw acknowledged survives a crash. */
-	if (c->m && !c->code && c->m->mutates)
+	if (c->m && !c->code && c->m->mutates && !c->m->keeps_config)
 		ctl_config_autosave(c->d);
 	if (c->notification) {
 		json_decref(c->result);

@@ -72,7 +72,8 @@ struct rpc_method {
 	const struct rpc_param *params;
 	size_t nparams;
 	size_t params_size;	/* sizeof the struct the decoder fills */
-	bool mutates;		/* logged at info level */
+	bool mutates;		/* logged at info level; the config is saved after it succeeds */
+	bool keeps_config;	/* mutates nothing a saved config holds (sessions): not saved */
 };
 
 extern const struct rpc_method rpc_methods[];
@@ -86,5 +87,8 @@ extern const size_t rpc_mig_nmethods;
 /* Resource limits at run time (methods_limits.c). */
 extern const struct rpc_method rpc_limits_methods[];
 extern const size_t rpc_limits_nmethods;
+/* Sessions: list, logout, drop (methods_session.c). */
+extern const struct rpc_method rpc_session_methods[];
+extern const size_t rpc_session_nmethods;
 
 #endif

@@ -15,6 +15,7 @@
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
 #include "util/atomic_file.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 /* ---- identity ----------------------------------------------------------------------------- */
@@ -454,9 +455,7 @@ int lu_set_state_dir(struct lu *lu, const char *data_dir)
 	char hex[2 * 16 + 1];
 	int n, ret;
 
-	for (unsigned i = 0; i < lu->cfg.naa_len && i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", lu->cfg.naa[i]);
-	hex[2 * (lu->cfg.naa_len < 16 ? lu->cfg.naa_len : 16)] = 0;
+	hex_encode(hex, lu->cfg.naa, lu->cfg.naa_len < 16 ? lu->cfg.naa_len : 16);
 	n = snprintf(lu->state_dir, sizeof(lu->state_dir), "%s/lu/%s", data_dir, hex);
 	if (n < 0 || (size_t)n >= sizeof(lu->state_dir)) {
 		lu->state_dir[0] = 0;

@@ -9,28 +9,7 @@
 #include <string.h>
 
 #include "scsi/pr_state.h"
-
-static void hex_encode(char *out, const uint8_t *b, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-static bool hex_decode(const char *s, uint8_t *out, unsigned n)
-{
-	if (strlen(s) != 2 * n)
-		return false;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned v;
-
-		if (!strchr("0123456789abcdefABCDEF", s[2 * i]) || !s[2 * i] ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i + 1]) || !s[2 * i + 1] ||
-		    sscanf(s + 2 * i, "%2x", &v) != 1)
-			return false;
-		out[i] = (uint8_t)v;
-	}
-	return true;
-}
+#include "util/hex.h"
 
 char *pr_state_to_json(const struct pr_state *s)
 {
@@ -136,7 +115,7 @@ int pr_state_from_json(struct pr_state *s, const char *text, size_t len, char *e
 			FAIL("registration %zu: bad initiator name", i);
 		snprintf(r->port.initiator, sizeof(r->port.initiator), "%s", name);
 		if (json_is_string(isid)) {
-			if (!hex_decode(json_string_value(isid), r->port.isid, 6))
+			if (hex_decode(json_string_value(isid), r->port.isid, 6) < 0)
 				FAIL("registration %zu: bad isid", i);
 			r->port.has_isid = true;
 		} else if (!json_is_null(isid)) {

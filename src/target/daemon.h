@@ -10,6 +10,7 @@
 #include "rt/evloop.h"
 #include "rt/worker.h"
 #include "scsi/alua_groups.h"
+#include "scsi/limits.h"
 #include "scsi/nexus.h"
 #include "target/acl.h"
 #include "target/tunables.h"
@@ -17,6 +18,7 @@
 
 struct worker;
 struct target;
+struct fabric_session_info;
 struct lu;
 struct fabric_ops;
 struct mig_ctx;
@@ -90,6 +92,38 @@ struct fabric_ops {
 	 * requested", RFC 7143 11.9.1, within wait_s seconds), and drop those still there after
 	 * that, so their initiators log in again and are redirected. */
 	void (*target_request_logout)(struct daemon *d, struct target *t, unsigned wait_s);
+	/* Every logged-in session (normal and discovery): a malloc'd array in *out (the caller
+	 * frees it), *n entries. 0 or -ENOMEM. */
+	int (*session_list)(struct daemon *d, struct fabric_session_info **out, unsigned *n);
+	/* Ends the session with this id: logout asks the initiator to log out (RFC 7143 11.9.1,
+	 * within wait_s seconds) and drops it after that; otherwise it is dropped now. Its
+	 * commands are aborted as at any connection loss. 0, or -ENOENT when there is none. */
+	int (*session_end)(struct daemon *d, uint16_t id, bool logout, unsigned wait_s);
+};
+
+/* One session as the control plane shows it (fabric_ops.session_list). */
+struct fabric_session_info {
+	char fabric[8];				/* "iscsi" */
+	uint16_t id;				/* iSCSI TSIH: unique among live sessions */
+	bool discovery;
+	char initiator[INVAR_NAME_MAX + 1];
+	uint8_t isid[6];
+	char target[INVAR_NAME_MAX + 1];	/* "" for discovery */
+	char portal[ACL_PORTAL_LEN];		/* the local ADDR:PORT it came in through */
+	uint16_t tpgt;
+	char peer[64];				/* the initiator's ADDR:PORT */
+	char chap_user[CHAP_USER_MAX + 1];	/* "" without CHAP */
+	bool mutual_chap;
+	bool header_digest, data_digest;
+	bool initial_r2t, immediate_data;
+	uint32_t max_recv_dsl;			/* ours: the largest data segment we accept */
+	uint32_t max_xmit_dsl;			/* the initiator's */
+	uint32_t max_burst, first_burst;
+	uint32_t max_outstanding_r2t;
+	unsigned max_cmds;			/* the command window */
+	unsigned in_flight;			/* commands without a response yet */
+	unsigned worker;
+	int64_t login_time;			/* seconds since the epoch */
 };
 
 struct target;

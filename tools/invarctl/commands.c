@@ -643,6 +643,87 @@ static int cmd_acl_list(const struct ctl *c, const char *verb, int argc, char **
 	return 0;
 }
 
+/* ---- session ---- */
+
+static void print_age(long long s)
+{
+	if (s < 120)
+		printf("%4llds", s);
+	else if (s < 7200)
+		printf("%4lldm", s / 60);
+	else if (s < 172800)
+		printf("%4lldh", s / 3600);
+	else
+		printf("%4lldd", s / 86400);
+}
+
+static int cmd_session_list(const struct ctl *c, const char *verb, int argc, char **argv)
+{
+	json_t *r, *v, *p = argc ? json_pack("{s:s}", "iqn", argv[0]) : NULL;
+	size_t i;
+
+	if (ctl_run(c, "session_list", p, &r))
+		return 1;
+	if (!r)
+		return 0;
+	if (!json_array_size(json_object_get(r, "sessions")))
+		printf("(no sessions)\n");
+	else
+		printf("%-5s %-9s %-34s %-12s %-21s %-21s %-13s %-10s %5s %4s\n", "ID", "TYPE",
+		       "INITIATOR", "ISID", "PORTAL", "PEER", "DIGESTS H/D", "CHAP", "AGE", "CMDS");
+	json_array_foreach(json_object_get(r, "sessions"), i, v)
+	{
+		char digests[16], chap[40];
+
+		snprintf(digests, sizeof(digests), "%s/%s", jstr(v, "header_digest", "?"),
+			 jstr(v, "data_digest", "?"));
+		snprintf(chap, sizeof(chap), "%s%s", jstr(v, "chap_user", "-"),
+			 json_is_true(json_object_get(v, "mutual_chap")) ? " (mutual)" : "");
+		printf("%-5lld %-9s %-34s %-12s %-21s %-21s %-13s %-10s ",
+		       (long long)json_integer_value(json_object_get(v, "id")), jstr(v, "type", "?"),
+		       jstr(v, "initiator", "?"), jstr(v, "isid", "?"), jstr(v, "portal", "?"),
+		       jstr(v, "peer", "?"), digests, chap);
+		print_age((long long)json_integer_value(json_object_get(v, "age_s")));
+		printf(" %4lld\n", (long long)json_integer_value(json_object_get(v, "in_flight")));
+		if (json_object_get(v, "target"))
+			printf("      target %s\n", jstr(v, "target", "?"));
+	}
+	json_decref(r);
+	return 0;
+}
+
+/* session logout ID [--wait S] | session drop ID */
+static int cmd_session_end(const struct ctl *c, const char *verb, int argc, char **argv)
+{
+	bool logout = !strcmp(verb, "logout");
+	long long id, wait = -1;
+	char *end;
+	json_t *p, *r;
+
+	errno = 0;
+	id = strtoll(argv[0], &end, 10);
+	if (errno || *end || id < 1 || id > 65535)
+		return usage_error("session %s: ID must be 1 to 65535 (see session list)", verb);
+	if (argc == 3) {
+		if (!logout || strcmp(argv[1], "--wait"))
+			return usage_error("session %s: unexpected '%s'", verb, argv[1]);
+		wait = strtoll(argv[2], &end, 10);
+		if (*end || wait < 0 || wait > 3600)
+			return usage_error("session logout: --wait takes 0 to 3600 seconds");
+	} else if (argc != 1) {
+		return usage_error("usage: session logout ID [--wait S] | session drop ID");
+	}
+	p = json_pack("{s:I}", "id", (json_int_t)id);
+	if (p && wait >= 0)
+		json_object_set_new(p, "wait", json_integer(wait));
+	if (ctl_run(c, logout ? "session_logout" : "session_drop", p, &r))
+		return 1;
+	if (r)
+		printf("session %lld: %s\n", id, jstr(r, "action", "done"));
+	json_decref(r);
+	return 0;
+}
+
 /* ---- the table (the order --help shows) ---- */
 
 const struct ctl_cmd ctl_cmds[] = {
@@ -688,6 +769,14 @@ const struct ctl_cmd ctl_cmds[] = {
 	  2, 5, cmd_chap },
 	{ "chap", "clear", "chap clear IQN|discovery [--mutual | --initiator IQN]", NULL, 1, 4,
 	  cmd_chap },
+	{ "session", "list", "session list [IQN]",
+	  "logged-in sessions: initiator, ISID, portal, peer, digests,\nCHAP user, age, commands in flight (--json: all parameters)",
+	  0, 1, cmd_session_list },
+	{ "session", "logout", "session logout ID [--wait S]",
+	  "ask the initiator to log out (within S s, default 10), then drop it", 1, 3,
+	  cmd_session_end },
+	{ "session", "drop", "session drop ID", "close the session's connection now", 1, 1,
+	  cmd_session_end },
 	{ "limits", NULL, "limits", "resource limits: value, default, when a change applies", 0, 0,
 	  cmd_limits },
 	{ "limits", "set", "limits set KEY=VALUE...",

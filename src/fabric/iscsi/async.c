@@ -9,6 +9,7 @@
  * initiators that ignore the event. */
 #include "fabric/iscsi/iscsi_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 struct logout_req {
 	struct iscsi_session *s;	/* reference */
 	unsigned wait_s;
+	const char *why;		/* for the log */
 };
 
 static void iscsi_logout_deadline(struct ev_timer *t)
@@ -28,7 +30,7 @@ static void iscsi_logout_deadline(struct ev_timer *t)
 	struct iscsi_conn *c = container_of(t, struct iscsi_conn, logout_timer);
 
 	if (!c->closing)
-		iscsi_conn_close(c, "no logout after the target asked for one (LU moved)");
+		iscsi_conn_close(c, "no logout after the target asked for one");
 }
 
 static void iscsi_request_logout_cb(void *arg)
@@ -51,8 +53,8 @@ static void iscsi_request_logout_cb(void *arg)
 		iscsi_conn_close(c, "cannot queue the logout request");
 		goto out;
 	}
-	log_info("iscsi %s: asked session tsih %u to log out within %u s (its LUs moved)",
-		 c->peer, s->tsih, r->wait_s);
+	log_info("iscsi %s: asked session tsih %u to log out within %u s (%s)", c->peer, s->tsih,
+		 r->wait_s, r->why);
 	iscsi_conn_flush(c);
 	if (!c->closing)
 		ev_timer_arm(c->w->loop, &c->logout_timer, (uint64_t)r->wait_s * 1000 + 1000);
@@ -61,31 +63,40 @@ out:
 	free(r);
 }
 
+int iscsi_session_request_logout(struct iscsi_session *s, unsigned wait_s, const char *why)
+{
+	struct logout_req *r = malloc(sizeof(*r));
+
+	if (!r) {
+		iscsi_session_put(s);
+		return -ENOMEM;
+	}
+	r->s = s;
+	r->wait_s = wait_s > 3600 ? 3600 : wait_s;
+	r->why = why;
+	if (ev_call(s->w->loop, iscsi_request_logout_cb, r) < 0) {
+		iscsi_session_put(s);
+		free(r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 void iscsi_ops_request_logout(struct daemon *d, struct target *t, unsigned wait_s)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(d);
 	struct list_node *n;
 
-	if (wait_s > 3600)
-		wait_s = 3600;
 	pthread_mutex_lock(&f->lock);
 	list_for_each(n, &f->sessions)
 	{
 		struct iscsi_session *s = list_entry(n, struct iscsi_session, gnode);
-		struct logout_req *r;
 
 		if (s->target != t || s->type != ISCSI_SESSION_NORMAL)
 			continue;
-		r = malloc(sizeof(*r));
-		if (!r)
-			continue;	/* that session keeps answering BUSY until it goes */
 		iscsi_session_get(s);
-		r->s = s;
-		r->wait_s = wait_s;
-		if (ev_call(s->w->loop, iscsi_request_logout_cb, r) < 0) {
-			iscsi_session_put(s);
-			free(r);
-		}
+		/* On failure that session keeps answering BUSY until it goes. */
+		iscsi_session_request_logout(s, wait_s, "its LUs moved");
 	}
 	pthread_mutex_unlock(&f->lock);
 }

@@ -194,6 +194,8 @@ static const struct fabric_ops iscsi_fabric_ops = {
 	.lu_abort_tasks = iscsi_ops_lu_abort_tasks,
 	.target_access_changed = iscsi_ops_target_access_changed,
 	.target_request_logout = iscsi_ops_request_logout,
+	.session_list = iscsi_ops_session_list,
+	.session_end = iscsi_ops_session_end,
 };
 
 int iscsi_fabric_init(struct daemon *d)

@@ -24,6 +24,7 @@ struct worker;
 struct lun_view;
 struct iscsi_session;
 struct iscsi_auth;
+struct fabric_session_info;
 
 #define ISCSI_RX_BUF 65536		/* socket read staging buffer */
 #define ISCSI_LOGIN_TEXT_MAX 65536	/* login text across Continue PDUs */
@@ -255,13 +256,24 @@ struct iscsi_session {
 	/* "ADDR:PORT" the session came in through (normal sessions; "" if unknown), checked
 	 * against the target's portal binding when it changes. */
 	char local_portal[ACL_PORTAL_LEN];
+	/* For the control plane (session_list), fixed at login: the initiator's address, the CHAP
+	 * user it proved (or ""), whether it checked us too, when it logged in. */
+	char peer[64];
+	char chap_user[CHAP_USER_MAX + 1];
+	bool mutual_chap;
+	int64_t login_time;
+	/* Why an operator or the control plane ends it (iscsi_session_kill_async), for the log;
+	 * set before the ev_call that reads it. */
+	const char *kill_why;
 	struct it_nexus nexus;
 	struct iscsi_view *view;
 	bool registered;
 	bool killed;
 
 	uint32_t exp_cmdsn;
-	unsigned active;		/* tasks without a response yet: the CmdSN window */
+	/* Tasks without a response yet: the CmdSN window. Its worker changes it with relaxed
+	 * atomics so the control plane may read it (session_list). */
+	unsigned active;
 	unsigned max_cmds;		/* the window's size (d->limits.max_cmds at login) */
 	/* Write buffers (iscsi_wbuf_charge): bytes this session holds, and the budgets (bytes)
 	 * from d->limits at login. */
@@ -345,6 +357,9 @@ unsigned iscsi_auth_decide(struct iscsi_conn *c, const char **why);
 unsigned iscsi_auth_rx(struct iscsi_conn *c, unsigned csg, char *out, size_t out_max,
 		       size_t *out_len, const char **why);
 bool iscsi_auth_done(const struct iscsi_conn *c);
+/* After a CHAP login: the user the initiator proved, and whether it checked us too ("" and
+ * false without CHAP). */
+const char *iscsi_auth_chap_user(const struct iscsi_conn *c, bool *mutual);
 /* CHAP chosen and not finished: the login must stay in the security stage. */
 bool iscsi_auth_pending(const struct iscsi_conn *c);
 bool iscsi_auth_required(const struct iscsi_conn *c);
@@ -367,7 +382,7 @@ struct iscsi_session *iscsi_session_find(struct daemon *d, const char *initiator
 					 uint16_t tpgt);
 /* A TSIH names a session only within its target portal group. With a ref. */
 struct iscsi_session *iscsi_session_find_tsih(struct daemon *d, uint16_t tsih, uint16_t tpgt);
-/* Ask the session's own worker to close it. */
+/* Ask the session's own worker to close it (the log gives s->kill_why when set). */
 void iscsi_session_kill_async(struct iscsi_session *s);
 /* Close every session of target t but except (on their own workers); any thread. */
 void iscsi_target_close_other_sessions(struct daemon *d, struct target *t,
@@ -435,8 +450,14 @@ int iscsi_sendtargets_build(struct daemon *d, const char *which, const char *loc
 void iscsi_logout_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 		     const uint8_t bhs[ISCSI_BHS_LEN]);
 
-/* async.c: fabric_ops.target_request_logout (live-migration handover). */
+/* async.c: fabric_ops.target_request_logout (live-migration handover); the same for one
+ * session (why: for the log, a static string). Takes over the caller's reference on s. */
 void iscsi_ops_request_logout(struct daemon *d, struct target *t, unsigned wait_s);
+int iscsi_session_request_logout(struct iscsi_session *s, unsigned wait_s, const char *why);
+
+/* admin.c: fabric_ops.session_list and session_end. */
+int iscsi_ops_session_list(struct daemon *d, struct fabric_session_info **out, unsigned *n);
+int iscsi_ops_session_end(struct daemon *d, uint16_t id, bool logout, unsigned wait_s);
 
 /* portal.c */
 int iscsi_portal_add(struct daemon *d, const char *addr_port, unsigned tpg);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mig/mig_handover.h"
 #include "rt/worker.h"
@@ -150,6 +151,10 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 	s->p = *p;
 	memcpy(s->isid, c->isid, 6);
 	s->tsih = iscsi_tsih_alloc(c->d);
+	snprintf(s->peer, sizeof(s->peer), "%s", c->peer);
+	snprintf(s->chap_user, sizeof(s->chap_user), "%s",
+		 iscsi_auth_chap_user(c, &s->mutual_chap));
+	s->login_time = (int64_t)time(NULL);
 	s->exp_cmdsn = c->login_cmdsn;
 	s->nexus.id = atomic_fetch_add(&c->d->next_nexus_id, 1) + 1;
 	snprintf(s->nexus.initiator, sizeof(s->nexus.initiator), "%s", p->initiator_name);

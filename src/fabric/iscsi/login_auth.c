@@ -220,6 +220,15 @@ unsigned iscsi_auth_rx(struct iscsi_conn *c, unsigned csg, char *out, size_t out
 	return ISCSI_LOGIN_OK;
 }
 
+const char *iscsi_auth_chap_user(const struct iscsi_conn *c, bool *mutual)
+{
+	const struct iscsi_auth *a = c->auth;
+	bool chap = a && a->done && a->chap_active;
+
+	*mutual = chap && a->chap.mutual_done;
+	return chap ? a->chap.expect.user : "";
+}
+
 bool iscsi_auth_done(const struct iscsi_conn *c)
 {
 	return c->auth && c->auth->done;

@@ -69,7 +69,7 @@ static void iscsi_task_finish(struct iscsi_task *t)
 		return;
 	t->state = ISCSI_TASK_DONE;
 	if (t->conn->sess && t->conn->sess->active)
-		t->conn->sess->active--;
+		__atomic_fetch_sub(&t->conn->sess->active, 1, __ATOMIC_RELAXED);
 	iscsi_task_put(t);
 }
 
@@ -214,7 +214,7 @@ static void iscsi_task_respond(struct iscsi_task *t)
 
 	/* Count the response out of the window first so MaxCmdSN in it opens the slot. */
 	if (c->sess->active)
-		c->sess->active--;
+		__atomic_fetch_sub(&c->sess->active, 1, __ATOMIC_RELAXED);
 	t->state = ISCSI_TASK_DONE;
 	if (st->dir == SCSI_DIR_READ && t->cmd_read && st->data_in_len &&
 	    st->buf)
@@ -421,7 +421,7 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 	t->view->refs++;
 	list_add_tail(&s->tasks, &t->node);
 	s->ntasks++;
-	s->active++;
+	__atomic_fetch_add(&s->active, 1, __ATOMIC_RELAXED);
 
 	lun = iscsi_lun_decode(h->lun);
 	t->st.worker = c->w;

@@ -128,7 +128,8 @@ static void iscsi_session_kill_cb(void *arg)
 	struct iscsi_session *s = arg;
 
 	if (s->conn && !s->conn->closing)
-		iscsi_conn_close(s->conn, "session closed (reinstatement or target change)");
+		iscsi_conn_close(s->conn, s->kill_why ? s->kill_why
+					     : "session closed (reinstatement or target change)");
 	iscsi_session_put(s);
 }
 
