@@ -140,6 +140,7 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL       ?= install
 MAN_PAGES     := $(BUILD)/man/invard.8 $(BUILD)/man/invarctl.8
 PUBLIC_HEADERS := include/invar/handler.h include/invar/handler-ring.h include/invar/version.h
+VERSION       := $(shell sed -n 's/^\#define INVAR_VERSION_STRING "\(.*\)"/\1/p' include/invar/version.h)
 
 programs: $(BUILD)/invard $(BUILD)/invarctl $(HANDLER_LIB)
 
@@ -153,12 +154,15 @@ $(BUILD)/man/%.8: docs/man/%.8.scd
 install: programs man
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/invar $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(SYSTEMDUNITDIR)
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	$(INSTALL) -m 0755 $(BUILD)/invard $(DESTDIR)$(SBINDIR)/invard
 	$(INSTALL) -m 0755 $(BUILD)/invarctl $(DESTDIR)$(BINDIR)/invarctl
 	$(INSTALL) -m 0644 $(HANDLER_LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libinvar-handler.so.$(HANDLER_SOMAJOR) $(DESTDIR)$(LIBDIR)/libinvar-handler.so
 	$(INSTALL) -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/invar/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' lib/handler/invar-handler.pc.in \
+		>$(DESTDIR)$(LIBDIR)/pkgconfig/invar-handler.pc
 	$(INSTALL) -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0644 dist/bash-completion/invarctl $(DESTDIR)$(BASHCOMPDIR)/invarctl
 	sed 's|/usr/sbin/invard|$(SBINDIR)/invard|' dist/systemd/invard.service \

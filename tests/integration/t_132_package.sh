@@ -76,8 +76,10 @@ out=$(systemd-analyze verify /lib/systemd/system/invard.service 2>&1) &&
 echo "systemd-analyze verify /lib/systemd/system/invard.service: clean"
 printf '#include <stdio.h>\n#include <invar/handler.h>\nint main(void) { puts(invar_handler_version()); return 0; }\n' \
 	>"$TMP/h.c"
-cc -o "$TMP/h" "$TMP/h.c" -linvar-handler || fail "cannot build against libinvar-handler-dev"
-echo "libinvar-handler-dev: a program links against it, library version $("$TMP/h")"
+pkg-config --exists invar-handler || fail "pkg-config does not know invar-handler"
+cc -o "$TMP/h" "$TMP/h.c" $(pkg-config --cflags --libs invar-handler) ||
+	fail "cannot build against libinvar-handler-dev"
+echo "libinvar-handler-dev: a program builds with pkg-config invar-handler $(pkg-config --modversion invar-handler), library version $("$TMP/h")"
 
 # ---- run invard from the package, as the unit does ----
 PORT=3260
