@@ -65,7 +65,8 @@ for f in /usr/sbin/invard /usr/bin/invarctl /lib/systemd/system/invard.service \
 	/usr/share/man/man8/invard.8.gz /usr/share/man/man8/invarctl.8.gz \
 	/usr/share/bash-completion/completions/invarctl /etc/default/invard \
 	"/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/libinvar-handler.so.1" \
-	/usr/include/invar/handler.h /usr/include/invar/handler-ring.h; do
+	/usr/include/invar/handler.h /usr/include/invar/handler-ring.h \
+	/usr/share/doc/libinvar-handler-dev/examples/invar-handler-ram.c; do
 	grep -qx "$f" "$TMP/files" && [ -e "$f" ] || fail "the packages do not install $f"
 done
 echo "installed: $(wc -l <"$TMP/files") paths"
@@ -139,7 +140,9 @@ dpkg -r "${PKGS[@]}" >"$TMP/dpkg-r.log" 2>&1 || { cat "$TMP/dpkg-r.log"; fail "d
 [ -f /etc/default/invard ] || fail "dpkg -r removed the conffile /etc/default/invard"
 [ -f "$STATE/invar.json" ] || fail "dpkg -r removed the saved configuration"
 dpkg -P "${PKGS[@]}" >"$TMP/dpkg-p.log" 2>&1 || { cat "$TMP/dpkg-p.log"; fail "dpkg -P failed"; }
-sed 's/^/  dpkg -P: /' "$TMP/dpkg-p.log" | grep -v "^  dpkg -P: (Reading\|^  dpkg -P: Removing\|^  dpkg -P: Purging"
+# (dpkg -r removed the libraries completely: they have no conffiles; dpkg -P says so)
+sed 's/^/  dpkg -P: /' "$TMP/dpkg-p.log" |
+	grep -v "^  dpkg -P: (Reading\|^  dpkg -P: Removing\|^  dpkg -P: Purging\|which isn't installed"
 left=()
 while read -r f; do
 	case $f in /. | /etc | /lib | /usr | /usr/* | /lib/* | /etc/*) ;; *) continue ;; esac
