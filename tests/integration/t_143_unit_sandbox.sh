@@ -9,7 +9,7 @@
 #   - writes only under the data directory (ProtectSystem=strict + ReadWritePaths=).
 # The unit grants no capability (3260 is above 1024): the effective set must be empty.
 # systemd itself applies these through seccomp and mount namespaces; this checks that invard's
-# behaviour stays inside what the unit grants (t_132 runs systemd-analyze verify on it).
+# behaviour stays inside what the unit grants (t_142 runs systemd-analyze verify on it).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root: drops capabilities with setpriv"
 # The unit runs the normal build; a sanitizer runtime makes calls of its own (setrlimit for
