@@ -16,14 +16,14 @@ BUILD   := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-PKGS    := liburing jansson libcrypto
+PKGS    := liburing jansson libcrypto libmicrohttpd
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
            -D_GNU_SOURCE -pthread -Iinclude -Isrc $(SANFLAGS) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS += -pthread $(SANFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -ljansson -lcrypto) -lisal
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -ljansson -lcrypto -lmicrohttpd) -lisal
 
 # Library of everything but the program entry points, shared by programs and unit tests.
 LIB_SRCS  := $(shell find src -name '*.c' ! -name 'main.c' | sort)

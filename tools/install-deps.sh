@@ -4,8 +4,8 @@
 # Installs only what is missing, so repeated runs cost nothing.
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev)
-test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools)
+build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev libmicrohttpd-dev)
+test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools curl prometheus)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
