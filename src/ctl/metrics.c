@@ -12,6 +12,8 @@
  * target and lun on LU series, target, initiator and isid on session series. */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +340,7 @@ int metrics_start(struct daemon *d, const char *addr_port, struct metrics_server
 	struct metrics_server *m;
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	uint16_t port;
 	int ret;
 
 	*out = NULL;
@@ -352,7 +355,10 @@ int metrics_start(struct daemon *d, const char *addr_port, struct metrics_server
 		return -ENOMEM;
 	}
 	m->d = d;
-	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, metrics_request, m,
+	/* The port given too, though SOCK_ADDR decides: libmicrohttpd's own messages name it. */
+	port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+					: ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	m->mhd = MHD_start_daemon(flags, port, NULL, NULL, metrics_request, m,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNS,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONN_TIMEOUT_S,
