@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # I/O statistics (docs/design/stats.md, docs/RPC.md "stats"): known I/O on one LU is counted
-# exactly (READs, WRITEs, bytes, an ILLEGAL REQUEST by its sense key), latency percentiles are
+# exactly (READs, WRITEs, bytes, an ILLEGAL REQUEST by its sense key, a RESERVATION CONFLICT by
+# its status), latency percentiles are
 # there and ordered, a session under load is counted as its LU is; `invarctl stats` and
 # `invarctl top -n 2` print sensible tables; /metrics (--metrics-listen) passes
 # `promtool check metrics` while I/O runs and carries the same figures.
@@ -10,7 +11,8 @@ need curl
 need promtool
 need iscsi-perf
 MPORT=$(free_port) || fail "no free port"
-invar_start --target "$TEST_IQN" --lun ram:16M --lun ram:16M --metrics-listen "127.0.0.1:$MPORT"
+invar_start --target "$TEST_IQN" --lun ram:16M --lun ram:16M --lun ram:1M \
+	--metrics-listen "127.0.0.1:$MPORT"
 
 # LUN 1: 7 READ(10) of 8 blocks, 3 WRITE(10) of 2 blocks, 1 READ(10) past the end.
 N=7 M=3
@@ -36,6 +38,23 @@ lu1 '.latency.p50_us > 0 and .latency.p50_us <= .latency.p99_us and .latency.p99
 lu1 '(.latency.buckets | add) == .latency.count and .latency.sum_us >= 0'
 echo "  LUN 1: $((N + 1)) READs, $M WRITEs, $((N * 4096)) and $((M * 1024)) bytes, 1 ILLEGAL REQUEST, counted exactly; p50 <= p99 <= p99.9"
 
+# LUN 2: a persistent reservation (Write Exclusive) held by one initiator; another's WRITE(10)
+# is answered RESERVATION CONFLICT, a status without sense data (SPC-4 5.12).
+K=000000000000abcd
+"$ISCSI_CMD" -i iqn.2026-12.org.invar:holder "$URL/$TEST_IQN/2" \
+	"5f 00 00 00 00 00 00 00 18 00=0000000000000000${K}000000000000000000000000" \
+	"5f 01 01 00 00 00 00 00 18 00=${K}0000000000000000000000000000000000000000" \
+	>"$TMP/pr.out" 2>&1 && [ "$(grep -c '^status 0x00' "$TMP/pr.out")" = 2 ] ||
+	fail "PR register/reserve: $(cat "$TMP/pr.out")"
+"$ISCSI_CMD" -i iqn.2026-12.org.invar:other "$URL/$TEST_IQN/2" \
+	"2a 00 00 00 00 00 00 00 01 00=$(head -c 512 /dev/zero | xxd -p | tr -d '\n')" \
+	>"$TMP/conflict.out" 2>&1 && grep -q '^status 0x18' "$TMP/conflict.out" ||
+	fail "no RESERVATION CONFLICT: $(cat "$TMP/conflict.out")"
+"${CTL[@]}" --json stats "$TEST_IQN" 2 | jq -e '.luns[0] | .status.reservation_conflict == 1 and
+	.commands.write == 1 and .bytes_written == 0' >/dev/null ||
+	fail "LUN 2: $("${CTL[@]}" --json stats "$TEST_IQN" 2 | jq -c '.luns[0] | {commands, status}')"
+echo "  LUN 2: a WRITE answered RESERVATION CONFLICT counted by its status, no bytes written"
+
 # LUN 0 under load; its session is counted as the LU is.
 timeout 20 iscsi-perf -m 8 "$URL/$TEST_IQN/0" >"$TMP/perf" 2>&1 &
 PP=$!
@@ -58,6 +77,7 @@ grep -q '^LU / SESSION  *READS  *WRITES' "$TMP/table" || fail "no header: $(cat 
 awk -v n="$TEST_IQN/1" '$1 == n && $2 == '$((N + 1))' && $3 == '$M' { ok = 1 } END { exit !ok }' \
 	"$TMP/table" || fail "LUN 1 row: $(cat "$TMP/table")"
 grep -q 'illegal_request 1' "$TMP/table" || fail "no error column: $(cat "$TMP/table")"
+grep -q "^$TEST_IQN/2 .*reservation_conflict 1" "$TMP/table" || fail "no status in the error column: $(cat "$TMP/table")"
 grep -q '^session .*iscsi-perf' "$TMP/table" || fail "no session row: $(cat "$TMP/table")"
 "${CTL[@]}" stats "$TEST_IQN" 1 | grep -q "$TEST_IQN/0" && fail "stats IQN 1 shows LUN 0"
 "${CTL[@]}" stats "$TEST_IQN" 999 >/dev/null 2>&1 && fail "stats accepted LUN 999"
@@ -80,6 +100,7 @@ m "invar_lu_read_bytes_total{$L} $((N * 4096))"
 m "invar_lu_written_bytes_total{$L} $((M * 1024))"
 m "invar_lu_check_conditions_total{$L,sense_key=\"illegal_request\"} 1"
 m "invar_lu_queue_depth{$L} 0"
+m "invar_lu_responses_total{target=\"$TEST_IQN\",lun=\"2\",status=\"reservation_conflict\"} 1"
 cnt=$(jq '.luns[] | select(.lun == 1) | .latency.count' "$TMP/s1.json")
 m "invar_lu_command_duration_seconds_bucket{$L,le=\"+Inf\"} $cnt"
 m "invar_lu_command_duration_seconds_count{$L} $cnt"
