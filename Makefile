@@ -7,6 +7,7 @@
 #   make layer-check  every #include within the layer matrix (tools/layer-check.sh)
 #   make abi-check  handler ABI: ring layout and libinvar-handler against tests/abi baselines
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
+#   make vm-guest   build/vm/: the QEMU test guest (Debian kernel + image, once per machine)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
 
 CC      ?= cc
@@ -42,7 +43,7 @@ RAWINI_OBJ := $(BUILD)/tests/tools/rawini.o
 TOOL_SRCS := $(filter-out tests/tools/rawini.c,$(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all golden run check unit integration layer-check deps-build deps-test clean format
+.PHONY: all golden run check unit integration layer-check deps-build deps-test clean format vm-guest
 
 all: $(BUILD)/invard $(BUILD)/invarctl handlers handler-tests
 
@@ -104,8 +105,13 @@ unit: $(UNIT_BINS)
 layer-check:
 	@./tools/layer-check.sh
 
-integration: all $(TOOL_BINS) $(BUILD)/invar-golden
+integration: all $(TOOL_BINS) $(BUILD)/invar-golden vm-guest
 	@BUILD=$(BUILD) ./tests/run-integration.sh
+
+# The guest the kernel-initiator tests boot (tests/vm, docs/design/vm-harness.md): built from
+# Debian packages into build/vm/ once per machine (about a minute), reused while unchanged.
+vm-guest:
+	@nice -n 10 ./tests/vm/build-guest.sh >/dev/null
 
 # The full suite: unit + integration on the normal build, both again under ASan/UBSan, then
 # every fuzz target replays its corpus and fuzzes briefly (clang is installed if missing).

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what invar needs from Debian 12's archive. `build`: compiler and libraries;
-# `test`: those plus the real initiators the tests drive (libiscsi tools, qemu-img).
+# `test`: those plus the real initiators the tests drive (libiscsi tools, qemu-img) and what the
+# QEMU guest tests need (qemu-system-x86; mmdebstrap builds the guest, tests/vm/build-guest.sh).
 # Installs only what is missing, so repeated runs cost nothing.
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev libmicrohttpd-dev)
-test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools curl prometheus)
+test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools
+	qemu-system-x86 mmdebstrap e2fsprogs curl prometheus)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

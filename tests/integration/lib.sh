@@ -14,6 +14,8 @@ PORT=
 fail() {
 	echo "FAIL: $*" >&2
 	[ -f "$TMP/invard.log" ] && { echo "--- invard log (tail)" >&2; tail -n 40 "$TMP/invard.log" >&2; }
+	# More to show, from a library the test sourced (tests/vm/lib.sh: the guests' consoles).
+	declare -F fail_hook >/dev/null && fail_hook
 	exit 1
 }
 

@@ -1,5 +1,6 @@
 /* iscsi-raw: a small raw-PDU iSCSI initiator for fault tests, without libiscsi in the way: it
  * sends exactly the PDUs a scenario needs, including ones a correct initiator never sends.
+ * PDUs, login and sequence numbers go through rawini.c, on the product's PDU codec.
  *
  *   iscsi-raw [-k KEY=VALUE]... [-w SECONDS] HOST:PORT TARGET SCENARIO [N] [LEN]
  *

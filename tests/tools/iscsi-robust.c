@@ -29,6 +29,8 @@
  *                       READ fails other than with a unit attention ("io_ended after N: read
  *                       closed|status...")
  *
+ * PDUs, login and digests go through rawini.c, on the product's PDU codec and CRC32C.
+ *
  * Exit status 0 when the scenario ran, 2 on usage errors or when the first login failed. */
 #include <stdint.h>
 #include <stdio.h>

@@ -155,7 +155,7 @@ int rawini_send_bhs(struct rawini *ri, uint8_t bhs[ISCSI_BHS_LEN], const void *d
 	struct iovec iov[5];
 	int cnt = 0;
 
-	put_be24(bhs + ISCSI_OFF_DATA_LEN, len);
+	iscsi_bhs_set_data_len(bhs, len);
 	if (ri->tamper)
 		ri->tamper(ri, bhs, ri->tamper_arg);
 	iov[cnt++] = (struct iovec){ bhs, ISCSI_BHS_LEN };

@@ -125,7 +125,7 @@ static void test_bhs_round_trip_every_opcode(void **state)
 		iscsi_bhs_encode(&d, again);
 		assert_memory_equal(bhs, again, ISCSI_BHS_LEN);
 		assert_int_equal(bhs[0] & 0x3f, all_ops[i]);
-		assert_int_equal(get_be24(bhs + ISCSI_OFF_DATA_LEN), 0x123456);
+		assert_int_equal(get_be24(bhs + 5), 0x123456);
 		assert_int_equal(get_be32(bhs + 16), 0xdeadbeef);
 	}
 }

@@ -107,7 +107,7 @@ int iscsi_conn_queue(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h, const 
 		return -ENOMEM;
 	}
 	iscsi_bhs_encode(h, tx->hdr);
-	put_be24(tx->hdr + ISCSI_OFF_DATA_LEN, data_len);
+	iscsi_bhs_set_data_len(tx->hdr, data_len);
 	tx->hdr_len = ISCSI_BHS_LEN;
 	if (c->hdigest) {
 		put_le32(tx->hdr + ISCSI_BHS_LEN, iscsi_header_digest(tx->hdr, NULL, 0));

@@ -9,9 +9,12 @@
 
 /* Byte offsets of the BHS fields (RFC 7143 11.2.1, and each PDU's section of 11). Words 20-47
  * mean something different per opcode; each name below says which PDUs use it. */
+#define OFF_OPCODE 0			/* bit 6: I (immediate), bits 5-0 opcode */
+#define OFF_FLAGS 1			/* opcode-specific flags (F, R, W, T, C, ...) */
 #define OFF_SPEC2 2			/* response, reason, version-max */
 #define OFF_SPEC3 3			/* status, version-min / version-active */
 #define OFF_TOTAL_AHS 4
+#define OFF_DATA_LEN 5			/* DataSegmentLength, 24 bits */
 #define OFF_LUN 8
 #define OFF_ISID 8			/* Login: 6 bytes */
 #define OFF_TSIH 14			/* Login: 2 bytes */
@@ -52,6 +55,12 @@ _Static_assert(OFF_CDB + ISCSI_CDB_BHS_LEN == ISCSI_BHS_LEN, "CDB fills the BHS 
 _Static_assert(OFF_TSIH + 2 == OFF_ITT && OFF_ISID + 6 == OFF_TSIH, "ISID+TSIH fill the LUN");
 _Static_assert(ISCSI_AHS_MAX == 1020, "TotalAHSLength is one byte of words");
 _Static_assert(sizeof(((struct iscsi_pdu_hdr *)0)->lun) == 8, "LUN is 8 bytes");
+_Static_assert(sizeof(((struct iscsi_pdu_hdr *)0)->scsi_cmd.cdb) == ISCSI_CDB_BHS_LEN,
+	       "the BHS carries 16 CDB bytes");
+_Static_assert(sizeof(((struct iscsi_pdu_hdr *)0)->login.isid) == OFF_TSIH - OFF_ISID,
+	       "ISID is 6 bytes");
+/* Decoded on the stack per PDU and copied into the held queue: keep it small. */
+_Static_assert(sizeof(struct iscsi_pdu_hdr) <= 96, "a decoded BHS stays small");
 
 static bool bit(uint8_t byte, uint8_t mask)
 {
@@ -77,13 +86,13 @@ static bool iscsi_op_is_target(uint8_t op)
 
 void iscsi_bhs_decode(const uint8_t bhs[ISCSI_BHS_LEN], struct iscsi_pdu_hdr *h)
 {
-	uint8_t f = bhs[ISCSI_OFF_FLAGS];
+	uint8_t f = bhs[OFF_FLAGS];
 
 	memset(h, 0, sizeof(*h));
-	h->opcode = bhs[ISCSI_OFF_OPCODE] & 0x3f;
-	h->immediate = bit(bhs[ISCSI_OFF_OPCODE], ISCSI_FLAG_IMMEDIATE);
+	h->opcode = bhs[OFF_OPCODE] & 0x3f;
+	h->immediate = bit(bhs[OFF_OPCODE], ISCSI_FLAG_IMMEDIATE);
 	h->total_ahs_words = bhs[OFF_TOTAL_AHS];
-	h->data_len = get_be24(bhs + ISCSI_OFF_DATA_LEN);
+	h->data_len = get_be24(bhs + OFF_DATA_LEN);
 	h->itt = get_be32(bhs + OFF_ITT);
 	if (h->opcode != ISCSI_OP_LOGIN_REQ && h->opcode != ISCSI_OP_LOGIN_RSP)
 		memcpy(h->lun, bhs + OFF_LUN, 8);
@@ -209,14 +218,19 @@ void iscsi_bhs_decode(const uint8_t bhs[ISCSI_BHS_LEN], struct iscsi_pdu_hdr *h)
 	}
 }
 
+void iscsi_bhs_set_data_len(uint8_t bhs[ISCSI_BHS_LEN], uint32_t len)
+{
+	put_be24(bhs + OFF_DATA_LEN, len & 0xffffff);
+}
+
 void iscsi_bhs_encode(const struct iscsi_pdu_hdr *h, uint8_t bhs[ISCSI_BHS_LEN])
 {
-	uint8_t *f = bhs + ISCSI_OFF_FLAGS;
+	uint8_t *f = bhs + OFF_FLAGS;
 
 	memset(bhs, 0, ISCSI_BHS_LEN);
-	bhs[ISCSI_OFF_OPCODE] = (uint8_t)((h->opcode & 0x3f) | flag(h->immediate, ISCSI_FLAG_IMMEDIATE));
+	bhs[OFF_OPCODE] = (uint8_t)((h->opcode & 0x3f) | flag(h->immediate, ISCSI_FLAG_IMMEDIATE));
 	bhs[OFF_TOTAL_AHS] = h->total_ahs_words;
-	put_be24(bhs + ISCSI_OFF_DATA_LEN, h->data_len & 0xffffff);
+	put_be24(bhs + OFF_DATA_LEN, h->data_len & 0xffffff);
 	put_be32(bhs + OFF_ITT, h->itt);
 	if (h->opcode != ISCSI_OP_LOGIN_REQ && h->opcode != ISCSI_OP_LOGIN_RSP)
 		memcpy(bhs + OFF_LUN, h->lun, 8);

@@ -34,13 +34,8 @@ enum iscsi_opcode {
 	ISCSI_OP_REJECT = 0x3f,
 };
 
-/* BHS byte offsets (RFC 7143 11.2.1 and the PDU sections of 11). Only pdu.c reads or writes a
- * BHS at these; everything else works on the decoded struct iscsi_pdu_hdr below. */
-#define ISCSI_OFF_OPCODE 0		/* bit 6: I (immediate), bits 5-0 opcode */
-#define ISCSI_OFF_FLAGS 1		/* opcode-specific flags (F, R, W, T, C, ...) */
-#define ISCSI_OFF_DATA_LEN 5		/* DataSegmentLength, 24 bits */
-
-/* Flags in byte 1 and their meaning per opcode. */
+/* Flags in byte 1 and their meaning per opcode. pdu.c alone reads and writes the BHS, at the
+ * byte offsets it names; everything else works on the decoded struct iscsi_pdu_hdr below. */
 #define ISCSI_FLAG_IMMEDIATE 0x40	/* in byte 0 */
 #define ISCSI_FLAG_FINAL 0x80
 #define ISCSI_FLAG_CMD_READ 0x40
@@ -213,6 +208,8 @@ struct iscsi_pdu_hdr {
 void iscsi_bhs_decode(const uint8_t bhs[ISCSI_BHS_LEN], struct iscsi_pdu_hdr *h);
 /* Writes all 48 bytes: the opcode's fields, zeros where it has none or they are reserved. */
 void iscsi_bhs_encode(const struct iscsi_pdu_hdr *h, uint8_t bhs[ISCSI_BHS_LEN]);
+/* DataSegmentLength of an encoded BHS, set in place (a sender knows it last). */
+void iscsi_bhs_set_data_len(uint8_t bhs[ISCSI_BHS_LEN], uint32_t len);
 
 /* Checks a received BHS's lengths before any payload is read: the data segment must not
  * exceed max_recv_dsl (our MaxRecvDataSegmentLength), TotalAHSLength is only allowed on a SCSI
