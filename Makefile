@@ -105,15 +105,21 @@ unit: $(UNIT_BINS)
 layer-check:
 	@./tools/layer-check.sh
 
+# TESTS: a subset of tests/integration/t_*.sh (default: all of them).
 integration: all $(TOOL_BINS) $(BUILD)/invar-golden vm-guest
-	@BUILD=$(BUILD) ./tests/run-integration.sh
+	@BUILD=$(BUILD) ./tests/run-integration.sh $(TESTS)
+
+# The kernel-initiator tests each boot a QEMU guest (about 2-4 minutes under TCG): make check
+# runs them once, against the normal build; `SAN=1 make integration` still runs everything.
+NON_VM_TESTS = $(foreach t,$(sort $(wildcard tests/integration/t_*.sh)),$(if $(findstring _kernel_,$(t)),,$(t)))
 
 # The guest the kernel-initiator tests boot (tests/vm, docs/design/vm-harness.md): built from
 # Debian packages into build/vm/ once per machine (about a minute), reused while unchanged.
 vm-guest:
 	@nice -n 10 ./tests/vm/build-guest.sh >/dev/null
 
-# The full suite: unit + integration on the normal build, both again under ASan/UBSan, then
+# The full suite: unit + integration on the normal build, both again under ASan/UBSan (the
+# kernel-initiator guests once only, above), then
 # every fuzz target replays its corpus and fuzzes briefly (clang is installed if missing).
 check: deps-test
 	$(MAKE) layer-check
@@ -121,7 +127,7 @@ check: deps-test
 	$(MAKE) abi-check
 	$(MAKE) integration
 	$(MAKE) SAN=1 all unit
-	$(MAKE) SAN=1 integration
+	$(MAKE) SAN=1 integration TESTS="$(NON_VM_TESTS)"
 	$(MAKE) fuzz-smoke
 
 format:
