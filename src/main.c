@@ -20,6 +20,7 @@
 #include "ctl/config.h"
 #include "ctl/ctl.h"
 #include "ctl/lunspec.h"
+#include "ctl/metrics.h"
 #include "ctl/migrate.h"
 #include "mig/channel.h"
 #include "ctl/rpc.h"
@@ -53,6 +54,7 @@ struct opts {
 	unsigned nallow;
 	struct user_hub_config handlers;	/* --handler-wait-ms, --handler-timeout-ms */
 	const char *migration_listen;	/* ADDR:PORT accepting incoming LUs */
+	const char *metrics_listen;	/* ADDR:PORT serving Prometheus metrics; NULL = off */
 	const char **limits;	/* --limit KEY=VALUE, over the config's */
 	unsigned nlimits;
 	unsigned mig_hold_ms[MIG_HOLD_COUNT];	/* --mig-hold STAGE=MS (test only) */
@@ -93,6 +95,9 @@ static void usage(FILE *f)
 		"  --mutual-chap USER:SECRET  the target's own credentials (mutual CHAP)\n"
 		"  --allow IQN          only this initiator may log in (repeatable; default: any)\n"
 		"  --migration-listen ADDR:PORT  accept LUs migrated from another invard here\n"
+		"  --metrics-listen ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                       (off by default; unauthenticated: bind to loopback or a\n"
+		"                       management network)\n"
 		"  --limit KEY=VALUE    set a resource limit (repeatable; also with --config):\n"
 		"                       login_timeout (s, 30), max_sessions (1024),\n"
 		"                       max_sessions_per_target (1024), max_cmds (128),\n"
@@ -125,7 +130,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
 	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_HANDLER_WAIT, O_HANDLER_TIMEOUT,
-	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT, O_MIG_HOLD };
+	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT, O_MIG_HOLD, O_METRICS_LISTEN };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -144,6 +149,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "mutual-chap", required_argument, NULL, O_MUTUAL_CHAP },
 		{ "allow", required_argument, NULL, O_ALLOW },
 		{ "migration-listen", required_argument, NULL, O_MIGRATION_LISTEN },
+		{ "metrics-listen", required_argument, NULL, O_METRICS_LISTEN },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "fault", required_argument, NULL, O_FAULT },
 		{ "mig-hold", required_argument, NULL, O_MIG_HOLD },
@@ -194,6 +200,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_MIGRATION_LISTEN:
 			o->migration_listen = optarg;
+			break;
+		case O_METRICS_LISTEN:
+			o->metrics_listen = optarg;
 			break;
 		case O_LIMIT:
 			o->limits[o->nlimits++] = optarg;
@@ -437,6 +446,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct daemon *d = NULL;
 	struct rpc_server *rpc = NULL;
+	struct metrics_server *metrics = NULL;
 	struct sig_watch sw = { .ev.fd = -1 };
 	char data_dir[PATH_MAX], saved[PATH_MAX + 16], err[1024];
 	bool daemon_up = false, fabric_up = false;
@@ -578,6 +588,13 @@ int main(int argc, char **argv)
 			goto out_daemon;
 		}
 	}
+	if (o.metrics_listen) {
+		ret = metrics_start(d, o.metrics_listen, &metrics, err, sizeof(err));
+		if (ret < 0) {
+			log_err("--metrics-listen: %s", err);
+			goto out_daemon;
+		}
+	}
 	d->config_changed = ctl_config_autosave;
 	sw.d = d;
 	sw.ev.cb = signal_cb;
@@ -604,6 +621,7 @@ int main(int argc, char **argv)
 	close(sw.ev.fd);
 
 out_daemon:
+	metrics_stop(metrics);
 	if (fabric_up && d->fabric && d->fabric->shutdown)
 		d->fabric->shutdown(d);
 	mig_ctx_free(d ? d->mig : NULL);	/* answers the lu_migrate calls under way */

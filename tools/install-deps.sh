@@ -6,9 +6,10 @@
 # Installs only what is missing, so repeated runs cost nothing.
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev libsystemd-dev scdoc)
+build_pkgs=(gcc make pkg-config liburing-dev libisal-dev libjansson-dev libssl-dev libmicrohttpd-dev
+	libsystemd-dev scdoc)
 test_pkgs=(libcmocka-dev libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra jq socat xxd procps abigail-tools
-	qemu-system-x86 mmdebstrap e2fsprogs
+	qemu-system-x86 mmdebstrap e2fsprogs curl prometheus
 	debhelper dpkg-dev fakeroot lintian bash-completion systemd man-db bsdextrautils strace)
 
 want=("${build_pkgs[@]}")

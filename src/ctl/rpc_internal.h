@@ -90,5 +90,8 @@ extern const size_t rpc_limits_nmethods;
 /* Sessions: list, logout, drop (methods_session.c). */
 extern const struct rpc_method rpc_session_methods[];
 extern const size_t rpc_session_nmethods;
+/* I/O statistics (methods_stats.c). */
+extern const struct rpc_method rpc_stats_methods[];
+extern const size_t rpc_stats_nmethods;
 
 #endif

@@ -277,6 +277,8 @@ const struct lu_mig_row lu_mig_rows[LU_F_COUNT] = {
 	[LU_F_CAW] = { .not_carried = "transient: the drain leaves no COMPARE AND WRITE in "
 				      "flight" },
 	[LU_F_MIG] = { .not_carried = "the migration's own gate: a destination starts RESUMING" },
+	[LU_F_STATS] = { .not_carried = "statistics are the serving daemon's own: a destination "
+				       "counts from zero" },
 };
 
 int lu_mig_export(struct lu *lu, const char *iqn, uint32_t lun, struct mig_lu_state *s)

@@ -15,6 +15,7 @@
 #include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
+#include "scsi/stats.h"
 #include "util/log.h"
 
 /* Shorthands for the usage masks. */
@@ -489,6 +490,7 @@ int scsi_task_setup(struct scsi_task *t)
 	struct lu *lu = t->lu;
 	enum sense_reason r = SR_OK;
 
+	scsi_stats_task_start(t);	/* latency and queue depth count from here */
 	scsi_task_set_sense(t, SR_OK);
 	t->dir = SCSI_DIR_NONE;
 	t->data_out_len = 0;

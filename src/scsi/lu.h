@@ -14,6 +14,7 @@
 #include "rt/pcount.h"
 #include "scsi/limits.h"
 #include "scsi/lu_io.h"
+#include "scsi/stats.h"
 #include "util/list.h"
 
 struct backstore;
@@ -153,6 +154,8 @@ struct lu {
 	 * ATOMIC hold, the writes that wait for them, and the count of writes in flight. */
 	struct lu_io_gate io_gate;
 	struct lu_mig_gate mig;
+	/* I/O statistics: a slot per worker (scsi/stats.h). */
+	struct lu_stats stats;
 };
 
 /* Pending unit attentions of one I_T nexus named by who it is (nexus ids are per daemon). */

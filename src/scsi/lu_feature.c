@@ -12,6 +12,7 @@
 #include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
+#include "scsi/stats.h"
 
 /* ---- I_T nexuses and unit attentions ------------------------------------------------------ */
 
@@ -171,6 +172,13 @@ static int mig_init(struct lu *lu, char *err, size_t err_len)
 	return 0;
 }
 
+/* ---- I/O statistics (scsi/stats.h): neither a nexus loss nor a reset clears counters ------ */
+
+static void stats_free(struct lu *lu)
+{
+	lu_stats_free(lu);
+}
+
 const struct lu_feature lu_features[LU_F_COUNT] = {
 	[LU_F_NEXUS] = {
 		.name = "nexus",
@@ -224,5 +232,10 @@ const struct lu_feature lu_features[LU_F_COUNT] = {
 		.name = "migration",
 		.sync = "state atomic; inflight per-thread counters; redirect under lu.lock",
 		.init = mig_init,
+	},
+	[LU_F_STATS] = {
+		.name = "statistics",
+		.sync = "a slot per worker, set once by CAS, written by its worker (relaxed)",
+		.free = stats_free,
 	},
 };

@@ -21,6 +21,7 @@ enum lu_feature_id {
 	LU_F_MAINT,		/* SANITIZE / FORMAT UNIT state */
 	LU_F_CAW,		/* COMPARE AND WRITE atomicity */
 	LU_F_MIG,		/* live-migration command gate */
+	LU_F_STATS,		/* I/O statistics */
 	LU_F_COUNT
 };
 

@@ -9,6 +9,7 @@
 
 struct alua_target;
 struct lu;
+struct scsi_stats;
 
 /* What the SCSI core asks of the layers above about the target a nexus belongs to. The layer
  * that creates the nexus (the fabric, on behalf of the daemon model) points it at its table. */
@@ -45,6 +46,9 @@ struct it_nexus {
 	/* The layers above (NULL: none, e.g. unit tests): port_ops->fn(port_ctx, ...). */
 	const struct scsi_port_ops *port_ops;
 	void *port_ctx;
+	/* The session's I/O statistics (scsi/stats.h), written only by the worker that carries the
+	 * nexus; NULL: not counted. Owned by the layer that made the nexus. */
+	struct scsi_stats *stats;
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include "rt/bufcache.h"
 #include "scsi/lu.h"
 #include "scsi/migsm.h"
+#include "scsi/stats.h"
 #include "scsi/task.h"
 
 int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len)
@@ -50,6 +51,8 @@ uint32_t scsi_task_data_out_received(const struct scsi_task *t)
 
 void scsi_task_release(struct scsi_task *t)
 {
+	/* Counted before the buffer and the LU go: the outcome is final here (scsi/stats.h). */
+	scsi_stats_task_end(t);
 	/* A lent buffer goes back before the LU reference: the backstore lives as long as it. */
 	if (t->buf_lent) {
 		t->buf_lent = false;

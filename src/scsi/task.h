@@ -25,6 +25,7 @@ struct it_nexus;
 struct scsi_cmd;
 struct lun_view;
 struct worker;
+struct scsi_stats;
 
 enum scsi_dir {
 	SCSI_DIR_NONE = 0,
@@ -95,6 +96,11 @@ struct scsi_task {
 	 * holds a reference on it), so the task took none and release drops none. Saves an
 	 * atomic on a cache line every worker's commands to that LU would share. */
 	bool lu_borrowed;
+	/* Statistics (scsi/stats.h): counted from setup to release. */
+	bool stats_started;
+	uint64_t start_ns;		/* CLOCK_MONOTONIC at setup */
+	struct scsi_stats *lu_stats;	/* the LU's slot of this worker, or NULL */
+	struct scsi_stats *nexus_stats;	/* nexus->stats at setup (the session outlives it) */
 };
 
 /* Allocate (or grow) task->buf to len bytes, zeroed. Returns 0 or -ENOMEM. Released by

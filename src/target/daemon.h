@@ -12,6 +12,7 @@
 #include "scsi/alua_groups.h"
 #include "scsi/limits.h"
 #include "scsi/nexus.h"
+#include "scsi/stats.h"
 #include "target/acl.h"
 #include "target/tunables.h"
 #include "util/list.h"
@@ -124,6 +125,7 @@ struct fabric_session_info {
 	unsigned in_flight;			/* commands without a response yet */
 	unsigned worker;
 	int64_t login_time;			/* seconds since the epoch */
+	struct scsi_stats stats;		/* I/O statistics (scsi/stats.h) */
 };
 
 struct target;

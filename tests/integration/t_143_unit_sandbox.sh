@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the unit's sandbox (dist/systemd/invard.service) allows, checked without systemd as PID 1:
 # invard runs with the unit's capability bounding set, no_new_privs, its limits and umask, under
-# strace, serves a file LUN (login, writes, reads, a change saved to invar.json, sd_notify), and
+# strace, serves a file LUN (login, writes, reads, a change saved to invar.json, sd_notify,
+# metrics over HTTP), and
 # then the trace must show only
 #   - system calls in the unit's SystemCallFilter= allow-list and none of its ~deny-list,
 #   - socket families in RestrictAddressFamilies=,
@@ -15,7 +16,7 @@
 # The unit runs the normal build; a sanitizer runtime makes calls of its own (setrlimit for
 # core dumps, ...) that the service never makes.
 [ "$(basename "$BUILD")" = build-san ] && skip "the sandbox applies to the normal build, not the sanitizer one"
-for t in strace setpriv prlimit systemd-analyze socat iscsi-test-cu; do
+for t in strace setpriv prlimit systemd-analyze socat iscsi-test-cu curl; do
 	command -v "$t" >/dev/null || fail "$t is not installed (tools/install-deps.sh test)"
 done
 UNIT=$PWD/dist/systemd/invard.service
@@ -33,6 +34,7 @@ memlock=$(prop LimitMEMLOCK); nofile=$(prop LimitNOFILE)
 [ "$memlock" = infinity ] && memlock=unlimited
 
 PORT=$(free_port) || fail "no free port"
+MPORT=$(free_port) || fail "no free port"
 mkdir -p "$TMP/data"
 D=$(realpath "$TMP/data")
 notify="$TMP/notify.sock"
@@ -51,7 +53,8 @@ done
 (umask 077; exec prlimit ${limits[@]+"${limits[@]}"} -- \
 	setpriv --no-new-privs --bounding-set "$bset" --inh-caps -all -- \
 	env NOTIFY_SOCKET="$notify" strace -f -qq -o "$TMP/trace" -- \
-	"$INVARD" --data-dir "$D" --listen "127.0.0.1:$PORT" --lun "file:$D/disk.img,size=32M") \
+	"$INVARD" --data-dir "$D" --listen "127.0.0.1:$PORT" --lun "file:$D/disk.img,size=32M" \
+	--metrics-listen "127.0.0.1:$MPORT") \
 	>>"$TMP/invard.log" 2>&1 &
 STRACE_PID=$!
 for _ in $(seq 1 200); do grep -q READY=1 "$TMP/notify.log" 2>/dev/null && break; sleep 0.05; done
@@ -62,6 +65,8 @@ INVARD_PID=$(awk 'NR == 1 { print $1 }' "$TMP/trace")
 URL="iscsi://127.0.0.1:$PORT/iqn.2026-11.org.invar:default/0"
 iscsi-test-cu --dataloss --test=SCSI.Write10.Simple "$URL" >"$TMP/cu.log" 2>&1 || fail "writes: $(tail "$TMP/cu.log")"
 iscsi-test-cu --dataloss --test=SCSI.Read10.Simple "$URL" >>"$TMP/cu.log" 2>&1 || fail "reads: $(tail "$TMP/cu.log")"
+curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^invar_' || fail "no metrics at :$MPORT/metrics"
+"$INVARCTL" --data-dir "$D" stats >/dev/null || fail "invarctl stats"
 "$INVARCTL" --data-dir "$D" lun add iqn.2026-11.org.invar:default ram:8M >/dev/null || fail "lun add"
 [ -f "$D/invar.json" ] || fail "the change was not saved"
 kill -TERM "$INVARD_PID"
@@ -70,7 +75,7 @@ kill -0 "$STRACE_PID" 2>/dev/null && { kill -KILL "$INVARD_PID"; fail "invard di
 wait "$STRACE_PID" || fail "invard exited with status $? under the sandbox"
 INVARD_PID=
 echo "with the bounding set $bset, no_new_privs, ${limits[*]:-the current limits}, umask 077:" \
-	"served port $PORT, wrote, read, saved a change, stopped cleanly"
+	"served port $PORT, wrote, read, served /metrics, saved a change, stopped cleanly"
 
 errors=0
 bad() { echo "OUTSIDE THE SANDBOX: $*" >&2; errors=$((errors + 1)); }

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "compat_cmd.h"
+#include "stats_cmd.h"
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "invar/version.h"
@@ -777,6 +778,13 @@ const struct ctl_cmd ctl_cmds[] = {
 	  cmd_session_end },
 	{ "session", "drop", "session drop ID", "close the session's connection now", 1, 1,
 	  cmd_session_end },
+	{ "stats", NULL, "stats [IQN [LUN]]",
+	  "I/O statistics per LU and per session: commands, MB, queue depth,\n"
+	  "latency p50/p99/p99.9, errors by sense key and status", 0, 2, cmd_stats },
+	{ "top", NULL, "top [-n COUNT] [-d SECONDS] [IQN]",
+	  "IOPS, MB/s and latency per LU and session, every SECONDS (default 1),\n"
+	  "COUNT times (default: until interrupted); plain blocks when not a terminal", 0, 5,
+	  cmd_top },
 	{ "limits", NULL, "limits", "resource limits: value, default, when a change applies", 0, 0,
 	  cmd_limits },
 	{ "limits", "set", "limits set KEY=VALUE...",

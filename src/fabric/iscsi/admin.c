@@ -43,6 +43,7 @@ static void session_info(const struct iscsi_session *s, struct fabric_session_in
 	i->in_flight = __atomic_load_n(&s->active, __ATOMIC_RELAXED);
 	i->worker = s->w ? s->w->id : 0;
 	i->login_time = s->login_time;
+	scsi_stats_add(&i->stats, &s->stats);	/* relaxed loads: the worker keeps counting */
 }
 
 int iscsi_ops_session_list(struct daemon *d, struct fabric_session_info **out, unsigned *n)

@@ -14,6 +14,7 @@
 #include "rt/pcount.h"
 #include "rt/worker.h"
 #include "scsi/nexus.h"
+#include "scsi/stats.h"
 #include "scsi/task.h"
 #include "target/acl.h"
 #include "util/list.h"
@@ -284,6 +285,9 @@ struct iscsi_session {
 	unsigned ntasks;
 	struct list_node held;		/* struct iscsi_held, sorted by CmdSN */
 	unsigned nheld;
+	/* I/O statistics of the session (nexus.stats points here): written by its worker only,
+	 * read relaxed by the control plane under the fabric lock (admin.c). */
+	struct scsi_stats stats;
 };
 
 /* Fabric-wide state (d->fabric_priv). */

@@ -162,6 +162,7 @@ static void iscsi_login_complete(struct iscsi_conn *c)
 	/* One SCSI target port per portal group: its relative port id is the tag. */
 	s->nexus.tpgt = c->tpgt;
 	s->nexus.rel_port_id = c->tpgt;
+	s->nexus.stats = &s->stats;
 	if (s->type == ISCSI_SESSION_NORMAL) {
 		s->target = c->login_target;
 		c->login_target = NULL;
