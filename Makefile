@@ -113,9 +113,12 @@ layer-check:
 integration: all $(TOOL_BINS) $(BUILD)/invar-golden vm-guest
 	@BUILD=$(BUILD) ./tests/run-integration.sh $(TESTS)
 
-# The kernel-initiator tests each boot a QEMU guest (about 2-4 minutes under TCG): make check
-# runs them once, against the normal build; `SAN=1 make integration` still runs everything.
-NON_VM_TESTS = $(foreach t,$(sort $(wildcard tests/integration/t_*.sh)),$(if $(findstring _kernel_,$(t)),,$(t)))
+# What make check runs once, on the normal build only: the kernel-initiator tests (each boots a
+# QEMU guest, 2-4 minutes under TCG) and the package and sandbox tests (they test the normal
+# build's binaries as installed). `SAN=1 make integration` still runs (or skips) everything.
+ONCE_TESTS = _kernel_ _package _unit_sandbox
+SAN_TESTS = $(foreach t,$(sort $(wildcard tests/integration/t_*.sh)),\
+	$(if $(strip $(foreach o,$(ONCE_TESTS),$(findstring $(o),$(t)))),,$(t)))
 
 # The guest the kernel-initiator tests boot (tests/vm, docs/design/vm-harness.md): built from
 # Debian packages into build/vm/ once per machine (about a minute), reused while unchanged.
@@ -131,7 +134,7 @@ check: deps-test
 	$(MAKE) abi-check
 	$(MAKE) integration
 	$(MAKE) SAN=1 all unit
-	$(MAKE) SAN=1 integration TESTS="$(NON_VM_TESTS)"
+	$(MAKE) SAN=1 integration TESTS="$(SAN_TESTS)"
 	$(MAKE) fuzz-smoke
 
 # ---- Installing (what the Debian package ships; debian/rules sets the directories) ----
