@@ -7,7 +7,7 @@
 # it never fails on a number.
 #
 #   bench/caw.sh [--invard PATH] [--baseline PATH] [--rounds N] [--duration S] [--warmup S]
-#                [--every MS] [--size SIZE] [--workers N]
+#                [--every MS] [--size SIZE] [--workers N] [--fua] [--disk DIR]
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,11 +25,15 @@ usage: bench/caw.sh [OPTION]...
   --every MS       COMPARE AND WRITE period (default 100)
   --size SIZE      LU file size in MiB (default 1024)
   --workers N      invard --workers N (default: invard's own, one per CPU)
+  --fua            the random writes carry FUA (durable before GOOD: on a disk, the path where
+                   a write waits for the device, so running them one at a time costs most)
+  --disk DIR       put the LU files in a fresh directory under DIR (a disk file system)
+                   instead of /dev/shm
   -h, --help       this text
 EOF
 }
 
-INVARD="" BASELINE="" ROUNDS=3 DURATION=10 WARMUP=2 EVERY=100 SIZE_MB=1024 WORKERS=""
+INVARD="" BASELINE="" ROUNDS=3 DURATION=10 WARMUP=2 EVERY=100 SIZE_MB=1024 WORKERS="" FUA="" DISK=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--invard) INVARD=$2; shift ;;
@@ -40,6 +44,8 @@ while [ $# -gt 0 ]; do
 	--every) EVERY=$2; shift ;;
 	--size) SIZE_MB=$2; shift ;;
 	--workers) WORKERS=$2; shift ;;
+	--fua) FUA=-f ;;
+	--disk) DISK=$2; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "caw: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 	esac
@@ -55,7 +61,7 @@ INVARD=${INVARD:-$ROOT/build/invard}
 [ -z "$BASELINE" ] || [ -x "$BASELINE" ] || die "no invard at $BASELINE"
 
 WORK=$(mktemp -d /tmp/invar-caw.XXXXXX) || die "mktemp failed"
-DATA=$(mktemp -d /dev/shm/invar-caw.XXXXXX) || die "no /dev/shm"
+DATA=$(mktemp -d "${DISK:-/dev/shm}/invar-caw.XXXXXX") || die "cannot create a directory under ${DISK:-/dev/shm}"
 declare -A URL PID
 cleanup() {
 	trap - EXIT INT TERM
@@ -106,7 +112,7 @@ fi
 # run TARGET MODE: prints "IOPS CAW_GOOD CAW_OTHER CAW_MAX_US" (CAW fields "-" for plain).
 run() {
 	local t=$1 mode=$2 out
-	out=$("$WORK/iscsi-lat" -w -q 32 -t "$DURATION" -W "$WARMUP" \
+	out=$("$WORK/iscsi-lat" -w $FUA -q 32 -t "$DURATION" -W "$WARMUP" \
 		${mode:+-c "$EVERY"} "${URL[$t]}" 2>"$WORK/client.err")
 	[ -n "$out" ] || { note "$t ${mode:-plain}: client failed: $(head -c 300 "$WORK/client.err")"; echo "0 - - -"; return; }
 	awk '{ v["iops"] = "-"; for (i = 1; i < NF; i += 2) v[$i] = $(i + 1);
@@ -115,9 +121,9 @@ run() {
 		      ("caw_max_us" in v) ? v["caw_max_us"] : "-" }' <<<"$out"
 }
 
-echo "COMPARE AND WRITE mix: 4 KiB random writes QD32, ${DURATION} s (+${WARMUP} s warm-up) per run;"
+echo "COMPARE AND WRITE mix: 4 KiB random writes${FUA:+ with FUA} QD32, ${DURATION} s (+${WARMUP} s warm-up) per run;"
 echo "mix = the same plus one COMPARE AND WRITE every ${EVERY} ms on a second session, last LBA"
-echo "invar: $INVARD${BASELINE:+; base: $BASELINE}; workers ${WORKERS:-default ($(nproc))}; LU ${SIZE_MB} MiB file on tmpfs"
+echo "invar: $INVARD${BASELINE:+; base: $BASELINE}; workers ${WORKERS:-default ($(nproc))}; LU ${SIZE_MB} MiB file on $(stat -f -c %T "$DATA") ($DATA)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-6s %10s %10s %7s %9s %9s %11s\n' round target plain_iops mix_iops ratio caw_good caw_other caw_max_us
 declare -A RATIOS PLAINS MIXES
