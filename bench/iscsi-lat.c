@@ -2,7 +2,9 @@
  * one LUN for a given time and prints the IOPS and the latency distribution (p50, p90, p99,
  * p99.9, max), which neither iscsi-perf nor qemu-img bench reports. Used by bench/run.sh.
  *
- *   iscsi-lat [-q QD] [-b BYTES] [-t SECONDS] [-W WARMUP] [-w] [-c MS] iscsi://HOST:PORT/IQN/LUN
+ *   iscsi-lat [-q QD] [-b BYTES] [-t SECONDS] [-W WARMUP] [-w] [-f] [-c MS] iscsi://HOST:PORT/IQN/LUN
+ *
+ * -f: writes with FUA (durable before GOOD: the file backstore's RWF_DSYNC path).
  *
  * -c MS: also send one COMPARE AND WRITE (one block) every MS milliseconds, on a second session
  * (so possibly another worker of the target), at the LU's last logical block, which the random
@@ -37,7 +39,7 @@ struct lat {
 	uint32_t block_size;
 	uint64_t nblocks;
 	uint32_t xfer;			/* bytes per I/O */
-	int write;
+	int write, fua;
 	unsigned char *wbuf;
 	uint64_t t_start, t_count, t_end;	/* ns: warm-up ends at t_count, stop at t_end */
 	uint64_t ios, max_ns;
@@ -163,7 +165,7 @@ static int submit(struct lat *l)
 	r->t0 = now_ns();
 	if (l->write)
 		task = iscsi_write16_task(l->iscsi, l->lun, lba, l->wbuf, l->xfer, l->block_size,
-					  0, 0, 0, 0, 0, done, r);
+					  0, 0, l->fua, 0, 0, done, r);
 	else
 		task = iscsi_read16_task(l->iscsi, l->lun, lba, l->xfer, l->block_size, 0, 0, 0,
 					 0, 0, done, r);
@@ -246,7 +248,7 @@ static int caw_open(struct lat *l, const struct iscsi_url *url)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: iscsi-lat [-q QD] [-b BYTES] [-t SECONDS] [-W WARMUP] [-w] "
+	fprintf(stderr, "usage: iscsi-lat [-q QD] [-b BYTES] [-t SECONDS] [-W WARMUP] [-w] [-f] "
 			"[-c MS] iscsi://HOST:PORT/IQN/LUN\n");
 }
 
@@ -261,13 +263,14 @@ int main(int argc, char **argv)
 	int opt;
 
 	l.xfer = 4096;
-	while ((opt = getopt(argc, argv, "q:b:t:W:wc:h")) != -1) {
+	while ((opt = getopt(argc, argv, "q:b:t:W:wfc:h")) != -1) {
 		switch (opt) {
 		case 'q': qd = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'b': l.xfer = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': secs = strtod(optarg, NULL); break;
 		case 'W': warm = strtod(optarg, NULL); break;
 		case 'w': l.write = 1; break;
+		case 'f': l.fua = 1; break;
 		case 'c': caw_ms = strtod(optarg, NULL); break;
 		default: usage(); return opt == 'h' ? 0 : 2;
 		}

@@ -20,7 +20,10 @@
  * overlap it. The writes that took the fast path before are not listed: an exclusive range is
  * granted only once gate.fast has drained to zero (raise excl, then sum the slots), which takes
  * at most the latency of the writes already in flight. Their completions, seeing excl raised,
- * re-run the grant.
+ * re-run the grant. So a COMPARE AND WRITE waits for the slowest write in flight when it
+ * arrives, even one elsewhere on the LU (on a busy disk with FUA writes, tens to hundreds of
+ * ms); the writes themselves never wait for it unless they overlap it. Tracking the ranges of
+ * the lock-free writes per worker would remove that wait.
  *
  * A waiter is granted on whichever thread releases what it waited for, and continues on its own
  * worker through ev_call_post() (memory in struct lu_io: a wake-up cannot be lost to ENOMEM).
