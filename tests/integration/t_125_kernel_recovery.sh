@@ -33,7 +33,7 @@ vm_exec g "sg_persist --out --register --param-sark=0xabc --param-aptpl /dev/$di
 "${CTL[@]}" config save "$TMP/saved.json" >/dev/null || fail "config save"
 
 vm_spawn g fio "fio --name=rec --filename=/dev/$disk --direct=1 --ioengine=libaio --rw=randwrite \
-	--bs=4k --iodepth=4 --size=16M --time_based --runtime=75 --verify=crc32c --verify_backlog=64 \
+	--bs=4k --iodepth=4 --size=16M --time_based --runtime=60 --verify=crc32c --verify_backlog=64 \
 	--verify_fatal=1 --output-format=json >/tmp/fio.json 2>/tmp/fio.err; rc=\$?; cat /tmp/fio.json; cat /tmp/fio.err >&2; exit \$rc"
 sleep 8
 
