@@ -94,7 +94,7 @@ vm_start() {
 	local args=(-name "invar-$name" -machine pc -nodefaults -no-user-config -display none
 		-m "$mem" -smp "$smp"
 		-kernel "$VM_GUEST/vmlinuz" -initrd "$VM_GUEST/initrd.img"
-		-append "console=ttyS0 panic=-1 loglevel=4 random.trust_cpu=on tsc=reliable invar.accel=$VM_ACCEL"
+		-append "console=ttyS0 panic=-1 loglevel=4 random.trust_cpu=on tsc=reliable mitigations=off invar.accel=$VM_ACCEL"
 		-drive "file=$VM_GUEST/rootfs.img,if=virtio,format=raw,snapshot=on"
 		-nic user,model=virtio-net-pci
 		-fsdev "local,id=hostfs,path=$w/share,security_model=none"
