@@ -41,10 +41,10 @@ fio_run() {
 		END { exit !ok }' || fail "fio $name: $out"
 	echo " [${SECONDS}s]"
 }
-fio_run randrw4k --rw=randrw --bs=4k --iodepth=16 --size=16M --offset=0
-fio_run seq128k --rw=write --bs=128k --iodepth=4 --size=32M --offset=32M
+fio_run randrw4k --rw=randrw --bs=4k --iodepth=16 --size=8M --offset=0
+fio_run seq128k --rw=write --bs=128k --iodepth=4 --size=16M --offset=32M
 # A second pass over the same range, so that reads of data written before are verified too.
-fio_run randrw4k-again --rw=randrw --bs=4k --iodepth=16 --size=16M --offset=0 --randseed=7
+fio_run randrw4k-again --rw=randrw --bs=4k --iodepth=16 --size=8M --offset=0 --randseed=7
 
 # fs_check FS DISK IMG MKFS FSCK
 fs_check() {

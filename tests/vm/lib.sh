@@ -94,7 +94,7 @@ vm_start() {
 	local args=(-name "invar-$name" -machine pc -nodefaults -no-user-config -display none
 		-m "$mem" -smp "$smp"
 		-kernel "$VM_GUEST/vmlinuz" -initrd "$VM_GUEST/initrd.img"
-		-append "console=ttyS0 panic=-1 loglevel=4 random.trust_cpu=on tsc=reliable invar.accel=$VM_ACCEL"
+		-append "console=ttyS0 panic=-1 loglevel=4 random.trust_cpu=on tsc=reliable mitigations=off invar.accel=$VM_ACCEL"
 		-drive "file=$VM_GUEST/rootfs.img,if=virtio,format=raw,snapshot=on"
 		-nic user,model=virtio-net-pci
 		-fsdev "local,id=hostfs,path=$w/share,security_model=none"
@@ -215,7 +215,7 @@ vm_wait() {
 	vm_keep_log "$name"
 	rc=$(sed -n 's/^INVAR-VM-EXIT \([0-9]*\).*/\1/p' "$w/console.log" | tail -n 1)
 	vm_log "$name: powered off after $(vm_elapsed "$name") s${rc:+, status $rc}"
-	VM_NAMES=("${VM_NAMES[@]/$name/}")
+	vm_forget "$name"
 	[ -n "$rc" ] || return 125
 	return "$rc"
 }
@@ -239,7 +239,7 @@ vm_kill() {
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	vm_keep_log "$1"
-	VM_NAMES=("${VM_NAMES[@]/$1/}")
+	vm_forget "$1"
 	return 0
 }
 
@@ -259,6 +259,12 @@ vm_run() {
 	for a in "$@"; do [ "${prev:-}" = --timeout ] && tmo=$a; local prev=$a; done
 	vm_start "$name" --script "$script" "$@"
 	vm_wait "$name" "$tmo"
+}
+
+vm_forget() {
+	local n keep=()
+	for n in "${VM_NAMES[@]}"; do [ "$n" = "$1" ] || keep+=("$n"); done
+	VM_NAMES=("${keep[@]}")
 }
 
 # Every guest still running when the test ends is killed (called from the EXIT trap).
