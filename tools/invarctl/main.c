@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "commands.h"
 #include "invar/version.h"
 
 #define DEFAULT_DATA_DIR "./invar-data"
+#define SERVICE_DATA_DIR "/var/lib/invar"	/* the packaged service's (dist/systemd) */
 #define SYNOPSIS_COL 32
 
 static void usage(FILE *f)
@@ -44,7 +46,8 @@ static void usage(FILE *f)
 	}
 	fprintf(f, "\n"
 		   "  --socket PATH    control socket (default DATA_DIR/invar.sock)\n"
-		   "  --data-dir DIR   invard's data directory (default " DEFAULT_DATA_DIR ")\n"
+		   "  --data-dir DIR   invard's data directory (default " DEFAULT_DATA_DIR ", or\n"
+		   "                   " SERVICE_DATA_DIR " when only the service's socket is there)\n"
 		   "  --json           print the raw JSON result\n");
 }
 
@@ -112,7 +115,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl c = { 0 };
-	const char *data_dir = DEFAULT_DATA_DIR;
+	const char *data_dir = NULL;
 	char sock[PATH_MAX];
 	int opt;
 
@@ -140,6 +143,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Without --data-dir: a daemon started here (make run), else the packaged service. */
+	if (!data_dir)
+		data_dir = access(DEFAULT_DATA_DIR "/invar.sock", F_OK) != 0 &&
+				   access(SERVICE_DATA_DIR "/invar.sock", F_OK) == 0
+			   ? SERVICE_DATA_DIR
+			   : DEFAULT_DATA_DIR;
 	if (!c.socket) {
 		snprintf(sock, sizeof(sock), "%s/invar.sock", data_dir);
 		c.socket = sock;
