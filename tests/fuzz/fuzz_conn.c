@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	atomic_init(&d.next_tsih, 1);
 	invar_limits_defaults(&d.limits);
 	memset(&w, 0, sizeof(w));
-	w.d = &d;
+	w.owner = &d;
 	w.loop = ev_loop_new();
 	if (!w.loop)
 		abort();
