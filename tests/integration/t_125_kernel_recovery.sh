@@ -60,7 +60,9 @@ out=$(vm_join g fio 240) || fail "fio failed across the recoveries (exit $?): $o
 read -r ios reads max_ms err <<<"$(echo "$out" | jq -r '.jobs[0] |
 	"\(.write.total_ios) \(.read.total_ios) \([.write.lat_ns.max, .read.lat_ns.max] | max / 1e6 | floor) \(.error)"')"
 [ "$err" = 0 ] || fail "fio error $err: $out"
-[ "$ios" -gt 500 ] || fail "fio did only $ios writes"
+# A floor, not a rate: under TCG on a loaded host the guest may do under 100 writes in the minute
+# (two recoveries take 15-30 s of it); a stall that never ends fails vm_join instead.
+[ "$ios" -gt 50 ] || fail "fio did only $ios writes"
 kmsg=$(vm_exec g "dmesg | grep -E 'I/O error|critical|Buffer I/O'")
 [ -z "$kmsg" ] || fail "the kernel logged I/O errors: $kmsg"
 echo "  fio: $ios random 4 KiB writes, $reads verification reads (crc32c), error 0; longest stall ${max_ms} ms [${SECONDS}s]"
