@@ -270,6 +270,7 @@ struct iscsi_session {
 	struct iscsi_view *view;
 	bool registered;
 	bool killed;
+	bool nexus_lost;		/* iscsi_session_nexus_loss() ran (its worker only) */
 
 	uint32_t exp_cmdsn;
 	/* Tasks without a response yet: the CmdSN window. Its worker changes it with relaxed
@@ -393,6 +394,11 @@ void iscsi_target_close_other_sessions(struct daemon *d, struct target *t,
 					struct iscsi_session *except);
 /* The connection is gone and every task finished: nexus loss, unregister, drop refs. */
 void iscsi_session_end(struct iscsi_session *s);
+/* SAM-5 6.3.4: the I_T nexus is lost on every LU the session could reach (once; session_end does
+ * it if nothing did before). Logout does it before its response, so an initiator that goes on
+ * through another session once the logout is answered finds the nexus's PREVENT and RESERVE
+ * already released. */
+void iscsi_session_nexus_loss(struct iscsi_session *s);
 /* CmdSN window check (RFC 7143 4.2.2.1): returns 1 to process now, 0 to hold, -1 to drop. */
 int iscsi_session_cmdsn_check(struct iscsi_session *s, bool immediate, uint32_t cmdsn);
 void iscsi_session_cmdsn_advance(struct iscsi_session *s);

@@ -34,6 +34,10 @@ void iscsi_logout_rx(struct iscsi_conn *c, const struct iscsi_pdu_hdr *h,
 		return;
 	}
 	rsp.logout_rsp.response = response;
+	/* At MaxConnections=1 closing the connection ends the session: its nexus is lost before
+	 * the initiator hears so (iscsi_session_nexus_loss). */
+	if (close && c->sess)
+		iscsi_session_nexus_loss(c->sess);
 	iscsi_conn_fill_sn(c, &rsp, true);
 	if (iscsi_conn_queue(c, &rsp, NULL, 0, NULL, NULL) < 0)
 		return;

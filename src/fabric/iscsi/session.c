@@ -205,16 +205,22 @@ void iscsi_session_refresh_view_async(struct iscsi_session *s)
 	}
 }
 
+void iscsi_session_nexus_loss(struct iscsi_session *s)
+{
+	if (s->nexus_lost || !s->view)
+		return;
+	s->nexus_lost = true;
+	for (unsigned i = 0; i < INVAR_MAX_LUNS; i++)
+		if (s->view->v->lus[i])
+			scsi_nexus_loss(s->view->v->lus[i], &s->nexus);
+}
+
 void iscsi_session_end(struct iscsi_session *s)
 {
 	struct iscsi_fabric *f = iscsi_fabric_get(s->d);
-	unsigned i;
 
 	if (s->view) {
-		/* SAM-5 6.3.4: I_T nexus loss on every LU the session could reach. */
-		for (i = 0; i < INVAR_MAX_LUNS; i++)
-			if (s->view->v->lus[i])
-				scsi_nexus_loss(s->view->v->lus[i], &s->nexus);
+		iscsi_session_nexus_loss(s);
 		iscsi_view_put(s->view);
 		s->view = NULL;
 	}
