@@ -365,6 +365,24 @@ static int preempt_regs(struct pr_state *s, int *mi, uint64_t key, bool all, boo
 }
 
 /* PREEMPT and PREEMPT AND ABORT (SPC-4 5.12.11.4, 5.12.11.5). */
+/* PREEMPT (AND ABORT) of registrations only (SPC-4 5.12.11.4.2): the reservation stays. A zero
+ * key is an invalid parameter, a key nobody holds a conflict. */
+static struct pr_status preempt_registrations(struct pr_state *s, int *mi, uint64_t key,
+					      bool abort, struct pr_effects *fx)
+{
+	int n;
+
+	if (key == 0)
+		return pr_status_err(PR_BAD_PARAM, PO_SA_KEY, -1);
+	n = preempt_regs(s, mi, key, false, abort, fx);
+	if (n < 0)
+		return errno_status(n);
+	if (n == 0)
+		return pr_status_err(PR_CONFLICT, 0, -1);
+	s->generation++;
+	return st_ok();
+}
+
 static struct pr_status do_preempt(struct pr_state *s, int mi, const struct pr_out *o,
 				   struct pr_effects *fx)
 {
@@ -375,15 +393,7 @@ static struct pr_status do_preempt(struct pr_state *s, int mi, const struct pr_o
 	if (!s->reserved || (pr_type_all_registrants(s->type) && o->sa_key != 0)) {
 		/* Only registrations are preempted (5.12.11.4.2, and 5.12.11.4.4 for an
 		 * all-registrants reservation with a non-zero key). */
-		if (o->sa_key == 0)
-			return pr_status_err(PR_BAD_PARAM, PO_SA_KEY, -1);
-		n = preempt_regs(s, &mi, o->sa_key, false, abort, fx);
-		if (n < 0)
-			return errno_status(n);
-		if (n == 0)
-			return pr_status_err(PR_CONFLICT, 0, -1);
-		s->generation++;
-		return st_ok();
+		return preempt_registrations(s, &mi, o->sa_key, abort, fx);
 	}
 	if (pr_type_all_registrants(s->type)) {
 		/* Key 0 preempts every other registrant and takes the reservation. */
@@ -401,15 +411,7 @@ static struct pr_status do_preempt(struct pr_state *s, int mi, const struct pr_o
 			;
 		if (h == s->nregs || s->regs[h].key != o->sa_key) {
 			/* Not the holder's key: registrations only, the reservation stays. */
-			if (o->sa_key == 0)
-				return pr_status_err(PR_BAD_PARAM, PO_SA_KEY, -1);
-			n = preempt_regs(s, &mi, o->sa_key, false, abort, fx);
-			if (n < 0)
-				return errno_status(n);
-			if (n == 0)
-				return pr_status_err(PR_CONFLICT, 0, -1);
-			s->generation++;
-			return st_ok();
+			return preempt_registrations(s, &mi, o->sa_key, abort, fx);
 		}
 		st = check_scope_type(o);
 		if (st.r != PR_OK)
