@@ -11,6 +11,7 @@
 #include "ctl/lunspec.h"
 #include "ctl/portalspec.h"
 #include "scsi/lu.h"
+#include "scsi/migsm.h"
 #include "scsi/pr_lu.h"
 #include "scsi/profile.h"
 #include "scsi/scsi.h"
@@ -171,7 +172,9 @@ int ctl_config_snapshot(struct daemon *d, struct ctl_config *c)
 		if (ret < 0)
 			break;
 		for (i = 0; i < INVAR_MAX_LUNS && !ret; i++) {
-			if (!t->lus[i])
+			/* A LU handed over by a migration (STOP) is served elsewhere now: a restart
+			 * here must not serve it too. */
+			if (!t->lus[i] || lu_mig_state(t->lus[i]) == MIG_STOP)
 				continue;
 			ctl_lu_config_resolved(t->lus[i], &cfg);
 			ret = ctl_config_add_lun(ct, i, &cfg, reason, sizeof(reason));

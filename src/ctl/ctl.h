@@ -22,7 +22,8 @@ int ctl_lun_add(struct daemon *d, struct target *t, int lun, const struct lu_con
 void ctl_lu_config_resolved(const struct lu *lu, struct lu_config *out);
 
 /* What the daemon serves now, in the saved-config form (targets in creation order, LUNs
- * ascending, portals as the fabric lists them). Returns 0 or -ENOMEM. */
+ * ascending, portals as the fabric lists them; a LU that migration handed over is not served
+ * here any more and is left out). Returns 0 or -ENOMEM. */
 int ctl_config_snapshot(struct daemon *d, struct ctl_config *c);
 
 /* The saved configuration of a daemon with a data directory: DATA_DIR/invar.json, loaded at

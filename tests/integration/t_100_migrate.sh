@@ -7,6 +7,7 @@
 #    data A wrote; a login to A is redirected to B;
 #  - B -> A moves it back, state intact again.
 . "$(dirname "$0")/lib.sh"
+need jq
 PR_TOOL=${PR_TOOL:-$PWD/$BUILD/tests/tools/pr_tool}
 [ -x "$PR_TOOL" ] || fail "$PR_TOOL not built (make integration builds it)"
 [ -x "$ISCSI_CMD" ] || fail "$ISCSI_CMD not built (make integration builds tests/tools)"
@@ -74,6 +75,11 @@ want=$(xxd -p "$TMP/pattern" | tr -d "\n")
 st=$("$ISCSI_CMD" "$UA" 000000000000 2>&1)
 [ "$st" = "status 0x00" ] || fail "A's URL answers '$st' for a LU that moved to B"
 grep -q "moved: login redirected to 127.0.0.1:$B_PORT," "$TMP/invard.log" || fail "A did not redirect"
+# Each side saved what it serves now (docs/CONFIG.md "Persistence"): B has the LU, A not any more,
+# so a restart of A cannot serve it beside B.
+luns_of() { jq -r --arg t "$TEST_IQN" '[.targets[] | select(.iqn == $t) | .luns[]?] | length' "$1"; }
+[ "$(luns_of "$TMP/B/invar.json")" = 1 ] || fail "B did not save the LU that arrived"
+[ "$(luns_of "$TMP/data/invar.json")" = 0 ] || fail "A still saves the LU it handed over"
 # Migrating a LU that is not running is refused.
 "${CTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$B_MIG" 2>"$TMP/err" &&
 	fail "a stopped LU was migrated again"
@@ -90,6 +96,8 @@ expect GOOD "$UA" "$IA" write
 st=$("$ISCSI_CMD" "iscsi://127.0.0.1:$B_PORT/$TEST_IQN/0" 000000000000 2>&1)
 [ "$st" = "status 0x00" ] || fail "B's URL answers '$st' after giving the LU back"
 grep -q "moved: login redirected to 127.0.0.1:$PORT," "$TMP/B.log" || fail "B did not redirect to A"
+[ "$(luns_of "$TMP/data/invar.json")" = 1 ] || fail "A did not save the LU that came back"
+[ "$(luns_of "$TMP/B/invar.json")" = 0 ] || fail "B still saves the LU it gave back"
 peer_stop_all
 invar_stop
 echo "PASS"
