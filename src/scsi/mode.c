@@ -1,6 +1,7 @@
 /* MODE SENSE(6/10) and MODE SELECT(6/10), SPC-4 6.11-6.14 and 7.5. The pages, their defaults
  * and changeable masks come from lu->profile; current values of changeable pages live in
- * lu->mode_state (under lu->lock), mirrored into lu->mode.wce and lu->mode.dsense for the command path. */
+ * lu->mode.cur (under lu->lock), mirrored into the lu->mode.wce, dsense and swp atomics for the
+ * command path. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -90,7 +90,7 @@ struct scsi_task {
 	uint64_t lba;
 	uint32_t nblocks;
 	uint32_t core_flags;
-	bool mig_counted;		/* counted in lu->mig_inflight (scsi/migsm.c) */
+	bool mig_counted;		/* counted in lu->mig.inflight (scsi/migsm.c) */
 	const struct scsi_cmd *cmd;	/* its dispatch-table row (scsi/dispatch.h) */
 	/* Fabric in: lu is kept alive by the fabric for the task's whole life (a LUN view that
 	 * holds a reference on it), so the task took none and release drops none. Saves an
