@@ -286,6 +286,8 @@ int ctl_config_autosave(struct daemon *d)
 	char path[PATH_MAX], err[512];
 	int ret;
 
+	if (!d->data_dir[0])
+		return 0;	/* no data directory (unit tests): nothing persists */
 	if (snprintf(path, sizeof(path), "%s/%s", d->data_dir, CTL_CONFIG_FILE) >=
 	    (int)sizeof(path)) {
 		log_err("config not saved: data directory path too long");
