@@ -16,15 +16,7 @@ invar_start --target "$TEST_IQN" --lun "file:$IMG,size=64M,profile=invar-2026.3"
 peer_start B --target iqn.2026-11.org.invar:other --lun ram:1M
 BCTL=("$INVARCTL" --socket "$TMP/B/invar.sock")
 HP=10.0.2.2:$PORT
-sessions_in() { grep -c "normal session .*initiator '$GUEST'" "$1"; }
-wait_sessions() { # wait_sessions LOG N SECS
-	for _ in $(seq 1 $(($3 * 10))); do
-		[ "$(sessions_in "$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-since() { echo "$(date +%s.%N) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
+wait_sessions() { vm_wait_logins "$1" "$GUEST" "$2" "$3"; }	# LOG N SECS
 
 vm_start g
 disk=$(vm_exec g "iscsi_start $GUEST && iscsi_node $TEST_IQN $HP &&
@@ -44,7 +36,7 @@ out=$("${CTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$B_MIG" --portal "10.
 	fail "A -> B: $out"
 echo "$out" | grep -q "^logins redirected to 10.0.2.2:$B_PORT" || fail "A -> B: no redirect: $out"
 wait_sessions "$TMP/B.log" 1 60 || fail "the kernel did not log in to B"
-echo "  A -> B: the kernel logged in to B $(since "$t0") s after the migrate command [${SECONDS}s]"
+echo "  A -> B: the kernel logged in to B $(vm_since "$t0") s after the migrate command [${SECONDS}s]"
 grep -q "asked session tsih .* to log out" "$TMP/invard.log" || fail "A did not ask the session to log out"
 grep -q "target '$TEST_IQN' moved: login redirected to 10.0.2.2:$B_PORT" "$TMP/invard.log" ||
 	fail "the kernel's login to A was not redirected"
@@ -54,7 +46,7 @@ t0=$(date +%s.%N)
 out=$("${BCTL[@]}" lu migrate "$TEST_IQN" 0 --to "127.0.0.1:$AMIG" --portal "10.0.2.2:$PORT") ||
 	fail "B -> A: $out"
 wait_sessions "$TMP/invard.log" 2 60 || fail "the kernel did not come back to A"
-echo "  B -> A: the kernel logged in to A again $(since "$t0") s after the migrate command [${SECONDS}s]"
+echo "  B -> A: the kernel logged in to A again $(vm_since "$t0") s after the migrate command [${SECONDS}s]"
 grep -q "asked session tsih .* to log out" "$TMP/B.log" || fail "B did not ask the session to log out"
 
 out=$(vm_join g fio 180) || fail "fio failed across the moves (exit $?): $out"

@@ -14,15 +14,7 @@ trap 'vm_cleanup; cleanup' EXIT
 GUEST=iqn.2026-12.org.invar:guest
 invar_start --target "$TEST_IQN" --lun "file:$TMP/l0.img,size=32M"
 HP=10.0.2.2:$PORT
-sessions() { grep -c "normal session .*initiator '$GUEST'" "$TMP/invard.log"; }
-wait_sessions() { # wait_sessions N SECS
-	for _ in $(seq 1 $(($2 * 10))); do
-		[ "$(sessions)" -ge "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-since() { echo "$(date +%s.%N) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
+wait_sessions() { vm_wait_logins "$TMP/invard.log" "$GUEST" "$1" "$2"; }	# N SECS
 
 vm_start g
 disk=$(vm_exec g "iscsi_start $GUEST && iscsi_node $TEST_IQN $HP &&
@@ -41,7 +33,7 @@ sleep 8
 t0=$(date +%s.%N)
 vm_exec g "ip link set eth0 down && sleep 12 && ip link set eth0 up" || fail "link down/up"
 wait_sessions 2 60 || fail "the kernel did not log in again after the link came back"
-echo "  link down 12 s: the kernel logged in again $(since "$t0") s after it went down [${SECONDS}s]"
+echo "  link down 12 s: the kernel logged in again $(vm_since "$t0") s after it went down [${SECONDS}s]"
 # The kernel closes the dead connection itself (its FIN reaches invard once the link is back,
 # just before the new login), so invard has no session to reinstate.
 grep -q "session tsih 2 ended" "$TMP/invard.log" || fail "the first session did not end"
@@ -54,7 +46,7 @@ invar_stop
 sleep 2
 invar_start_config "$TMP/saved.json"
 wait_sessions 3 90 || fail "the kernel did not log in again after invard restarted"
-echo "  invard stopped, started 2 s later: the kernel logged in again $(since "$t0") s after the stop [${SECONDS}s]"
+echo "  invard stopped, started 2 s later: the kernel logged in again $(vm_since "$t0") s after the stop [${SECONDS}s]"
 
 out=$(vm_join g fio 240) || fail "fio failed across the recoveries (exit $?): $out"
 read -r ios reads max_ms err <<<"$(echo "$out" | jq -r '.jobs[0] |

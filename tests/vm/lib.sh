@@ -267,6 +267,18 @@ vm_forget() {
 	VM_NAMES=("${keep[@]}")
 }
 
+# Host-side helpers for the kernel-initiator tests. vm_wait_logins LOG INITIATOR N SECS: waits
+# until invard's LOG shows N normal sessions of INITIATOR (0), or SECS pass (1).
+vm_wait_logins() {
+	for _ in $(seq 1 $(($4 * 10))); do
+		[ "$(grep -c "normal session .*initiator '$2'" "$1")" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# vm_since T0: seconds since T0 (from date +%s.%N), one decimal.
+vm_since() { echo "$(date +%s.%N) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
+
 # Every guest still running when the test ends is killed (called from the EXIT trap).
 vm_cleanup() {
 	local n
