@@ -142,7 +142,9 @@ void backstore_close(struct backstore *bs)
  * against the size first, then len against what is left. */
 static bool bs_range_nonempty(struct backstore *bs, struct bs_io *io)
 {
-	if (io->offset > bs->size || io->len > bs->size - io->offset) {
+	uint64_t size = backstore_size(bs);
+
+	if (io->offset > size || io->len > size - io->offset) {
 		io->done(io, -EINVAL);
 		return false;
 	}
@@ -161,6 +163,7 @@ static bool bs_lends(const struct backstore *bs, const struct bs_io *io)
 
 void backstore_submit(struct backstore *bs, struct bs_io *io)
 {
+	uint64_t size;
 	int fault;
 
 	io->bs = bs;
@@ -194,7 +197,8 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 		/* fall through */
 	case BS_OP_READ:
 		/* Written to not overflow: offset <= size first, then len against what is left. */
-		if (io->offset > bs->size || io->len > bs->size - io->offset ||
+		size = backstore_size(bs);
+		if (io->offset > size || io->len > size - io->offset ||
 		    (io->len && !io->buf && !bs_lends(bs, io))) {
 			io->done(io, -EINVAL);
 			return;
@@ -220,22 +224,67 @@ int backstore_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, b
 {
 	const struct backstore_ops *ops = bs->ops;
 	size_t need = offsetof(struct backstore_ops, lba_status) + sizeof(ops->lba_status);
+	uint64_t size = backstore_size(bs);
 	int r;
 
-	if (offset >= bs->size)
+	if (offset >= size)
 		return -EINVAL;
 	if (ops->size < need || !ops->lba_status) {
 		*mapped = true;
-		*len = bs->size - offset;
+		*len = size - offset;
 		return 0;
 	}
 	r = ops->lba_status(bs, offset, len, mapped);
 	if (r < 0)
 		return r;
 	/* Never trust a callback to make progress or stay in range. */
-	if (*len == 0 || *len > bs->size - offset)
-		*len = bs->size - offset;
+	if (*len == 0 || *len > size - offset)
+		*len = size - offset;
 	return 0;
+}
+
+static int bs_resize_call(struct backstore *bs, uint64_t *size, char *err, size_t err_len)
+{
+	const struct backstore_ops *ops = bs->ops;
+	size_t need = offsetof(struct backstore_ops, resize) + sizeof(ops->resize);
+	uint64_t want = *size;
+	int r;
+
+	if (err && err_len)
+		err[0] = '\0';
+	if (ops->size < need || !ops->resize)
+		return bs_fail(err, err_len, EOPNOTSUPP, "the %s backstore cannot change size",
+			       bs->type);
+	r = ops->resize(bs, size, err, err_len);
+	if (r < 0) {
+		if (err && err_len && !err[0])
+			bs_fail(err, err_len, -r, "%s backstore: resize: %s", bs->type,
+				strerror(-r));
+		return r;
+	}
+	/* Never trust a callback to have done what was asked. */
+	if (*size == 0 || (want && *size != want))
+		return bs_fail(err, err_len, EIO, "%s backstore: resize left size %llu", bs->type,
+			       (unsigned long long)*size);
+	return 0;
+}
+
+int backstore_medium_size(struct backstore *bs, uint64_t *out, char *err, size_t err_len)
+{
+	*out = 0;
+	return bs_resize_call(bs, out, err, err_len);
+}
+
+int backstore_resize(struct backstore *bs, uint64_t bytes, char *err, size_t err_len)
+{
+	int r;
+
+	if (!bytes)
+		return bs_fail(err, err_len, EINVAL, "size 0");
+	r = bs_resize_call(bs, &bytes, err, err_len);
+	if (r == 0)
+		__atomic_store_n(&bs->size, bytes, __ATOMIC_RELEASE);
+	return r;
 }
 
 struct bs_sync_res {

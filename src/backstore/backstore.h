@@ -79,11 +79,22 @@ struct backstore_ops {
 	 * status. Synchronous and cheap (file: SEEK_DATA/SEEK_HOLE). 0 or -errno. NULL: every
 	 * block is mapped. */
 	int (*lba_status)(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped);
+	/* Capacity change (backstore_resize() checks the table and calls it). *size is the size
+	 * wanted in bytes, or 0 to re-read the medium's own size (a file or device grown outside
+	 * invard); on success it holds the new size, which the caller then publishes in bs->size.
+	 * Runs on the control thread while workers do I/O: what they can reach below
+	 * min(old, new) must stay valid throughout. When shrinking, the caller has drained every
+	 * write to the cut-off tail first; reads of it may still be in flight and must not crash
+	 * (they may return zeroes). Growth exposes zeroes. 0 or -errno with a reason in err.
+	 * NULL: the type cannot change size (-EOPNOTSUPP). */
+	int (*resize)(struct backstore *bs, uint64_t *size, char *err, size_t err_len);
 };
 
 struct backstore {
 	const struct backstore_ops *ops;
-	uint64_t size;			/* bytes */
+	/* bytes; set by open, changed only by backstore_resize() on the control thread while
+	 * workers read it: read it with backstore_size() outside open. */
+	uint64_t size;
 	char type[16];
 	char path[PATH_MAX];		/* file path, "" for ram/null */
 	bool read_only;
@@ -102,6 +113,18 @@ void backstore_close(struct backstore *bs);
 void backstore_submit(struct backstore *bs, struct bs_io *io);
 /* GET LBA STATUS helper: ops->lba_status when the table has one, else "mapped" to the end. */
 int backstore_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped);
+/* bs->size, read where a resize may race (any thread). */
+static inline uint64_t backstore_size(const struct backstore *bs)
+{
+	return __atomic_load_n(&bs->size, __ATOMIC_ACQUIRE);
+}
+/* Capacity change, control thread only; both 0 or -errno with a reason in err (-EOPNOTSUPP:
+ * this type cannot change size). medium_size: the size the medium itself has now (a file or
+ * device may have grown outside invard), changing nothing. resize: make it bytes (> 0) and
+ * publish that in bs->size; a read-only backstore only accepts a size that changes nothing
+ * in its file. */
+int backstore_medium_size(struct backstore *bs, uint64_t *out, char *err, size_t err_len);
+int backstore_resize(struct backstore *bs, uint64_t bytes, char *err, size_t err_len);
 /* Runs io to completion on this thread (io->worker is cleared so no ring is used; every
  * backstore then completes before submit returns). io->done/priv are overwritten. Returns the
  * result (0 or -errno). For paths that must not leave an I/O in flight (COMPARE AND WRITE). */

@@ -134,8 +134,8 @@ void ctl_lu_config_resolved(const struct lu *lu, struct lu_config *out)
 		out->block_size = lu->block_size;
 	if (!out->block_size)
 		out->block_size = 512;
-	if (!out->size)
-		out->size = lu->num_blocks * (uint64_t)out->block_size;
+	/* The capacity now: lu_set_capacity() may have changed it since creation. */
+	out->size = lu_num_blocks(lu) * (uint64_t)out->block_size;
 	/* "" means "the newest profile" only at creation; the LU is bound to one for life, and a
 	 * restore must bind the same one even after a newer profile exists. */
 	if (!out->profile[0] && lu->profile && lu->profile->name)

@@ -93,5 +93,8 @@ extern const size_t rpc_session_nmethods;
 /* I/O statistics (methods_stats.c). */
 extern const struct rpc_method rpc_stats_methods[];
 extern const size_t rpc_stats_nmethods;
+/* LU capacity change (methods_resize.c). */
+extern const struct rpc_method rpc_resize_methods[];
+extern const size_t rpc_resize_nmethods;
 
 #endif

@@ -206,9 +206,9 @@ int lu_mig_check(const struct lu *lu, const struct mig_lu_state *s, char *err, s
 	else if (lu->block_size != s->block_size)
 		snprintf(err, err_len, "block size %u, the source has %u", lu->block_size,
 			 s->block_size);
-	else if (lu->num_blocks != s->num_blocks)
+	else if (lu_num_blocks(lu) != s->num_blocks)
 		snprintf(err, err_len, "capacity %llu blocks, the source has %llu",
-			 (unsigned long long)lu->num_blocks, (unsigned long long)s->num_blocks);
+			 (unsigned long long)lu_num_blocks(lu), (unsigned long long)s->num_blocks);
 	else if (s->mode_len != scsi_profile_mode_state_len(lu->profile))
 		snprintf(err, err_len, "mode state of %u bytes, this profile has %u", s->mode_len,
 			 scsi_profile_mode_state_len(lu->profile));
@@ -290,10 +290,12 @@ int lu_mig_export(struct lu *lu, const char *iqn, uint32_t lun, struct mig_lu_st
 	memcpy(s->naa, lu->cfg.naa, sizeof(s->naa));
 	snprintf(s->profile, sizeof(s->profile), "%s", lu->profile->name);
 	s->block_size = lu->block_size;
-	s->num_blocks = lu->num_blocks;
+	s->num_blocks = lu_num_blocks(lu);
 	snprintf(s->backstore, sizeof(s->backstore), "%s", lu->cfg.backstore);
 	snprintf(s->path, sizeof(s->path), "%s", lu->cfg.path);
-	s->size = lu->cfg.size;
+	/* The capacity now, not as created: a destination that opens the LU from this after a
+	 * `lun resize` must serve the same size (the check above compares num_blocks). */
+	s->size = lu_num_blocks(lu) * lu->block_size;
 	s->readonly = lu->cfg.readonly;
 	s->removable = lu->cfg.removable;
 	s->has_provisioning = true;

@@ -461,6 +461,7 @@ static enum sense_reason setup_block(struct scsi_task *t, const struct scsi_cmd 
 {
 	struct lu *lu = t->lu;
 	struct cdb_rw rw;
+	uint64_t nblocks;
 
 	cdb_decode_rw(t->cdb, &rw);
 	if (rw.protect) {
@@ -475,7 +476,8 @@ static enum sense_reason setup_block(struct scsi_task *t, const struct scsi_cmd 
 		return SR_NOT_READY_REMOVED;
 	if (atomic_load_explicit(&lu->medium.stopped, memory_order_relaxed))
 		return SR_NOT_READY_STOPPED;
-	if (rw.lba > lu->num_blocks || rw.nblocks > lu->num_blocks - rw.lba)
+	nblocks = lu_num_blocks(lu);
+	if (rw.lba > nblocks || rw.nblocks > nblocks - rw.lba)
 		return SR_LBA_OUT_OF_RANGE;
 	if ((c->flags & SCMD_F_WRITE) &&
 	    ((lu->bs && lu->bs->read_only) || atomic_load_explicit(&lu->mode.swp, memory_order_relaxed)))

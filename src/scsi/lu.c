@@ -105,8 +105,9 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 	lu_identity_resolve(&lu->cfg, identity_seed);
 	lu->profile = p;
 	lu->block_size = bsz;
-	lu->num_blocks = bs->size / bsz;
+	atomic_init(&lu->num_blocks, bs->size / bsz);
 	pthread_mutex_init(&lu->lock, NULL);
+	list_init(&lu->cap.listeners);
 	for (unsigned i = 0; i < LU_F_COUNT; i++) {
 		int ret = lu_features[i].init ? lu_features[i].init(lu, err, err_len) : 0;
 

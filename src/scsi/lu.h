@@ -125,14 +125,24 @@ struct lu_mig_gate {
 	char redirect[320];
 };
 
+/* Capacity changes (scsi/lu_capacity.h). Rule: lu.lock for both; the capacity itself is
+ * lu->num_blocks, an atomic. */
+struct lu_capacity {
+	bool resizing;			/* a change is under way (a shrink drains writes) */
+	struct list_node listeners;	/* struct lu_listener: fabrics told of a change */
+};
+
 struct lu {
-	/* Identity and geometry: set by lu_create, read-only afterwards. */
+	/* Identity and geometry: set by lu_create, read-only afterwards, but for num_blocks. */
 	atomic_int refcnt;
 	struct backstore *bs;
 	struct lu_config cfg;		/* as created (identity resolved: serial/naa filled in) */
 	const struct scsi_profile *profile;
 	uint32_t block_size;
-	uint64_t num_blocks;		/* capacity in blocks */
+	/* Capacity in blocks. Changed only by lu_set_capacity() (scsi/lu_capacity.h) on the main
+	 * thread while commands read it: read it once per command with lu_num_blocks() and use
+	 * that value for every check and answer of the command. */
+	_Atomic uint64_t num_blocks;
 	/* Where this LU keeps state that outlives the daemon (APTPL reservations, saved mode
 	 * pages): DATA_DIR/lu/<NAA hex>, so it follows the LU's identity. "" = none (RAM-only
 	 * daemons, unit tests): lu_state_save() then fails with -ENOENT. */
@@ -156,7 +166,14 @@ struct lu {
 	struct lu_mig_gate mig;
 	/* I/O statistics: a slot per worker (scsi/stats.h). */
 	struct lu_stats stats;
+	struct lu_capacity cap;
 };
+
+/* The capacity in blocks (see num_blocks). */
+static inline uint64_t lu_num_blocks(const struct lu *lu)
+{
+	return atomic_load_explicit(&((struct lu *)lu)->num_blocks, memory_order_acquire);
+}
 
 /* Pending unit attentions of one I_T nexus named by who it is (nexus ids are per daemon). */
 struct lu_ua_carry {

@@ -60,6 +60,7 @@ enum sense_reason lu_io_reason(int res, bool write)
 	case -ENOMEM: return SR_OUT_OF_RESOURCES;
 	case -EBUSY: return SR_BUSY;
 	case -EAGAIN: return SR_TASK_SET_FULL;
+	case -ERANGE: return SR_LBA_OUT_OF_RANGE;
 	default: return SR_HARDWARE_ERROR;
 	}
 }
@@ -228,10 +229,26 @@ static void lu_io_bs_done(struct bs_io *bs, int res)
 	io->done(io, res);
 }
 
+/* A write that passed the gate (counted in gate.fast, or listed): submit it, unless the LU
+ * shrank below it since the command was admitted (scsi/lu_capacity.h). Read after the count,
+ * so a shrink that dropped the capacity before this read either waits for this write or is
+ * not yet past its own drain, which then finds this write listed: none reaches the backstore
+ * past the end once the backstore shrinks. */
+static void write_submit(struct lu_io *io)
+{
+	uint64_t cap = lu_num_blocks(io->lu) * io->lu->block_size;
+
+	if (io->bs.offset > cap || io->bs.len > cap - io->bs.offset) {
+		lu_io_bs_done(&io->bs, -ERANGE);
+		return;
+	}
+	backstore_submit(io->lu->bs, &io->bs);
+}
+
 /* A slow-path write that waited for an exclusive range: submit it on its own worker. */
 static void write_granted(struct lu_io *io)
 {
-	backstore_submit(io->lu->bs, &io->bs);
+	write_submit(io);
 }
 
 void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opcode op,
@@ -257,7 +274,7 @@ void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opco
 	pcount_add(&g->fast, 1);
 	if (atomic_load(&g->excl) == 0) {
 		io->gate = GATE_FAST;
-		backstore_submit(lu->bs, &io->bs);
+		write_submit(io);
 		return;
 	}
 	pcount_sub(&g->fast, 1);
@@ -266,7 +283,7 @@ void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opco
 	io->end = offset + len;
 	io->granted = write_granted;
 	if (gate_enter(g, io))
-		backstore_submit(lu->bs, &io->bs);
+		write_submit(io);
 }
 
 bool lu_io_acquire(struct lu_io *io, struct lu *lu, struct worker *w, uint64_t offset,

@@ -309,6 +309,7 @@ void mode_sense(struct scsi_task *t)
 	uint8_t b[1024];
 	unsigned hdr = ten ? 8 : 4, bdlen = dbd ? 0 : (llbaa ? 16 : 8), len;
 	uint8_t devspec = p->mode_devspec & (uint8_t)~DEVSPEC_WP;
+	uint64_t nblocks = lu_num_blocks(lu);
 
 	memset(b, 0, sizeof(b));
 	if ((lu->bs && lu->bs->read_only) || atomic_load(&lu->mode.swp))
@@ -317,15 +318,14 @@ void mode_sense(struct scsi_task *t)
 	if (bdlen == 8) {
 		/* Short LBA block descriptor, SBC-3 6.4.2.2. */
 		if (pc != PC_CHANGEABLE) {
-			put_be32(b + len, lu->num_blocks > UINT32_MAX ? UINT32_MAX
-								       : (uint32_t)lu->num_blocks);
+			put_be32(b + len, nblocks > UINT32_MAX ? UINT32_MAX : (uint32_t)nblocks);
 			put_be24(b + len + 5, lu->block_size);
 		}
 		len += 8;
 	} else if (bdlen == 16) {
 		/* Long LBA block descriptor, SBC-3 6.4.2.3. */
 		if (pc != PC_CHANGEABLE) {
-			put_be64(b + len, lu->num_blocks);
+			put_be64(b + len, nblocks);
 			put_be32(b + len + 12, lu->block_size);
 		}
 		len += 16;
@@ -409,15 +409,16 @@ static enum sense_reason mode_select_parse(struct lu *lu, const uint8_t *pl, uin
 		uint32_t nb = get_be32(pl + hdr);
 		uint32_t bl = get_be24(pl + hdr + 5);
 
-		if (nb != 0 && nb != (lu->num_blocks > UINT32_MAX ? UINT32_MAX
-								  : (uint32_t)lu->num_blocks))
+		uint64_t cap = lu_num_blocks(lu);
+
+		if (nb != 0 && nb != (cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap))
 			return param_field(x, hdr, 7);
 		if (bl != lu->block_size)
 			return param_field(x, hdr + 5, 7);
 	} else if (bdlen == 16) {
 		uint64_t nb = get_be64(pl + hdr);
 
-		if (nb != 0 && nb != lu->num_blocks)
+		if (nb != 0 && nb != lu_num_blocks(lu))
 			return param_field(x, hdr, 7);
 		if (get_be32(pl + hdr + 12) != lu->block_size)
 			return param_field(x, hdr + 12, 7);

@@ -282,7 +282,7 @@ enum sense_reason sbc_setup_read_capacity_10(struct scsi_task *t, struct sense_e
 void sbc_read_capacity_10(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
-	uint64_t last = lu->num_blocks - 1;
+	uint64_t last = lu_num_blocks(lu) - 1;
 	uint8_t b[8];
 
 	/* Too large for 32 bits: FFFFFFFFh tells the initiator to use READ CAPACITY(16). */
@@ -297,7 +297,7 @@ void sbc_read_capacity_16(struct scsi_task *t)
 	uint8_t b[32];
 
 	memset(b, 0, sizeof(b));
-	put_be64(b, lu->num_blocks - 1);
+	put_be64(b, lu_num_blocks(lu) - 1);
 	put_be32(b + 8, lu->block_size);
 	/* b[12]: P_TYPE/PROT_EN 0; b[13]: LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (one logical
 	 * block per physical block unless the profile names a larger physical block); b[14-15]:
@@ -428,7 +428,7 @@ static enum sense_reason unmap_check(const struct lu *lu, const uint8_t *p, uint
 				     uint32_t *n_desc, struct sense_extra *x)
 {
 	const struct scsi_block_limits *l = &lu->profile->limits;
-	uint64_t total = 0, lba;
+	uint64_t total = 0, lba, cap = lu_num_blocks(lu);
 	uint32_t nb;
 	enum sense_reason r;
 
@@ -443,7 +443,7 @@ static enum sense_reason unmap_check(const struct lu *lu, const uint8_t *p, uint
 	}
 	for (uint32_t i = 0; i < *n_desc; i++) {
 		cdb_unmap_desc(p, i, &lba, &nb);
-		if (lba > lu->num_blocks || nb > lu->num_blocks - lba)
+		if (lba > cap || nb > cap - lba)
 			return SR_LBA_OUT_OF_RANGE;
 		total += nb;
 	}
@@ -511,7 +511,7 @@ void sbc_unmap(struct scsi_task *t)
 enum sense_reason sbc_setup_get_lba_status(struct scsi_task *t, struct sense_extra *x)
 {
 	t->lba = get_be64(t->cdb + 2);
-	if (t->lba >= t->lu->num_blocks)
+	if (t->lba >= lu_num_blocks(t->lu))
 		return SR_LBA_OUT_OF_RANGE;
 	return scsi_setup_alloc_in(t, x);
 }
@@ -522,6 +522,7 @@ void sbc_get_lba_status(struct scsi_task *t)
 	uint64_t bsz = lu->block_size, blk = t->lba;
 	uint8_t b[LBAS_HDR_LEN + LBAS_DESC_LEN * LBAS_MAX_DESC];
 	unsigned n = 0, max = lu->profile->limits.max_lba_status_desc;
+	uint64_t cap = lu_num_blocks(lu);
 
 	if (max == 0 || max > LBAS_MAX_DESC)
 		max = LBAS_MAX_DESC;
@@ -531,7 +532,7 @@ void sbc_get_lba_status(struct scsi_task *t)
 	else if (t->data_in_max < LBAS_HDR_LEN + LBAS_DESC_LEN)
 		max = 1;
 	memset(b, 0, sizeof(b));
-	while (blk < lu->num_blocks && n < max) {
+	while (blk < cap && n < max) {
 		uint64_t len, end;
 		bool mapped;
 		int r = backstore_lba_status(lu->bs, blk * bsz, &len, &mapped);
@@ -547,8 +548,8 @@ void sbc_get_lba_status(struct scsi_task *t)
 			end = blk + 1;
 			mapped = true;
 		}
-		if (end > lu->num_blocks)
-			end = lu->num_blocks;
+		if (end > cap)
+			end = cap;
 		if (end - blk > UINT32_MAX)
 			end = blk + UINT32_MAX;
 		d = b + LBAS_HDR_LEN + (n - 1) * LBAS_DESC_LEN;

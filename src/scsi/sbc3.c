@@ -197,7 +197,8 @@ void sbc3_prefetch(struct scsi_task *t)
 	struct lu *lu = t->lu;
 	uint64_t window = lu->profile->prefetch_cache_bytes;
 	/* PREFETCH LENGTH 0: from the LBA to the end of the medium. */
-	uint64_t blocks = t->nblocks ? t->nblocks : lu->num_blocks - t->lba;
+	uint64_t nb = lu_num_blocks(lu);
+	uint64_t blocks = t->nblocks ? t->nblocks : nb > t->lba ? nb - t->lba : 0;
 	uint64_t len = blocks * lu->block_size;
 
 	t->core_flags = len <= window ? PF_FITS : 0;

@@ -299,7 +299,7 @@ static void maint_start(struct scsi_task *t, struct maint_op *op, bool immed)
 	lu_get(lu);
 	op->lu = lu;
 	op->worker = t->worker;
-	op->size = lu->num_blocks * lu->block_size;
+	op->size = lu_num_blocks(lu) * lu->block_size;
 	op->timer.cb = maint_timer_cb;
 	op->start_ms = ev_now_ms();
 	log_info("lu %s: %s started", lu->cfg.serial,

@@ -493,8 +493,10 @@ static enum sense_reason job_validate(struct xcopy_job *j, struct sense_extra *x
 		}
 		if ((uint64_t)s->nblocks * src->block_size > XCOPY_MAX_SEGMENT_BYTES)
 			return param_field(x, s->offset + SEG_NBLOCKS, 7);
-		if (s->src_lba > src->num_blocks || s->nblocks > src->num_blocks - s->src_lba ||
-		    s->dst_lba > dst->num_blocks || s->nblocks > dst->num_blocks - s->dst_lba) {
+		uint64_t src_nb = lu_num_blocks(src), dst_nb = lu_num_blocks(dst);
+
+		if (s->src_lba > src_nb || s->nblocks > src_nb - s->src_lba ||
+		    s->dst_lba > dst_nb || s->nblocks > dst_nb - s->dst_lba) {
 			segment_pointer(x, s->offset);
 			return SR_COPY_ABORTED;
 		}

@@ -240,6 +240,58 @@ static int cmd_lun_delete(const struct ctl *c, const char *verb, int argc, char 
 	return 0;
 }
 
+/* lun resize IQN LUN SIZE [--force] | lun resize IQN LUN --reread */
+static int cmd_lun_resize(const struct ctl *c, const char *verb, int argc, char **argv)
+{
+	const char *size_arg = NULL;
+	bool force = false, reread = false;
+	char was[32], now[32];
+	uint64_t size = 0;
+	json_int_t lun;
+	json_t *p, *r;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--force"))
+			force = true;
+		else if (!strcmp(argv[i], "--reread"))
+			reread = true;
+		else if (!size_arg && argv[i][0] != '-')
+			size_arg = argv[i];
+		else
+			return usage_error("lun resize: unexpected '%s'", argv[i]);
+	}
+	if (!size_arg == !reread || (reread && force))
+		return usage_error("usage: lun resize IQN LUN SIZE [--force] | "
+				   "lun resize IQN LUN --reread");
+	if (parse_lun_number(argv[1], &lun) < 0)
+		return usage_error("lun resize: '%s' is not a LUN number (0 to 255)", argv[1]);
+	if (size_arg && (ctl_size_parse(size_arg, &size) < 0 || size == 0 ||
+			 size > (uint64_t)INT64_MAX))
+		return usage_error("lun resize: '%s' is not a size (bytes, or with K, M, G, T)",
+				   size_arg);
+	p = json_pack("{s:s, s:I}", "iqn", argv[0], "lun", lun);
+	if (p && size)
+		json_object_set_new(p, "size", json_integer((json_int_t)size));
+	if (p && reread)
+		json_object_set_new(p, "reread", json_true());
+	if (p && force)
+		json_object_set_new(p, "force", json_true());
+	if (ctl_run(c, "lun_resize", p, &r))
+		return 1;
+	if (r) {
+		ctl_size_format((uint64_t)json_integer_value(json_object_get(r, "old_size")), was,
+				sizeof(was));
+		ctl_size_format((uint64_t)json_integer_value(json_object_get(r, "size")), now,
+				sizeof(now));
+		if (json_is_true(json_object_get(r, "changed")))
+			printf("LUN %lld of %s: %s -> %s\n", (long long)lun, argv[0], was, now);
+		else
+			printf("LUN %lld of %s: %s, unchanged\n", (long long)lun, argv[0], now);
+	}
+	json_decref(r);
+	return 0;
+}
+
 static int cmd_lun_list(const struct ctl *c, const char *verb, int argc, char **argv)
 {
 	json_t *r;
@@ -738,6 +790,10 @@ const struct ctl_cmd ctl_cmds[] = {
 	  ",readonly=0|1 ,removable=0|1", 2, 4, cmd_lun_add },
 	{ "lun", "delete", "lun delete IQN LUN", NULL, 2, 2, cmd_lun_delete },
 	{ "lun", "list", "lun list IQN", NULL, 1, 1, cmd_lun_list },
+	{ "lun", "resize", "lun resize IQN LUN SIZE [--force] | lun resize IQN LUN --reread",
+	  "SIZE: bytes or K/M/G/T; initiators get CAPACITY DATA HAS CHANGED\n"
+	  "--force: allow shrinking (cuts the data past the new end)\n"
+	  "--reread: take the size the file or device has now", 3, 4, cmd_lun_resize },
 	{ "lu", "describe", "lu describe IQN LUN", "what a guest sees (JSON, for compat check)",
 	  2, 2, cmd_lu_describe },
 	{ "lu", "migrate", "lu migrate IQN LUN --to ADDR:PORT [--portal HOST:PORT[,TPGT]]",

@@ -548,7 +548,7 @@ static int file_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len,
 	off_t data, hole;
 
 	*mapped = true;
-	*len = bs->size - offset;
+	*len = backstore_size(bs) - offset;
 	if (f->is_blk)
 		return 0;
 	data = lseek(f->fd, (off_t)offset, SEEK_DATA);
@@ -744,6 +744,62 @@ static void file_submit(struct backstore *bs, struct bs_io *io)
 		file_sync_finish(f, io);
 }
 
+/* Capacity change (backstore.h). A block device's size is its own: re-read it, or expose
+ * fewer of its bytes. A regular file grows with ftruncate (sparse: the new range is a hole
+ * that reads as zeroes) and shrinks with it when the LU is the whole file (a larger file the
+ * LU exposed only the start of keeps its tail). The mapping (filemap.h) never moves: I/O
+ * beyond map_len already goes through the system calls, which is how a grown range is
+ * served; once the file may be shorter than the mapping it is not used again, so no copy
+ * ever faults on a page a truncate took away and then refills it as a hole. */
+static int file_resize(struct backstore *bs, uint64_t *size, char *err, size_t err_len)
+{
+	struct file_bs *f = bs->priv;
+	uint64_t old = backstore_size(bs), dev_size;
+	struct stat st;
+
+	if (fstat(f->fd, &st) < 0)
+		return bs_fail(err, err_len, errno, "file backstore: stat %s: %s", bs->path,
+			       strerror(errno));
+	if (f->is_blk) {
+		if (ioctl(f->fd, BLKGETSIZE64, &dev_size) < 0)
+			return bs_fail(err, err_len, errno, "file backstore: %s: BLKGETSIZE64: %s",
+				       bs->path, strerror(errno));
+		if (!*size)
+			*size = dev_size;
+		else if (*size > dev_size)
+			return bs_fail(err, err_len, EINVAL,
+				       "file backstore: size %llu is larger than block device %s "
+				       "(%llu bytes)",
+				       (unsigned long long)*size, bs->path,
+				       (unsigned long long)dev_size);
+		return *size ? 0 : bs_fail(err, err_len, EINVAL,
+					   "file backstore: block device %s has size 0", bs->path);
+	}
+	if (!*size) {
+		if (st.st_size <= 0)
+			return bs_fail(err, err_len, EINVAL, "file backstore: %s is empty",
+				       bs->path);
+		*size = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (*size > (uint64_t)INT64_MAX)
+		return bs_fail(err, err_len, EFBIG, "file backstore: size too large");
+	if (f->map && *size < f->map_len)
+		atomic_store(&f->map_ok, false);
+	if (*size > (uint64_t)st.st_size ||
+	    (*size < (uint64_t)st.st_size && (uint64_t)st.st_size <= old)) {
+		if (bs->read_only)
+			return bs_fail(err, err_len, EROFS,
+				       "file backstore: %s is read-only and %llu bytes long",
+				       bs->path, (unsigned long long)st.st_size);
+		if (ftruncate(f->fd, (off_t)*size) < 0)
+			return bs_fail(err, err_len, errno,
+				       "file backstore: cannot size %s to %llu: %s", bs->path,
+				       (unsigned long long)*size, strerror(errno));
+	}
+	return 0;
+}
+
 const struct backstore_ops bs_file_ops = {
     .size = sizeof(struct backstore_ops),
     .version = BACKSTORE_OPS_VERSION,
@@ -752,4 +808,5 @@ const struct backstore_ops bs_file_ops = {
     .close = file_close,
     .submit = file_submit,
     .lba_status = file_lba_status,
+    .resize = file_resize,
 };

@@ -37,6 +37,16 @@ static void null_submit(struct backstore *bs, struct bs_io *io)
 	io->done(io, 0);
 }
 
+/* Capacity change: a null disk is any size (0: re-read, which changes nothing). */
+static int null_resize(struct backstore *bs, uint64_t *size, char *err, size_t err_len)
+{
+	(void)err;
+	(void)err_len;
+	if (!*size)
+		*size = backstore_size(bs);
+	return 0;
+}
+
 const struct backstore_ops bs_null_ops = {
     .size = sizeof(struct backstore_ops),
     .version = BACKSTORE_OPS_VERSION,
@@ -44,4 +54,5 @@ const struct backstore_ops bs_null_ops = {
     .open = null_open,
     .close = null_close,
     .submit = null_submit,
+    .resize = null_resize,
 };

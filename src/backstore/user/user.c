@@ -85,6 +85,20 @@ static void user_submit(struct backstore *bs, struct bs_io *io)
 		user_queue_submit(&dev->q[w->id], io);
 }
 
+/* Capacity change: the ring's ABI (1.x) gives a handler the LU's size once, in the mailbox at
+ * attach, and has no message to change it; serving a larger LU to a handler that believes the
+ * old size would send it commands past what it knows. Re-reading reports the size there is. */
+static int user_resize(struct backstore *bs, uint64_t *size, char *err, size_t err_len)
+{
+	if (!*size) {
+		*size = backstore_size(bs);
+		return 0;
+	}
+	return bs_fail(err, err_len, EOPNOTSUPP,
+		       "user backstore: the handler ring (ABI 1.x) cannot tell a handler that its "
+		       "LU changed size; delete the LUN and add it again with the new size");
+}
+
 const struct backstore_ops bs_user_ops = {
     .size = sizeof(struct backstore_ops),
     .version = BACKSTORE_OPS_VERSION,
@@ -92,4 +106,5 @@ const struct backstore_ops bs_user_ops = {
     .open = user_open,
     .close = user_close,
     .submit = user_submit,
+    .resize = user_resize,
 };
