@@ -868,6 +868,208 @@ static void test_file_unmap_async(void **state)
 	check_file_unmap(do_io_async, "unmap-async.img");
 }
 
+/* ---- capacity change (ops->resize, backstore_resize) -------------------------------------- */
+
+static void resize_ok(struct backstore *bs, uint64_t bytes)
+{
+	char err[256] = "";
+	int ret = backstore_resize(bs, bytes, err, sizeof(err));
+
+	if (ret < 0)
+		fail_msg("backstore_resize(%s, %llu): %d: %s", bs->type, (unsigned long long)bytes,
+			 ret, err);
+	assert_int_equal(backstore_size(bs), bytes);
+}
+
+static void resize_fails(struct backstore *bs, uint64_t bytes, int errnum, const char *want)
+{
+	uint64_t before = backstore_size(bs);
+	char err[256] = "";
+	int ret = backstore_resize(bs, bytes, err, sizeof(err));
+
+	if (ret != -errnum)
+		fail_msg("backstore_resize(%s, %llu): got %d (%s), want %d", bs->type,
+			 (unsigned long long)bytes, ret, err, -errnum);
+	if (want && !strstr(err, want))
+		fail_msg("reason \"%s\" lacks \"%s\"", err, want);
+	assert_int_equal(backstore_size(bs), before);
+}
+
+static void expect_zeroes(struct backstore *bs, io_fn io, uint64_t off, uint64_t len)
+{
+	static uint8_t rbuf[MIB], zero[MIB];
+
+	while (len) {
+		uint64_t n = len > MIB ? MIB : len;
+
+		memset(rbuf, 0xa5, n);
+		assert_int_equal(io(bs, BS_OP_READ, 0, off, rbuf, n), 0);
+		assert_memory_equal(rbuf, zero, n);
+		off += n;
+		len -= n;
+	}
+}
+
+/* RAM: growth exposes zeroes, also where data was before a shrink; the mapping never moves;
+ * null: any size; a re-read changes nothing for either. */
+static void test_resize_ram_null(void **state)
+{
+	struct bs_config cfg = {.type = "ram", .size = MIB};
+	static uint8_t buf[64 * 1024], rbuf[64 * 1024];
+	struct backstore *bs = open_ok(&cfg);
+	void *mem = *(void **)bs->priv;
+	uint64_t sz;
+	char err[128];
+
+	fill_pattern(buf, sizeof(buf), 5);
+	assert_int_equal(do_io(bs, BS_OP_WRITE, 0, 0, buf, sizeof(buf)), 0);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 2 * MIB, rbuf, 4096), -EINVAL);
+	resize_ok(bs, 3 * MIB);
+	assert_ptr_equal(*(void **)bs->priv, mem);
+	expect_zeroes(bs, do_io, MIB, 2 * MIB);
+	assert_int_equal(do_io(bs, BS_OP_WRITE, 0, 2 * MIB, buf, sizeof(buf)), 0);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 0, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, buf, sizeof(buf));
+	/* Shrink below the data at 2 MiB, grow again: zeroes, not the old data. */
+	resize_ok(bs, MIB / 2);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, MIB / 2, rbuf, 512), -EINVAL);
+	resize_ok(bs, 4 * MIB);
+	expect_zeroes(bs, do_io, MIB / 2, 4 * MIB - MIB / 2);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 0, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, buf, sizeof(buf));
+	assert_int_equal(backstore_medium_size(bs, &sz, err, sizeof(err)), 0);
+	assert_int_equal(sz, 4 * MIB);
+	assert_int_equal(backstore_resize(bs, 0, err, sizeof(err)), -EINVAL);
+	backstore_close(bs);
+
+	cfg.type = "null";
+	bs = open_ok(&cfg);
+	resize_ok(bs, 5 * GIB);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 4 * GIB, rbuf, 4096), 0);
+	assert_int_equal(backstore_medium_size(bs, &sz, err, sizeof(err)), 0);
+	assert_int_equal(sz, 5 * GIB);
+	backstore_close(bs);
+}
+
+/* A type whose table predates the op (smaller size) or lacks it: -EOPNOTSUPP, a reason. */
+static void test_resize_unsupported(void **state)
+{
+	struct bs_config cfg = {.type = "ram", .size = MIB};
+	struct backstore *bs = open_ok(&cfg);
+	const struct backstore_ops *real = bs->ops;
+	struct backstore_ops old = *real;
+	uint64_t sz;
+	char err[128];
+
+	old.size = offsetof(struct backstore_ops, resize);
+	bs->ops = &old;
+	resize_fails(bs, 2 * MIB, EOPNOTSUPP, "cannot change size");
+	assert_int_equal(backstore_medium_size(bs, &sz, err, sizeof(err)), -EOPNOTSUPP);
+	old = *real;
+	old.resize = NULL;
+	resize_fails(bs, 2 * MIB, EOPNOTSUPP, "cannot change size");
+	bs->ops = real;
+	backstore_close(bs);
+}
+
+/* A regular file: grows sparse (ftruncate), shrinks by truncation, re-reads a size changed
+ * outside; read-only refuses to change the file but re-reads. */
+static void test_resize_file(void **state)
+{
+	struct bs_config cfg = {.type = "file", .size = MIB, .create = true};
+	static uint8_t buf[64 * 1024], rbuf[64 * 1024];
+	char path[PATH_MAX], err[256];
+	struct backstore *bs, *ro;
+	struct stat st;
+	uint64_t sz;
+
+	tmp_path(path, sizeof(path), "resize.img");
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	fill_pattern(buf, sizeof(buf), 7);
+	assert_int_equal(do_io(bs, BS_OP_WRITE, 0, 0, buf, sizeof(buf)), 0);
+	resize_ok(bs, 256 * MIB);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 256 * MIB);
+	assert_true((uint64_t)st.st_blocks * 512 < 4 * MIB); /* thin stays sparse */
+	expect_zeroes(bs, do_io, MIB, MIB);
+	assert_int_equal(do_io(bs, BS_OP_WRITE, 0, 200 * MIB, buf, sizeof(buf)), 0);
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 200 * MIB, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, buf, sizeof(buf));
+
+	/* Grown outside: re-read reports it, nothing changes until it is applied. */
+	assert_int_equal(truncate(path, 300 * MIB), 0);
+	assert_int_equal(backstore_medium_size(bs, &sz, err, sizeof(err)), 0);
+	assert_int_equal(sz, 300 * MIB);
+	assert_int_equal(backstore_size(bs), 256 * MIB);
+	resize_ok(bs, 300 * MIB);
+
+	/* Shrink: the file is cut; grown again, the cut range reads zeroes. */
+	resize_ok(bs, 2 * MIB);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 2 * MIB);
+	resize_ok(bs, 256 * MIB);
+	expect_zeroes(bs, do_io, 200 * MIB, sizeof(buf));
+	assert_int_equal(do_io(bs, BS_OP_READ, 0, 0, rbuf, sizeof(rbuf)), 0);
+	assert_memory_equal(rbuf, buf, sizeof(buf));
+
+	/* Read-only: the file is never changed, a re-read is fine. */
+	cfg.read_only = true;
+	cfg.create = false;
+	cfg.size = 0;
+	ro = open_ok(&cfg);
+	resize_fails(ro, 512 * MIB, EROFS, "read-only");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 256 * MIB);
+	assert_int_equal(truncate(path, 260 * MIB), 0);
+	assert_int_equal(backstore_medium_size(ro, &sz, err, sizeof(err)), 0);
+	assert_int_equal(sz, 260 * MIB);
+	resize_ok(ro, 260 * MIB);
+	backstore_close(ro);
+	backstore_close(bs);
+}
+
+/* A file on tmpfs, mapped: the grown range is served (through the system calls, the mapping
+ * stays as it was); after a shrink the mapping is not used again, so nothing faults on it. */
+static void test_resize_file_mapped(void **state)
+{
+	struct bs_config cfg = {.type = "file"};
+	static uint8_t buf[MIB], rbuf[MIB];
+	char path[PATH_MAX];
+	struct backstore *bs;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/invar-bs-resize-%d.img", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		skip();
+	fill_pattern(buf, sizeof(buf), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pwrite(fd, buf, sizeof(buf), (off_t)i * MIB), (ssize_t)MIB);
+	cfg.path = path;
+	bs = open_ok(&cfg);
+	resize_ok(bs, 8 * MIB);
+	expect_zeroes(bs, do_io_async, 4 * MIB, 4 * MIB);
+	assert_int_equal(do_io_async(bs, BS_OP_WRITE, 0, 6 * MIB, buf, MIB), 0);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, 6 * MIB, rbuf, MIB), 0);
+	assert_memory_equal(rbuf, buf, MIB);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, 3 * MIB, rbuf, MIB), 0);
+	assert_memory_equal(rbuf, buf, MIB);
+	/* Shrink into the mapped range, grow again: zeroes where the file was cut. */
+	resize_ok(bs, 2 * MIB);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, 3 * MIB, rbuf, MIB), -EINVAL);
+	resize_ok(bs, 4 * MIB);
+	expect_zeroes(bs, do_io_async, 2 * MIB, 2 * MIB);
+	assert_int_equal(do_io_async(bs, BS_OP_WRITE, 0, 3 * MIB, buf, MIB), 0);
+	assert_int_equal(pread(fd, rbuf, MIB, 3 * MIB), (ssize_t)MIB);
+	assert_memory_equal(rbuf, buf, MIB);
+	assert_int_equal(do_io_async(bs, BS_OP_READ, 0, MIB, rbuf, MIB), 0);
+	assert_memory_equal(rbuf, buf, MIB);
+	backstore_close(bs);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -889,6 +1091,11 @@ int main(void)
 	    cmocka_unit_test(test_unmap_ram_null),
 	    cmocka_unit_test(test_file_unmap_sync),
 	    cmocka_unit_test_setup_teardown(test_file_unmap_async, worker_setup, worker_teardown),
+	    cmocka_unit_test(test_resize_ram_null),
+	    cmocka_unit_test(test_resize_unsupported),
+	    cmocka_unit_test(test_resize_file),
+	    cmocka_unit_test_setup_teardown(test_resize_file_mapped, worker_setup,
+					    worker_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
