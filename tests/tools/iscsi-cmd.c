@@ -14,6 +14,8 @@
  *   sense  HEX        (CHECK CONDITION only)
  *   key    0xKK asc 0xAA ascq 0xQQ
  *   data   HEX        (data-in, when any)
+ * A CMD "wait:PATH" sends nothing: it prints "waiting PATH" and waits (60 s at most) until PATH
+ * exists, so a test can change the target between two commands of one session.
  * Exit status 0 when the command got any SCSI status, 2 on usage or transport errors. */
 #include <ctype.h>
 #include <errno.h>
@@ -118,6 +120,16 @@ static int run_one(struct iscsi_context *iscsi, int lun, const char *arg, unsign
 
 	if (!spec)
 		return 2;
+	if (!strncmp(spec, "wait:", 5)) {
+		printf("waiting %s\n", spec + 5);
+		fflush(stdout);
+		for (int i = 0; i < 600 && access(spec + 5, F_OK) != 0; i++)
+			usleep(100000);
+		ret = access(spec + 5, F_OK) == 0 ? 0 : 2;
+		if (ret)
+			fprintf(stderr, "iscsi-cmd: %s did not appear within 60 s\n", spec + 5);
+		goto out;
+	}
 	eq = strchr(spec, '=');
 	if (eq)
 		*eq++ = '\0';
