@@ -790,7 +790,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	  ",readonly=0|1 ,removable=0|1", 2, 4, cmd_lun_add },
 	{ "lun", "delete", "lun delete IQN LUN", NULL, 2, 2, cmd_lun_delete },
 	{ "lun", "list", "lun list IQN", NULL, 1, 1, cmd_lun_list },
-	{ "lun", "resize", "lun resize IQN LUN SIZE [--force] | lun resize IQN LUN --reread",
+	{ "lun", "resize", "lun resize IQN LUN SIZE [--force] | --reread",
 	  "SIZE: bytes or K/M/G/T; initiators get CAPACITY DATA HAS CHANGED\n"
 	  "--force: allow shrinking (cuts the data past the new end)\n"
 	  "--reread: take the size the file or device has now", 3, 4, cmd_lun_resize },
