@@ -7,6 +7,7 @@
 
 #include "backstore/backstore.h"
 #include "rt/evloop.h"
+#include "scsi/dispatch.h"
 #include "scsi/lu.h"
 #include "scsi/lu_capacity.h"
 #include "scsi/lu_io.h"
@@ -151,7 +152,7 @@ int lu_set_capacity(struct lu *lu, uint64_t bytes, unsigned flags, struct ev_loo
 	uint64_t bsz = lu->block_size, old_bytes, old_blocks;
 	bool reread = bytes == 0;
 	char err[200];
-	int ret;
+	int ret, maint;
 
 	memset(r, 0, sizeof(*r));
 	if (!reread && bytes % bsz)
@@ -170,6 +171,12 @@ int lu_set_capacity(struct lu *lu, uint64_t bytes, unsigned flags, struct ev_loo
 		pthread_mutex_unlock(&lu->lock);
 		return cap_fail(r, -EBUSY, "the LU is migrating (%s)",
 				migsm_state_name(lu_mig_state(lu)));
+	}
+	maint = atomic_load(&lu->maint.state);
+	if (maint == SBC_MAINT_SANITIZE || maint == SBC_MAINT_FORMAT) {
+		pthread_mutex_unlock(&lu->lock);
+		return cap_fail(r, -EBUSY, "a %s is running on the LU",
+				maint == SBC_MAINT_SANITIZE ? "SANITIZE" : "FORMAT UNIT");
 	}
 	lu->cap.resizing = true;
 	pthread_mutex_unlock(&lu->lock);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "backstore/backstore.h"
+#include "scsi/dispatch.h"
 #include "scsi/lu.h"
 #include "scsi/lu_capacity.h"
 #include "scsi/lu_io.h"
@@ -167,6 +168,10 @@ static void test_refused(void **state)
 	assert_int_equal(lu_set_capacity(lu, 2 * MIB, 0, NULL, NULL, NULL, &r), -EBUSY);
 	assert_non_null(strstr(r.msg, "migrating"));
 	atomic_store(&lu->mig.state, MIG_RUNNING);
+	atomic_store(&lu->maint.state, SBC_MAINT_SANITIZE);
+	assert_int_equal(lu_set_capacity(lu, 2 * MIB, 0, NULL, NULL, NULL, &r), -EBUSY);
+	assert_non_null(strstr(r.msg, "SANITIZE"));
+	atomic_store(&lu->maint.state, SBC_MAINT_NONE);
 	assert_int_equal(lu_num_blocks(lu), MIB / 512);
 	assert_int_equal(backstore_size(lu->bs), MIB);
 	assert_int_equal(lu_ua_take(lu, 1), -1);
