@@ -412,6 +412,9 @@ def json_seeds():
         rpc("portal_add", '{"address":"127.0.0.1:3261"}', 7),
         rpc("portal_list", None, 8),
         rpc("config_show", None, 9),
+        rpc("lun_resize", '{"iqn":%s,"lun":0,"size":2097152}' % T, 12),
+        rpc("lun_resize", '{"iqn":%s,"lun":5,"size":524288,"force":true}' % T, 13),
+        rpc("lun_resize", '{"iqn":%s,"lun":0,"reread":true}' % T, 14),
         rpc("lun_delete", '{"iqn":%s,"lun":0}' % T, 10),
         rpc("target_delete", '{"iqn":%s}' % T, 11),
     ])
