@@ -39,8 +39,8 @@ static int cap_fail(struct lu_resize_result *r, int res, const char *fmt, ...)
 	return res;
 }
 
-/* Under nothing; takes lu.lock. The capacity is published: tell the initiators and the
- * listeners. */
+/* Under nothing; takes lu.lock. A new capacity is published (the one commands are checked
+ * against): tell the initiators and the listeners. */
 static void cap_announce(struct lu *lu, uint64_t old_blocks, uint64_t new_blocks)
 {
 	struct list_node *n;
@@ -56,7 +56,6 @@ static void cap_announce(struct lu *lu, uint64_t old_blocks, uint64_t new_blocks
 
 		l->capacity_changed(lu, old_blocks, new_blocks, l->arg);
 	}
-	lu->cap.resizing = false;
 	pthread_mutex_unlock(&lu->lock);
 	log_info("LU %s: capacity %llu -> %llu blocks of %u bytes", lu->cfg.serial,
 		 (unsigned long long)old_blocks, (unsigned long long)new_blocks, lu->block_size);
@@ -79,16 +78,15 @@ static void shrink_finish(struct lu_shrink *s, struct lu_resize_result *r)
 
 	ret = backstore_resize(lu->bs, s->bytes, err, sizeof(err));
 	if (ret < 0) {
-		/* Nothing was cut: serve the old size again (commands refused meanwhile got LBA
-		 * OUT OF RANGE, which they may retry). */
+		/* Nothing was cut: serve the old size again, and say so (commands refused
+		 * meanwhile got LBA OUT OF RANGE, which they may retry). */
 		atomic_store(&lu->num_blocks, s->old_bytes / bsz);
 		cap_fail(r, ret, "%s", err);
 	}
 	lu_io_release(&s->io);
 	if (ret < 0)
-		cap_end(lu);
-	else
-		cap_announce(lu, s->old_bytes / bsz, s->bytes / bsz);
+		cap_announce(lu, s->bytes / bsz, s->old_bytes / bsz);
+	cap_end(lu);
 }
 
 static void shrink_resume(void *arg)
@@ -135,8 +133,10 @@ static int shrink_start(struct lu *lu, uint64_t bytes, uint64_t old_bytes, struc
 	s->loop = loop;
 	s->done = done;
 	s->arg = arg;
-	/* The drop first, then the gate: see lu_capacity.h (and lu_io_start's check). */
+	/* The drop first, then the gate: see lu_capacity.h (and lu_io_start's check). The
+	 * initiators hear of it now: from here on commands past the new end are refused. */
 	atomic_store(&lu->num_blocks, bytes / lu->block_size);
+	cap_announce(lu, old_bytes / lu->block_size, bytes / lu->block_size);
 	if (!lu_io_acquire(&s->io, lu, NULL, bytes, old_bytes - bytes, shrink_granted, s))
 		return 1;
 	shrink_finish(s, r);
@@ -212,6 +212,7 @@ int lu_set_capacity(struct lu *lu, uint64_t bytes, unsigned flags, struct ev_loo
 			goto fail;
 		atomic_store(&lu->num_blocks, bytes / bsz);
 		cap_announce(lu, old_blocks, bytes / bsz);
+		cap_end(lu);
 		return 0;
 	}
 	if (!reread && !(flags & LU_RESIZE_SHRINK)) {

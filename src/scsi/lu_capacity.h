@@ -12,7 +12,8 @@
  *
  * Shrinking cuts data off, so an explicit smaller size needs LU_RESIZE_SHRINK (`--force`);
  * without it the call fails with -EPERM and says so. The capacity drops first (no command is
- * admitted past the new end from then on, LOGICAL BLOCK ADDRESS OUT OF RANGE), then the cut-off
+ * admitted past the new end from then on, LOGICAL BLOCK ADDRESS OUT OF RANGE) and the UA is
+ * queued at once, so an initiator learns why before or with its first refusal; then the cut-off
  * tail is held exclusively through the LU's write gate (scsi/lu_io.h), which waits for the
  * writes already in flight there; a write admitted before the drop that reaches the gate after
  * it is refused with LBA OUT OF RANGE by lu_io_start(), which checks writes against the

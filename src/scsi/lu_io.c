@@ -207,10 +207,23 @@ static void gate_kick(struct lu_io_gate *g)
 
 /* ---- I/O ------------------------------------------------------------------------------- */
 
+/* Past the LU's capacity now (a shrink since the command was admitted). */
+static bool beyond_capacity(const struct lu_io *io)
+{
+	uint64_t cap = lu_num_blocks(io->lu) * io->lu->block_size;
+
+	return io->bs.offset > cap || io->bs.len > cap - io->bs.offset;
+}
+
 static void lu_io_bs_done(struct bs_io *bs, int res)
 {
 	struct lu_io *io = container_of(bs, struct lu_io, bs);
 	struct lu_io_gate *g = &io->lu->io_gate;
+
+	/* A read admitted before a shrink and submitted after the backstore shrank finds it
+	 * out of range (-EINVAL): LBA OUT OF RANGE, as it would be if admitted now. */
+	if (res == -EINVAL && beyond_capacity(io))
+		res = -ERANGE;
 
 	switch (io->gate) {
 	case GATE_FAST:
@@ -236,9 +249,7 @@ static void lu_io_bs_done(struct bs_io *bs, int res)
  * past the end once the backstore shrinks. */
 static void write_submit(struct lu_io *io)
 {
-	uint64_t cap = lu_num_blocks(io->lu) * io->lu->block_size;
-
-	if (io->bs.offset > cap || io->bs.len > cap - io->bs.offset) {
+	if (beyond_capacity(io)) {
 		lu_io_bs_done(&io->bs, -ERANGE);
 		return;
 	}

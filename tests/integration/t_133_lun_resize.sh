@@ -18,7 +18,8 @@ VERIFY=${VERIFY:-$PWD/$BUILD/tests/tools/iscsi-verify}
 IMG=$TMP/disk.img
 RO=$TMP/ro.img
 MIB=1048576
-trap 'peer_stop_all; cleanup' EXIT
+VPIDS=()
+trap 'peer_stop_all; [ ${#VPIDS[@]} -eq 0 ] || kill "${VPIDS[@]}" 2>/dev/null; cleanup' EXIT
 
 TUR=000000000000
 RC10=25000000000000000000
@@ -43,6 +44,7 @@ rc16_blocks() { # rc16_blocks URL: the number of blocks READ CAPACITY(16) report
 verify_start() { # verify_start NAME URL SECONDS FIRST NBLOCKS
 	"$VERIFY" -i "iqn.2026-11.org.invar:verify-$1" "$2" "$3" "$4" "$5" >"$TMP/verify-$1" 2>&1 &
 	eval "VPID_$1=$!"
+	VPIDS+=($!)
 }
 # verify_check NAME [END]: it did I/O without error and saw one UA; with END, errors are allowed only at or
 # past LBA END (a shrink cut it off): LBA OUT OF RANGE, or a read-back that found the old data
@@ -80,8 +82,8 @@ run_session() { # run_session NAME: the commands of one nexus around the resize
 		"$(write16 30000 "$TMP/blk")" "$(read16 30000)" "$(read16 32767)" \
 		"$(read16 32768)" >"$TMP/sess-$1" 2>&1
 }
-run_session a & SA=$!
-run_session b & SB=$!
+run_session a & SA=$!; VPIDS+=($SA)
+run_session b & SB=$!; VPIDS+=($SB)
 verify_start g1 "$U0" 6 0 8192	# disjoint ranges: each loop checks its own writes
 verify_start g2 "$U0" 6 8192 8192
 for _ in $(seq 1 100); do

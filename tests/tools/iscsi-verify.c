@@ -106,6 +106,8 @@ int main(int argc, char **argv)
 	}
 	iscsi_set_targetname(iscsi, url->target);
 	iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
+	/* A lost connection is an error here, not something to wait out reconnecting. */
+	iscsi_set_noautoreconnect(iscsi, 1);
 	if (iscsi_full_connect_sync(iscsi, url->portal, url->lun) != 0) {
 		fprintf(stderr, "iscsi-verify: login failed: %s\n", iscsi_get_error(iscsi));
 		return 2;
