@@ -190,7 +190,8 @@ int lu_set_capacity(struct lu *lu, uint64_t bytes, unsigned flags, struct ev_loo
 		bytes -= bytes % bsz;
 		if (!bytes) {
 			ret = -EINVAL;
-			snprintf(err, sizeof(err), "the medium now holds less than one %llu-byte block",
+			snprintf(err, sizeof(err),
+				 "the medium now holds less than one %llu-byte block",
 				 (unsigned long long)bsz);
 			goto fail;
 		}

@@ -44,9 +44,10 @@ struct lu_resize_result {
  * what the backstore's medium holds now (rounded down to whole blocks). Main thread. Returns
  * 0 when done (*r filled), -errno when refused or failed (r->msg says why: -EINVAL bad size,
  * -EROFS read-only LU, -EPERM shrink without LU_RESIZE_SHRINK, -EBUSY migrating, a SANITIZE or
- * FORMAT UNIT running, or another change under way, -EOPNOTSUPP the backstore cannot), or 1 when a shrink waits for writes
- * in flight: done(arg, r) then runs on loop's thread once it has finished (loop NULL, for
- * tests: on whichever thread released the last of them). The LU is held meanwhile. */
+ * FORMAT UNIT running, or another change under way, -EOPNOTSUPP the backstore cannot), or 1
+ * when a shrink waits for writes in flight: done(arg, r) then runs on loop's thread once it
+ * has finished (loop NULL, for tests: on whichever thread released the last of them). The LU
+ * is held meanwhile. */
 int lu_set_capacity(struct lu *lu, uint64_t bytes, unsigned flags, struct ev_loop *loop,
 		    void (*done)(void *arg, const struct lu_resize_result *r), void *arg,
 		    struct lu_resize_result *r);

@@ -772,8 +772,10 @@ static int file_resize(struct backstore *bs, uint64_t *size, char *err, size_t e
 				       "(%llu bytes)",
 				       (unsigned long long)*size, bs->path,
 				       (unsigned long long)dev_size);
-		return *size ? 0 : bs_fail(err, err_len, EINVAL,
-					   "file backstore: block device %s has size 0", bs->path);
+		if (!*size)
+			return bs_fail(err, err_len, EINVAL,
+				       "file backstore: block device %s has size 0", bs->path);
+		return 0;
 	}
 	if (!*size) {
 		if (st.st_size <= 0)

@@ -130,7 +130,8 @@ static int ram_resize(struct backstore *bs, uint64_t *size, char *err, size_t er
 		return 0;
 	}
 	if (*size > SIZE_MAX / 2)
-		return bs_fail(err, err_len, EFBIG, "ram backstore: size too large for this system");
+		return bs_fail(err, err_len, EFBIG,
+			       "ram backstore: size too large for this system");
 	if (*size > r->mapped) {
 		/* In place or not at all: workers are copying through r->mem. */
 		m = mremap(r->mem, (size_t)r->mapped, (size_t)*size, 0);
