@@ -95,7 +95,9 @@ for _ in $(seq 1 100); do
 done
 grep -q waiting "$TMP/sess-a" && grep -q waiting "$TMP/sess-b" || fail "sessions not ready"
 sleep 1	# the verify loops are running
+t0=$(date +%s%N)
 out=$("${CTL[@]}" lun resize "$TEST_IQN" 0 16M) || fail "lun resize 16M: $out"
+grow_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$out" = "LUN 0 of $TEST_IQN: 8MiB -> 16MiB" ] || fail "lun resize said: $out"
 touch "$TMP/go"
 wait $SA || fail "session a: $(cat "$TMP/sess-a")"
@@ -124,7 +126,8 @@ for s in a b; do
 	[ "$(nth "$f" 14)" = "0x02 0x05/0x21/0x00" ] ||
 		fail "$s: read past the new end: $(nth "$f" 14)"
 done
-echo "  grow 8M -> 16M: each nexus got 2A/09 once; READ CAPACITY 10/16 new; I/O past the old end"
+echo "  grow 8M -> 16M (invarctl answered in $grow_ms ms): each nexus got 2A/09 once;" \
+	"READ CAPACITY 10/16 new; I/O past the old end"
 verify_check g1
 verify_check g2
 [ "$(stat -c %s "$IMG")" = $((16 * MIB)) ] || fail "the file is $(stat -c %s "$IMG") bytes"
@@ -140,7 +143,9 @@ echo "$out" | grep -q "discards the data past the new end.*--force" || fail "shr
 verify_start s1 "$U0" 5 0 4096		# below the new end: no error
 verify_start s2 "$U0" 5 4096 28672	# across it: errors only past the end once shrunk
 sleep 1.5
+t0=$(date +%s%N)
 out=$("${CTL[@]}" lun resize "$TEST_IQN" 0 4M --force) || fail "shrink --force: $out"
+shrink_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$out" = "LUN 0 of $TEST_IQN: 16MiB -> 4MiB" ] || fail "lun resize said: $out"
 verify_check s1
 verify_check s2 8192
@@ -154,8 +159,8 @@ verify_check s2 8192
 "${CTL[@]}" lun resize "$TEST_IQN" 1 4M >/dev/null || fail "ram grow"
 [ "$(nth <("$ISCSI_CMD" -n 512 "$U1" $TUR "$(read16 6000)") 2)" = "0x00 $(printf '%01024d' 0)" ] ||
 	fail "ram: the regrown range does not read zeroes"
-echo "  shrink: refused without --force; 16M -> 4M under I/O (errors only LBA OUT OF RANGE" \
-	"past the end); file cut; RAM regrows zeroed"
+echo "  shrink: refused without --force; 16M -> 4M under I/O, writes drained (invarctl" \
+	"answered in $shrink_ms ms; errors only past the end); file cut; RAM regrows zeroed"
 
 # --- 3. re-read a file grown outside invard --------------------------------------------------
 truncate -s 24M "$IMG"
