@@ -187,6 +187,56 @@ static json_t *result(json_t *r)
 		json_decref(r_);                                                           \
 	} while (0)
 
+/* lun_resize (RPC 1.6): grow, the forced shrink, the refusals; lun_list and the saved config
+ * follow the capacity. */
+static void test_lun_resize(void **state)
+{
+	struct daemon *d = *state;
+	const char *iqn = "iqn.2026-11.org.invar:rs";
+	json_t *r, *res, *cfg;
+
+	json_decref(call(d, "target_create", "{\"iqn\":\"%s\"}", iqn));
+	json_decref(call(d, "lun_add", "{\"iqn\":\"%s\",\"backstore\":\"ram\",\"size\":1048576}",
+			 iqn));
+	r = call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":0,\"size\":2097152}", iqn);
+	res = result(r);
+	assert_int_equal(json_integer_value(json_object_get(res, "old_size")), 1048576);
+	assert_int_equal(json_integer_value(json_object_get(res, "size")), 2097152);
+	assert_true(json_is_true(json_object_get(res, "changed")));
+	json_decref(r);
+	r = call(d, "lun_list", "{\"iqn\":\"%s\"}", iqn);
+	res = json_array_get(json_object_get(result(r), "luns"), 0);
+	assert_int_equal(json_integer_value(json_object_get(res, "size")), 2097152);
+	json_decref(r);
+	r = call(d, "config_show", "{}");
+	cfg = json_object_get(json_array_get(json_object_get(result(r), "targets"), 0), "luns");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(cfg, 0), "size")),
+			 2097152);
+	json_decref(r);
+
+	EXPECT_ERR(call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":0,\"size\":524288}", iqn),
+		   -EPERM, "force");
+	r = call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":0,\"size\":524288,\"force\":true}",
+		 iqn);
+	assert_int_equal(json_integer_value(json_object_get(result(r), "size")), 524288);
+	json_decref(r);
+	r = call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":0,\"reread\":true}", iqn);
+	assert_false(json_is_true(json_object_get(result(r), "changed")));
+	json_decref(r);
+	EXPECT_ERR(call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":0}", iqn), -EINVAL, "either");
+	EXPECT_ERR(call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":0,\"size\":4096,\"reread\":true}",
+			iqn),
+		   -EINVAL, "either");
+	EXPECT_ERR(call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":0,\"size\":1000}", iqn), -EINVAL,
+		   "multiple of the block size");
+	EXPECT_ERR(call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":0,\"size\":0}", iqn), -32602,
+		   "size");
+	EXPECT_ERR(call(d, "lun_resize", "{\"iqn\":\"%s\",\"lun\":3,\"size\":4096}", iqn), -ENOENT,
+		   "no LUN 3");
+	EXPECT_ERR(call(d, "lun_resize", "{\"iqn\":\"iqn.2026-11.x:none\",\"lun\":0,\"size\":4096}"),
+		   -ENOENT, "no target");
+}
+
 static void test_protocol_errors(void **state)
 {
 	struct daemon *d = *state;
@@ -639,6 +689,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_targets_and_luns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lun_resize, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_portals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_portal_groups_alua, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_roundtrip, setup, teardown),
