@@ -798,6 +798,12 @@ static int file_resize(struct backstore *bs, uint64_t *size, char *err, size_t e
 			return bs_fail(err, err_len, errno,
 				       "file backstore: cannot size %s to %llu: %s", bs->path,
 				       (unsigned long long)*size, strerror(errno));
+		/* The new size is durable before the answer (and before the saved config names
+		 * it): a power cut must not bring back a shorter file, or an old tail after a
+		 * shrink that a later grow would expose. Rare, so the main loop may wait. */
+		if (fsync(f->fd) < 0)
+			return bs_fail(err, err_len, errno, "file backstore: fsync %s: %s",
+				       bs->path, strerror(errno));
 	}
 	return 0;
 }
