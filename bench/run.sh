@@ -35,6 +35,10 @@ Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loop
   --out DIR        keep raw client output, daemon logs and results.csv in DIR
   --profile        afterwards, perf-record invard during an extra 4 KiB random-read run
                    and print its top symbols (needs perf; figures of that run not counted)
+  --syscalls       afterwards, each daemon's system calls per I/O at QD1 (4 KiB random
+                   reads and writes, iscsi-lat -q 1): all of them counted with perf stat
+                   (raw_syscalls:sys_enter), and the mix by name from a second run under
+                   strace -c (slower, so only its shares are used)
   --workloads L    comma-separated subset of rr4k,rw4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,
                    wl4k1,rl4k32x2,rl4k32x4,bl4k32,bl4k32x2,bl4k32x4,bw4k32,bm32x128,bm1000x4
                    (default: all; rw4k, rl4k* and wl4k* are bench/iscsi-lat.c runs with
@@ -51,7 +55,7 @@ EOF
 }
 
 # ---------------------------------------------------------------- options
-ROUNDS=3 DURATION=12 WARMUP=3 WORKERS="" ONLY="" SIZE=1G INVARD="" BASELINE="" OUT="" PROFILE=0 INSTALL=1 ONLY_WL=""
+ROUNDS=3 DURATION=12 WARMUP=3 WORKERS="" ONLY="" SIZE=1G INVARD="" BASELINE="" OUT="" PROFILE=0 INSTALL=1 ONLY_WL="" SYSCALLS=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) ROUNDS=1 DURATION=4 WARMUP=1 ;;
@@ -65,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--baseline) BASELINE=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--profile) PROFILE=1 ;;
+	--syscalls) SYSCALLS=1 ;;
 	--workloads) ONLY_WL=$2; shift ;;
 	--no-install) INSTALL=0 ;;
 	--disk) DISK_DIR=$2; shift ;;
@@ -99,7 +104,8 @@ fi
 # ---------------------------------------------------------------- packages and binaries
 need_pkgs=(libiscsi-bin libiscsi-dev gcc qemu-utils qemu-block-extra coreutils)
 [ "$ONLY" != invar ] && need_pkgs+=(tgt)
-[ "$PROFILE" = 1 ] && need_pkgs+=(linux-perf)
+[ "$PROFILE" = 1 ] || [ "$SYSCALLS" = 1 ] && need_pkgs+=(linux-perf)
+[ "$SYSCALLS" = 1 ] && need_pkgs+=(strace)
 missing=()
 for p in "${need_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -616,6 +622,7 @@ fi
 LAT_BIN=$WORK/iscsi-lat
 need_lat=0
 for wl in "${WORKLOADS[@]}"; do [ "${KIND[$wl]}" = iscsi_lat ] && need_lat=1; done
+[ "$SYSCALLS" = 1 ] && need_lat=1
 if [ "$need_lat" = 1 ] &&
 	! cc -O2 -std=gnu11 -o "$LAT_BIN" "$ROOT/bench/iscsi-lat.c" -liscsi 2>"$LOGS/iscsi-lat-build.txt"; then
 	note "cannot build bench/iscsi-lat.c (libiscsi-dev?); latency workloads skipped:"
@@ -899,6 +906,52 @@ if [ "$PROFILE" = 1 ] && [ -n "$INVAR_PID" ]; then
 		profile_breakdown "$perf_data" | tee -a "$LOGS/profile.txt"
 	fi
 	[ -n "$OUT" ] || rm -f "$perf_data"
+fi
+# ---------------------------------------------------------------- optional system calls
+# syscalls_per_io T MODE: iscsi-lat at QD1 (MODE read or write) against T; the daemon's system
+# calls over DURATION s counted by perf stat, divided by the I/Os of that window; then a second
+# run under strace -c -f for the mix by name (strace slows the daemon, so only its shares are
+# used: calls per I/O = share x the perf figure).
+syscalls_per_io() {
+	local t=$1 mode=$2 w=() raw=$LOGS/syscalls-$1-$2.txt n ios secs per pid
+	[ "$mode" = write ] && w=(-w)
+	"$LAT_BIN" -q 1 -b 4096 "${w[@]}" -t $((DURATION + 2)) -W 0 "${URL[$t]}" >"$raw" 2>&1 &
+	pid=$!
+	CLIENT_PID=$pid
+	sleep "$WARMUP"
+	n=$(perf stat -x, -e raw_syscalls:sys_enter -p "${PID[$t]}" -- sleep "$DURATION" 2>&1 |
+		awk -F, '/raw_syscalls:sys_enter/ { print $1 }')
+	wait "$pid"
+	CLIENT_PID=""
+	read -r ios secs < <(awk '/^ios / { print $2, $4 }' "$raw")
+	if [ -z "${ios:-}" ] || [ -z "$n" ] || [ "$n" = "<not counted>" ]; then
+		note "syscalls: $t $mode: no figure (iscsi-lat or perf stat failed)"
+		return
+	fi
+	per=$(awk -v n="$n" -v ios="$ios" -v s="$secs" -v d="$DURATION" 'BEGIN { printf "%.2f", n / (ios / s * d) }')
+	"$LAT_BIN" -q 1 -b 4096 "${w[@]}" -t $((DURATION + 2)) -W 0 "${URL[$t]}" >/dev/null 2>&1 &
+	pid=$!
+	CLIENT_PID=$pid
+	sleep 1
+	timeout -s INT "$DURATION" strace -c -f -p "${PID[$t]}" -o "$raw.strace" >/dev/null 2>&1
+	wait "$pid"
+	CLIENT_PID=""
+	awk -v per="$per" -v t="$t" -v m="$mode" '
+		$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { calls[$NF] = $4; tot += $4 }
+		END {
+			line = sprintf("  %-6s 4 KiB random %-5s QD1: %5s system calls per I/O:", t, m, per)
+			for (c in calls) if (tot > 0 && calls[c] / tot * per >= 0.05) line = line sprintf(" %s %.2f", c, calls[c] / tot * per)
+			print line
+		}' "$raw.strace"
+}
+if [ "$SYSCALLS" = 1 ]; then
+	echo
+	echo "system calls per I/O at QD1 (perf stat over ${DURATION} s; the mix from strace -c):"
+	for t in "${TARGETS[@]}"; do
+		[ "$t" = invar1 ] && continue
+		syscalls_per_io "$t" read
+		syscalls_per_io "$t" write
+	done | tee "$LOGS/syscalls.txt"
 fi
 [ -n "$OUT" ] && note "raw output, logs and results.csv kept in $OUT"
 exit 0
