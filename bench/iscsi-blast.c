@@ -28,7 +28,8 @@
  * counts the I/Os completed inside the timed window (after the warm-up) over all sessions, and
  * U is this process's own CPU time (all threads) over that window divided by N. With -M PID (the
  * target's process on this host) a second line: "target_rss_kb base B idle I busy U
- * idle_per_session_kb X busy_per_session_kb Y": its VmRSS before the logins, with every session
+ * idle_per_session_kb X busy_per_session_kb Y": its RssAnon (anonymous resident memory: what it
+ * allocated, not the file pages it maps) before the logins, with every session
  * logged in and idle (after -I seconds), and at the end of the timed window, and the growth per
  * session. On stderr, once every session has logged in (and -I has passed): "iscsi-blast: C
  * sessions logged in"; the warm-up starts then. Errors go to stderr. Exit status: 0; 1 when a session failed or any command ended
@@ -795,7 +796,8 @@ static void usage(void)
 			"                   iscsi://HOST:PORT/TARGET_IQN/LUN\n");
 }
 
-/* VmRSS of a process in KiB, or -1. */
+/* RssAnon of a process in KiB (its own allocations: file pages it maps, such as a tmpfs LU
+ * that the target reads through a mapping, are the data's cache, not per-session cost), or -1. */
 static long rss_kb(long pid)
 {
 	char path[64], line[256];
@@ -807,7 +809,7 @@ static long rss_kb(long pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;

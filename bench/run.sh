@@ -517,8 +517,9 @@ run_iscsi_lat() {
 # workloads: their own QD); IOPS are their sum. The daemon's CPU is sampled when the warm-up
 # ends (counted from when every session has logged in) and when the client exits; the client's
 # CPU is its own figure over the timed window (client_us_per_io x ios). For MANY_WL the client
-# also reads the daemon's RSS before the logins, with the sessions idle and at the end of the
-# load (-M): memory per idle and per busy session, into MEM_CSV.
+# also reads the daemon's anonymous RSS (RssAnon: not the LU file pages it maps) before the
+# logins, with the sessions idle and at the end of the load (-M): memory per idle and per busy
+# session, into MEM_CSV.
 run_blast() {
 	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 n=${NCLI[$3]:-1} raw=$LOGS/$3-$2-r$1.txt rc
 	local d0 d1 h0 h1 w0 w1 c0=0 status=ok ios=0 secs=0 wt0="" wt1="" pid mem=()
@@ -557,7 +558,7 @@ run_blast() {
 	if [ ${#mem[@]} -gt 0 ] && grep -q '^target_rss_kb ' "$raw"; then
 		awk -v r="$round" -v w="$wl" -v t="$t" -v n="$n" '/^target_rss_kb / {
 			printf "%s,%s,%s,%s,%s,%s,%s,%s\n", r, w, t, n, $3, $5, $9, $11 }' "$raw" >>"$MEM_CSV"
-		awk '/^target_rss_kb / { printf "  %s RSS: %s KiB before, %s idle, %s busy: %s KiB per idle session, %s per busy one\n",
+		awk '/^target_rss_kb / { printf "  %s RssAnon: %s KiB before, %s idle, %s busy: %s KiB per idle session, %s per busy one\n",
 			"daemon", $3, $5, $7, $9, $11 }' "$raw" >&2
 	fi
 	note_spread "$round" "$wl" "$t" "$n" "$w0" "$w1" "$wt0" "$wt1"
@@ -824,7 +825,7 @@ scale_summary() {
 	scale_table blast "${BLAST_WL[@]}"
 }
 # The many-session pair: IOPS of 1,000 x QD4 against 32 x QD128 (the same 4,000 in flight) and
-# the daemon's RSS growth per session, idle and busy (medians over rounds).
+# the daemon's RssAnon growth per session, idle and busy (medians over rounds).
 many_summary() {
 	[ "$(wc -l <"$MEM_CSV")" -gt 1 ] || return 0
 	echo
@@ -846,8 +847,8 @@ many_summary() {
 				median(cpu["bm1000x4", t]), median(idle["bm1000x4", t]), median(busy["bm1000x4", t])
 		}
 	}' "$RESULTS" "$MEM_CSV"
-	echo "  (RSS growth over the daemon's RSS before the logins of that run: memory an earlier run"
-	echo "  freed and the allocator kept is reused and not counted again)"
+	echo "  (growth of the daemon's RssAnon over its value before the logins of that run: memory"
+	echo "  an earlier run freed and the allocator kept is reused and not counted again)"
 }
 { summary; lat_summary; scale_summary; many_summary; } | tee "$LOGS/summary.txt"
 
