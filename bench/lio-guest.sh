@@ -8,8 +8,9 @@
 #
 # Targets: lio-file (LIO fileio on the tmpfs file, buffered, write cache on: targetcli's
 # default), lio-rd (LIO rd_mcp), invar (invard, file LU), invar-r2t (invard with LIO's
-# InitialR2T=Yes and a 64 KiB first burst: the write workloads only; reads do not use them), tgt
-# (tgtd, rdwr backing store, its default write cache).
+# InitialR2T=Yes and a 64 KiB first burst: the write workloads only; reads do not use them),
+# invar-w1 (invard with one worker thread: on 2 vCPUs that also run the client), tgt (tgtd, rdwr
+# backing store, its default write cache).
 # Workloads: perf-rr32 (iscsi-perf 4 KiB random read QD32, libiscsi); through the kernel
 # initiator and fio: fio-rr32, fio-rw32 (4 KiB random read, write QD32), fio-rr1, fio-rw1 (QD1),
 # fio-sr128 (128 KiB sequential read QD8).
@@ -117,6 +118,7 @@ invar_start() {
 	local extra=()
 	make_file
 	[ "${1:-}" = r2t ] && extra=(--limit first_burst_length=65536)
+	[ "${1:-}" = w1 ] && extra=(--workers 1)
 	rm -rf /tmp/invar-state
 	/bench/invard --listen 127.0.0.1:3261 --data-dir /tmp/invar-state --target "$IQN_INVAR" \
 		--lun "file:$DATA/lu.img,block_size=512" "${extra[@]}" >/tmp/invard.log 2>&1 &
@@ -164,6 +166,7 @@ start_target() {
 	lio-rd) lio_start rd ;;
 	invar) invar_start ;;
 	invar-r2t) invar_start r2t ;;
+	invar-w1) invar_start w1 ;;
 	tgt) tgt_start ;;
 	esac
 }

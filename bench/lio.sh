@@ -23,9 +23,9 @@ invard against LIO (fileio on tmpfs and rd_mcp) and tgt, in one guest per round 
   --duration S     timed seconds per run        --warmup S   warm-up seconds per run
   --size MB        LU size (default 1024; the guest gets MB + 1024 MiB of RAM)
   --smp N          guest vCPUs (default 2)
-  --targets L      subset of lio-file,lio-rd,invar,invar-r2t,tgt (default: all; invar-r2t is
-                   invard with LIO's InitialR2T=Yes and 64 KiB FirstBurstLength, write
-                   workloads only)
+  --targets L      of lio-file,lio-rd,invar,invar-r2t,invar-w1,tgt (default: all but
+                   invar-w1; invar-r2t is invard with LIO's InitialR2T=Yes and 64 KiB
+                   FirstBurstLength, write workloads only; invar-w1 is invard --workers 1)
   --workloads L    subset of perf-rr32,fio-rr32,fio-rw32,fio-rr1,fio-rw1,fio-sr128
   --invard PATH    the invard binary run in the guest (default build/invard)
   --out DIR        keep raw client output and results.csv in DIR
@@ -59,7 +59,7 @@ for v in "$ROUNDS" "$DURATION" "$WARMUP" "$SIZE_MB" "$SMP"; do
 	[[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -gt 0 ] || die "expected a positive integer, got '$v'"
 done
 for t in ${TARGETS//,/ }; do
-	case $t in lio-file | lio-rd | invar | invar-r2t | tgt) ;; *) die "unknown target '$t'" ;; esac
+	case $t in lio-file | lio-rd | invar | invar-r2t | invar-w1 | tgt) ;; *) die "unknown target '$t'" ;; esac
 done
 for w in ${WORKLOADS//,/ }; do
 	case $w in perf-rr32 | fio-rr32 | fio-rw32 | fio-rr1 | fio-rw1 | fio-sr128) ;; *) die "unknown workload '$w'" ;; esac
@@ -141,10 +141,10 @@ awk -F, '
 	  if (!($3 in wseen)) { wseen[$3] = 1; wl[++nw] = $3 }
 	  if (!($2 in tseen)) { tseen[$2] = 1; tg[++nt] = $2 } }
 	END {
-		split("lio-file lio-rd invar invar-r2t tgt", pref, " ")
+		np = split("lio-file lio-rd invar invar-r2t invar-w1 tgt", pref, " ")
 		printf "%-10s %-10s %9s %8s %9s %8s %11s %11s %11s %11s\n", "workload", "target", "IOPS", "MB/s",
 			"CPU us/IO", "p50 us", "IOPS/LIO", "CPU/LIO", "IOPS/tgt", "CPU/tgt"
-		for (w = 1; w <= nw; w++) for (p = 1; p <= 5; p++) {
+		for (w = 1; w <= nw; w++) for (p = 1; p <= np; p++) {
 			k = wl[w] "," pref[p]
 			if (!(k in seen)) { if (k in bad) printf "%-10s %-10s %s\n", wl[w], pref[p], "no result:" bad[k]; continue }
 			mi = median(iops[k]); mc = median(cpu[k]); mp = (k in p50) ? median(p50[k]) : "-"
