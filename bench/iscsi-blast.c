@@ -1,16 +1,18 @@
 /* iscsi-blast: a cheap iSCSI load generator, without libiscsi. It keeps QD READ(10) (or, with
  * -w, WRITE(10)) commands of -b bytes in flight at random block-aligned LBAs, on each of -c
- * sessions (one thread each), for a given time, and prints the IOPS. Its point is its cost: a
- * libiscsi client (iscsi-perf, bench/iscsi-lat.c) spends about twice the CPU per 4 KiB I/O that
- * invard does, so on a small host the client is the bottleneck; this one builds every ready
- * command into one buffer and sends it with one send(), reads with large recv() calls and parses
- * every complete PDU in the buffer, and copies no read data anywhere. Used by bench/run.sh.
- * Login and setup go through tests/tools/rawini.c; every PDU of the load is encoded straight
- * into the send buffer, and decoded once from the receive buffer, by the product's codec
+ * sessions, for a given time, and prints the IOPS. Its point is its cost: a libiscsi client
+ * (iscsi-perf, bench/iscsi-lat.c) spends about twice the CPU per 4 KiB I/O that invard does, so
+ * on a small host the client is the bottleneck; this one builds every ready command of a session
+ * into one buffer and sends it with one send(), reads with large recv() calls and parses every
+ * complete PDU in the buffer, and copies no read data anywhere. The sessions are shared out over
+ * -T threads (default: one per CPU, at most one per session), each driving its share through one
+ * epoll set, so a thousand sessions cost a thousand sockets and no more threads. Used by
+ * bench/run.sh. Login and setup go through tests/tools/rawini.c; every PDU of the load is encoded
+ * straight into the send buffer, and decoded once from the receive buffer, by the product's codec
  * (src/fabric/iscsi/pdu.c).
  *
- *   iscsi-blast [-q QD] [-c SESSIONS] [-t SECONDS] [-W WARMUP] [-b BYTES] [-w]
- *               iscsi://HOST:PORT/TARGET_IQN/LUN
+ *   iscsi-blast [-q QD] [-c SESSIONS] [-T THREADS] [-t SECONDS] [-W WARMUP] [-b BYTES] [-w]
+ *               [-M PID] [-I IDLE] iscsi://HOST:PORT/TARGET_IQN/LUN
  *
  * Each session: TCP connect, login (security stage with AuthMethod=None, then the operational
  * stage: no digests, ImmediateData=Yes, InitialR2T=No, MaxRecvDataSegmentLength 262144), READ
@@ -19,13 +21,20 @@
  * honoured. Writes carry their data as immediate data up to FirstBurstLength; any rest is sent
  * on the target's R2Ts. Target pings (NOP-In with a TTT) are answered; an Async Message asking
  * for a logout ends the session's load early and logs out; anything else unexpected (Reject,
- * other async events, a PDU longer than we allow) ends the session with an error.
+ * other async events, a PDU longer than we allow) ends the session with an error. The soft limit
+ * on open files is raised (up to the hard one) to fit the sessions.
  *
- * Output, one line on stdout: "ios N secs S iops I sessions C qd Q client_us_per_io U", where N
+ * Output on stdout: "ios N secs S iops I sessions C qd Q client_us_per_io U threads T", where N
  * counts the I/Os completed inside the timed window (after the warm-up) over all sessions, and
- * U is this process's own CPU time (all threads) over that window divided by N. Errors go to
- * stderr. Exit status: 0; 1 when a session failed or any command ended with a status other than
- * GOOD (the count is printed; the line is still printed if every session ran); 2 on usage. */
+ * U is this process's own CPU time (all threads) over that window divided by N. With -M PID (the
+ * target's process on this host) a second line: "target_rss_kb base B idle I busy U
+ * idle_per_session_kb X busy_per_session_kb Y": its RssAnon (anonymous resident memory: what it
+ * allocated, not the file pages it maps) before the logins, with every session
+ * logged in and idle (after -I seconds), and at the end of the timed window, and the growth per
+ * session. On stderr, once every session has logged in (and -I has passed): "iscsi-blast: C
+ * sessions logged in"; the warm-up starts then. Errors go to stderr. Exit status: 0; 1 when a session failed or any command ended
+ * with a status other than GOOD (the count is printed; the line is still printed if every
+ * session ran); 2 on usage. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -41,6 +50,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "rawini.h"
@@ -48,7 +59,8 @@
 
 #define BHS ISCSI_BHS_LEN
 #define MAX_QD 1024
-#define MAX_SESSIONS 64
+#define MAX_SESSIONS 4096
+#define MAX_THREADS 64
 #define OUR_MRDSL 262144u		/* what we offer: the longest data segment we accept */
 #define RBUF_SIZE (4u << 20)
 #define SETUP_DATA 4096u		/* longest data segment accepted during login/setup */
@@ -102,11 +114,18 @@ struct sess {
 	uint8_t *sbuf;
 	size_t scap, shead, slen;
 	uint8_t *rbuf;
-	size_t rlen;
+	size_t rlen, rcap;
 	const uint8_t *wdata;
+	int epfd, want_out, done;	/* its thread's epoll set; EPOLLOUT asked; finished */
 	int stopping, logout_sent, logged_out;
 	uint64_t ios, bad_status, short_reads;
 	char err[256];
+};
+
+/* One thread's share of the sessions. */
+struct group {
+	struct sess *s;
+	unsigned n;
 };
 
 static void fail(struct sess *s, const char *fmt, ...)
@@ -524,119 +543,201 @@ static int parse(struct sess *s, uint64_t now)
 	return 0;
 }
 
-/* The event loop of one session. The socket is blocking with a 1 s receive timeout: when
- * nothing waits to be sent, a wake-up costs one recv() (which sleeps until answers arrive) and
- * one send() of the next batch. */
-static int run_load(struct sess *s)
+/* Sends what is queued without blocking; asks epoll for room (EPOLLOUT) only while something is
+ * left over. 0, or -1 with s->err set. */
+static int flush(struct sess *s)
 {
-	uint64_t now = now_ns();
-
-	for (;;) {
-		ssize_t n;
-		int flags = 0;
-
-		fill(s, now);
-		if (s->stopping && !s->inflight && !s->logout_sent && room(s, BHS)) {
-			struct iscsi_pdu_hdr h = {	/* close the session (RFC 7143 11.14) */
-				.opcode = ISCSI_OP_LOGOUT_REQ,
-				.immediate = true,
-				.itt = ITT_SETUP | 0xffff,
-				.cmdsn = s->ri.cmdsn,
-				.expstatsn = s->ri.expstatsn,
-			};
-
-			append(s, &h, NULL, 0);
-			s->logout_sent = 1;
-		}
-		if (s->logged_out)
-			return 0;
-		/* Send what is queued: one send for the whole batch. */
-		while (s->shead < s->slen) {
-			n = send(s->ri.fd, s->sbuf + s->shead, s->slen - s->shead,
+	while (s->shead < s->slen) {
+		ssize_t n = send(s->ri.fd, s->sbuf + s->shead, s->slen - s->shead,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && errno == EAGAIN)
-				break;
-			if (n <= 0) {
-				fail(s, "send: %s", n < 0 ? strerror(errno) : "closed");
-				return -1;
-			}
-			s->shead += (size_t)n;
-		}
-		if (s->shead < s->slen) {
-			/* The socket is full: wait until it drains or answers arrive. */
-			struct pollfd pfd = { .fd = s->ri.fd, .events = POLLIN | POLLOUT };
 
-			if (poll(&pfd, 1, 1000) < 0 && errno != EINTR) {
-				fail(s, "poll: %s", strerror(errno));
-				return -1;
-			}
-			flags = MSG_DONTWAIT;
-		}
-		n = recv(s->ri.fd, s->rbuf + s->rlen, RBUF_SIZE - s->rlen, flags);
-		now = now_ns();
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (now > t_end + DRAIN_NS) {
-				fail(s, "%u commands not answered %llu s after the end", s->inflight,
-				     (unsigned long long)(DRAIN_NS / 1000000000u));
-				return -1;
-			}
+		if (n < 0 && errno == EINTR)
 			continue;
-		}
+		if (n < 0 && errno == EAGAIN)
+			break;
 		if (n <= 0) {
-			fail(s, "recv: %s", n < 0 ? strerror(errno) : "connection closed by the target");
+			fail(s, "send: %s", n < 0 ? strerror(errno) : "closed");
 			return -1;
 		}
-		s->rlen += (size_t)n;
-		if (parse(s, now))
+		s->shead += (size_t)n;
+	}
+	if ((s->shead < s->slen) != s->want_out) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+		s->want_out = s->shead < s->slen;
+		if (s->want_out)
+			ev.events |= EPOLLOUT;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->ri.fd, &ev)) {
+			fail(s, "epoll_ctl: %s", strerror(errno));
 			return -1;
+		}
 	}
-}
-
-/* ---------------------------------------------------------------- sessions */
-static int sess_connect(struct sess *s)
-{
-	struct timeval rcv_to = { .tv_sec = 1 }, snd_to = { .tv_sec = IO_TIMEOUT_MS / 1000 };
-
-	if (rawini_connect(&s->ri, cfg.host, cfg.port)) {
-		fail(s, "cannot connect to %s:%s", cfg.host, cfg.port);
-		return -1;
-	}
-	/* a blocking socket that never blocks for long: the load loop wakes up once a second
-	 * while waiting, to notice a target that stopped answering */
-	setsockopt(s->ri.fd, SOL_SOCKET, SO_RCVTIMEO, &rcv_to, sizeof(rcv_to));
-	setsockopt(s->ri.fd, SOL_SOCKET, SO_SNDTIMEO, &snd_to, sizeof(snd_to));
 	return 0;
 }
 
-static void *session_main(void *arg)
+/* Queues what the session may send now (commands, Data-Out, at the end the Logout) and sends
+ * it. 1 once logged out, 0 to go on, -1 on an error. */
+static int pump(struct sess *s, uint64_t now)
 {
-	struct sess *s = arg;
-	int ok;
+	fill(s, now);
+	if (s->stopping && !s->inflight && !s->logout_sent && room(s, BHS)) {
+		struct iscsi_pdu_hdr h = {	/* close the session (RFC 7143 11.14) */
+			.opcode = ISCSI_OP_LOGOUT_REQ,
+			.immediate = true,
+			.itt = ITT_SETUP | 0xffff,
+			.cmdsn = s->ri.cmdsn,
+			.expstatsn = s->ri.expstatsn,
+		};
 
-	ok = !sess_connect(s) && !login(s) && !read_capacity(s);
+		append(s, &h, NULL, 0);
+		s->logout_sent = 1;
+	}
+	if (s->logged_out)
+		return 1;
+	return flush(s);
+}
+
+/* One readiness event of a session: what arrived is parsed (one recv: epoll is level-triggered
+ * and reports the rest), then the session refills. 1 done, 0 go on, -1 error. */
+static int sess_event(struct sess *s, uint32_t events, uint64_t now)
+{
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		ssize_t n = recv(s->ri.fd, s->rbuf + s->rlen, s->rcap - s->rlen, MSG_DONTWAIT);
+
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			fail(s, "recv: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			fail(s, "recv: connection closed by the target");
+			return -1;
+		}
+		if (n > 0) {
+			s->rlen += (size_t)n;
+			if (parse(s, now))
+				return -1;
+		}
+	}
+	return pump(s, now);
+}
+
+/* The event loop of one thread: its sessions on one epoll set. A wake-up costs one epoll_wait,
+ * then per ready session one recv() and one send() of the next batch. */
+static void run_group(struct sess *ss, unsigned n)
+{
+	struct epoll_event evs[256];
+	unsigned i, active = 0;
+	uint64_t now = now_ns();
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (epfd < 0) {
+		fail(&ss[0], "epoll_create1: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct sess *s = &ss[i];
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+		s->epfd = epfd;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->ri.fd, &ev)) {
+			fail(s, "epoll_ctl: %s", strerror(errno));
+			s->done = 1;
+			continue;
+		}
+		if (pump(s, now)) {
+			s->done = 1;
+			continue;
+		}
+		active++;
+	}
+	while (active) {
+		int k, m = epoll_wait(epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), 1000);
+
+		if (m < 0 && errno != EINTR) {
+			for (i = 0; i < n; i++)
+				if (!ss[i].done)
+					fail(&ss[i], "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		now = now_ns();
+		for (k = 0; k < m; k++) {
+			struct sess *s = evs[k].data.ptr;
+
+			if (s->done || !sess_event(s, evs[k].events, now))
+				continue;
+			s->done = 1;
+			active--;
+			epoll_ctl(epfd, EPOLL_CTL_DEL, s->ri.fd, NULL);
+		}
+		if (now <= t_end + DRAIN_NS)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (ss[i].done)
+				continue;
+			fail(&ss[i], "%u commands not answered %llu s after the end", ss[i].inflight,
+			     (unsigned long long)(DRAIN_NS / 1000000000u));
+			ss[i].done = 1;
+			active--;
+		}
+	}
+	close(epfd);
+}
+
+/* ---------------------------------------------------------------- sessions */
+static int sess_setup(struct sess *s)
+{
+	struct timeval to = { .tv_sec = IO_TIMEOUT_MS / 1000 };
+
+	if (rawini_connect(&s->ri, cfg.host, cfg.port)) {
+		fail(s, "cannot connect to %s:%s: %s", cfg.host, cfg.port, strerror(errno));
+		return -1;
+	}
+	/* login and setup are blocking (rawini), bounded by the timeouts; the load is not */
+	setsockopt(s->ri.fd, SOL_SOCKET, SO_RCVTIMEO, &to, sizeof(to));
+	setsockopt(s->ri.fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof(to));
+	if (login(s) || read_capacity(s))
+		return -1;
 	s->slots = calloc(cfg.qd, sizeof(*s->slots));
 	/* every command with its immediate data, plus the Data-Out for one R2T in chunks of at
 	 * least 512 bytes, plus NOP-Out answers */
 	s->scap = (size_t)cfg.qd * (BHS + (cfg.write ? pad4(cfg.xfer) : 0)) + 65536 +
 		  (cfg.write ? (size_t)(cfg.xfer / 512 + 1) * (BHS + 4) + cfg.xfer : 0);
 	s->sbuf = malloc(s->scap);
-	s->rbuf = malloc(RBUF_SIZE);
-	if (ok && (!s->slots || !s->sbuf || !s->rbuf)) {
+	/* room for what QD reads may bring at once (at most RBUF_SIZE), and always for one
+	 * whole PDU of the longest data segment we accept */
+	s->rcap = (size_t)cfg.qd * (pad4(cfg.xfer) + 2 * BHS);
+	if (s->rcap > RBUF_SIZE)
+		s->rcap = RBUF_SIZE;
+	s->rcap += BHS + 255 * 4 + OUR_MRDSL;
+	s->rbuf = malloc(s->rcap);
+	if (!s->slots || !s->sbuf || !s->rbuf) {
 		fail(s, "out of memory");
-		ok = 0;
+		return -1;
 	}
-	if (!ok)
+	return 0;
+}
+
+/* One thread: sets up its sessions one after the other, then drives them all. */
+static void *group_main(void *arg)
+{
+	struct group *g = arg;
+	unsigned i;
+	int ok = 1;
+
+	for (i = 0; i < g->n && ok && !abort_all; i++)
+		ok = !sess_setup(&g->s[i]);
+	if (!ok || abort_all)
 		abort_all = 1;
 	pthread_barrier_wait(&ready_bar);	/* main sets the timed window */
 	pthread_barrier_wait(&go_bar);
-	if (ok && !abort_all)
-		run_load(s);
-	rawini_close(&s->ri);
-	free(s->slots);
-	free(s->sbuf);
-	free(s->rbuf);
+	if (!abort_all)
+		run_group(g->s, g->n);
+	for (i = 0; i < g->n; i++) {
+		rawini_close(&g->s[i].ri);
+		free(g->s[i].slots);
+		free(g->s[i].sbuf);
+		free(g->s[i].rbuf);
+	}
 	return NULL;
 }
 
@@ -690,8 +791,54 @@ static int parse_url(const char *url)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: iscsi-blast [-q QD] [-c SESSIONS] [-t SECONDS] [-W WARMUP] "
-			"[-b BYTES] [-w] iscsi://HOST:PORT/TARGET_IQN/LUN\n");
+	fprintf(stderr, "usage: iscsi-blast [-q QD] [-c SESSIONS] [-T THREADS] [-t SECONDS] "
+			"[-W WARMUP] [-b BYTES] [-w] [-M PID] [-I IDLE]\n"
+			"                   iscsi://HOST:PORT/TARGET_IQN/LUN\n");
+}
+
+/* RssAnon of a process in KiB (its own allocations: file pages it maps, such as a tmpfs LU
+ * that the target reads through a mapping, are the data's cache, not per-session cost), or -1. */
+static long rss_kb(long pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Enough descriptors for every session plus stdio and epoll sets: the soft limit raised up to
+ * the hard one. 0, or -1 with the reason printed. */
+static int fd_room(unsigned sessions)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)sessions + MAX_THREADS + 32;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		fprintf(stderr, "iscsi-blast: %u sessions need %llu file descriptors; the hard "
+				"limit is %llu (ulimit -Hn)\n", sessions, (unsigned long long)need,
+			(unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		fprintf(stderr, "iscsi-blast: setrlimit(RLIMIT_NOFILE, %llu): %s\n",
+			(unsigned long long)need, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static double cpu_secs(void)
@@ -713,12 +860,14 @@ static void sleep_until(uint64_t t)
 
 int main(int argc, char **argv)
 {
-	static struct sess sess[MAX_SESSIONS];
 	static uint8_t wdata[16u << 20];
-	pthread_t th[MAX_SESSIONS];
+	struct sess *sess;
+	struct group grp[MAX_THREADS];
+	pthread_t th[MAX_THREADS];
 	uint64_t ios = 0, bad = 0, shorts = 0, seed;
-	double cpu0 = 0, cpu1 = 0;
-	unsigned i, failed = 0;
+	double cpu0 = 0, cpu1 = 0, idle = 0;
+	long mpid = 0, rss_base = -1, rss_idle = -1, rss_busy = -1;
+	unsigned i, failed = 0, threads = 0, ncpu;
 	int opt;
 
 	cfg.qd = 32;
@@ -726,14 +875,17 @@ int main(int argc, char **argv)
 	cfg.xfer = 4096;
 	cfg.secs = 10;
 	cfg.warm = 1;
-	while ((opt = getopt(argc, argv, "q:c:t:W:b:wh")) != -1) {
+	while ((opt = getopt(argc, argv, "q:c:T:t:W:b:wM:I:h")) != -1) {
 		switch (opt) {
 		case 'q': cfg.qd = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'c': cfg.sessions = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'T': threads = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 't': cfg.secs = strtod(optarg, NULL); break;
 		case 'W': cfg.warm = strtod(optarg, NULL); break;
 		case 'b': cfg.xfer = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'w': cfg.write = 1; break;
+		case 'M': mpid = strtol(optarg, NULL, 10); break;
+		case 'I': idle = strtod(optarg, NULL); break;
 		default: usage(); return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -741,17 +893,34 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	/* default: a thread per CPU, never more than sessions */
+	ncpu = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (!threads)
+		threads = ncpu ? ncpu : 1;
+	if (threads > cfg.sessions)
+		threads = cfg.sessions;
 	if (!cfg.qd || cfg.qd > MAX_QD || !cfg.sessions || cfg.sessions > MAX_SESSIONS ||
-	    !(cfg.secs > 0) || !(cfg.warm >= 0) || cfg.secs > 86400 || cfg.warm > 86400 ||
+	    !threads || threads > MAX_THREADS || !(cfg.secs > 0) || !(cfg.warm >= 0) ||
+	    cfg.secs > 86400 || cfg.warm > 86400 || !(idle >= 0) || idle > 3600 || mpid < 0 ||
 	    cfg.xfer < 512 || cfg.xfer > sizeof(wdata)) {
-		fprintf(stderr, "iscsi-blast: -q 1..%u, -c 1..%u, -t > 0, -W >= 0, -b 512..%zu\n",
-			MAX_QD, MAX_SESSIONS, sizeof(wdata));
+		fprintf(stderr, "iscsi-blast: -q 1..%u, -c 1..%u, -T 1..%u, -t > 0, -W >= 0, "
+				"-I 0..3600, -b 512..%zu\n", MAX_QD, MAX_SESSIONS, MAX_THREADS,
+			sizeof(wdata));
 		return 2;
+	}
+	if (mpid && rss_kb(mpid) < 0) {
+		fprintf(stderr, "iscsi-blast: -M %ld: no such process\n", mpid);
+		return 2;
+	}
+	if (fd_room(cfg.sessions))
+		return 1;
+	sess = calloc(cfg.sessions, sizeof(*sess));
+	if (!sess) {
+		fprintf(stderr, "iscsi-blast: out of memory\n");
+		return 1;
 	}
 	memset(wdata, 0xa5, cfg.xfer);
 	seed = now_ns() ^ (uint64_t)getpid() << 32;
-	pthread_barrier_init(&ready_bar, NULL, cfg.sessions + 1);
-	pthread_barrier_init(&go_bar, NULL, cfg.sessions + 1);
 	for (i = 0; i < cfg.sessions; i++) {
 		struct sess *s = &sess[i];
 
@@ -768,12 +937,31 @@ int main(int argc, char **argv)
 		s->ri.isid[2] = (uint8_t)(seed >> 8);
 		s->ri.isid[3] = (uint8_t)seed;
 		put_be16(s->ri.isid + 4, (uint16_t)i);
-		if (pthread_create(&th[i], NULL, session_main, s)) {
+	}
+	if (mpid)
+		rss_base = rss_kb(mpid);
+	pthread_barrier_init(&ready_bar, NULL, threads + 1);
+	pthread_barrier_init(&go_bar, NULL, threads + 1);
+	for (i = 0; i < threads; i++) {
+		/* contiguous shares, as even as they go */
+		unsigned first = (unsigned)((uint64_t)cfg.sessions * i / threads);
+
+		grp[i].s = &sess[first];
+		grp[i].n = (unsigned)((uint64_t)cfg.sessions * (i + 1) / threads) - first;
+		if (pthread_create(&th[i], NULL, group_main, &grp[i])) {
 			fprintf(stderr, "iscsi-blast: cannot start thread %u\n", i);
 			return 1;	/* the started threads wait at the barrier: exit them all */
 		}
 	}
 	pthread_barrier_wait(&ready_bar);
+	/* every session logged in and idle: the target's memory now, after -I seconds */
+	if (!abort_all && (idle > 0 || mpid)) {
+		sleep_until(now_ns() + (uint64_t)(idle * 1e9));
+		if (mpid)
+			rss_idle = rss_kb(mpid);
+	}
+	if (!abort_all)	/* bench/run.sh starts its warm-up clock here */
+		fprintf(stderr, "iscsi-blast: %u sessions logged in\n", cfg.sessions);
 	t_count = now_ns() + (uint64_t)(cfg.warm * 1e9);
 	t_end = t_count + (uint64_t)(cfg.secs * 1e9);
 	pthread_barrier_wait(&go_bar);
@@ -782,25 +970,37 @@ int main(int argc, char **argv)
 		cpu0 = cpu_secs();
 		sleep_until(t_end);
 		cpu1 = cpu_secs();
+		if (mpid)
+			rss_busy = rss_kb(mpid);
 	}
-	for (i = 0; i < cfg.sessions; i++) {
+	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
+	for (i = 0; i < cfg.sessions; i++) {
 		if (sess[i].err[0]) {
-			fprintf(stderr, "iscsi-blast: session %u: %s\n", i, sess[i].err);
+			if (failed < 10)
+				fprintf(stderr, "iscsi-blast: session %u: %s\n", i, sess[i].err);
 			failed++;
 		}
 		ios += sess[i].ios;
 		bad += sess[i].bad_status;
 		shorts += sess[i].short_reads;
 	}
+	free(sess);
+	if (failed > 10)
+		fprintf(stderr, "iscsi-blast: %u sessions failed in all\n", failed);
 	if (bad || shorts)
 		fprintf(stderr, "iscsi-blast: %llu commands ended with a status other than GOOD, "
 			"%llu reads returned less data than asked\n",
 			(unsigned long long)bad, (unsigned long long)shorts);
 	if (failed)
 		return 1;
-	printf("ios %llu secs %.3f iops %.0f sessions %u qd %u client_us_per_io %.2f\n",
+	printf("ios %llu secs %.3f iops %.0f sessions %u qd %u client_us_per_io %.2f threads %u\n",
 	       (unsigned long long)ios, cfg.secs, (double)ios / cfg.secs, cfg.sessions, cfg.qd,
-	       ios ? (cpu1 - cpu0) * 1e6 / (double)ios : 0.0);
+	       ios ? (cpu1 - cpu0) * 1e6 / (double)ios : 0.0, threads);
+	if (mpid)
+		printf("target_rss_kb base %ld idle %ld busy %ld idle_per_session_kb %.1f "
+		       "busy_per_session_kb %.1f\n", rss_base, rss_idle, rss_busy,
+		       (double)(rss_idle - rss_base) / cfg.sessions,
+		       (double)(rss_busy - rss_base) / cfg.sessions);
 	return bad || shorts || !ios ? 1 : 0;
 }

@@ -35,13 +35,18 @@ Benchmark invard against tgtd (Debian's tgt) on equal tmpfs-backed LUs over loop
   --out DIR        keep raw client output, daemon logs and results.csv in DIR
   --profile        afterwards, perf-record invard during an extra 4 KiB random-read run
                    and print its top symbols (needs perf; figures of that run not counted)
+  --syscalls       afterwards, each daemon's system calls per I/O at QD1 (4 KiB random
+                   reads and writes, iscsi-lat -q 1): all of them counted with perf stat
+                   (raw_syscalls:sys_enter), and the mix by name from a second run under
+                   strace -c (slower, so only its shares are used)
   --workloads L    comma-separated subset of rr4k,rw4k,sr4k,sw4k,sr128k,sw128k,rl4k1,rl4k32,
-                   wl4k1,rl4k32x2,rl4k32x4,bl4k32,bl4k32x2,bl4k32x4,bw4k32 (default: all;
-                   rw4k, rl4k* and wl4k* are bench/iscsi-lat.c runs with latency percentiles;
-                   rl4k32xN are N clients; bl4k32* and bw4k32 are bench/iscsi-blast.c, a
-                   light raw-PDU client: 4 KiB random reads QD32 on 1, 2 or 4 sessions of one
-                   process, and random writes on one, cheap enough that the target rather
-                   than the client is the limit)
+                   wl4k1,rl4k32x2,rl4k32x4,bl4k32,bl4k32x2,bl4k32x4,bw4k32,bm32x128,bm1000x4
+                   (default: all; rw4k, rl4k* and wl4k* are bench/iscsi-lat.c runs with
+                   latency percentiles; rl4k32xN are N clients; bl4k32*, bw4k32 and bm* are
+                   bench/iscsi-blast.c, a light raw-PDU client: 4 KiB random reads QD32 on 1, 2
+                   or 4 sessions of one process, and random writes on one, cheap enough that
+                   the target rather than the client is the limit; bm32x128 and bm1000x4 are
+                   32 sessions x QD128 and 1,000 x QD4, with the daemon's memory per session)
   --disk DIR       put the LU files in a fresh directory under DIR (a disk file system: the page
                    cache and the file system's own paths, and no tmpfs mapping) instead of tmpfs
   --no-install     do not apt-get install missing packages
@@ -50,7 +55,7 @@ EOF
 }
 
 # ---------------------------------------------------------------- options
-ROUNDS=3 DURATION=12 WARMUP=3 WORKERS="" ONLY="" SIZE=1G INVARD="" BASELINE="" OUT="" PROFILE=0 INSTALL=1 ONLY_WL=""
+ROUNDS=3 DURATION=12 WARMUP=3 WORKERS="" ONLY="" SIZE=1G INVARD="" BASELINE="" OUT="" PROFILE=0 INSTALL=1 ONLY_WL="" SYSCALLS=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) ROUNDS=1 DURATION=4 WARMUP=1 ;;
@@ -64,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--baseline) BASELINE=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--profile) PROFILE=1 ;;
+	--syscalls) SYSCALLS=1 ;;
 	--workloads) ONLY_WL=$2; shift ;;
 	--no-install) INSTALL=0 ;;
 	--disk) DISK_DIR=$2; shift ;;
@@ -98,7 +104,8 @@ fi
 # ---------------------------------------------------------------- packages and binaries
 need_pkgs=(libiscsi-bin libiscsi-dev gcc qemu-utils qemu-block-extra coreutils)
 [ "$ONLY" != invar ] && need_pkgs+=(tgt)
-[ "$PROFILE" = 1 ] && need_pkgs+=(linux-perf)
+[ "$PROFILE" = 1 ] || [ "$SYSCALLS" = 1 ] && need_pkgs+=(linux-perf)
+[ "$SYSCALLS" = 1 ] && need_pkgs+=(strace)
 missing=()
 for p in "${need_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -422,6 +429,8 @@ run_qemu_bench() {
 # session; IOPS are their sum. CPU is sampled when the warm-up ends and when the last one exits.
 # With several clients the latency row is the worst client's percentiles (max over clients).
 LAT_CSV=$LOGS/latency.csv
+MEM_CSV=$LOGS/memory.csv
+echo "round,workload,target,sessions,rss_base_kb,rss_idle_kb,idle_kb_per_session,busy_kb_per_session" >"$MEM_CSV"
 echo "round,workload,target,p50_us,p90_us,p99_us,p999_us,max_us" >"$LAT_CSV"
 SPREAD_CSV=$LOGS/workers.csv
 echo "round,workload,target,clients,worker_cores,sessions" >"$SPREAD_CSV"
@@ -504,17 +513,27 @@ run_iscsi_lat() {
 }
 
 # iscsi-blast (bench/iscsi-blast.c, built here): the light client. One process runs NCLI[wl]
-# sessions (default 1), each on its own thread, 4 KiB random reads at QD32 each; IOPS are
-# their sum. The daemon's CPU is sampled when the warm-up ends and when the client exits; the
-# client's CPU is its own figure over the timed window (client_us_per_io x ios).
+# sessions (default 1) on a thread per CPU, 4 KiB random reads at QD32 each (the many-session
+# workloads: their own QD); IOPS are their sum. The daemon's CPU is sampled when the warm-up
+# ends (counted from when every session has logged in) and when the client exits; the client's
+# CPU is its own figure over the timed window (client_us_per_io x ios). For MANY_WL the client
+# also reads the daemon's anonymous RSS (RssAnon: not the LU file pages it maps) before the
+# logins, with the sessions idle and at the end of the load (-M): memory per idle and per busy
+# session, into MEM_CSV.
 run_blast() {
 	local round=$1 t=$2 wl=$3 dur=$4 warm=$5 n=${NCLI[$3]:-1} raw=$LOGS/$3-$2-r$1.txt rc
-	local d0 d1 h0 h1 w0 w1 c0=0 status=ok ios=0 secs=0 wt0="" wt1="" pid
+	local d0 d1 h0 h1 w0 w1 c0=0 status=ok ios=0 secs=0 wt0="" wt1="" pid mem=()
+	[[ " ${MANY_WL[*]} " == *" $wl "* ]] && mem=(-M "${PID[$t]}" -I 1)
 	# shellcheck disable=SC2086
-	timeout -s KILL $((dur + warm + 60)) "$BLAST_BIN" ${ARGS[$wl]} -c "$n" -t "$dur" -W "$warm" \
-		"${URL[$t]}" >"$raw" 2>&1 &
+	timeout -s KILL $((dur + warm + 180)) "$BLAST_BIN" ${ARGS[$wl]} -c "$n" -t "$dur" -W "$warm" \
+		"${mem[@]}" "${URL[$t]}" >"$raw" 2>&1 &
 	pid=$!
 	CLIENT_PID=$pid
+	for _ in $(seq 1 1200); do
+		grep -q 'sessions logged in' "$raw" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	sleep "$warm"
 	d0=$(proc_ticks "${PID[$t]}") h0=$(host_ticks) w0=$(now)
 	[[ "$t" == invar* || "$t" == base ]] && wt0=$(worker_ticks "${PID[$t]}")
@@ -536,11 +555,18 @@ run_blast() {
 	record "$round" "$wl" "$t" "$ios" "$secs" $((d1 - d0)) "${c0:-0}" $((h1 - h0)) \
 		"$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" "$status"
 	awk '/^ios / { printf "  iscsi-blast: %s sessions, client %s us/IO\n", $8, $12 }' "$raw" >&2
+	if [ ${#mem[@]} -gt 0 ] && grep -q '^target_rss_kb ' "$raw"; then
+		awk -v r="$round" -v w="$wl" -v t="$t" -v n="$n" '/^target_rss_kb / {
+			printf "%s,%s,%s,%s,%s,%s,%s,%s\n", r, w, t, n, $3, $5, $9, $11 }' "$raw" >>"$MEM_CSV"
+		awk '/^target_rss_kb / { printf "  %s RssAnon: %s KiB before, %s idle, %s busy: %s KiB per idle session, %s per busy one\n",
+			"daemon", $3, $5, $7, $9, $11 }' "$raw" >&2
+	fi
 	note_spread "$round" "$wl" "$t" "$n" "$w0" "$w1" "$wt0" "$wt1"
 }
 
 # ---------------------------------------------------------------- workloads
-WORKLOADS=(rr4k rw4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1 rl4k32x2 rl4k32x4 bl4k32 bl4k32x2 bl4k32x4 bw4k32)
+WORKLOADS=(rr4k rw4k sr4k sw4k sr128k sw128k rl4k1 rl4k32 wl4k1 rl4k32x2 rl4k32x4 bl4k32 bl4k32x2 bl4k32x4 bw4k32
+	bm32x128 bm1000x4)
 # The scaling workloads: 1, 2 and 4 clients at once (rl4k32 is the 1-client one). Target invar1
 # (invard --workers 1) runs only these, so one run shows workers 1 vs N and clients 1, 2, 4.
 SCALE_WL=(rl4k32 rl4k32x2 rl4k32x4)
@@ -548,6 +574,9 @@ SCALE_WL=(rl4k32 rl4k32x2 rl4k32x4)
 # libiscsi clients above need more CPU per I/O than the target, so they, not the target, are
 # the limit; this one needs far less, so these show what the target itself can do.
 BLAST_WL=(bl4k32 bl4k32x2 bl4k32x4)
+# Many sessions: the same 4,000 commands in flight as 32 sessions x QD128 and as 1,000 x QD4,
+# with the daemon's memory per idle and per busy session.
+MANY_WL=(bm32x128 bm1000x4)
 declare -A DESC BS ARGS GUESS KIND NCLI
 DESC[rr4k]="4 KiB random read, QD32 (iscsi-perf -m 32 -b 8 -r)"
 DESC[rw4k]="4 KiB random write, QD32, with latency (iscsi-lat -q 32 -w)"
@@ -561,22 +590,25 @@ DESC[wl4k1]="4 KiB random write, QD1, latency (iscsi-lat -q 1 -w)"
 DESC[rl4k32x2]="2 clients of rl4k32 at once, each its own process and session"
 DESC[rl4k32x4]="4 clients of rl4k32 at once, each its own process and session"
 DESC[bl4k32]="4 KiB random read, QD32, light client (iscsi-blast -q 32), 1 session"
-DESC[bl4k32x2]="bl4k32 on 2 sessions at once (one iscsi-blast process, a thread each)"
-DESC[bl4k32x4]="bl4k32 on 4 sessions at once (one iscsi-blast process, a thread each)"
+DESC[bl4k32x2]="bl4k32 on 2 sessions at once (one iscsi-blast process, a thread per CPU)"
+DESC[bl4k32x4]="bl4k32 on 4 sessions at once (one iscsi-blast process, a thread per CPU)"
 DESC[bw4k32]="4 KiB random write, QD32, light client (iscsi-blast -q 32 -w), 1 session"
+DESC[bm32x128]="4 KiB random read, 32 sessions x QD128 (4,000 in flight), light client, with memory"
+DESC[bm1000x4]="4 KiB random read, 1,000 sessions x QD4 (4,000 in flight), light client, with memory"
 BS=([rr4k]=4096 [rw4k]=4096 [sr4k]=4096 [sw4k]=4096 [sr128k]=131072 [sw128k]=131072 [rl4k1]=4096
 	[rl4k32]=4096 [wl4k1]=4096 [rl4k32x2]=4096 [rl4k32x4]=4096
-	[bl4k32]=4096 [bl4k32x2]=4096 [bl4k32x4]=4096 [bw4k32]=4096)
+	[bl4k32]=4096 [bl4k32x2]=4096 [bl4k32x4]=4096 [bw4k32]=4096 [bm32x128]=4096 [bm1000x4]=4096)
 KIND=([rr4k]=iscsi_perf [sr4k]=qemu_bench [sw4k]=qemu_bench [sr128k]=qemu_bench [sw128k]=qemu_bench
 	[rw4k]=iscsi_lat [rl4k1]=iscsi_lat [rl4k32]=iscsi_lat [wl4k1]=iscsi_lat [rl4k32x2]=iscsi_lat
-	[rl4k32x4]=iscsi_lat [bl4k32]=blast [bl4k32x2]=blast [bl4k32x4]=blast [bw4k32]=blast)
+	[rl4k32x4]=iscsi_lat [bl4k32]=blast [bl4k32x2]=blast [bl4k32x4]=blast [bw4k32]=blast
+	[bm32x128]=blast [bm1000x4]=blast)
 ARGS=([sr4k]="-d 32 -s 4k -S 4k" [sw4k]="-w -d 32 -s 4k -S 4k"
 	[sr128k]="-d 8 -s 128k -S 128k" [sw128k]="-w -d 8 -s 128k -S 128k"
 	[rl4k1]="-q 1 -b 4096" [rl4k32]="-q 32 -b 4096" [wl4k1]="-q 1 -b 4096 -w"
 	[rw4k]="-q 32 -b 4096 -w" [rl4k32x2]="-q 32 -b 4096" [rl4k32x4]="-q 32 -b 4096"
 	[bl4k32]="-q 32 -b 4096" [bl4k32x2]="-q 32 -b 4096" [bl4k32x4]="-q 32 -b 4096"
-	[bw4k32]="-q 32 -b 4096 -w")
-NCLI=([rl4k32x2]=2 [rl4k32x4]=4 [bl4k32x2]=2 [bl4k32x4]=4)
+	[bw4k32]="-q 32 -b 4096 -w" [bm32x128]="-q 128 -b 4096" [bm1000x4]="-q 4 -b 4096")
+NCLI=([rl4k32x2]=2 [rl4k32x4]=4 [bl4k32x2]=2 [bl4k32x4]=4 [bm32x128]=32 [bm1000x4]=1000)
 GUESS=([sr4k]=50000 [sw4k]=40000 [sr128k]=10000 [sw128k]=8000) # I/Os per warm-up second
 
 if [ -n "$ONLY_WL" ]; then
@@ -591,6 +623,7 @@ fi
 LAT_BIN=$WORK/iscsi-lat
 need_lat=0
 for wl in "${WORKLOADS[@]}"; do [ "${KIND[$wl]}" = iscsi_lat ] && need_lat=1; done
+[ "$SYSCALLS" = 1 ] && need_lat=1
 if [ "$need_lat" = 1 ] &&
 	! cc -O2 -std=gnu11 -o "$LAT_BIN" "$ROOT/bench/iscsi-lat.c" -liscsi 2>"$LOGS/iscsi-lat-build.txt"; then
 	note "cannot build bench/iscsi-lat.c (libiscsi-dev?); latency workloads skipped:"
@@ -791,7 +824,33 @@ scale_summary() {
 	scale_table lat "${SCALE_WL[@]}"
 	scale_table blast "${BLAST_WL[@]}"
 }
-{ summary; lat_summary; scale_summary; } | tee "$LOGS/summary.txt"
+# The many-session pair: IOPS of 1,000 x QD4 against 32 x QD128 (the same 4,000 in flight) and
+# the daemon's RssAnon growth per session, idle and busy (medians over rounds).
+many_summary() {
+	[ "$(wc -l <"$MEM_CSV")" -gt 1 ] || return 0
+	echo
+	echo "many sessions (iscsi-blast, 4 KiB random reads, 4,000 commands in flight either way):"
+	awk -F, '
+	function median(s,   a, k, i, j, x) {
+		k = split(s, a, " ")
+		for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
+		return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	FNR == 1 { f++; next }
+	f == 1 && ($2 == "bm32x128" || $2 == "bm1000x4") && $12 == "ok" { io[$2, $3] = io[$2, $3] " " $6; cpu[$2, $3] = cpu[$2, $3] " " $8 }
+	f == 2 { idle[$2, $3] = idle[$2, $3] " " $7; busy[$2, $3] = busy[$2, $3] " " $8; seen[$3] = 1 }
+	END {
+		printf "  %-6s %12s %12s %9s %14s %14s %14s\n", "target", "32xQD128", "1000xQD4", "1000/32", "CPU us/IO 1000", "KiB/idle sess", "KiB/busy sess"
+		for (t in seen) {
+			a = median(io["bm32x128", t]); b = median(io["bm1000x4", t])
+			printf "  %-6s %12.0f %12.0f %8.2fx %14.2f %14.1f %14.1f\n", t, a, b, (a > 0 ? b / a : 0),
+				median(cpu["bm1000x4", t]), median(idle["bm1000x4", t]), median(busy["bm1000x4", t])
+		}
+	}' "$RESULTS" "$MEM_CSV"
+	echo "  (growth of the daemon's RssAnon over its value before the logins of that run: memory"
+	echo "  an earlier run freed and the allocator kept is reused and not counted again)"
+}
+{ summary; lat_summary; scale_summary; many_summary; } | tee "$LOGS/summary.txt"
 
 # ---------------------------------------------------------------- optional profile
 # profile_breakdown PERF_DATA: where invard's CPU goes, by what it was doing (inclusive shares
@@ -848,6 +907,52 @@ if [ "$PROFILE" = 1 ] && [ -n "$INVAR_PID" ]; then
 		profile_breakdown "$perf_data" | tee -a "$LOGS/profile.txt"
 	fi
 	[ -n "$OUT" ] || rm -f "$perf_data"
+fi
+# ---------------------------------------------------------------- optional system calls
+# syscalls_per_io T MODE: iscsi-lat at QD1 (MODE read or write) against T; the daemon's system
+# calls over DURATION s counted by perf stat, divided by the I/Os of that window; then a second
+# run under strace -c -f for the mix by name (strace slows the daemon, so only its shares are
+# used: calls per I/O = share x the perf figure).
+syscalls_per_io() {
+	local t=$1 mode=$2 w=() raw=$LOGS/syscalls-$1-$2.txt n ios secs per pid
+	[ "$mode" = write ] && w=(-w)
+	"$LAT_BIN" -q 1 -b 4096 "${w[@]}" -t $((DURATION + 2)) -W 0 "${URL[$t]}" >"$raw" 2>&1 &
+	pid=$!
+	CLIENT_PID=$pid
+	sleep "$WARMUP"
+	n=$(perf stat -x, -e raw_syscalls:sys_enter -p "${PID[$t]}" -- sleep "$DURATION" 2>&1 |
+		awk -F, '/raw_syscalls:sys_enter/ { print $1 }')
+	wait "$pid"
+	CLIENT_PID=""
+	read -r ios secs < <(awk '/^ios / { print $2, $4 }' "$raw")
+	if [ -z "${ios:-}" ] || [ -z "$n" ] || [ "$n" = "<not counted>" ]; then
+		note "syscalls: $t $mode: no figure (iscsi-lat or perf stat failed)"
+		return
+	fi
+	per=$(awk -v n="$n" -v ios="$ios" -v s="$secs" -v d="$DURATION" 'BEGIN { printf "%.2f", n / (ios / s * d) }')
+	"$LAT_BIN" -q 1 -b 4096 "${w[@]}" -t $((DURATION + 2)) -W 0 "${URL[$t]}" >/dev/null 2>&1 &
+	pid=$!
+	CLIENT_PID=$pid
+	sleep 1
+	timeout -s INT "$DURATION" strace -c -f -p "${PID[$t]}" -o "$raw.strace" >/dev/null 2>&1
+	wait "$pid"
+	CLIENT_PID=""
+	awk -v per="$per" -v t="$t" -v m="$mode" '
+		$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { calls[$NF] = $4; tot += $4 }
+		END {
+			line = sprintf("  %-6s 4 KiB random %-5s QD1: %5s system calls per I/O:", t, m, per)
+			for (c in calls) if (tot > 0 && calls[c] / tot * per >= 0.05) line = line sprintf(" %s %.2f", c, calls[c] / tot * per)
+			print line
+		}' "$raw.strace"
+}
+if [ "$SYSCALLS" = 1 ]; then
+	echo
+	echo "system calls per I/O at QD1 (perf stat over ${DURATION} s; the mix from strace -c):"
+	for t in "${TARGETS[@]}"; do
+		[ "$t" = invar1 ] && continue
+		syscalls_per_io "$t" read
+		syscalls_per_io "$t" write
+	done | tee "$LOGS/syscalls.txt"
 fi
 [ -n "$OUT" ] && note "raw output, logs and results.csv kept in $OUT"
 exit 0

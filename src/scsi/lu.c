@@ -164,9 +164,15 @@ void lu_put(struct lu *lu)
 
 /* ---- per-nexus state and unit attentions -------------------------------------------------- */
 
+/* Fibonacci hashing of a nexus id: the top bits of id * 2^64/phi. */
+static uint64_t nexus_hash(uint64_t id)
+{
+	return id * 0x9e3779b97f4a7c15ull;
+}
+
 static unsigned hint_slot(uint64_t id)
 {
-	return (unsigned)((id * 0x9e3779b97f4a7c15ull) >> 58) % LU_NEXUS_HINT_SLOTS;
+	return (unsigned)(nexus_hash(id) >> 32) % LU_NEXUS_HINT_SLOTS;
 }
 
 /* A lock-free hint table (struct lu's nexus_hint and ident_hint): open addressing over
@@ -212,17 +218,71 @@ static void hint_del(_Atomic uint64_t *tab, uint64_t id)
 			atomic_store_explicit(&tab[i], UINT64_MAX, memory_order_release);
 }
 
+/* ---- the record index: nexus id -> record, under lu->lock ---- */
+
+static unsigned nexus_bucket(const struct lu *lu, uint64_t id)
+{
+	return (unsigned)(nexus_hash(id) >> 32) & (lu->nx.nbuckets - 1);
+}
+
 static struct lu_nexus *nexus_find(struct lu *lu, uint64_t id)
 {
-	struct list_node *n;
+	struct lu_nexus *ln;
 
-	list_for_each(n, &lu->nx.list) {
-		struct lu_nexus *ln = list_entry(n, struct lu_nexus, node);
-
+	if (!lu->nx.nbuckets)
+		return NULL;
+	for (ln = lu->nx.bucket[nexus_bucket(lu, id)]; ln; ln = ln->hnext)
 		if (ln->nexus_id == id)
 			return ln;
-	}
 	return NULL;
+}
+
+/* Doubles the buckets (a power of two, at least 64) once records outnumber them. -ENOMEM
+ * leaves the index as it was, still correct, only with longer chains. */
+static int nexus_index_grow(struct lu *lu)
+{
+	unsigned n = lu->nx.nbuckets ? lu->nx.nbuckets * 2 : 64, i;
+	struct lu_nexus **b = calloc(n, sizeof(*b)), *ln, *next;
+
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < lu->nx.nbuckets; i++)
+		for (ln = lu->nx.bucket[i]; ln; ln = next) {
+			unsigned k = (unsigned)(nexus_hash(ln->nexus_id) >> 32) & (n - 1);
+
+			next = ln->hnext;
+			ln->hnext = b[k];
+			b[k] = ln;
+		}
+	free(lu->nx.bucket);
+	lu->nx.bucket = b;
+	lu->nx.nbuckets = n;
+	return 0;
+}
+
+static int nexus_index_add(struct lu *lu, struct lu_nexus *ln)
+{
+	unsigned k;
+
+	if (lu->nx.count >= lu->nx.nbuckets && nexus_index_grow(lu) && !lu->nx.nbuckets)
+		return -ENOMEM;
+	k = nexus_bucket(lu, ln->nexus_id);
+	ln->hnext = lu->nx.bucket[k];
+	lu->nx.bucket[k] = ln;
+	lu->nx.count++;
+	return 0;
+}
+
+static void nexus_index_del(struct lu *lu, struct lu_nexus *ln)
+{
+	struct lu_nexus **pp = &lu->nx.bucket[nexus_bucket(lu, ln->nexus_id)];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == ln) {
+			*pp = ln->hnext;
+			lu->nx.count--;
+			return;
+		}
 }
 
 static void ua_set(struct lu *lu, struct lu_nexus *ln, enum ua_kind kind)
@@ -243,6 +303,10 @@ static struct lu_nexus *nexus_get(struct lu *lu, uint64_t id)
 	if (!ln)
 		return NULL;
 	ln->nexus_id = id;
+	if (nexus_index_add(lu, ln)) {
+		free(ln);
+		return NULL;
+	}
 	list_add_tail(&lu->nx.list, &ln->node);
 	ua_set(lu, ln, UA_POWER_ON);
 	hint_add(lu->nx.hint, id);
@@ -324,6 +388,7 @@ void lu_nexus_gone(struct lu *lu, uint64_t nexus_id)
 		if (ln->ua_mask)
 			atomic_fetch_sub(&lu->nx.ua_pending, 1);
 		list_del(&ln->node);
+		nexus_index_del(lu, ln);
 		free(ln);
 		hint_del(lu->nx.hint, nexus_id);
 		hint_del(lu->nx.ident_hint, nexus_id);

@@ -23,7 +23,10 @@ struct pr_lu;
 struct xcopy_lu;
 struct lu_ua_carry;
 
-#define LU_NEXUS_HINT_SLOTS 64
+/* Twice the default max_sessions (1,024), so that every nexus of a fully used daemon finds its
+ * record in the lock-free hint (scsi/lu.c); beyond that a nexus takes the locked path, which
+ * is O(1) too (the record index). */
+#define LU_NEXUS_HINT_SLOTS 2048
 struct scsi_profile;
 
 /* How a LU is described: what `--lun` and the RPC take, and what the saved config stores. */
@@ -69,6 +72,10 @@ enum ua_kind {
  * tables without it (a hit there is never stale: nexus ids are never reused). */
 struct lu_nexus_set {
 	struct list_node list;		/* struct lu_nexus, one per I_T nexus that used the LU */
+	/* The same records indexed by nexus id (chained hash, grown to keep chains short), so a
+	 * lookup under lu.lock costs the same with 10 or 10,000 nexuses. */
+	struct lu_nexus **bucket;
+	unsigned nbuckets, count;
 	atomic_uint ua_pending;		/* records with a UA queued: 0 = fast path */
 	/* Lock-free hints of nexus ids that already have a record (hint) and whose record carries
 	 * its identity (ident_hint): open addressing, 0 = empty, UINT64_MAX = removed. A miss
@@ -187,6 +194,7 @@ struct lu_ua_carry {
  * with the POWER ON / nexus UA (SAM-5 6.2). */
 struct lu_nexus {
 	struct list_node node;
+	struct lu_nexus *hnext;		/* chain of its bucket in lu_nexus_set.bucket */
 	uint64_t nexus_id;
 	uint32_t ua_mask;		/* bit per enum ua_kind */
 	/* Who the nexus is, once lu_nexus_identify() ran (LUs with persistent reservations):

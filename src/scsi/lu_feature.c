@@ -37,6 +37,7 @@ static void nexus_free(struct lu *lu)
 			list_del(n);
 			free(list_entry(n, struct lu_nexus, node));
 		}
+	free(lu->nx.bucket);
 	free(lu->nx.carry);
 }
 

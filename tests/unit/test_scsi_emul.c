@@ -514,6 +514,36 @@ static void test_unit_attention_and_reset(void **state)
 	scsi_nexus_loss(lu, &nx3);
 }
 
+/* Many I_T nexuses on one LU (more than the lock-free hint holds, so the locked path and its
+ * record index are used too): each starts with POWER ON exactly once, a UA for all reaches each
+ * once, a nexus that went away starts over, and the others keep their state. */
+static void test_many_nexuses(void **state)
+{
+	const uint64_t base = 1000, n = 3 * LU_NEXUS_HINT_SLOTS;
+	uint64_t id;
+
+	for (id = base; id < base + n; id++) {
+		assert_int_equal(lu_ua_take(lu, id), UA_POWER_ON);
+		assert_int_equal(lu_ua_take(lu, id), -1);
+	}
+	lu_ua_establish_all(lu, UA_CAPACITY_CHANGED, 0);
+	for (id = base; id < base + n; id++) {
+		assert_int_equal(lu_ua_peek(lu, id), UA_CAPACITY_CHANGED);
+		assert_int_equal(lu_ua_take(lu, id), UA_CAPACITY_CHANGED);
+		assert_int_equal(lu_ua_take(lu, id), -1);
+	}
+	assert_int_equal(lu_ua_take(lu, nx1.id), UA_CAPACITY_CHANGED);
+	assert_int_equal(lu_ua_take(lu, nx2.id), UA_CAPACITY_CHANGED);
+	for (id = base; id < base + n; id += 2)
+		lu_nexus_gone(lu, id);
+	for (id = base; id < base + n; id++)
+		assert_int_equal(lu_ua_take(lu, id), id % 2 ? -1 : UA_POWER_ON);
+	for (id = base; id < base + n; id++)
+		lu_nexus_gone(lu, id);
+	assert_int_equal(lu_ua_take(lu, nx1.id), -1);
+	assert_int_equal(lu_ua_take(lu, nx2.id), -1);
+}
+
 static void test_start_stop_reserve(void **state)
 {
 	assert_int_equal(RUN(OP_START_STOP_UNIT, 0, 0, 0, 0x00, 0), SCSI_STATUS_GOOD);
@@ -888,6 +918,7 @@ int main(void)
 		cmocka_unit_test(test_get_lba_status),
 		cmocka_unit_test(test_compare_and_write),
 		cmocka_unit_test(test_profile_2026_1_frozen),
+		cmocka_unit_test(test_many_nexuses),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,6 +17,9 @@ PACKAGES=(
 	iproute2 procps util-linux e2fsprogs xfsprogs
 	open-iscsi fio sg3-utils multipath-tools
 	liburing2 libjansson4 libssl3 libisal2
+	# bench/lio.sh: tgt beside LIO and invard, libiscsi's iscsi-perf as a client; invard
+	# links libmicrohttpd (the metrics endpoint)
+	tgt libiscsi-bin libmicrohttpd12
 )
 # Modules the initramfs loads to mount the root image; the rest load from the root itself.
 INITRD_MODULES=(virtio_pci virtio_blk ext4 crc32c_generic)
