@@ -25,6 +25,7 @@
 #include "mig/channel.h"
 #include "ctl/rpc.h"
 #include "fabric/iscsi/iscsi.h"
+#include "fabric/vhost/vhost.h"
 #include "invar/version.h"
 #include "scsi/cmdlist.h"
 #include "target/acl.h"
@@ -59,11 +60,14 @@ struct opts {
 	unsigned nlimits;
 	unsigned mig_hold_ms[MIG_HOLD_COUNT];	/* --mig-hold STAGE=MS (test only) */
 	int verbose;
+	const char **vhost;	/* --vhost-user PATH,target=IQN */
+	unsigned nvhost;
 };
 
 struct sig_watch {
 	struct ev_fd ev;
 	struct daemon *d;
+	struct vhost_fabric *vhost;
 };
 
 static void usage(FILE *f)
@@ -109,6 +113,9 @@ static void usage(FILE *f)
 		"                       write, fua, flush; ERRNO eio, enospc, edquot; repeatable)\n"
 		"  --mig-hold STAGE=MS  TEST ONLY: hold every migration MS ms at STAGE (dst-offer,\n"
 		"                       src-accepted, src-drained, dst-final; repeatable)\n"
+		"  --vhost-user PATH,target=IQN  serve the target's LUNs to a QEMU guest as a\n"
+		"                       vhost-user-scsi controller listening on the UNIX socket\n"
+		"                       PATH (repeatable; QEMU: -device vhost-user-scsi-pci)\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  --handler-wait-ms MS    user LUs: how long a command waits for a handler or\n"
@@ -132,7 +139,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
 	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_HANDLER_WAIT, O_HANDLER_TIMEOUT,
-	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT, O_MIG_HOLD, O_METRICS_LISTEN };
+	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT, O_MIG_HOLD, O_METRICS_LISTEN, O_VHOST_USER };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -155,6 +162,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "fault", required_argument, NULL, O_FAULT },
 		{ "mig-hold", required_argument, NULL, O_MIG_HOLD },
+		{ "vhost-user", required_argument, NULL, O_VHOST_USER },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -167,7 +175,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->luns = calloc((size_t)argc, sizeof(*o->luns));
 	o->allow = calloc((size_t)argc, sizeof(*o->allow));
 	o->limits = calloc((size_t)argc, sizeof(*o->limits));
-	if (!o->listen || !o->luns || !o->allow || !o->limits)
+	o->vhost = calloc((size_t)argc, sizeof(*o->vhost));
+	if (!o->listen || !o->luns || !o->allow || !o->limits || !o->vhost)
 		return 1;
 	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -209,6 +218,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_LIMIT:
 			o->limits[o->nlimits++] = optarg;
 			break;
+		case O_VHOST_USER: {
+			char vpath[PATH_MAX], viqn[256];
+
+			if (vhost_spec_parse(optarg, vpath, sizeof(vpath), viqn, sizeof(viqn)) < 0) {
+				fprintf(stderr, "invard: --vhost-user %s: expected PATH,target=IQN\n",
+					optarg);
+				return 2;
+			}
+			o->vhost[o->nvhost++] = optarg;
+			break;
+		}
 		case O_FAULT: {
 			char ferr[128];
 
@@ -410,6 +430,13 @@ static void log_ready(struct daemon *d)
 	ctl_config_free(&c);
 }
 
+static void signal_stop_loop(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_loop_stop(d->main_loop);
+}
+
 static void signal_cb(struct ev_fd *h, uint32_t events)
 {
 	struct sig_watch *sw = container_of(h, struct sig_watch, ev);
@@ -418,7 +445,10 @@ static void signal_cb(struct ev_fd *h, uint32_t events)
 	while (read(h->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		log_info("%s received, shutting down", strsignal((int)si.ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		ev_loop_stop(sw->d->main_loop);
+		if (sw->vhost)	/* front-ends' rings drain first, while the workers run */
+			vhost_fabric_quiesce(sw->vhost, signal_stop_loop, sw->d);
+		else
+			ev_loop_stop(sw->d->main_loop);
 	}
 }
 
@@ -597,6 +627,20 @@ int main(int argc, char **argv)
 			goto out_daemon;
 		}
 	}
+	if (o.nvhost) {
+		sw.vhost = vhost_fabric_new(d);
+		if (!sw.vhost)
+			goto out_daemon;
+	}
+	for (i = 0; i < o.nvhost; i++) {
+		char vpath[PATH_MAX], viqn[256];
+
+		vhost_spec_parse(o.vhost[i], vpath, sizeof(vpath), viqn, sizeof(viqn));
+		if (vhost_ctrl_add(sw.vhost, vpath, viqn, err, sizeof(err)) < 0) {
+			log_err("--vhost-user %s: %s", o.vhost[i], err);
+			goto out_daemon;
+		}
+	}
 	d->config_changed = ctl_config_autosave;
 	sw.d = d;
 	sw.ev.cb = signal_cb;
@@ -630,6 +674,7 @@ out_daemon:
 	if (d)
 		d->mig = NULL;
 	rpc_server_stop(rpc);
+	vhost_fabric_free(sw.vhost);	/* its front-ends are gone (signal_cb) */
 	if (daemon_up)
 		user_hub_stop();	/* while the workers still run */
 	if (daemon_up)
@@ -648,5 +693,6 @@ out:
 	free(o.luns);
 	free(o.limits);
 	free(o.allow);
+	free(o.vhost);
 	return rc;
 }
