@@ -627,11 +627,9 @@ int main(int argc, char **argv)
 			goto out_daemon;
 		}
 	}
-	if (o.nvhost) {
-		sw.vhost = vhost_fabric_new(d);
-		if (!sw.vhost)
-			goto out_daemon;
-	}
+	sw.vhost = vhost_fabric_new(d);	/* controllers also come and go by RPC */
+	if (!sw.vhost)
+		goto out_daemon;
 	for (i = 0; i < o.nvhost; i++) {
 		char vpath[PATH_MAX], viqn[256];
 

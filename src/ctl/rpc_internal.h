@@ -93,5 +93,8 @@ extern const size_t rpc_session_nmethods;
 /* I/O statistics (methods_stats.c). */
 extern const struct rpc_method rpc_stats_methods[];
 extern const size_t rpc_stats_nmethods;
+/* vhost-user-scsi controllers (methods_vhost.c). */
+extern const struct rpc_method rpc_vhost_methods[];
+extern const size_t rpc_vhost_nmethods;
 
 #endif

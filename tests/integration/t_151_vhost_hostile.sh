@@ -32,4 +32,18 @@ echo "$v" | grep -q INVAR || fail "INQUIRY through the attacked controller: $v"
 r=$("$ISCSI_CMD" -n 96 "$URL/$TEST_IQN/0" 120000006000) || fail "iSCSI INQUIRY: $r"
 echo "$r" | grep -q "status 0x00" || fail "iSCSI INQUIRY: $r"
 echo "  afterwards: the other controller, a new front-end on the attacked one and iSCSI all answer INQUIRY"
+
+# At run time: invarctl vhost add / list / delete (RPC vhost_add, vhost_list, vhost_delete).
+"${CTL[@]}" vhost add "$TMP/c.sock" "$TEST_IQN" >/dev/null || fail "vhost add"
+l=$("${CTL[@]}" vhost list) || fail "vhost list"
+[ "$(echo "$l" | wc -l)" = 3 ] && echo "$l" | grep -q "^$TMP/c.sock target $TEST_IQN waiting$" ||
+	fail "vhost list: $l"
+v=$("$HOSTILE" "$TMP/c.sock" inquiry) && echo "$v" | grep -q INVAR || fail "INQUIRY through an added controller: $v"
+"${CTL[@]}" vhost add "$TMP/c.sock" "$TEST_IQN" 2>/dev/null && fail "a second vhost add of the same path succeeded"
+"${CTL[@]}" vhost add "$TMP/d.sock" "Not An IQN" 2>/dev/null && fail "vhost add with a bad target name succeeded"
+"${CTL[@]}" vhost delete "$TMP/c.sock" >/dev/null || fail "vhost delete"
+[ -e "$TMP/c.sock" ] && fail "vhost delete left the socket"
+"${CTL[@]}" vhost delete "$TMP/c.sock" 2>/dev/null && fail "deleting a deleted controller succeeded"
+[ "$("${CTL[@]}" vhost list | wc -l)" = 2 ] || fail "vhost list after delete"
+echo "  invarctl vhost add/list/delete: a controller added at run time serves, duplicates and bad names refused"
 invar_stop

@@ -743,6 +743,31 @@ static void vhost_ctrl_accept(struct ev_fd *e, uint32_t events)
 
 /* ---- controllers ---- */
 
+static int vhost_ops_add(void *priv, const char *path, const char *iqn, char *err,
+			 size_t err_len)
+{
+	return vhost_ctrl_add(priv, path, iqn, err, err_len);
+}
+
+static int vhost_ops_del(void *priv, const char *path)
+{
+	return vhost_ctrl_delete(priv, path);
+}
+
+static void vhost_ops_foreach(void *priv,
+			      void (*fn)(const char *path, const char *iqn, int connected,
+					 void *arg),
+			      void *arg)
+{
+	vhost_ctrl_foreach(priv, fn, arg);
+}
+
+static const struct vhost_ctl_ops vhost_ctl_ops = {
+	.add = vhost_ops_add,
+	.del = vhost_ops_del,
+	.foreach = vhost_ops_foreach,
+};
+
 struct vhost_fabric *vhost_fabric_new(struct daemon *d)
 {
 	struct vhost_fabric *f = calloc(1, sizeof(*f));
@@ -751,6 +776,8 @@ struct vhost_fabric *vhost_fabric_new(struct daemon *d)
 		return NULL;
 	f->d = d;
 	list_init(&f->ctrls);
+	d->vhost = &vhost_ctl_ops;
+	d->vhost_priv = f;
 	return f;
 }
 
@@ -916,6 +943,8 @@ void vhost_fabric_free(struct vhost_fabric *f)
 	ev_timer_cancel(f->d->main_loop, &f->quiesce_timer);
 	while (!list_empty(&f->ctrls))
 		vhost_ctrl_free(list_entry(f->ctrls.next, struct vhost_ctrl, node));
+	f->d->vhost = NULL;
+	f->d->vhost_priv = NULL;
 	free(f);
 }
 
