@@ -132,7 +132,8 @@ static void usage(FILE *f)
 /* Whether the command line describes what to serve (portals, the target, LUNs, credentials). */
 static bool cmdline_has_config(const struct opts *o)
 {
-	return o->nlisten || o->nluns || o->target || o->chap || o->mutual_chap || o->nallow;
+	return o->nlisten || o->nluns || o->target || o->chap || o->mutual_chap || o->nallow ||
+	       o->nvhost;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -327,6 +328,24 @@ static int config_from_cmdline(const struct opts *o, const char *data_dir, struc
 	}
 	if (!o->nlisten && ctl_config_add_portal(c, DEFAULT_LISTEN, err, sizeof(err)) < 0)
 		return -EINVAL;
+	for (i = 0; i < o->nvhost; i++) {
+		char vpath[PATH_MAX], viqn[256], cwd[PATH_MAX];
+
+		vhost_spec_parse(o->vhost[i], vpath, sizeof(vpath), viqn, sizeof(viqn));
+		/* Saved with the config: relative to where invard was started. */
+		if (vpath[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+		    strlen(cwd) + 1 + strlen(vpath) < sizeof(vpath)) {
+			size_t cl = strlen(cwd), vl = strlen(vpath);
+
+			memmove(vpath + cl + 1, vpath, vl + 1);
+			memcpy(vpath, cwd, cl);
+			vpath[cl] = '/';
+		}
+		if (ctl_config_add_vhost(c, vpath, viqn, err, sizeof(err)) < 0) {
+			fprintf(stderr, "invard: --vhost-user %s: %s\n", o->vhost[i], err);
+			return -EINVAL;
+		}
+	}
 	if (ctl_config_add_target(c, iqn, &t, err, sizeof(err)) < 0) {
 		fprintf(stderr, "invard: --target %s: %s\n", iqn, err);
 		return -EINVAL;
@@ -523,7 +542,7 @@ int main(int argc, char **argv)
 		if (access(saved, F_OK) == 0) {
 			if (cmdline_has_config(&o)) {
 				log_err("%s holds the configuration saved at run time: start invard "
-					"without --listen/--target/--lun/--chap/--mutual-chap/--allow to "
+					"without --listen/--target/--lun/--chap/--mutual-chap/--allow/--vhost-user to "
 					"serve it, with --config FILE to serve another, or remove it",
 					saved);
 				goto out;
@@ -586,6 +605,10 @@ int main(int argc, char **argv)
 		goto out_daemon;
 	}
 	fabric_up = true;
+	/* vhost-user-scsi controllers come from the config (or --vhost-user) and by RPC. */
+	sw.vhost = vhost_fabric_new(d);
+	if (!sw.vhost)
+		goto out_daemon;
 
 	/* The control socket exists before any portal listens, so whoever sees a portal can
 	 * talk to the daemon at once (requests wait for the main loop like connections do). */
@@ -624,18 +647,6 @@ int main(int argc, char **argv)
 		ret = metrics_start(d, o.metrics_listen, &metrics, err, sizeof(err));
 		if (ret < 0) {
 			log_err("--metrics-listen: %s", err);
-			goto out_daemon;
-		}
-	}
-	sw.vhost = vhost_fabric_new(d);	/* controllers also come and go by RPC */
-	if (!sw.vhost)
-		goto out_daemon;
-	for (i = 0; i < o.nvhost; i++) {
-		char vpath[PATH_MAX], viqn[256];
-
-		vhost_spec_parse(o.vhost[i], vpath, sizeof(vpath), viqn, sizeof(viqn));
-		if (vhost_ctrl_add(sw.vhost, vpath, viqn, err, sizeof(err)) < 0) {
-			log_err("--vhost-user %s: %s", o.vhost[i], err);
 			goto out_daemon;
 		}
 	}

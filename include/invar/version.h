@@ -14,6 +14,6 @@
 /* Saved configuration format (docs/CONFIG.md). invard refuses a newer version and writes the
  * lowest version that expresses the file: 2 adds portal objects with a group tag other than 1,
  * "auth" and "discovery_auth". */
-#define INVAR_CONFIG_VERSION 2
+#define INVAR_CONFIG_VERSION 3
 
 #endif

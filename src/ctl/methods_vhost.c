@@ -86,10 +86,10 @@ static int m_vhost_list(struct rpc_call *c, const void *pv)
 const struct rpc_method rpc_vhost_methods[] = {
 	{ .name = "vhost_add", .fn = m_vhost_add, .params = vhost_add_params,
 	  .nparams = sizeof(vhost_add_params) / sizeof(vhost_add_params[0]),
-	  .params_size = sizeof(struct p_vhost), .mutates = true, .keeps_config = true },
+	  .params_size = sizeof(struct p_vhost), .mutates = true },
 	{ .name = "vhost_delete", .fn = m_vhost_delete, .params = vhost_path_params,
 	  .nparams = sizeof(vhost_path_params) / sizeof(vhost_path_params[0]),
-	  .params_size = sizeof(struct p_vhost), .mutates = true, .keeps_config = true },
+	  .params_size = sizeof(struct p_vhost), .mutates = true },
 	{ .name = "vhost_list", .fn = m_vhost_list },
 };
 const size_t rpc_vhost_nmethods = sizeof(rpc_vhost_methods) / sizeof(rpc_vhost_methods[0]);

@@ -7,7 +7,9 @@
 #    the queue, nested indirect tables, a short request header) each break that queue only
 #    (its vring error eventfd fires) while another queue of the same device keeps answering;
 #  - afterwards the daemon still serves the other controller, a reconnecting front-end on the
-#    attacked one, and iSCSI.
+#    attacked one, and iSCSI;
+#  - invarctl vhost add/list/delete at run time; controllers saved in the config and served
+#    again after a restart.
 . "$(dirname "$0")/lib.sh"
 HOSTILE=$PWD/$BUILD/tests/tools/vhost-hostile
 [ -x "$HOSTILE" ] || fail "$HOSTILE is not built"
@@ -46,4 +48,16 @@ v=$("$HOSTILE" "$TMP/c.sock" inquiry) && echo "$v" | grep -q INVAR || fail "INQU
 "${CTL[@]}" vhost delete "$TMP/c.sock" 2>/dev/null && fail "deleting a deleted controller succeeded"
 [ "$("${CTL[@]}" vhost list | wc -l)" = 2 ] || fail "vhost list after delete"
 echo "  invarctl vhost add/list/delete: a controller added at run time serves, duplicates and bad names refused"
+
+# Saved with the config (version 3) and served again after a restart from it.
+"${CTL[@]}" vhost add "$TMP/e.sock" "$TEST_IQN" >/dev/null || fail "vhost add e.sock"
+jq -e '.version == 3 and ([.vhost[].path] | sort) == (["a", "b", "e"] | map("'"$TMP"'/" + . + ".sock"))' \
+	"$TMP/data/invar.json" >/dev/null || fail "invar.json does not list the controllers: $(cat "$TMP/data/invar.json")"
+cp "$TMP/data/invar.json" "$TMP/saved.json"
+invar_stop
+[ -e "$TMP/a.sock" ] && fail "the socket outlived invard"
+invar_start_config "$TMP/saved.json"
+[ "$("${CTL[@]}" vhost list | wc -l)" = 3 ] || fail "controllers after a restart: $("${CTL[@]}" vhost list)"
+v=$("$HOSTILE" "$TMP/e.sock" inquiry) && echo "$v" | grep -q INVAR || fail "INQUIRY after a restart: $v"
+echo "  controllers are saved in invar.json (version 3) and served again after a restart"
 invar_stop

@@ -808,7 +808,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "portal", "delete", "portal delete ADDR:PORT", NULL, 1, 1, cmd_portal_delete },
 	{ "portal", "list", "portal list", NULL, 0, 0, cmd_portal_list },
 	{ "vhost", "add", "vhost add PATH IQN",
-	  "serve the target's LUNs to a QEMU vhost-user-scsi front-end on\nthe UNIX socket PATH (not kept by config save)",
+	  "serve the target's LUNs to a QEMU vhost-user-scsi front-end on\nthe UNIX socket PATH",
 	  2, 2, cmd_vhost_add },
 	{ "vhost", "delete", "vhost delete PATH", "drop its front-end, remove the socket", 1, 1,
 	  cmd_vhost_delete },
