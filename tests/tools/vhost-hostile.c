@@ -269,7 +269,7 @@ static bool fd_fires(int fd, int ms)
 	return read(fd, &v, 8) == 8;
 }
 
-static void setup_queue(int fd, unsigned q)
+static void setup_queue_at(int fd, unsigned q, uint64_t ring_uva)
 {
 	uint8_t b[64];
 	size_t n;
@@ -282,14 +282,19 @@ static void setup_queue(int fd, unsigned q)
 	n = msg(b, VU_SET_VRING_ADDR, 1, 40);
 	vu_put32(b + 12, q);
 	vu_put32(b + 16, 0);
-	vu_put64(b + 20, UVA_BASE + RING(q));
-	vu_put64(b + 28, UVA_BASE + RING(q) + 0x800);
-	vu_put64(b + 36, UVA_BASE + RING(q) + 0x400);
+	vu_put64(b + 20, ring_uva);
+	vu_put64(b + 28, ring_uva + 0x800);
+	vu_put64(b + 36, ring_uva + 0x400);
 	vu_put64(b + 44, 0);
 	vsend(fd, b, n, NULL, 0);
 	send_u64(fd, VU_SET_VRING_CALL, q, &vqs[q].call, 1);
 	send_u64(fd, VU_SET_VRING_ERR, q, &vqs[q].err, 1);
 	send_u64(fd, VU_SET_VRING_KICK, q, &vqs[q].kick, 1);
+}
+
+static void setup_queue(int fd, unsigned q)
+{
+	setup_queue_at(fd, q, UVA_BASE + RING(q));
 }
 
 static int session(void)
@@ -387,6 +392,9 @@ static void rings(void)
 	desc(q, 1, gpa(BUF + 0x100), 108, 2, 0);
 	offer(q, 0);
 	expect(fd_fires(vqs[q].err, 3000), "a short request header breaks its queue");
+	q++;
+	setup_queue_at(fd, q, UVA_BASE + RAM_SIZE - 0x200);	/* rings run off guest memory */
+	expect(fd_fires(vqs[q].err, 3000), "ring addresses outside guest memory are refused");
 
 	expect(inquiry(2, vendor), "queue 2 still answers INQUIRY after the attacks");
 	close(fd);

@@ -157,9 +157,14 @@ static void vhost_vq_start(struct vu_vq *vq)
 	used = vu_mem_uva(&dev->mem, vq->used_uva, ul);
 	if (!desc || !avail || !used || ((uintptr_t)desc & 15) || ((uintptr_t)avail & 1) ||
 	    ((uintptr_t)used & 3)) {
+		uint64_t one = 1;
+
 		log_warn("vhost %s: queue %u: ring addresses outside guest memory or misaligned; "
 			 "not served", dev->name, vq->index);
 		vq->broken = true;
+		if (vq->err_fd >= 0 && write(vq->err_fd, &one, sizeof(one)) < 0)
+			log_debug("vhost %s: queue %u: err fd: %s", dev->name, vq->index,
+				  strerror(errno));
 		return;
 	}
 	vq->slots = calloc(vq->num, sizeof(*vq->slots));
