@@ -318,34 +318,44 @@ static int session(void)
 	return fd;
 }
 
-/* INQUIRY on LUN 0 through queue q (descriptors 0-3): the response header and 96 bytes of data. */
-static bool inquiry(unsigned q, char *vendor)
+/* One command on LUN 0 through queue q (three descriptors from the next free head): request,
+ * response header, din bytes of data-in. Returns the response header (108 bytes), or NULL when
+ * no answer came within 2 s; data-in at resp + 0x100. */
+static uint8_t *command(unsigned q, const uint8_t *cdb, size_t cdb_len, uint32_t din)
 {
-	uint8_t *req = ram + BUF + q * 0x1000, *resp = req + 0x100, *data = req + 0x200;
+	uint8_t *req = ram + BUF + q * 0x1000, *resp = req + 0x100;
 	uint8_t *used = ram + RING(q) + 0x800;
 	uint16_t head = (uint16_t)(vqs[q].avail_idx % QSZ);
 
 	memset(req, 0, 0x300);
 	req[0] = 1;		/* LUN 0 of target 0 */
-	req[19] = 0x12;		/* INQUIRY */
-	req[19 + 4] = 96;
+	memcpy(req + 19, cdb, cdb_len);
 	desc(q, head, gpa(BUF + q * 0x1000), 51, 1, (uint16_t)((head + 1) % QSZ));
 	desc(q, (head + 1) % QSZ, gpa(BUF + q * 0x1000 + 0x100), 108, 3,
 	     (uint16_t)((head + 2) % QSZ));
-	desc(q, (head + 2) % QSZ, gpa(BUF + q * 0x1000 + 0x200), 96, 2, 0);
+	desc(q, (head + 2) % QSZ, gpa(BUF + q * 0x1000 + 0x200), din, 2, 0);
 	offer(q, head);
 	for (int i = 0; i < 200; i++) {
 		if (vu_get16(used + 2) != vqs[q].used_seen) {
 			vqs[q].used_seen++;
-			if (resp[10] != 0 || resp[11] != 0)
-				return false;
-			memcpy(vendor, data + 8, 24);
-			vendor[24] = '\0';
-			return true;
+			return resp;
 		}
 		usleep(10000);
 	}
-	return false;
+	return NULL;
+}
+
+/* INQUIRY on LUN 0 through queue q: the vendor and product. */
+static bool inquiry(unsigned q, char *vendor)
+{
+	static const uint8_t cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
+	uint8_t *resp = command(q, cdb, sizeof(cdb), 96);
+
+	if (!resp || resp[10] != 0 || resp[11] != 0)
+		return false;
+	memcpy(vendor, resp + 0x100 + 8, 24);
+	vendor[24] = '\0';
+	return true;
 }
 
 static void rings(void)
@@ -356,6 +366,16 @@ static void rings(void)
 
 	setup_queue(fd, 2);
 	expect(inquiry(2, vendor), "INQUIRY answered on queue 2 before the attacks");
+	{
+		/* READ(10) of 8 blocks into 512 bytes: OVERRUN, no bounce buffer */
+		static const uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0 }, tur[6] = { 0 };
+		uint8_t *resp;
+
+		command(2, tur, sizeof(tur), 512);	/* takes the power-on unit attention */
+		resp = command(2, rd, sizeof(rd), 512);
+
+		expect(resp && resp[11] == 1, "a READ into a too small buffer is answered OVERRUN");
+	}
 
 	/* Each attack on its own queue: the queue breaks (err eventfd), nothing else does. */
 	setup_queue(fd, q);

@@ -289,31 +289,43 @@ static void vs_request(struct vu_vq *vq, struct vs_req *r)
 		vs_task_done(st);
 		return;
 	}
-	if (st->dir == SCSI_DIR_WRITE && st->data_out_len) {
-		uint32_t want = st->data_out_len;
+	if (st->dir == SCSI_DIR_WRITE && st->data_out_len && scsi_task_iov_direct(st)) {
+		/* Straight from guest memory: the whole blocks the guest supplied (all of them
+		 * unless its buffer is short: SAM-5 5.4.3, the rest is residual). Never a bounce,
+		 * so a guest cannot make invard allocate for its writes. */
+		uint32_t bsz = st->lu->block_size;
+		uint32_t n = st->data_out_len < r->out_data_len ? st->data_out_len : r->out_data_len;
+		unsigned cnt = r->out_count;
 
-		if (scsi_task_iov_direct(st) && r->out_data_len >= want) {
-			unsigned n = r->out_count;
-
-			vs_iov_trim(e->iov, r->out_first, &n, want);
+		n = n / bsz * bsz;
+		if (n) {
+			vs_iov_trim(e->iov, r->out_first, &cnt, n);
 			st->iov = e->iov + r->out_first;
-			st->iovcnt = n;
-			st->iov_len = want;
-		} else {
-			uint32_t n = want < r->out_data_len ? want : r->out_data_len;
-
-			if (n && scsi_task_alloc_buf(st, n) < 0) {
-				scsi_task_set_sense(st, SR_OUT_OF_RESOURCES);
-				vs_task_done(st);
-				return;
-			}
-			st->buf_len = (uint32_t)vs_iov_copy(e->iov + r->out_first, r->out_count, 0,
-							    st->buf, n, false);
+			st->iovcnt = cnt;
+			st->iov_len = n;
 		}
-	} else if (st->dir == SCSI_DIR_READ && scsi_task_iov_direct(st) &&
-		   r->in_data_len >= st->data_in_max && st->data_in_max) {
+	} else if (st->dir == SCSI_DIR_WRITE && st->data_out_len) {
+		/* Parameter data of other commands (MODE SELECT, UNMAP, WRITE SAME...): small,
+		 * bounded by their CDBs; copied into the task buffer. */
+		uint32_t n = st->data_out_len < r->out_data_len ? st->data_out_len : r->out_data_len;
+
+		if (n && scsi_task_alloc_buf(st, n) < 0) {
+			scsi_task_set_sense(st, SR_OUT_OF_RESOURCES);
+			vs_task_done(st);
+			return;
+		}
+		st->buf_len = (uint32_t)vs_iov_copy(e->iov + r->out_first, r->out_count, 0, st->buf,
+						    n, false);
+	} else if (st->dir == SCSI_DIR_READ && scsi_task_iov_direct(st) && st->data_in_max) {
 		unsigned n = nin;
 
+		if (r->in_data_len < st->data_in_max) {
+			/* A READ into a buffer smaller than the transfer: virtio-scsi's OVERRUN,
+			 * rather than a bounce buffer of up to the transfer length. */
+			scsi_task_release(st);
+			vs_respond_code(r, VS_S_OVERRUN);
+			return;
+		}
 		vs_iov_trim(e->iov, r->in_first, &n, st->data_in_max);
 		st->iov = e->iov + r->in_first;
 		st->iovcnt = n;
