@@ -917,6 +917,8 @@ void vhost_fabric_quiesce(struct vhost_fabric *f, void (*done)(void *arg), void 
 {
 	struct list_node *n;
 
+	if (f->quiescing)
+		return;	/* a second SIGTERM: the first one's done() is still to come */
 	f->quiescing = true;
 	f->quiesce_done = done;
 	f->quiesce_arg = arg;
