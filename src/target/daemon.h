@@ -80,6 +80,9 @@ struct vhost_ctl_ops {
 	void (*foreach)(void *priv,
 			void (*fn)(const char *path, const char *iqn, int connected, void *arg),
 			void *arg);
+	/* A target's LUN table or ACL changed: its connected front-ends get a new LUN view
+	 * (REPORTED LUNS DATA HAS CHANGED), a deleted LUN is no longer reachable. */
+	void (*target_luns_changed)(void *priv, struct target *t);
 };
 
 /* What the control plane needs from a fabric (iSCSI today). All run on the main thread

@@ -49,6 +49,22 @@ v=$("$HOSTILE" "$TMP/c.sock" inquiry) && echo "$v" | grep -q INVAR || fail "INQU
 [ "$("${CTL[@]}" vhost list | wc -l)" = 2 ] || fail "vhost list after delete"
 echo "  invarctl vhost add/list/delete: a controller added at run time serves, duplicates and bad names refused"
 
+# A LUN added while a front-end is connected: REPORTED LUNS DATA HAS CHANGED, and REPORT LUNS
+# lists it (the view is swapped with the rings stopped); deleted again, it is gone.
+mkdir -p "$TMP/lc"
+"$HOSTILE" "$TMP/b.sock" luns "$TMP/lc" >"$TMP/lc/out" 2>&1 &
+lc=$!
+for _ in $(seq 1 300); do [ -e "$TMP/lc/ready" ] && break; sleep 0.02; done
+[ -e "$TMP/lc/ready" ] || fail "the front-end did not get ready: $(cat "$TMP/lc/out")"
+"${CTL[@]}" lun add "$TEST_IQN" ram:8M >/dev/null || fail "lun add"
+touch "$TMP/lc/go"
+wait $lc || fail "luns: $(cat "$TMP/lc/out")"
+[ "$(tr '\n' ' ' <"$TMP/lc/out")" = "luns 1 tur status 0x02 sense 06/3f/0e luns 2 " ] ||
+	fail "LUN added under a connected front-end: $(cat "$TMP/lc/out")"
+grep -q "LUN view refreshed (2 LUNs)" "$TMP/invard.log" || fail "no view refresh logged"
+"${CTL[@]}" lun delete "$TEST_IQN" 1 >/dev/null || fail "lun delete"
+echo "  lun add under a connected front-end: REPORTED LUNS DATA HAS CHANGED, REPORT LUNS lists 2"
+
 # Saved with the config (version 3) and served again after a restart from it.
 "${CTL[@]}" vhost add "$TMP/e.sock" "$TEST_IQN" >/dev/null || fail "vhost add e.sock"
 jq -e '.version == 3 and ([.vhost[].path] | sort) == (["a", "b", "e"] | map("'"$TMP"'/" + . + ".sock"))' \

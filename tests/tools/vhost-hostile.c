@@ -8,8 +8,12 @@
  *                                   3.., each must break that queue (its err eventfd fires),
  *                                   and queue 2 must still answer INQUIRY afterwards
  *   vhost-hostile SOCKET inquiry    one INQUIRY on LUN 0; prints the vendor and product
+ *   vhost-hostile SOCKET luns DIR   stays connected: prints REPORT LUNS' count, creates
+ *                                   DIR/ready, waits for DIR/go, then prints the sense of a
+ *                                   TEST UNIT READY and REPORT LUNS' count again
  * Prints one "ok: ..." line per case; exit 0 when every case went as expected, 1 otherwise. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -420,12 +424,68 @@ static void rings(void)
 	close(fd);
 }
 
+/* REPORT LUNS on LUN 0: the number of LUNs, or -1. */
+static int report_luns(unsigned q)
+{
+	static const uint8_t cdb[12] = { 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	uint8_t *resp = command(q, cdb, sizeof(cdb), 256);
+
+	if (!resp || resp[10] != 0 || resp[11] != 0)
+		return -1;
+	resp += 0x100;	/* LUN LIST LENGTH, big-endian (SPC-4 6.33) */
+	return (int)(((uint32_t)resp[0] << 24 | resp[1] << 16 | resp[2] << 8 | resp[3]) / 8);
+}
+
+static int luns(const char *dir)
+{
+	static const uint8_t tur[6] = { 0 };
+	char path[4200];
+	uint8_t *resp;
+	int fd = session();
+
+	setup_queue(fd, 2);
+	for (int i = 0; i < 8; i++) {		/* the pending unit attentions (power on, nexus loss) */
+		resp = command(2, tur, sizeof(tur), 16);
+		if (resp && resp[10] == 0)
+			break;
+	}
+	printf("luns %d\n", report_luns(2));
+	fflush(stdout);
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	snprintf(path, sizeof(path), "%s/go", dir);
+	for (int i = 0; i < 3000 && access(path, F_OK); i++)
+		usleep(10000);
+	resp = command(2, tur, sizeof(tur), 16);
+	if (!resp)
+		printf("tur no answer\n");
+	else if ((resp[12] & 0x7f) == 0x72)	/* descriptor format */
+		printf("tur status 0x%02x sense %02x/%02x/%02x\n", resp[10], resp[13] & 0xf,
+		       resp[14], resp[15]);
+	else
+		printf("tur status 0x%02x sense %02x/%02x/%02x\n", resp[10], resp[14] & 0xf,
+		       resp[24], resp[25]);
+	printf("luns %d\n", report_luns(2));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char vendor[32];
 
+	if (argc == 4 && !strcmp(argv[2], "luns")) {
+		sock_path = argv[1];
+		ram_fd = memfd_create("vhost-hostile-ram", MFD_CLOEXEC);
+		if (ram_fd < 0 || ftruncate(ram_fd, RAM_SIZE) < 0)
+			return 2;
+		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ram_fd, 0);
+		if (ram == MAP_FAILED)
+			return 2;
+		return luns(argv[3]);
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: vhost-hostile SOCKET messages|rings|inquiry\n");
+		fprintf(stderr, "usage: vhost-hostile SOCKET messages|rings|inquiry | SOCKET luns DIR\n");
 		return 2;
 	}
 	sock_path = argv[1];

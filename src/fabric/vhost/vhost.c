@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scsi/lu.h"
 #include "scsi/lun_view.h"
 #include "scsi/scsi.h"
 #include "target/daemon.h"
@@ -528,6 +529,50 @@ static void vhost_msg_close_fds(struct vu_msg *m)
 	m->nfds = 0;
 }
 
+/* The target's LUNs changed: a new view, with every ring stopped (workers read dev->view with
+ * no lock). SPC-4: REPORTED LUNS DATA HAS CHANGED on every LU the nexus now sees. */
+static void vhost_dev_swap_view(struct vu_dev *dev)
+{
+	struct lun_view *nv = lun_view_get(dev->d, dev->target, dev->nexus.initiator), *old;
+
+	dev->refresh_view = false;
+	if (!nv) {
+		log_err("vhost %s: out of memory refreshing the LUN view; closing", dev->name);
+		vhost_dev_close(dev, "out of memory for a LUN view");
+		return;
+	}
+	for (unsigned i = 0; i < INVAR_MAX_LUNS; i++)
+		if (nv->lus[i])
+			lu_ua_establish(nv->lus[i], dev->nexus.id, UA_LUNS_CHANGED);
+	old = dev->view;
+	dev->view = nv;
+	lun_view_put(old);
+	log_info("vhost %s: LUN view refreshed (%u LUNs)", dev->name, nv->count);
+}
+
+static void vhost_dev_refresh_view(struct vu_dev *dev)
+{
+	bool running = false;
+
+	if (dev->closing)
+		return;
+	dev->refresh_view = true;
+	if (dev->has_pending || dev->stopping)
+		return;	/* vhost_dev_resume swaps it */
+	for (unsigned i = 0; i < VHOST_MAX_QUEUES; i++)
+		running |= dev->vq[i].running;
+	if (!running) {
+		vhost_dev_swap_view(dev);
+		return;
+	}
+	if (ev_fd_mod(dev->d->main_loop, &dev->ev, 0) < 0) {
+		vhost_dev_close(dev, "cannot pause the socket");
+		return;
+	}
+	for (unsigned i = 0; i < VHOST_MAX_QUEUES; i++)
+		vhost_vq_stop(&dev->vq[i]);
+}
+
 /* Every ring the held message needed stopped is back (or nothing was held). */
 static void vhost_dev_resume(struct vu_dev *dev)
 {
@@ -535,6 +580,8 @@ static void vhost_dev_resume(struct vu_dev *dev)
 		vhost_dev_free(dev);
 		return;
 	}
+	if (dev->refresh_view)
+		vhost_dev_swap_view(dev);
 	if (dev->has_pending) {
 		dev->has_pending = false;
 		if (vhost_handle(dev, &dev->pending) < 0) {
@@ -590,7 +637,7 @@ static void vhost_dev_rx(struct ev_fd *e, uint32_t events)
 {
 	struct vu_dev *dev = container_of(e, struct vu_dev, ev);
 
-	while (!dev->closing && !dev->has_pending) {
+	while (!dev->closing && !dev->has_pending && !dev->stopping) {
 		union {
 			char buf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
 			struct cmsghdr align;
@@ -767,10 +814,25 @@ static void vhost_ops_foreach(void *priv,
 	vhost_ctrl_foreach(priv, fn, arg);
 }
 
+static void vhost_ops_luns_changed(void *priv, struct target *t)
+{
+	struct vhost_fabric *f = priv;
+	struct list_node *n;
+
+	list_for_each(n, &f->ctrls)
+	{
+		struct vhost_ctrl *c = list_entry(n, struct vhost_ctrl, node);
+
+		if (c->dev && c->dev->target == t)
+			vhost_dev_refresh_view(c->dev);
+	}
+}
+
 static const struct vhost_ctl_ops vhost_ctl_ops = {
 	.add = vhost_ops_add,
 	.del = vhost_ops_del,
 	.foreach = vhost_ops_foreach,
+	.target_luns_changed = vhost_ops_luns_changed,
 };
 
 struct vhost_fabric *vhost_fabric_new(struct daemon *d)

@@ -121,6 +121,7 @@ struct vu_dev {
 	unsigned stopping;		/* rings asked to stop, not yet back */
 	bool has_pending;
 	struct vu_msg pending;		/* the message waiting for them */
+	bool refresh_view;		/* a new LUN view waits for them too */
 	bool closing;
 	char close_why[128];
 
