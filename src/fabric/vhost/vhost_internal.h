@@ -56,6 +56,8 @@ struct vs_req {
 	unsigned out_first;		/* and of data-out after the request header */
 	unsigned out_count;
 	uint32_t out_data_len;
+	bool tmf_logged;		/* control queue: the TMF's arrival is logged */
+	uint64_t tmf_start_ms;
 };
 
 struct vu_vq {

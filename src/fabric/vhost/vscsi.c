@@ -32,6 +32,7 @@
 #define VS_RESP_SIZE (12 + VS_SENSE_SIZE)
 #define VS_TMF_REQ_SIZE 24
 #define VS_AN_REQ_SIZE 16
+#define VS_TMF_WAIT_MS 60000	/* longest a TMF waits for the commands in flight */
 
 /* Response codes (virtio 1.1 5.6.6.1). */
 enum {
@@ -422,8 +423,23 @@ static bool vs_ctrl(struct vu_vq *vq, struct vs_req *r)
 				 (unsigned long long)e->out_len, (unsigned long long)e->in_len);
 			return true;
 		}
-		if (!vs_dev_idle(dev))
-			return false;
+		if (!r->tmf_logged) {
+			r->tmf_logged = true;
+			r->tmf_start_ms = ev_now_ms();
+			log_info("vhost %s: TMF %u on LUN %u/%u", dev->name, vu_get32(req + 4),
+				 req[2] & 0x3f, req[3]);
+		}
+		if (!vs_dev_idle(dev)) {
+			if (ev_now_ms() - r->tmf_start_ms < VS_TMF_WAIT_MS)
+				return false;
+			/* A command that never completes (a backstore that hangs): the guest gets
+			 * an answer rather than an error handler blocked forever. */
+			log_warn("vhost %s: TMF %u: commands still in flight after %u s; answering "
+				 "FAILURE", dev->name, vu_get32(req + 4), VS_TMF_WAIT_MS / 1000);
+			resp[0] = VS_S_FAILURE;
+			vs_ctrl_respond(r, resp, 1);
+			return true;
+		}
 		resp[0] = vs_tmf(dev, vu_get32(req + 4), req + 8);
 		vs_ctrl_respond(r, resp, 1);
 		return true;
@@ -478,6 +494,7 @@ void vscsi_vq_kick(struct vu_vq *vq)
 				      memory_order_relaxed);
 		if (vq->index == VHOST_CTRL_VQ) {
 			vq->q.why[0] = '\0';
+			r->tmf_logged = false;
 			if (!vs_ctrl(vq, r)) {
 				/* Wait for the request queues to drain, then answer. */
 				vq->ctrl_wait = r;
