@@ -4,7 +4,8 @@
 #    fds that are not files or too short, overlapping regions, bad ring numbers, features never
 #    offered) each close that connection with a log line;
 #  - guest-side attacks on the rings (descriptor loop, buffers outside guest memory, a head past
-#    the queue, nested indirect tables, a short request header) each break that queue only
+#    the queue, nested indirect tables, a short request header, rings outside guest memory)
+#    each break that queue only; a blocking, full call eventfd stalls nothing
 #    (its vring error eventfd fires) while another queue of the same device keeps answering;
 #  - afterwards the daemon still serves the other controller, a reconnecting front-end on the
 #    attacked one, and iSCSI;
@@ -13,7 +14,8 @@
 . "$(dirname "$0")/lib.sh"
 HOSTILE=$PWD/$BUILD/tests/tools/vhost-hostile
 [ -x "$HOSTILE" ] || fail "$HOSTILE is not built"
-invar_start --target "$TEST_IQN" --lun "ram:16M" \
+# One worker: anything that stalled it would stall every queue, controller and session.
+invar_start --workers 1 --target "$TEST_IQN" --lun "ram:16M" \
 	--vhost-user "$TMP/a.sock,target=$TEST_IQN" --vhost-user "$TMP/b.sock,target=$TEST_IQN"
 
 out=$("$HOSTILE" "$TMP/a.sock" messages) || fail "malformed messages: $out"

@@ -273,13 +273,13 @@ static bool fd_fires(int fd, int ms)
 	return read(fd, &v, 8) == 8;
 }
 
-static void setup_queue_at(int fd, unsigned q, uint64_t ring_uva)
+static void setup_queue_call(int fd, unsigned q, uint64_t ring_uva, int call)
 {
 	uint8_t b[64];
 	size_t n;
 
 	vqs[q].kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vqs[q].call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vqs[q].call = call >= 0 ? call : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vqs[q].err = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	send_state(fd, VU_SET_VRING_NUM, q, QSZ);
 	send_state(fd, VU_SET_VRING_BASE, q, 0);
@@ -294,6 +294,11 @@ static void setup_queue_at(int fd, unsigned q, uint64_t ring_uva)
 	send_u64(fd, VU_SET_VRING_CALL, q, &vqs[q].call, 1);
 	send_u64(fd, VU_SET_VRING_ERR, q, &vqs[q].err, 1);
 	send_u64(fd, VU_SET_VRING_KICK, q, &vqs[q].kick, 1);
+}
+
+static void setup_queue_at(int fd, unsigned q, uint64_t ring_uva)
+{
+	setup_queue_call(fd, q, ring_uva, -1);
 }
 
 static void setup_queue(int fd, unsigned q)
@@ -419,6 +424,18 @@ static void rings(void)
 	q++;
 	setup_queue_at(fd, q, UVA_BASE + RAM_SIZE - 0x200);	/* rings run off guest memory */
 	expect(fd_fires(vqs[q].err, 3000), "ring addresses outside guest memory are refused");
+	q++;
+	{
+		/* A blocking call eventfd whose counter is full: signalling it would block the
+		 * worker for good unless the back-end made it non-blocking. */
+		int call = eventfd(0, EFD_CLOEXEC);
+		uint64_t full = 0xfffffffffffffffeull;
+
+		if (write(call, &full, 8) != 8)
+			perror("eventfd");
+		setup_queue_call(fd, q, UVA_BASE + RING(q), call);
+		expect(inquiry(q, vendor), "a queue whose call eventfd is blocking and full is served");
+	}
 
 	expect(inquiry(2, vendor), "queue 2 still answers INQUIRY after the attacks");
 	close(fd);

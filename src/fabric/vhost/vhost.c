@@ -4,6 +4,7 @@
 #include "fabric/vhost/vhost_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,10 @@ static void vhost_vq_kick_cb(struct ev_fd *e, uint32_t events)
 	struct vu_vq *vq = container_of(e, struct vu_vq, kick_ev);
 	uint64_t n;
 
-	while (read(e->fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
-		;
+	/* One read takes the whole count. Only one: the fd is the front-end's, and were it
+	 * blocking, a second read would stall this worker until the next kick. */
+	if (read(e->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("vhost %s: queue %u: kick: %s", vq->dev->name, vq->index, strerror(errno));
 	vscsi_vq_kick(vq);
 }
 
@@ -374,6 +377,18 @@ static void vhost_reset(struct vu_dev *dev)
 	dev->features_set = false;
 }
 
+/* Eventfds come from the front-end: made non-blocking, so that no read or write of one can stall
+ * a worker (a hostile front-end could hand over a blocking eventfd with a full counter). The
+ * flag is shared with the front-end's copy; QEMU's are non-blocking already. */
+static int vhost_take_eventfd(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	return fd;
+}
+
 /* Handles a decoded message with the rings it concerns stopped. Returns 0, or -1 when the
  * connection was closed. Takes the fds it keeps out of m (the caller closes the rest). */
 static int vhost_handle(struct vu_dev *dev, struct vu_msg *m)
@@ -483,7 +498,7 @@ dispatch:
 			goto fail;
 		}
 		vhost_close_fd(&vq->kick_fd);
-		vq->kick_fd = m->fds[0];
+		vq->kick_fd = vhost_take_eventfd(m->fds[0]);
 		m->fds[0] = -1;
 		vq->kicked = true;
 		vq->broken = false;
@@ -497,7 +512,7 @@ dispatch:
 
 		vhost_close_fd(fd);
 		if (!(m->u64 & VU_VRING_NOFD)) {
-			*fd = m->fds[0];
+			*fd = vhost_take_eventfd(m->fds[0]);
 			m->fds[0] = -1;
 		}
 		break;
