@@ -270,12 +270,12 @@ static void vs_request(struct vu_vq *vq, struct vs_req *r)
 	}
 	memcpy(st->cdb, req + 19, VS_CDB_SIZE);
 	st->cdb_len = VS_CDB_SIZE;
+	/* task_attr: VIRTIO_SCSI_S_SIMPLE 0, ORDERED 1, HEAD 2, ACA 3 (virtio 1.1 5.6.6.1). */
 	switch (req[16]) {
-	case 0: st->attr = SCSI_ATTR_SIMPLE; break;
-	case 1: st->attr = SCSI_ATTR_SIMPLE; break;
-	case 2: st->attr = SCSI_ATTR_ORDERED; break;
-	case 3: st->attr = SCSI_ATTR_HEAD_OF_QUEUE; break;
-	default: st->attr = SCSI_ATTR_ACA; break;
+	case 1: st->attr = SCSI_ATTR_ORDERED; break;
+	case 2: st->attr = SCSI_ATTR_HEAD_OF_QUEUE; break;
+	case 3: st->attr = SCSI_ATTR_ACA; break;
+	default: st->attr = SCSI_ATTR_SIMPLE; break;
 	}
 	if (r->out_data_len) {
 		st->fabric_dir = SCSI_DIR_WRITE;
