@@ -25,6 +25,7 @@
 #include "mig/channel.h"
 #include "ctl/rpc.h"
 #include "fabric/iscsi/iscsi.h"
+#include "fabric/vhost/vhost.h"
 #include "invar/version.h"
 #include "scsi/cmdlist.h"
 #include "target/acl.h"
@@ -59,11 +60,14 @@ struct opts {
 	unsigned nlimits;
 	unsigned mig_hold_ms[MIG_HOLD_COUNT];	/* --mig-hold STAGE=MS (test only) */
 	int verbose;
+	const char **vhost;	/* --vhost-user PATH,target=IQN */
+	unsigned nvhost;
 };
 
 struct sig_watch {
 	struct ev_fd ev;
 	struct daemon *d;
+	struct vhost_fabric *vhost;
 };
 
 static void usage(FILE *f)
@@ -109,6 +113,9 @@ static void usage(FILE *f)
 		"                       write, fua, flush; ERRNO eio, enospc, edquot; repeatable)\n"
 		"  --mig-hold STAGE=MS  TEST ONLY: hold every migration MS ms at STAGE (dst-offer,\n"
 		"                       src-accepted, src-drained, dst-final; repeatable)\n"
+		"  --vhost-user PATH,target=IQN  serve the target's LUNs to a QEMU guest as a\n"
+		"                       vhost-user-scsi controller listening on the UNIX socket\n"
+		"                       PATH (repeatable; QEMU: -device vhost-user-scsi-pci)\n"
 		"  --workers N          worker threads (default: number of online CPUs)\n"
 		"  --socket PATH        control socket (default DATA_DIR/invar.sock)\n"
 		"  --handler-wait-ms MS    user LUs: how long a command waits for a handler or\n"
@@ -125,14 +132,15 @@ static void usage(FILE *f)
 /* Whether the command line describes what to serve (portals, the target, LUNs, credentials). */
 static bool cmdline_has_config(const struct opts *o)
 {
-	return o->nlisten || o->nluns || o->target || o->chap || o->mutual_chap || o->nallow;
+	return o->nlisten || o->nluns || o->target || o->chap || o->mutual_chap || o->nallow ||
+	       o->nvhost;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_LISTEN = 256, O_DATA_DIR, O_TARGET, O_LUN, O_CONFIG, O_WORKERS, O_SOCKET,
 	       O_LIST_COMMANDS, O_CHAP, O_MUTUAL_CHAP, O_ALLOW, O_HANDLER_WAIT, O_HANDLER_TIMEOUT,
-	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT, O_MIG_HOLD, O_METRICS_LISTEN };
+	       O_MIGRATION_LISTEN, O_LIMIT, O_FAULT, O_MIG_HOLD, O_METRICS_LISTEN, O_VHOST_USER };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "data-dir", required_argument, NULL, O_DATA_DIR },
@@ -155,6 +163,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "fault", required_argument, NULL, O_FAULT },
 		{ "mig-hold", required_argument, NULL, O_MIG_HOLD },
+		{ "vhost-user", required_argument, NULL, O_VHOST_USER },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -167,7 +176,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->luns = calloc((size_t)argc, sizeof(*o->luns));
 	o->allow = calloc((size_t)argc, sizeof(*o->allow));
 	o->limits = calloc((size_t)argc, sizeof(*o->limits));
-	if (!o->listen || !o->luns || !o->allow || !o->limits)
+	o->vhost = calloc((size_t)argc, sizeof(*o->vhost));
+	if (!o->listen || !o->luns || !o->allow || !o->limits || !o->vhost)
 		return 1;
 	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -209,6 +219,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_LIMIT:
 			o->limits[o->nlimits++] = optarg;
 			break;
+		case O_VHOST_USER: {
+			char vpath[PATH_MAX], viqn[256];
+
+			if (vhost_spec_parse(optarg, vpath, sizeof(vpath), viqn, sizeof(viqn)) < 0) {
+				fprintf(stderr, "invard: --vhost-user %s: expected PATH,target=IQN\n",
+					optarg);
+				return 2;
+			}
+			o->vhost[o->nvhost++] = optarg;
+			break;
+		}
 		case O_FAULT: {
 			char ferr[128];
 
@@ -307,6 +328,24 @@ static int config_from_cmdline(const struct opts *o, const char *data_dir, struc
 	}
 	if (!o->nlisten && ctl_config_add_portal(c, DEFAULT_LISTEN, err, sizeof(err)) < 0)
 		return -EINVAL;
+	for (i = 0; i < o->nvhost; i++) {
+		char vpath[PATH_MAX], viqn[256], cwd[PATH_MAX];
+
+		vhost_spec_parse(o->vhost[i], vpath, sizeof(vpath), viqn, sizeof(viqn));
+		/* Saved with the config: relative to where invard was started. */
+		if (vpath[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+		    strlen(cwd) + 1 + strlen(vpath) < sizeof(vpath)) {
+			size_t cl = strlen(cwd), vl = strlen(vpath);
+
+			memmove(vpath + cl + 1, vpath, vl + 1);
+			memcpy(vpath, cwd, cl);
+			vpath[cl] = '/';
+		}
+		if (ctl_config_add_vhost(c, vpath, viqn, err, sizeof(err)) < 0) {
+			fprintf(stderr, "invard: --vhost-user %s: %s\n", o->vhost[i], err);
+			return -EINVAL;
+		}
+	}
 	if (ctl_config_add_target(c, iqn, &t, err, sizeof(err)) < 0) {
 		fprintf(stderr, "invard: --target %s: %s\n", iqn, err);
 		return -EINVAL;
@@ -410,6 +449,13 @@ static void log_ready(struct daemon *d)
 	ctl_config_free(&c);
 }
 
+static void signal_stop_loop(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_loop_stop(d->main_loop);
+}
+
 static void signal_cb(struct ev_fd *h, uint32_t events)
 {
 	struct sig_watch *sw = container_of(h, struct sig_watch, ev);
@@ -418,7 +464,10 @@ static void signal_cb(struct ev_fd *h, uint32_t events)
 	while (read(h->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		log_info("%s received, shutting down", strsignal((int)si.ssi_signo));
 		sd_notify(0, "STOPPING=1");
-		ev_loop_stop(sw->d->main_loop);
+		if (sw->vhost)	/* front-ends' rings drain first, while the workers run */
+			vhost_fabric_quiesce(sw->vhost, signal_stop_loop, sw->d);
+		else
+			ev_loop_stop(sw->d->main_loop);
 	}
 }
 
@@ -493,7 +542,7 @@ int main(int argc, char **argv)
 		if (access(saved, F_OK) == 0) {
 			if (cmdline_has_config(&o)) {
 				log_err("%s holds the configuration saved at run time: start invard "
-					"without --listen/--target/--lun/--chap/--mutual-chap/--allow to "
+					"without --listen/--target/--lun/--chap/--mutual-chap/--allow/--vhost-user to "
 					"serve it, with --config FILE to serve another, or remove it",
 					saved);
 				goto out;
@@ -556,6 +605,10 @@ int main(int argc, char **argv)
 		goto out_daemon;
 	}
 	fabric_up = true;
+	/* vhost-user-scsi controllers come from the config (or --vhost-user) and by RPC. */
+	sw.vhost = vhost_fabric_new(d);
+	if (!sw.vhost)
+		goto out_daemon;
 
 	/* The control socket exists before any portal listens, so whoever sees a portal can
 	 * talk to the daemon at once (requests wait for the main loop like connections do). */
@@ -630,6 +683,7 @@ out_daemon:
 	if (d)
 		d->mig = NULL;
 	rpc_server_stop(rpc);
+	vhost_fabric_free(sw.vhost);	/* its front-ends are gone (signal_cb) */
 	if (daemon_up)
 		user_hub_stop();	/* while the workers still run */
 	if (daemon_up)
@@ -648,5 +702,6 @@ out:
 	free(o.luns);
 	free(o.limits);
 	free(o.allow);
+	free(o.vhost);
 	return rc;
 }

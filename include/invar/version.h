@@ -9,11 +9,11 @@
 
 /* JSON-RPC control protocol (docs/RPC.md). A minor bump adds methods or optional params. */
 #define INVAR_RPC_VERSION_MAJOR 1
-#define INVAR_RPC_VERSION_MINOR 6
+#define INVAR_RPC_VERSION_MINOR 7
 
 /* Saved configuration format (docs/CONFIG.md). invard refuses a newer version and writes the
  * lowest version that expresses the file: 2 adds portal objects with a group tag other than 1,
  * "auth" and "discovery_auth". */
-#define INVAR_CONFIG_VERSION 2
+#define INVAR_CONFIG_VERSION 3
 
 #endif

@@ -161,6 +161,102 @@ static bool bs_lends(const struct backstore *bs, const struct bs_io *io)
 	return io->op == BS_OP_READ && (io->flags & BS_IO_LEND) && bs->can_lend;
 }
 
+/* io->iov holds exactly io->len bytes. */
+static bool bs_iov_covers(const struct bs_io *io)
+{
+	uint64_t sum = 0;
+
+	if (!io->iovcnt || io->iovcnt > IOV_MAX)
+		return false;
+	for (unsigned i = 0; i < io->iovcnt; i++)
+		sum += io->iov[i].iov_len;
+	return sum == io->len;
+}
+
+size_t bs_iov_copy(struct iovec *iov, unsigned iovcnt, uint64_t skip, void *buf, size_t len,
+		   bool to_iov)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < iovcnt && done < len; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		n -= (size_t)skip;
+		if (n > len - done)
+			n = len - done;
+		if (to_iov)
+			memcpy((char *)iov[i].iov_base + skip, (char *)buf + done, n);
+		else
+			memcpy((char *)buf + done, (char *)iov[i].iov_base + skip, n);
+		done += n;
+		skip = 0;
+	}
+	return done;
+}
+
+void bs_iov_advance(struct bs_io *io, uint64_t n)
+{
+	while (n && io->iovcnt) {
+		if (n < io->iov->iov_len) {
+			io->iov->iov_base = (char *)io->iov->iov_base + n;
+			io->iov->iov_len -= (size_t)n;
+			return;
+		}
+		n -= io->iov->iov_len;
+		io->iov++;
+		io->iovcnt--;
+	}
+}
+
+/* A backstore without can_iov (the user backstore's ring, a network backstore) gets the data
+ * through a contiguous buffer: copied from the iovecs before a write, to them after a read. */
+struct bs_bounce {
+	struct bs_io inner;
+	struct bs_io *outer;
+};
+
+static void bs_bounce_done(struct bs_io *inner, int res)
+{
+	struct bs_bounce *b = inner->priv;
+	struct bs_io *io = b->outer;
+
+	if (!res && io->op == BS_OP_READ)
+		bs_iov_copy(io->iov, io->iovcnt, 0, inner->buf, (size_t)io->len, true);
+	io->done_bytes = res ? 0 : io->len;
+	free(inner->buf);
+	free(b);
+	io->done(io, res);
+}
+
+static void bs_iov_bounce(struct backstore *bs, struct bs_io *io)
+{
+	struct bs_bounce *b = calloc(1, sizeof(*b));
+	void *buf = b ? malloc((size_t)io->len) : NULL;
+
+	if (!buf) {
+		free(b);
+		io->done(io, -ENOMEM);
+		return;
+	}
+	if (io->op == BS_OP_WRITE)
+		bs_iov_copy(io->iov, io->iovcnt, 0, buf, (size_t)io->len, false);
+	b->outer = io;
+	b->inner.op = io->op;
+	b->inner.flags = io->flags;
+	b->inner.offset = io->offset;
+	b->inner.len = io->len;
+	b->inner.buf = buf;
+	b->inner.worker = io->worker;
+	b->inner.done = bs_bounce_done;
+	b->inner.priv = b;
+	b->inner.bs = bs;
+	bs->ops->submit(bs, &b->inner);
+}
+
 void backstore_submit(struct backstore *bs, struct bs_io *io)
 {
 	uint64_t size;
@@ -199,7 +295,8 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 		/* Written to not overflow: offset <= size first, then len against what is left. */
 		size = backstore_size(bs);
 		if (io->offset > size || io->len > size - io->offset ||
-		    (io->len && !io->buf && !bs_lends(bs, io))) {
+		    (io->len && !io->buf && !io->iov && !bs_lends(bs, io)) ||
+		    (io->iov && (io->buf || (io->flags & BS_IO_LEND) || !bs_iov_covers(io)))) {
 			io->done(io, -EINVAL);
 			return;
 		}
@@ -215,6 +312,10 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 	if (bs_fault_check(io, &fault)) {
 		/* invard --fault (test only): fail as the medium would, touching nothing. */
 		io->done(io, fault);
+		return;
+	}
+	if (io->iov && !bs->can_iov) {
+		bs_iov_bounce(bs, io);
 		return;
 	}
 	bs->ops->submit(bs, io);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <limits.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "rt/worker.h"
 
@@ -46,6 +47,12 @@ struct bs_io {
 	void *priv;		/* the caller's */
 	/* BS_IO_LEND: set by the backstore when buf is its own; NULL when it filled nothing. */
 	void (*buf_return)(struct bs_io *io);
+	/* Scatter-gather data instead of buf (READ and WRITE only; buf is then NULL): iovcnt
+	 * segments holding exactly len bytes, e.g. a guest's memory (fabric/vhost). The backstore
+	 * may change the array as it goes (a short transfer advances it); the caller keeps it
+	 * until done(). A backstore without can_iov gets a bounce buffer from backstore_submit(). */
+	struct iovec *iov;
+	unsigned iovcnt;
 
 	/* Private to the backstore. */
 	struct uring_req ureq;
@@ -103,6 +110,7 @@ struct backstore {
 	bool unmap_zeroes;		/* unmapped blocks read back as zeroes (SBC-3 LBPRZ) */
 	bool thin;			/* sparse: UNMAP really frees space (provisioning type thin) */
 	bool can_lend;			/* READs take BS_IO_LEND (zero-copy from the backstore's memory) */
+	bool can_iov;			/* READ/WRITE take io->iov (else backstore_submit bounces) */
 	void *priv;
 };
 
@@ -129,6 +137,12 @@ int backstore_resize(struct backstore *bs, uint64_t bytes, char *err, size_t err
  * backstore then completes before submit returns). io->done/priv are overwritten. Returns the
  * result (0 or -errno). For paths that must not leave an I/O in flight (COMPARE AND WRITE). */
 int backstore_io_sync(struct backstore *bs, struct bs_io *io);
+/* Copies between buf and the iovecs after skipping skip bytes of them (to_iov: buf -> iovecs);
+ * returns the bytes copied, at most len. */
+size_t bs_iov_copy(struct iovec *iov, unsigned iovcnt, uint64_t skip, void *buf, size_t len,
+		   bool to_iov);
+/* Consumes n bytes at the front of io->iov/iovcnt (a backstore's short transfer). */
+void bs_iov_advance(struct bs_io *io, uint64_t n);
 /* The registered ops for a type name, or NULL. */
 const struct backstore_ops *backstore_find(const char *type);
 

@@ -1,4 +1,5 @@
 #include "ctl/config.h"
+#include "target/target.h"
 #include "util/atomic_file.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ void ctl_config_free(struct ctl_config *c)
 	}
 	target_auth_free(&c->discovery_auth);
 	free(c->targets);
+	free(c->vhost);
 	ctl_config_init(c);
 }
 
@@ -117,6 +119,37 @@ int ctl_config_add_target(struct ctl_config *c, const char *iqn, struct ctl_targ
 	strcpy(t->iqn, iqn);
 	if (out)
 		*out = t;
+	return 0;
+}
+
+int ctl_config_add_vhost(struct ctl_config *c, const char *path, const char *iqn, char *err,
+			 size_t err_len)
+{
+	struct ctl_vhost *v;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(v->path)) {
+		ERRF("vhost socket path must be absolute and at most %zu bytes: %s",
+		     sizeof(v->path) - 1, path);
+		return -EINVAL;
+	}
+	if (iscsi_name_validate(iqn) < 0) {
+		ERRF("vhost %s: bad target name '%s'", path, iqn);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->nvhost; i++)
+		if (!strcmp(c->vhost[i].path, path)) {
+			ERRF("vhost socket %s is given twice", path);
+			return -EEXIST;
+		}
+	v = realloc(c->vhost, (c->nvhost + 1) * sizeof(*v));
+	if (!v) {
+		ERRF("out of memory");
+		return -ENOMEM;
+	}
+	c->vhost = v;
+	snprintf(v[c->nvhost].path, sizeof(v->path), "%s", path);
+	snprintf(v[c->nvhost].target, sizeof(v->target), "%s", iqn);
+	c->nvhost++;
 	return 0;
 }
 
@@ -195,6 +228,8 @@ json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg)
  * groups or its access control. */
 int ctl_config_min_version(const struct ctl_config *c)
 {
+	if (c->nvhost)
+		return 3;
 	for (size_t i = 0; i < c->nportals; i++)
 		if (c->portal_tpgs && c->portal_tpgs[i] != CTL_TPG_DEFAULT)
 			return 2;
@@ -254,6 +289,15 @@ json_t *ctl_config_to_json(const struct ctl_config *c)
 		     &ret);
 	if (!ret && !invar_limits_is_default(&c->limits))
 		jset(root, "limits", ctl_limits_to_json(&c->limits), &ret);
+	if (!ret && c->nvhost) {
+		json_t *va = json_array();
+
+		jset(root, "vhost", va, &ret);
+		for (i = 0; i < c->nvhost && !ret; i++)
+			if (json_array_append_new(va, json_pack("{s:s, s:s}", "path", c->vhost[i].path,
+								"target", c->vhost[i].target)) < 0)
+				ret = -ENOMEM;
+	}
 	if (!ret)
 		return root;
 fail:
@@ -529,7 +573,8 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 	{
 		if (strcmp(key, "version") && strcmp(key, "invar_version") &&
 		    strcmp(key, "portals") && strcmp(key, "targets") &&
-		    strcmp(key, "discovery_auth") && strcmp(key, "limits"))
+		    strcmp(key, "discovery_auth") && strcmp(key, "limits") &&
+		    strcmp(key, "vhost"))
 			warn_unknown("", key);
 	}
 	v = json_object_get(root, "invar_version");
@@ -567,6 +612,33 @@ int ctl_config_from_json(json_t *root, struct ctl_config *c, char *err, size_t e
 	v = json_object_get(root, "limits");
 	if (v && ctl_limits_from_json(v, "limits", &c->limits, err, err_len) < 0)
 		goto fail;
+	v = json_object_get(root, "vhost");
+	if (v) {
+		json_t *vo;
+
+		if (version < 3) {
+			ERRF("vhost: needs config version 3 (this file says %lld)", (long long)version);
+			goto fail;
+		}
+		if (!json_is_array(v)) {
+			ERRF("vhost: expected an array, got %s", ctl_json_type_name(v));
+			goto fail;
+		}
+		json_array_foreach(v, i, vo)
+		{
+			json_t *path = json_object_get(vo, "path"), *tgt = json_object_get(vo, "target");
+
+			if (!json_is_object(vo) || !json_is_string(path) || !json_is_string(tgt)) {
+				ERRF("vhost[%zu]: expected an object with strings path and target", i);
+				goto fail;
+			}
+			if (ctl_config_add_vhost(c, json_string_value(path), json_string_value(tgt),
+						 reason, sizeof(reason)) < 0) {
+				ERRF("vhost[%zu]: %s", i, reason);
+				goto fail;
+			}
+		}
+	}
 	targets = json_object_get(root, "targets");
 	if (targets) {
 		if (!json_is_array(targets)) {

@@ -26,6 +26,12 @@ struct ctl_target {
 	struct target_auth auth;	/* CHAP, ACL, portal binding ("auth") */
 };
 
+/* A vhost-user-scsi controller ("vhost", config version 3): a UNIX socket serving a target. */
+struct ctl_vhost {
+	char path[108];
+	char target[INVAR_NAME_MAX + 1];
+};
+
 struct ctl_config {
 	char **portals;		/* canonical "ADDR:PORT" strings */
 	unsigned *portal_tpgs;	/* target portal group tag of portals[i] (1 by default) */
@@ -35,6 +41,8 @@ struct ctl_config {
 	struct target_auth discovery_auth;	/* CHAP for discovery sessions */
 	struct invar_limits limits;	/* "limits" (defaults unless set) */
 	bool redact_secrets;	/* to_json: "secret_set" instead of secrets (RPC answers) */
+	struct ctl_vhost *vhost;	/* "vhost" */
+	size_t nvhost;
 };
 
 void ctl_config_init(struct ctl_config *c);
@@ -50,6 +58,9 @@ int ctl_config_add_target(struct ctl_config *c, const char *iqn, struct ctl_targ
 			  char *err, size_t err_len);
 int ctl_config_add_lun(struct ctl_target *t, unsigned lun, const struct lu_config *cfg,
 		       char *err, size_t err_len);
+/* A vhost-user-scsi controller: an absolute socket path (duplicates refused) and a target. */
+int ctl_config_add_vhost(struct ctl_config *c, const char *path, const char *iqn, char *err,
+			 size_t err_len);
 
 /* JSON object for one LUN ({"lun", "backstore", "path", "size", ...}): the config and RPC form. */
 /* "an object", "a string"...: for error messages that say what a value was. */
@@ -57,7 +68,7 @@ const char *ctl_json_type_name(const json_t *v);
 
 json_t *ctl_lun_to_json(unsigned lun, const struct lu_config *cfg);
 /* The lowest config format version that can express c: 1, or 2 when a portal group other than
- * the default or access settings (auth, discovery_auth) are used. */
+ * the default or access settings (auth, discovery_auth) are used, 3 with vhost controllers. */
 int ctl_config_min_version(const struct ctl_config *c);
 /* The whole config as the saved JSON object. NULL on ENOMEM. */
 json_t *ctl_config_to_json(const struct ctl_config *c);

@@ -150,6 +150,13 @@ static void snapshot_portal(const char *addr_port, unsigned tpg, void *arg)
 	ctl_config_add_portal_tpg(arg, addr_port, tpg, reason, sizeof(reason));
 }
 
+static void snapshot_vhost(const char *path, const char *iqn, int connected, void *arg)
+{
+	char reason[256];
+
+	ctl_config_add_vhost(arg, path, iqn, reason, sizeof(reason));
+}
+
 int ctl_config_snapshot(struct daemon *d, struct ctl_config *c)
 {
 	struct list_node *n;
@@ -193,6 +200,8 @@ int ctl_config_snapshot(struct daemon *d, struct ctl_config *c)
 	/* portal_foreach takes daemon.lock itself. */
 	if (d->fabric && d->fabric->portal_foreach)
 		d->fabric->portal_foreach(d, snapshot_portal, c);
+	if (d->vhost)
+		d->vhost->foreach(d->vhost_priv, snapshot_vhost, c);
 	return 0;
 }
 
@@ -274,6 +283,18 @@ int ctl_config_apply(struct daemon *d, const struct ctl_config *c, char *err, si
 		if (ret < 0) {
 			ERRF("portals[%zu]: cannot listen on %s: %s", i, c->portals[i],
 			     strerror(-ret));
+			return ret;
+		}
+	}
+	for (i = 0; i < c->nvhost; i++) {
+		if (!d->vhost) {
+			ERRF("vhost[%zu]: this invard has no vhost-user-scsi fabric", i);
+			return -ENOTSUP;
+		}
+		ret = d->vhost->add(d->vhost_priv, c->vhost[i].path, c->vhost[i].target, reason,
+				    sizeof(reason));
+		if (ret < 0) {
+			ERRF("vhost[%zu]: %s", i, reason);
 			return ret;
 		}
 	}

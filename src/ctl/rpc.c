@@ -70,6 +70,7 @@ static const struct {
 	{ rpc_session_methods, &rpc_session_nmethods },
 	{ rpc_stats_methods, &rpc_stats_nmethods },
 	{ rpc_resize_methods, &rpc_resize_nmethods },
+	{ rpc_vhost_methods, &rpc_vhost_nmethods },
 };
 
 static const struct rpc_method *rpc_method_find(const char *name)

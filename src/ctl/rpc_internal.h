@@ -96,5 +96,8 @@ extern const size_t rpc_stats_nmethods;
 /* LU capacity change (methods_resize.c). */
 extern const struct rpc_method rpc_resize_methods[];
 extern const size_t rpc_resize_nmethods;
+/* vhost-user-scsi controllers (methods_vhost.c). */
+extern const struct rpc_method rpc_vhost_methods[];
+extern const size_t rpc_vhost_nmethods;
 
 #endif

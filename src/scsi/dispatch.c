@@ -670,3 +670,14 @@ void scsi_nexus_loss(struct lu *lu, const struct it_nexus *nexus)
 		if (lu_features[i].nexus_gone)
 			lu_features[i].nexus_gone(lu, nexus);
 }
+
+bool scsi_task_iov_direct(const struct scsi_task *t)
+{
+	if (!t->cmd || !t->lu || t->status != SCSI_STATUS_GOOD || t->sense_len)
+		return false;
+	if (t->cmd->execute == sbc_read)
+		return t->dir == SCSI_DIR_READ;
+	if (t->cmd->execute == sbc_write)
+		return t->dir == SCSI_DIR_WRITE;
+	return false;
+}

@@ -262,13 +262,13 @@ static void write_granted(struct lu_io *io)
 	write_submit(io);
 }
 
-void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opcode op,
-		 uint32_t flags, uint64_t offset, uint64_t len, void *buf,
-		 void (*done)(struct lu_io *io, int res), void *priv)
+/* io->bs is built: through the gate (a write) and to the backstore. */
+static void lu_io_go(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opcode op,
+		     uint64_t offset, uint64_t len, void (*done)(struct lu_io *io, int res),
+		     void *priv)
 {
 	struct lu_io_gate *g = &lu->io_gate;
 
-	bs_io_build(&io->bs, w, op, flags, offset, len, buf);
 	io->bs.done = lu_io_bs_done;
 	io->bs.priv = io;
 	io->lu = lu;
@@ -295,6 +295,24 @@ void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opco
 	io->granted = write_granted;
 	if (gate_enter(g, io))
 		write_submit(io);
+}
+
+void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opcode op,
+		 uint32_t flags, uint64_t offset, uint64_t len, void *buf,
+		 void (*done)(struct lu_io *io, int res), void *priv)
+{
+	bs_io_build(&io->bs, w, op, flags, offset, len, buf);
+	lu_io_go(io, lu, w, op, offset, len, done, priv);
+}
+
+void lu_io_start_iov(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opcode op,
+		     uint32_t flags, uint64_t offset, uint64_t len, struct iovec *iov,
+		     unsigned iovcnt, void (*done)(struct lu_io *io, int res), void *priv)
+{
+	bs_io_build(&io->bs, w, op, flags, offset, len, NULL);
+	io->bs.iov = iov;
+	io->bs.iovcnt = iovcnt;
+	lu_io_go(io, lu, w, op, offset, len, done, priv);
 }
 
 bool lu_io_acquire(struct lu_io *io, struct lu *lu, struct worker *w, uint64_t offset,

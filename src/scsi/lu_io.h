@@ -83,6 +83,12 @@ void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opco
 		 uint32_t flags, uint64_t offset, uint64_t len, void *buf,
 		 void (*done)(struct lu_io *io, int res), void *priv);
 
+/* lu_io_start() with scatter-gather data (READ or WRITE; bs_io.iov: exactly len bytes, kept by
+ * the caller until done). */
+void lu_io_start_iov(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opcode op,
+		     uint32_t flags, uint64_t offset, uint64_t len, struct iovec *iov,
+		     unsigned iovcnt, void (*done)(struct lu_io *io, int res), void *priv);
+
 /* The bs flags for a write: FUA when the command asks for it or the caching mode page has WCE=0
  * (SBC-3 6.4.5: with the volatile write cache disabled, GOOD means on the medium). */
 uint32_t lu_io_write_flags(const struct lu *lu, bool fua);

@@ -179,6 +179,13 @@ void sbc_read(struct scsi_task *t)
 		scsi_task_complete(t, SR_OK, NULL);
 		return;
 	}
+	if (t->iov && t->iov_len == len) {
+		/* Straight into the initiator's memory (vhost-user): no task buffer, no copy. */
+		t->core_flags = CF_READ;
+		lu_io_start_iov(&t->io, t->lu, t->worker, BS_OP_READ, 0, t->lba * t->lu->block_size,
+				len, t->iov, t->iovcnt, sbc_io_done, t);
+		return;
+	}
 	/* A backstore with the data in memory it can lend (the user backstore's ring) saves the
 	 * task buffer and a copy. */
 	if (t->lu->bs->can_lend && !t->buf) {
@@ -196,6 +203,7 @@ void sbc_write(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
 	struct cdb_rw rw;
+	uint32_t flags;
 	/* Only whole blocks that arrived are written (EDTL < transfer length: SAM-5 5.4.3). */
 	uint32_t len = scsi_task_data_out_received(t) / lu->block_size * lu->block_size;
 
@@ -206,11 +214,22 @@ void sbc_write(struct scsi_task *t)
 	cdb_decode_rw(t->cdb, &rw);
 	/* FUA, WRITE AND VERIFY (the data must be on the medium to be verified) and a disabled
 	 * write cache all make the write durable before GOOD. */
-	sbc_io(t, BS_OP_WRITE,
-	       lu_io_write_flags(lu, rw.fua || t->cdb[0] == OP_WRITE_VERIFY_10 ||
-					     t->cdb[0] == OP_WRITE_VERIFY_12 ||
-					     t->cdb[0] == OP_WRITE_VERIFY_16),
-	       t->lba * lu->block_size, len, t->buf, CF_WRITE);
+	flags = lu_io_write_flags(lu, rw.fua || t->cdb[0] == OP_WRITE_VERIFY_10 ||
+					      t->cdb[0] == OP_WRITE_VERIFY_12 ||
+					      t->cdb[0] == OP_WRITE_VERIFY_16);
+	if (t->iov && t->iov_len == len) {
+		/* Straight from the initiator's memory (vhost-user). */
+		t->core_flags = CF_WRITE;
+		lu_io_start_iov(&t->io, lu, t->worker, BS_OP_WRITE, flags, t->lba * lu->block_size,
+				len, t->iov, t->iovcnt, sbc_io_done, t);
+		return;
+	}
+	if (t->iov) {
+		/* A fabric sets iov only for the whole transfer (scsi_task_iov_direct). */
+		scsi_task_complete(t, SR_HARDWARE_ERROR, NULL);
+		return;
+	}
+	sbc_io(t, BS_OP_WRITE, flags, t->lba * lu->block_size, len, t->buf, CF_WRITE);
 }
 
 void sbc_verify(struct scsi_task *t)

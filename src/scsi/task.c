@@ -44,6 +44,8 @@ uint32_t scsi_task_data_out_received(const struct scsi_task *t)
 
 	if (n > t->exp_xfer_len)
 		n = t->exp_xfer_len;
+	if (t->iov)
+		return n < t->iov_len ? n : t->iov_len;
 	if (!t->buf)
 		return 0;
 	return n < t->buf_len ? n : t->buf_len;

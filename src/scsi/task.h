@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "scsi/lu_io.h"
 #include "scsi/limits.h"
@@ -65,6 +66,14 @@ struct scsi_task {
 	enum scsi_dir fabric_dir;	/* from the fabric's R/W flags */
 	void (*done)(struct scsi_task *t);
 	void *fabric_priv;
+	/* Fabric in, optional: the initiator's own memory for the data (vhost-user: guest RAM),
+	 * iovcnt segments of iov_len bytes in all. Set after setup, only when
+	 * scsi_task_iov_direct() says the command moves its data straight between the backstore
+	 * and them (READ, WRITE) and iov_len is exactly data_in_max (a read) or data_out_len (a
+	 * write); buf is then unused. The array is the fabric's, consumed by the backstore. */
+	struct iovec *iov;
+	unsigned iovcnt;
+	uint32_t iov_len;
 
 	/* Set by scsi_task_setup(). */
 	enum scsi_dir dir;		/* what the CDB transfers */
@@ -109,6 +118,9 @@ int scsi_task_alloc_buf(struct scsi_task *t, uint32_t len);
 /* Data-out actually received: data_out_len, cut to EDTL and to what the fabric stored in buf
  * (SAM-5 5.4.3: an initiator may send less than the CDB says). */
 uint32_t scsi_task_data_out_received(const struct scsi_task *t);
+/* After a successful scsi_task_setup(): whether the command (READ or WRITE of any size) can take
+ * the initiator's memory as task->iov instead of buf. */
+bool scsi_task_iov_direct(const struct scsi_task *t);
 /* Free the buffer and drop the LU reference. The struct itself belongs to the fabric. */
 void scsi_task_release(struct scsi_task *t);
 

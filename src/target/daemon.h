@@ -63,6 +63,26 @@ struct daemon {
 	/* Resource limits (target/tunables.h); set before serving, read by the fabric at accept and
 	 * login. */
 	struct invar_limits limits;
+
+	/* The vhost-user-scsi fabric (fabric/vhost), set by it when it starts; NULL: none. */
+	const struct vhost_ctl_ops *vhost;
+	void *vhost_priv;
+};
+
+/* What the control plane asks of the vhost-user-scsi fabric (vhost_add/delete/list). Main
+ * thread, daemon.lock not held. */
+struct vhost_ctl_ops {
+	/* Listen on the UNIX socket path for a front-end serving target iqn's LUNs: 0, -EEXIST,
+	 * or -errno with a reason in err. */
+	int (*add)(void *priv, const char *path, const char *iqn, char *err, size_t err_len);
+	/* 0 or -ENOENT; its front-end is dropped. */
+	int (*del)(void *priv, const char *path);
+	void (*foreach)(void *priv,
+			void (*fn)(const char *path, const char *iqn, int connected, void *arg),
+			void *arg);
+	/* A target's LUN table or ACL changed: its connected front-ends get a new LUN view
+	 * (REPORTED LUNS DATA HAS CHANGED), a deleted LUN is no longer reachable. */
+	void (*target_luns_changed)(void *priv, struct target *t);
 };
 
 /* What the control plane needs from a fabric (iSCSI today). All run on the main thread

@@ -137,6 +137,8 @@ static void target_luns_changed(struct daemon *d, struct target *t)
 	atomic_fetch_add(&t->lun_gen, 1);
 	if (d->fabric && d->fabric->target_luns_changed)
 		d->fabric->target_luns_changed(d, t);
+	if (d->vhost && d->vhost->target_luns_changed)
+		d->vhost->target_luns_changed(d->vhost_priv, t);
 }
 
 void target_access_changed(struct daemon *d, struct target *t)

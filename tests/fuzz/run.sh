@@ -18,6 +18,7 @@ opts_for() {
 	fuzz_conn) echo "-max_len=16384" ;;
 	fuzz_cdb) echo "-max_len=4096" ;;
 	fuzz_json) echo "-max_len=4096" ;;
+	fuzz_virtq) echo "-max_len=16386" ;;
 	*) echo "-max_len=2048" ;;
 	esac
 	[ -f "tests/fuzz/$1.dict" ] && echo "-dict=tests/fuzz/$1.dict"

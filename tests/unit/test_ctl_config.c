@@ -132,6 +132,36 @@ static void test_minimal_and_unknown_keys(void **state)
 
 /* Portal group tags: the default group is written as a plain string in a version-1 file (any
  * invard reads it); another tag makes the portal an object and the file version 2. */
+/* vhost-user-scsi controllers: version 3, written only when there are some, round trip. */
+static void test_vhost_controllers(void **state)
+{
+	struct ctl_config c, back;
+	char err[256] = "", *out, *again;
+
+	ctl_config_init(&c);
+	assert_int_equal(ctl_config_add_portal(&c, "127.0.0.1:3260", err, sizeof(err)), 0);
+	out = ctl_config_dumps(&c);
+	assert_null(strstr(out, "vhost"));
+	free(out);
+	assert_int_equal(ctl_config_add_vhost(&c, "/run/vm1.sock", "iqn.2026-11.a:b", err,
+					      sizeof(err)), 0);
+	assert_int_equal(ctl_config_add_vhost(&c, "/run/vm1.sock", "iqn.2026-11.a:c", err,
+					      sizeof(err)), -EEXIST);
+	assert_int_equal(ctl_config_min_version(&c), 3);
+	out = ctl_config_dumps(&c);
+	assert_non_null(strstr(out, "\"version\": 3,"));
+	assert_int_equal(ctl_config_loads(out, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.nvhost, 1);
+	assert_string_equal(back.vhost[0].path, "/run/vm1.sock");
+	assert_string_equal(back.vhost[0].target, "iqn.2026-11.a:b");
+	again = ctl_config_dumps(&back);
+	assert_string_equal(out, again);
+	free(again);
+	free(out);
+	ctl_config_free(&back);
+	ctl_config_free(&c);
+}
+
 static void test_portal_groups(void **state)
 {
 	struct ctl_config c, back;
@@ -195,8 +225,18 @@ static void test_errors(void **state)
 	expect_error("[]", "(top level): expected an object, got an array");
 	expect_error("{}", "version: missing");
 	expect_error("{\"version\":\"1\"}", "version: expected an integer, got a string");
-	expect_error("{\"version\":3}",
-		     "version: 3 is newer than this invard understands (2); upgrade invar");
+	expect_error("{\"version\":4}",
+		     "version: 4 is newer than this invard understands (3); upgrade invar");
+	/* vhost controllers need version 3, absolute paths and valid names */
+	expect_error("{\"version\":2,\"vhost\":[]}",
+		     "vhost: needs config version 3 (this file says 2)");
+	expect_error("{\"version\":3,\"vhost\":{}}", "vhost: expected an array, got an object");
+	expect_error("{\"version\":3,\"vhost\":[{\"path\":\"rel.sock\",\"target\":\"iqn.2026-11.a:b\"}]}",
+		     "vhost[0]: vhost socket path must be absolute and at most 107 bytes: rel.sock");
+	expect_error("{\"version\":3,\"vhost\":[{\"path\":\"/a.sock\",\"target\":\"Bad\"}]}",
+		     "vhost[0]: vhost /a.sock: bad target name 'Bad'");
+	expect_error("{\"version\":3,\"vhost\":[{\"path\":\"/a.sock\"}]}",
+		     "vhost[0]: expected an object with strings path and target");
 	expect_error("{\"version\":0}", "version: 0 is not a valid config version");
 	expect_error("{\"version\":1,\"portals\":\"127.0.0.1:3260\"}",
 		     "portals: expected an array, got a string");
@@ -290,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_and_unknown_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_portal_groups),
+		cmocka_unit_test(test_vhost_controllers),
 		cmocka_unit_test(test_load_missing_file),
 	};
 

@@ -439,6 +439,62 @@ static int cmd_portal_list(const struct ctl *c, const char *verb, int argc, char
 	return 0;
 }
 
+/* ---- vhost ---- */
+
+static int cmd_vhost_add(const struct ctl *c, const char *verb, int argc, char **argv)
+{
+	char path[PATH_MAX];
+	json_t *r;
+
+	/* The daemon resolves nothing: a relative path is made absolute here. */
+	if (argv[0][0] != '/') {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(path, sizeof(path), "%s/%s", cwd, argv[0]) >= (int)sizeof(path))
+			return usage_error("path too long: %s", argv[0]);
+	} else {
+		snprintf(path, sizeof(path), "%s", argv[0]);
+	}
+	if (ctl_run(c, "vhost_add", json_pack("{s:s, s:s}", "path", path, "target", argv[1]), &r))
+		return 1;
+	if (r)
+		printf("vhost-user-scsi controller %s serves %s\n", jstr(r, "path", path),
+		       jstr(r, "target", argv[1]));
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_vhost_delete(const struct ctl *c, const char *verb, int argc, char **argv)
+{
+	json_t *r;
+
+	if (ctl_run(c, "vhost_delete", json_pack("{s:s}", "path", argv[0]), &r))
+		return 1;
+	if (r)
+		printf("deleted vhost-user-scsi controller %s\n", jstr(r, "path", argv[0]));
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_vhost_list(const struct ctl *c, const char *verb, int argc, char **argv)
+{
+	json_t *r, *v;
+	size_t i;
+
+	if (ctl_run(c, "vhost_list", NULL, &r))
+		return 1;
+	if (!r)
+		return 0;
+	if (!json_array_size(json_object_get(r, "controllers")))
+		printf("(no vhost-user-scsi controllers)\n");
+	json_array_foreach(json_object_get(r, "controllers"), i, v)
+		printf("%s target %s %s\n", jstr(v, "path", "?"), jstr(v, "target", "?"),
+		       json_is_true(json_object_get(v, "connected")) ? "connected" : "waiting");
+	json_decref(r);
+	return 0;
+}
+
 /* ---- alua ---- */
 
 static int cmd_alua_set(const struct ctl *c, const char *verb, int argc, char **argv)
@@ -807,6 +863,13 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "tpg: target portal group tag (default 1)", 1, 1, cmd_portal_add },
 	{ "portal", "delete", "portal delete ADDR:PORT", NULL, 1, 1, cmd_portal_delete },
 	{ "portal", "list", "portal list", NULL, 0, 0, cmd_portal_list },
+	{ "vhost", "add", "vhost add PATH IQN",
+	  "serve the target's LUNs to a QEMU vhost-user-scsi front-end on\nthe UNIX socket PATH",
+	  2, 2, cmd_vhost_add },
+	{ "vhost", "delete", "vhost delete PATH", "drop its front-end, remove the socket", 1, 1,
+	  cmd_vhost_delete },
+	{ "vhost", "list", "vhost list", "controllers, their target, whether a front-end is connected",
+	  0, 0, cmd_vhost_list },
 	{ "alua", "set", "alua set IQN TPG STATE",
 	  "active/optimized | active/non-optimized | standby |\nunavailable | transitioning", 3, 3,
 	  cmd_alua_set },

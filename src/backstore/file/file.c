@@ -300,6 +300,7 @@ static int file_open(struct backstore *bs, const struct bs_config *cfg, char *er
 	bs->unmap_zeroes = true;
 	/* A regular file is sparse-capable (holes); a block device's provisioning is its own. */
 	bs->thin = !is_blk;
+	bs->can_iov = true;
 	return 0;
 
 out_close:
@@ -328,7 +329,13 @@ static void file_close(struct backstore *bs)
 static int file_no_progress(struct file_bs *f, struct bs_io *io)
 {
 	if (io->op == BS_OP_READ && !f->is_blk) {
-		memset((char *)io->buf + io->done_bytes, 0, io->len - io->done_bytes);
+		if (io->iov) {
+			for (unsigned i = 0; i < io->iovcnt; i++)
+				memset(io->iov[i].iov_base, 0, io->iov[i].iov_len);
+			bs_iov_advance(io, io->len - io->done_bytes);
+		} else {
+			memset((char *)io->buf + io->done_bytes, 0, io->len - io->done_bytes);
+		}
 		io->done_bytes = io->len;
 		return 0;
 	}
@@ -385,11 +392,80 @@ static int file_sync_zero(struct file_bs *f, struct bs_io *io)
 	return file_write_zeroes(f, io->offset, io->len);
 }
 
+/* Scatter-gather READ/WRITE (io->iov, e.g. a vhost-user guest's memory): the data moves straight
+ * between the file and the caller's segments. On a worker a read first tries the page cache
+ * (preadv2 RWF_NOWAIT), then io_uring readv/writev (RWF_DSYNC for FUA); elsewhere, or when the
+ * ring refuses, blocking preadv2/pwritev2. A short transfer advances io->iov and goes on. */
+static int file_iovcnt(const struct bs_io *io)
+{
+	return io->iovcnt > IOV_MAX ? IOV_MAX : (int)io->iovcnt;
+}
+
+static int file_iov_sync(struct file_bs *f, struct bs_io *io)
+{
+	bool dsync_after = false;
+
+	while (io->done_bytes < io->len) {
+		off_t off = (off_t)(io->offset + io->done_bytes);
+		ssize_t r;
+
+		if (io->op == BS_OP_READ) {
+			r = preadv(f->fd, io->iov, file_iovcnt(io), off);
+		} else if ((io->flags & BS_IO_FUA) && !dsync_after) {
+			r = pwritev2(f->fd, io->iov, file_iovcnt(io), off, RWF_DSYNC);
+			if (r < 0 && errno == EOPNOTSUPP) {
+				dsync_after = true;
+				continue;
+			}
+		} else {
+			r = pwritev(f->fd, io->iov, file_iovcnt(io), off);
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return file_no_progress(f, io);
+		if ((uint64_t)r > io->len - io->done_bytes)
+			return -EIO;
+		io->done_bytes += (uint64_t)r;
+		bs_iov_advance(io, (uint64_t)r);
+	}
+	if (dsync_after && fdatasync(f->fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A scatter-gather read from the page cache on this thread; true when io is finished. */
+static bool file_iov_read_nowait(struct file_bs *f, struct bs_io *io)
+{
+	while (io->done_bytes < io->len) {
+		ssize_t r = preadv2(f->fd, io->iov, file_iovcnt(io),
+				    (off_t)(io->offset + io->done_bytes), RWF_NOWAIT);
+
+		if (r < 0) {
+			if (errno == EOPNOTSUPP || errno == EINVAL)
+				f->inl = FILE_INLINE_NONE;
+			return false;
+		}
+		if (r == 0 || (uint64_t)r > io->len - io->done_bytes)
+			return false;
+		io->done_bytes += (uint64_t)r;
+		bs_iov_advance(io, (uint64_t)r);
+	}
+	io->done(io, 0);
+	return true;
+}
+
 /* The rest of io, synchronously on this thread. Returns 0 or -errno. */
 static int file_sync_io(struct file_bs *f, struct bs_io *io)
 {
 	bool dsync_after = false;
 	ssize_t r;
+
+	if (io->iov && (io->op == BS_OP_READ || io->op == BS_OP_WRITE))
+		return file_iov_sync(f, io);
 
 	if (io->op == BS_OP_FLUSH)
 		return fdatasync(f->fd) < 0 ? -errno : 0;
@@ -455,6 +531,20 @@ static bool file_queue(struct file_bs *f, struct bs_io *io)
 		return false;
 
 	p = (char *)io->buf + io->done_bytes;
+	if (io->iov && (io->op == BS_OP_READ || io->op == BS_OP_WRITE)) {
+		if (io->op == BS_OP_READ) {
+			io_uring_prep_readv(sqe, f->fd, io->iov, (unsigned)file_iovcnt(io),
+					    io->offset + io->done_bytes);
+		} else {
+			io_uring_prep_writev(sqe, f->fd, io->iov, (unsigned)file_iovcnt(io),
+					     io->offset + io->done_bytes);
+			if (io->flags & BS_IO_FUA)
+				sqe->rw_flags = RWF_DSYNC;
+		}
+		io->ureq.cb = file_uring_cb;
+		worker_ring_queue(w, sqe, &io->ureq);
+		return true;
+	}
 	switch (io->op) {
 	case BS_OP_READ:
 		io_uring_prep_read(sqe, f->fd, p, file_chunk(io), io->offset + io->done_bytes);
@@ -532,6 +622,8 @@ static void file_uring_cb(struct uring_req *req, int res)
 		return;
 	}
 	io->done_bytes += (uint64_t)res;
+	if (io->iov)
+		bs_iov_advance(io, (uint64_t)res);
 	if (io->done_bytes < io->len) {
 		/* Short transfer: queue the remainder (it goes out at the end of this pass). */
 		if (!file_queue(f, io))
@@ -727,8 +819,16 @@ static void file_submit(struct backstore *bs, struct bs_io *io)
 	/* Before the hole exists: from now on a read fault could fill it (filemap.c). */
 	if (io->op == BS_OP_UNMAP && f->map)
 		atomic_store(&f->map_ok, false);
-	/* Only on a worker: elsewhere everything is synchronous anyway. */
-	if (io->worker && (io->op == BS_OP_READ || io->op == BS_OP_WRITE)) {
+	if (io->iov && io->worker && (io->op == BS_OP_READ || io->op == BS_OP_WRITE)) {
+		if (f->inl == FILE_INLINE_ALL) {
+			file_sync_finish(f, io);
+			return;
+		}
+		if (f->inl == FILE_INLINE_NOWAIT && io->op == BS_OP_READ &&
+		    file_iov_read_nowait(f, io))
+			return;
+	} else if (io->worker && (io->op == BS_OP_READ || io->op == BS_OP_WRITE)) {
+		/* Only on a worker: elsewhere everything is synchronous anyway. */
 		if (f->inl == FILE_INLINE_ALL) {
 			if (file_map_io(f, io))
 				return;

@@ -17,6 +17,7 @@ static int null_open(struct backstore *bs, const struct bs_config *cfg, char *er
 	bs->can_unmap = true;
 	bs->unmap_zeroes = true;
 	bs->thin = true;
+	bs->can_iov = true;
 	return 0;
 }
 
@@ -26,8 +27,12 @@ static void null_close(struct backstore *bs)
 
 static void null_submit(struct backstore *bs, struct bs_io *io)
 {
-	if (io->op == BS_OP_READ)
+	if (io->op == BS_OP_READ && io->iov) {
+		for (unsigned i = 0; i < io->iovcnt; i++)
+			memset(io->iov[i].iov_base, 0, io->iov[i].iov_len);
+	} else if (io->op == BS_OP_READ) {
 		memset(io->buf, 0, io->len);
+	}
 	else if (io->op != BS_OP_WRITE && io->op != BS_OP_FLUSH && io->op != BS_OP_UNMAP &&
 		 io->op != BS_OP_WRITE_ZEROES) {
 		io->done(io, -EOPNOTSUPP);

@@ -66,6 +66,7 @@ static int ram_open(struct backstore *bs, const struct bs_config *cfg, char *err
 	bs->can_unmap = true;
 	bs->unmap_zeroes = true;
 	bs->thin = true;
+	bs->can_iov = true;
 	return 0;
 }
 
@@ -104,8 +105,18 @@ static void ram_submit(struct backstore *bs, struct bs_io *io)
 
 	/* Range already checked against bs->size by backstore_submit(). */
 	switch (io->op) {
-	case BS_OP_READ: memcpy(io->buf, mem + io->offset, io->len); break;
-	case BS_OP_WRITE: memcpy(mem + io->offset, io->buf, io->len); break;
+	case BS_OP_READ:
+		if (io->iov)
+			bs_iov_copy(io->iov, io->iovcnt, 0, mem + io->offset, io->len, true);
+		else
+			memcpy(io->buf, mem + io->offset, io->len);
+		break;
+	case BS_OP_WRITE:
+		if (io->iov)
+			bs_iov_copy(io->iov, io->iovcnt, 0, mem + io->offset, io->len, false);
+		else
+			memcpy(mem + io->offset, io->buf, io->len);
+		break;
 	case BS_OP_FLUSH: break; /* RAM is as durable as it gets */
 	case BS_OP_UNMAP:
 	case BS_OP_WRITE_ZEROES: ram_zero(mem, io->offset, io->len); break;
