@@ -339,7 +339,7 @@ static int config_from_cmdline(const struct opts *o, const char *data_dir, struc
 			return -EINVAL;
 		}
 		/* The saved config must not depend on the directory invard was started in. */
-		if (lc.path[0] && lc.path[0] != '/' && strcmp(lc.backstore, "user")) {
+		if (lc.path[0] && lc.path[0] != '/' && !strcmp(lc.backstore, "file")) {
 			char cwd[PATH_MAX];
 
 			if (!getcwd(cwd, sizeof(cwd)) ||

@@ -24,6 +24,15 @@ enum bs_opcode {
 	BS_OP_WRITE_ZEROES,	/* make [offset, offset+len) read as zeroes, still allocated */
 	BS_OP_PREFETCH,		/* start staging [offset, offset+len) for reading (PRE-FETCH); a
 				 * backstore that holds its data in memory answers -EOPNOTSUPP */
+	/* Optional, offered when the backstore sets the matching capability (the SCSI core
+	 * falls back to READ/WRITE otherwise). */
+	BS_OP_WRITE_SAME,	/* can_write_same: fill [offset, offset+len) with buf's same_len
+				 * bytes, repeated (len a multiple of same_len) */
+	BS_OP_COMPARE_AND_WRITE, /* can_caw: buf holds len bytes to compare, then len to write;
+				 * atomically: when the medium equals the first half, write the
+				 * second, else -EILSEQ with io->miscompare = the first differing
+				 * byte's offset from offset. Atomic against every other writer of the
+				 * medium, other gateways included (SBC-3 5.2). */
 };
 
 #define BS_IO_FUA (1u << 0)	/* this write is durable before done() (FUA, or WCE=0) */
@@ -44,6 +53,8 @@ struct bs_io {
 	/* res: 0, or -errno (-EIO, -ENOSPC, -EDQUOT, -EROFS...). */
 	void (*done)(struct bs_io *io, int res);
 	void *priv;		/* the caller's */
+	uint32_t same_len;	/* BS_OP_WRITE_SAME: bytes in buf (one logical block) */
+	uint64_t miscompare;	/* BS_OP_COMPARE_AND_WRITE, -EILSEQ: set by the backstore */
 	/* BS_IO_LEND: set by the backstore when buf is its own; NULL when it filled nothing. */
 	void (*buf_return)(struct bs_io *io);
 
@@ -55,8 +66,9 @@ struct bs_io {
 };
 
 struct bs_config {
-	const char *type;	/* "file", "ram", "null", "user" */
-	const char *path;	/* file: regular file or block device */
+	const char *type;	/* "file", "ram", "null", "user", "rbd" */
+	const char *path;	/* file: regular file or block device; user: the handler NAME;
+				 * rbd: POOL/IMAGE[,options] (backstore/rbd/rbd_spec.h) */
 	uint64_t size;		/* bytes; 0 = take it from the file (file) */
 	bool create;		/* file: create (sparse) if missing, with size */
 	bool read_only;		/* writes fail with -EROFS; file: opened O_RDONLY, never created
@@ -79,6 +91,11 @@ struct backstore_ops {
 	 * status. Synchronous and cheap (file: SEEK_DATA/SEEK_HOLE). 0 or -errno. NULL: every
 	 * block is mapped. */
 	int (*lba_status)(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped);
+	/* A stable name of the medium that every daemon serving the same medium derives alike
+	 * (rbd: the cluster fsid, pool id, namespace and image id), NUL-terminated in buf. The LU
+	 * derives its serial and NAA designator from it instead of target + LUN, so gateways
+	 * serving one image present one device. 0 or -errno. NULL: no such name. */
+	int (*identity)(struct backstore *bs, char *buf, size_t len);
 };
 
 struct backstore {
@@ -92,6 +109,8 @@ struct backstore {
 	bool unmap_zeroes;		/* unmapped blocks read back as zeroes (SBC-3 LBPRZ) */
 	bool thin;			/* sparse: UNMAP really frees space (provisioning type thin) */
 	bool can_lend;			/* READs take BS_IO_LEND (zero-copy from the backstore's memory) */
+	bool can_write_same;		/* BS_OP_WRITE_SAME works */
+	bool can_caw;			/* BS_OP_COMPARE_AND_WRITE works, asynchronously */
 	void *priv;
 };
 
@@ -102,6 +121,8 @@ void backstore_close(struct backstore *bs);
 void backstore_submit(struct backstore *bs, struct bs_io *io);
 /* GET LBA STATUS helper: ops->lba_status when the table has one, else "mapped" to the end. */
 int backstore_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped);
+/* ops->identity when the table has one; else -EOPNOTSUPP. */
+int backstore_identity(struct backstore *bs, char *buf, size_t len);
 /* Runs io to completion on this thread (io->worker is cleared so no ring is used; every
  * backstore then completes before submit returns). io->done/priv are overwritten. Returns the
  * result (0 or -errno). For paths that must not leave an I/O in flight (COMPARE AND WRITE). */
@@ -113,5 +134,6 @@ extern const struct backstore_ops bs_file_ops;
 extern const struct backstore_ops bs_ram_ops;
 extern const struct backstore_ops bs_null_ops;
 extern const struct backstore_ops bs_user_ops;	/* out-of-process handler (backstore/user) */
+extern const struct backstore_ops bs_rbd_ops;	/* Ceph RBD images (backstore/rbd) */
 
 #endif

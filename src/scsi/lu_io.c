@@ -29,7 +29,8 @@ void lu_io_gate_fini(struct lu_io_gate *g)
 
 static bool op_changes_medium(enum bs_opcode op)
 {
-	return op == BS_OP_WRITE || op == BS_OP_UNMAP || op == BS_OP_WRITE_ZEROES;
+	return op == BS_OP_WRITE || op == BS_OP_UNMAP || op == BS_OP_WRITE_ZEROES ||
+	       op == BS_OP_WRITE_SAME || op == BS_OP_COMPARE_AND_WRITE;
 }
 
 /* The one place a bs_io is built. */
@@ -241,6 +242,8 @@ void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opco
 	struct lu_io_gate *g = &lu->io_gate;
 
 	bs_io_build(&io->bs, w, op, flags, offset, len, buf);
+	if (op == BS_OP_WRITE_SAME)
+		io->bs.same_len = lu->block_size; /* buf: one logical block */
 	io->bs.done = lu_io_bs_done;
 	io->bs.priv = io;
 	io->lu = lu;

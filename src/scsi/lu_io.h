@@ -78,7 +78,8 @@ void lu_io_gate_fini(struct lu_io_gate *g);
 
 /* Start op on lu: [offset, offset + len) bytes, buf, bs flags (BS_IO_*), from worker w (NULL:
  * the backstore completes before this returns). done(io, res) runs on w, possibly before this
- * returns. WRITE, UNMAP and WRITE ZEROES pass the write gate; READ, FLUSH and PREFETCH do not. */
+ * returns. WRITE, UNMAP, WRITE ZEROES, WRITE SAME and COMPARE AND WRITE pass the write gate;
+ * READ, FLUSH and PREFETCH do not. WRITE SAME's buf is one logical block. */
 void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opcode op,
 		 uint32_t flags, uint64_t offset, uint64_t len, void *buf,
 		 void (*done)(struct lu_io *io, int res), void *priv);

@@ -384,6 +384,19 @@ void sbc_write_same(struct scsi_task *t)
 		sbc_io(t, BS_OP_UNMAP, 0, off, len, NULL, CF_WRITE);
 		return;
 	}
+	/* A backstore that replicates the block itself (rbd: one request for the whole range). */
+	if (lu->bs->can_write_same) {
+		if (rw.ndob) {
+			if (scsi_task_alloc_buf(t, bsz) < 0) {
+				scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
+				return;
+			}
+			memset(t->buf, 0, bsz);
+		}
+		sbc_io(t, BS_OP_WRITE_SAME, lu_io_write_flags(lu, false), off, len, t->buf,
+		       CF_WRITE);
+		return;
+	}
 	if (!rw.ndob)
 		memcpy(blk, t->buf, bsz);
 	else
@@ -641,10 +654,31 @@ static void caw_run(struct lu_io *io)
 	scsi_task_complete(t, r, &x);
 }
 
+/* BS_OP_COMPARE_AND_WRITE done: the backstore compared and wrote atomically. */
+static void caw_backstore_done(struct lu_io *io, int res)
+{
+	struct scsi_task *t = io->priv;
+	struct sense_extra x = { 0 };
+	enum sense_reason r = SR_OK;
+
+	if (res == -EILSEQ) {
+		/* SBC-3 5.2: MISCOMPARE, INFORMATION = offset of the first differing byte. */
+		r = SR_MISCOMPARE;
+		x.info_valid = true;
+		x.info = io->bs.miscompare;
+	} else if (res < 0) {
+		r = lu_io_reason(res, true);
+		x.info_valid = res == -EIO;
+		x.info = t->lba;
+	}
+	scsi_task_complete(t, r, &x);
+}
+
 void sbc_compare_and_write(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
 	uint32_t len = t->nblocks * lu->block_size;
+	struct cdb_rw rw;
 
 	if (len == 0) {
 		scsi_task_complete(t, SR_OK, NULL);
@@ -656,6 +690,15 @@ void sbc_compare_and_write(struct scsi_task *t)
 	}
 	if (t->exp_xfer_len != t->data_out_len) {
 		scsi_task_complete(t, SR_INVALID_FIELD_IN_CDB, NULL);
+		return;
+	}
+	/* A backstore that compares and writes atomically itself (rbd: atomic across gateways,
+	 * asynchronous): buf is verify data then write data, as it arrived. */
+	if (lu->bs->can_caw) {
+		cdb_decode_rw(t->cdb, &rw);
+		lu_io_start(&t->io, lu, t->worker, BS_OP_COMPARE_AND_WRITE,
+			    lu_io_write_flags(lu, rw.fua), t->lba * lu->block_size, len, t->buf,
+			    caw_backstore_done, t);
 		return;
 	}
 	/* buf: verify data, write data, then the medium as read. */

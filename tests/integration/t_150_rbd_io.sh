@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The rbd backstore over iSCSI against a one-node Ceph (tests/ceph/lib.sh): 32 MiB of random
+# data written with qemu-img and read back through the LU, then read straight from the image
+# with `rbd export` (the data is in the cluster, not in invard); the LU's capacity is the
+# image's; serial and NAA come from the image (two daemons, one identity); UNMAP, WRITE SAME,
+# COMPARE AND WRITE (match and miscompare) and GET LBA STATUS reach the image.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../ceph/lib.sh"
+need qemu-img
+need xxd
+qemu-img --help 2>/dev/null | grep -q iscsi || skip "qemu-img has no iscsi driver (install qemu-block-extra)"
+ceph_start
+echo "  one-node ceph up in ${CEPH_START_MS} ms"
+ceph_rbd create --size 64M rbd/disk || fail "rbd create failed"
+invar_start --target "$TEST_IQN" --lun "rbd:rbd/disk,conf=$CEPH_CONF,timeout=20"
+LUN="$URL/$TEST_IQN/0"
+
+# READ CAPACITY(16): 64 MiB of 512-byte blocks, last LBA 131071.
+got=$("$ISCSI_CMD" -n 32 "$LUN" 9e100000000000000000000000200000 | awk '/^data/{print $2}')
+[ "${got:0:16}" = 000000000001ffff ] || fail "READ CAPACITY(16) answered '$got'"
+
+head -c $((32 << 20)) /dev/urandom >"$TMP/src.img"
+qemu-img convert -n -f raw -O raw "$TMP/src.img" "$LUN" || fail "qemu-img convert to the LU failed"
+qemu-img convert -f raw -O raw "$LUN" "$TMP/back.img" || fail "qemu-img convert from the LU failed"
+head -c $((32 << 20)) "$TMP/back.img" | cmp - "$TMP/src.img" || fail "data read back differs"
+ceph_rbd export rbd/disk "$TMP/export.img" >/dev/null 2>&1 || fail "rbd export failed"
+head -c $((32 << 20)) "$TMP/export.img" | cmp - "$TMP/src.img" || fail "the image does not hold the data"
+echo "  32 MiB written through the LU, read back and found in the image"
+
+# COMPARE AND WRITE (one block at LBA 10): the medium matches the verify data -> GOOD and the
+# write data is in the image; then a miscompare -> MISCOMPARE (sense key E) and no write.
+old=$(xxd -p -s $((10 * 512)) -l 512 "$TMP/src.img" | tr -d '\n')
+new=$(head -c 512 /dev/urandom | xxd -p | tr -d '\n')
+CAW=8900000000000000000a000000010000
+READ10=28000000000a00000100
+out=$("$ISCSI_CMD" "$LUN" "$CAW=$old$new")
+echo "$out" | grep -qE "^status +0x00" || fail "COMPARE AND WRITE (match) answered: $out"
+got=$("$ISCSI_CMD" -n 512 "$LUN" $READ10 | awk '/^data/{print $2}')
+[ "$got" = "$new" ] || fail "COMPARE AND WRITE did not write its data"
+# The verify data equal to the medium but for byte 300 (flipped).
+b=$((16#${new:600:2} ^ 0xff))
+verify=${new:0:600}$(printf %02x "$b")${new:602}
+out=$("$ISCSI_CMD" "$LUN" "$CAW=$verify$old")
+echo "$out" | grep -qE "^key +0x0e asc 0x1d" || fail "COMPARE AND WRITE (mismatch) answered: $out"
+# INFORMATION (fixed sense bytes 3-6): the offset of the first byte that differs.
+first=300
+info=$(echo "$out" | awk '/^sense/{print substr($2, 7, 8)}')
+[ "$((16#$info))" = "$first" ] || fail "MISCOMPARE INFORMATION $((16#$info)), first difference at $first"
+got=$("$ISCSI_CMD" -n 512 "$LUN" $READ10 | awk '/^data/{print $2}')
+[ "$got" = "$new" ] || fail "a miscompared COMPARE AND WRITE changed the medium"
+echo "  COMPARE AND WRITE: match writes, miscompare does not (INFORMATION $first)"
+invar_stop
