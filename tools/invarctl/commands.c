@@ -150,8 +150,8 @@ static json_t *lun_add_params(const char *iqn, const struct lu_config *cfg, json
 	if (lun >= 0)
 		json_object_set_new(p, "lun", json_integer(lun));
 	if (cfg->path[0]) {
-		/* user: the path is the handler NAME, not a file. */
-		if (!strcmp(cfg->backstore, "user")) {
+		/* user: the path is the handler NAME, rbd: POOL/IMAGE,..., not a file. */
+		if (strcmp(cfg->backstore, "file")) {
 			snprintf(path, sizeof(path), "%s", cfg->path);
 		} else if (absolute_path(cfg->path, path, sizeof(path)) < 0) {
 			fprintf(stderr, "invarctl: path too long\n");
