@@ -32,7 +32,9 @@ enum bs_opcode {
 				 * atomically: when the medium equals the first half, write the
 				 * second, else -EILSEQ with io->miscompare = the first differing
 				 * byte's offset from offset. Atomic against every other writer of the
-				 * medium, other gateways included (SBC-3 5.2). */
+				 * medium, other gateways included (SBC-3 5.2). -EOPNOTSUPP: not
+				 * for this range (the core then reads, compares and writes under its
+				 * own range lock). */
 };
 
 #define BS_IO_FUA (1u << 0)	/* this write is durable before done() (FUA, or WCE=0) */

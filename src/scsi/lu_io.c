@@ -291,6 +291,23 @@ void lu_io_release(struct lu_io *io)
 	io->gate = GATE_NONE;
 }
 
+static void lu_io_held_bs_done(struct bs_io *bs, int res)
+{
+	struct lu_io *io = container_of(bs, struct lu_io, bs);
+
+	io->done(io, res);
+}
+
+void lu_io_held_start(struct lu_io *io, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		      uint64_t len, void *buf, void (*done)(struct lu_io *io, int res))
+{
+	bs_io_build(&io->bs, io->worker, op, flags, offset, len, buf);
+	io->done = done;
+	io->bs.done = lu_io_held_bs_done;
+	io->bs.priv = io;
+	backstore_submit(io->lu->bs, &io->bs);
+}
+
 int lu_io_sync(struct lu_io *io, enum bs_opcode op, uint32_t flags, uint64_t offset,
 	       uint64_t len, void *buf)
 {

@@ -94,6 +94,11 @@ uint32_t lu_io_write_flags(const struct lu *lu, bool fua);
 bool lu_io_acquire(struct lu_io *io, struct lu *lu, struct worker *w, uint64_t offset,
 		   uint64_t len, void (*granted)(struct lu_io *io), void *priv);
 void lu_io_release(struct lu_io *io);
+/* One asynchronous backstore call by the holder of a range (io as acquired, the gate's state
+ * untouched): done(io, res) runs on the worker given to lu_io_acquire(), possibly before this
+ * returns. io->priv stays the caller's. */
+void lu_io_held_start(struct lu_io *io, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		      uint64_t len, void *buf, void (*done)(struct lu_io *io, int res));
 /* One synchronous backstore call by the holder of a range (io as acquired): 0 or -errno. */
 int lu_io_sync(struct lu_io *io, enum bs_opcode op, uint32_t flags, uint64_t offset,
 	       uint64_t len, void *buf);

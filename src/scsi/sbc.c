@@ -654,12 +654,86 @@ static void caw_run(struct lu_io *io)
 	scsi_task_complete(t, r, &x);
 }
 
-/* BS_OP_COMPARE_AND_WRITE done: the backstore compared and wrote atomically. */
-static void caw_backstore_done(struct lu_io *io, int res)
+/* The asynchronous form of caw_run, for a backstore that offers BS_OP_COMPARE_AND_WRITE but
+ * not for this range (rbd: librbd compares and writes within one 512-byte sector only): the
+ * same read, compare and write under the same exclusive range, each step completing on the
+ * worker instead of waiting for it. Atomic against this daemon's writers only. */
+static void caw_async_end(struct lu_io *io, int res, long off)
 {
 	struct scsi_task *t = io->priv;
 	struct sense_extra x = { 0 };
 	enum sense_reason r = SR_OK;
+
+	lu_io_release(io);
+	if (res < 0) {
+		r = lu_io_reason(res, off == -2);
+		x.info_valid = res == -EIO;
+		x.info = t->lba;
+	} else if (off >= 0) {
+		r = SR_MISCOMPARE;
+		x.info_valid = true;
+		x.info = (uint64_t)off;
+	}
+	scsi_task_complete(t, r, &x);
+}
+
+static void caw_async_written(struct lu_io *io, int res)
+{
+	caw_async_end(io, res, -2);
+}
+
+static void caw_async_read(struct lu_io *io, int res)
+{
+	struct scsi_task *t = io->priv;
+	struct lu *lu = t->lu;
+	uint32_t len = t->nblocks * lu->block_size;
+	struct cdb_rw rw;
+
+	if (res < 0) {
+		caw_async_end(io, res, -1);
+		return;
+	}
+	for (uint32_t i = 0; i < len; i++) {
+		if (t->buf[i] != t->buf[2 * len + i]) {
+			caw_async_end(io, 0, (long)i);
+			return;
+		}
+	}
+	cdb_decode_rw(t->cdb, &rw);
+	lu_io_held_start(io, BS_OP_WRITE, lu_io_write_flags(lu, rw.fua), t->lba * lu->block_size,
+			 len, t->buf + len, caw_async_written);
+}
+
+static void caw_async_run(struct lu_io *io)
+{
+	struct scsi_task *t = io->priv;
+	uint32_t len = t->nblocks * t->lu->block_size;
+
+	lu_io_held_start(io, BS_OP_READ, 0, t->lba * t->lu->block_size, len, t->buf + 2 * len,
+			 caw_async_read);
+}
+
+/* BS_OP_COMPARE_AND_WRITE done: the backstore compared and wrote atomically, or (-EOPNOTSUPP)
+ * declined this range. */
+static void caw_backstore_done(struct lu_io *io, int res)
+{
+	struct scsi_task *t = io->priv;
+	struct lu *lu = t->lu;
+	uint32_t len = t->nblocks * lu->block_size;
+	struct sense_extra x = { 0 };
+	enum sense_reason r = SR_OK;
+
+	if (res == -EOPNOTSUPP) {
+		/* buf: verify data, write data, then the medium as read. */
+		if (scsi_task_alloc_buf(t, 3 * len) < 0) {
+			scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
+			return;
+		}
+		if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len,
+				  caw_async_run, t))
+			caw_async_run(&t->io);
+		return;
+	}
 
 	if (res == -EILSEQ) {
 		/* SBC-3 5.2: MISCOMPARE, INFORMATION = offset of the first differing byte. */

@@ -49,4 +49,45 @@ info=$(echo "$out" | awk '/^sense/{print substr($2, 7, 8)}')
 got=$("$ISCSI_CMD" -n 512 "$LUN" $READ10 | awk '/^data/{print $2}')
 [ "$got" = "$new" ] || fail "a miscompared COMPARE AND WRITE changed the medium"
 echo "  COMPARE AND WRITE: match writes, miscompare does not (INFORMATION $first)"
+
+# COMPARE AND WRITE of 2 blocks across the first object boundary (LBA 8191): librbd compares
+# within one sector only, so the core reads, compares and writes itself (asynchronously).
+old2=$(xxd -p -s $((8191 * 512)) -l 1024 "$TMP/src.img" | tr -d '\n')
+new2=$(head -c 1024 /dev/urandom | xxd -p | tr -d '\n')
+CAW2=89000000000000001fff000000020000
+out=$("$ISCSI_CMD" "$LUN" "$CAW2=$old2$new2")
+echo "$out" | grep -qE "^status +0x00" || fail "2-block COMPARE AND WRITE (match) answered: $out"
+out=$("$ISCSI_CMD" "$LUN" "$CAW2=$old2$old2")
+echo "$out" | grep -qE "^key +0x0e asc 0x1d" || fail "2-block COMPARE AND WRITE (mismatch) answered: $out"
+got=$("$ISCSI_CMD" -n 1024 "$LUN" 280000001fff00000200 | awk '/^data/{print $2}')
+[ "$got" = "$new2" ] || fail "2-block COMPARE AND WRITE: medium holds the wrong data"
+echo "  COMPARE AND WRITE across an object boundary: match writes, miscompare does not"
+
+# WRITE SAME(16), 16 blocks at LBA 4096, one request to the image (rbd_aio_writesame).
+pat=$(head -c 512 /dev/urandom | xxd -p | tr -d '\n')
+out=$("$ISCSI_CMD" "$LUN" "93000000000000001000000000100000=$pat")
+echo "$out" | grep -qE "^status +0x00" || fail "WRITE SAME answered: $out"
+got=$("$ISCSI_CMD" -n 8192 "$LUN" 28000000100000001000 | awk '/^data/{print $2}')
+[ "$got" = "$(for _ in $(seq 16); do printf %s "$pat"; done)" ] || fail "WRITE SAME: wrong data"
+echo "  WRITE SAME: 16 blocks of the pattern"
+
+# UNMAP the whole second object (LBA 8192, 8192 blocks) and one block in the first (LBA 100):
+# both read back as zeroes; GET LBA STATUS reports the object deallocated.
+out=$("$ISCSI_CMD" "$LUN" "42000000000000001800=001600100000000000000000000020000000200000000000")
+echo "$out" | grep -qE "^status +0x00" || fail "UNMAP answered: $out"
+out=$("$ISCSI_CMD" "$LUN" "42000000000000001800=001600100000000000000000000000640000000100000000")
+echo "$out" | grep -qE "^status +0x00" || fail "UNMAP answered: $out"
+zero=$(head -c 512 /dev/zero | xxd -p | tr -d '\n')
+got=$("$ISCSI_CMD" -n 512 "$LUN" 28000000006400000100 | awk '/^data/{print $2}')
+[ "$got" = "$zero" ] || fail "UNMAPped LBA 100 does not read as zeroes"
+got=$("$ISCSI_CMD" -n 512 "$LUN" 28000000200000000100 | awk '/^data/{print $2}')
+[ "$got" = "$zero" ] || fail "UNMAPped LBA 8192 does not read as zeroes"
+got=$("$ISCSI_CMD" -n 24 "$LUN" 9e120000000000002000000000180000 | awk '/^data/{print $2}')
+# Descriptor 1: LBA 8192, provisioning status (byte 20) 1 = deallocated.
+[ "${got:16:16}" = 0000000000002000 ] && [ "${got:40:2}" = 01 ] ||
+	fail "GET LBA STATUS at 8192 after UNMAP answered '$got'"
+got=$("$ISCSI_CMD" -n 24 "$LUN" 9e120000000000000000000000180000 | awk '/^data/{print $2}')
+[ "${got:16:16}" = 0000000000000000 ] && [ "${got:40:2}" = 00 ] ||
+	fail "GET LBA STATUS at 0 answered '$got'"
+echo "  UNMAP reads back zeroes; GET LBA STATUS: LBA 0 mapped, LBA 8192 deallocated"
 invar_stop

@@ -41,6 +41,8 @@
 /* How far one GET LBA STATUS looks for the end of a run (the answer's descriptor may end
  * earlier than the run; the initiator asks again from there). */
 #define RBD_LBAS_WINDOW (64ull << 20)
+/* librbd 16's compare_and_write: one 512-byte sector at most, not crossing one. */
+#define RBD_CAW_SECTOR 512u
 
 struct rbd_dev {
 	rados_t cluster;
@@ -167,6 +169,9 @@ static bool rbd_step_done(struct rbd_req *r, int *res)
 	if (r->res == -ETIMEDOUT)
 		log_warn("rbd %s: %s at %" PRIu64 "+%" PRIu64 " timed out after %u s", r->dev->name,
 			 r->flushing ? "flush" : "I/O", io->offset, io->len, r->dev->spec.timeout_s);
+	else if (r->res < 0 && r->res != -EILSEQ)
+		log_warn("rbd %s: op %d at %" PRIu64 "+%" PRIu64 " failed: %s", r->dev->name,
+			 (int)io->op, io->offset, io->len, strerror((int)-r->res));
 	*res = rbd_errno(r->res);
 	if (*res == 0 && !r->flushing && (io->flags & BS_IO_FUA) && io->op != BS_OP_READ) {
 		r->flushing = true;
@@ -236,6 +241,12 @@ static void rbd_submit(struct backstore *bs, struct bs_io *io)
 		io->done(io, 0);
 		return;
 	}
+	/* librbd compares and writes atomically (one RADOS cmpext + write) only within one
+	 * 512-byte sector; the SCSI core emulates the rest under its own range lock. */
+	if (io->op == BS_OP_COMPARE_AND_WRITE && io->offset % RBD_CAW_SECTOR + io->len > RBD_CAW_SECTOR) {
+		io->done(io, -EOPNOTSUPP);
+		return;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		io->done(io, -ENOMEM);
@@ -251,6 +262,8 @@ static void rbd_submit(struct backstore *bs, struct bs_io *io)
 	r->wake.arg = r;
 	ret = rbd_start(r, io->op);
 	if (ret < 0) {
+		log_warn("rbd %s: op %d at %" PRIu64 "+%" PRIu64 " refused: %s", dev->name,
+			 (int)io->op, io->offset, io->len, strerror(-ret));
 		free(r);
 		io->done(io, rbd_errno(ret));
 	}
