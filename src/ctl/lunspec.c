@@ -236,12 +236,10 @@ int ctl_lu_config_check(const struct lu_config *cfg, char *err, size_t err_len)
 			ERRF("path: the rbd backstore needs POOL/IMAGE");
 			return -EINVAL;
 		}
+		/* A size here (the saved config records the LU's) is ignored: the image's wins.
+		 * lunspec_parse refuses one given by hand. */
 		if (rbd_spec_parse(cfg->path, &rs, err, err_len) < 0)
 			return -EINVAL;
-		if (cfg->size) {
-			ERRF("size: the rbd backstore takes its size from the image");
-			return -EINVAL;
-		}
 	}
 	if (is_file && !cfg->path[0]) {
 		ERRF("path: required for the file backstore");
@@ -396,6 +394,10 @@ int lunspec_parse(const char *spec, struct lu_config *cfg, char *err, size_t err
 		}
 		if (lunspec_option(cfg, tok, val, &size_set, err, err_len) < 0)
 			goto out;
+	}
+	if (size_set && !strcmp(cfg->backstore, "rbd")) {
+		ERRF("size: the rbd backstore takes its size from the image");
+		goto out;
 	}
 	ret = ctl_lu_config_check(cfg, err, err_len);
 	if (ret == 0 && !strcmp(cfg->backstore, "rbd")) {

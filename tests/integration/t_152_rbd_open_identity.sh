@@ -42,6 +42,14 @@ echo "  lun add rbd/nosuch: $out"
 	fail "lun add of rbd/one failed"
 "${CTL[@]}" lun list "$TEST_IQN" | grep -qF "rbd/one,conf=$CEPH_CONF,timeout=15" ||
 	fail "lun list does not show the rbd LUN: $("${CTL[@]}" lun list "$TEST_IQN")"
+# The saved configuration brings the rbd LUN back, options and all.
+cp "$TMP/data/invar.json" "$TMP/saved.json"
+grep -qF "rbd/one,conf=$CEPH_CONF,timeout=15" "$TMP/saved.json" || fail "saved config lacks the rbd LUN"
+invar_stop
+invar_start_config "$TMP/saved.json"
+"${CTL[@]}" lun list "$TEST_IQN" | grep -qF "rbd/one,conf=$CEPH_CONF,timeout=15" ||
+	fail "the rbd LUN did not come back from the saved config"
+echo "  lun add rbd/one; restarted from the saved config, LUN 1 is rbd/one again"
 
 # One identity on two daemons: a second daemon with another target name serves the same image.
 peer_start B --target iqn.2026-12.org.invar:other --lun "rbd:rbd/one,conf=$CEPH_CONF"
