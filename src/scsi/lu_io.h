@@ -7,8 +7,8 @@
  * The write gate. SBC-3 5.2 wants the read, compare and write of COMPARE AND WRITE atomic with
  * respect to every other command that writes the same logical blocks; ORWRITE (SBC-3 5.10) and
  * WRITE ATOMIC (SBC-4 5.48) want the same. Such a command holds its byte range exclusively
- * (lu_io_acquire() to lu_io_release()) and runs its backstore calls synchronously meanwhile
- * (lu_io_sync()). A write overlapping a range held, or waiting to be held, waits for it, queued
+ * (lu_io_acquire() to lu_io_release()) and runs its backstore calls meanwhile, asynchronously
+ * (lu_io_held_start(); lu_io_sync() is the synchronous form). A write overlapping a range held, or waiting to be held, waits for it, queued
  * (no thread blocks); other writes never wait.
  *
  * Writes are asynchronous, on every worker that has a session to the LU, so the gate must not

@@ -609,55 +609,10 @@ enum sense_reason sbc_setup_caw(struct scsi_task *t, struct sense_extra *x)
 }
 
 /* Once the task holds [LBA, LBA + NUMBER OF LOGICAL BLOCKS) (lu_io.h): read, compare and, on
- * a match, write, each a synchronous backstore call, so no other write of those blocks lands
- * between the read and the write (SBC-3 5.2). buf: verify data, write data, the medium. */
-static void caw_run(struct lu_io *io)
-{
-	struct scsi_task *t = io->priv;
-	struct lu *lu = t->lu;
-	uint32_t len = t->nblocks * lu->block_size;
-	uint64_t offset = t->lba * lu->block_size;
-	struct sense_extra x = { 0 };
-	enum sense_reason r = SR_OK;
-	struct cdb_rw rw;
-	long off = -1;
-	int res;
-
-	res = lu_io_sync(io, BS_OP_READ, 0, offset, len, t->buf + 2 * len);
-	if (res == 0) {
-		for (uint32_t i = 0; i < len; i++) {
-			if (t->buf[i] != t->buf[2 * len + i]) {
-				off = (long)i;
-				break;
-			}
-		}
-	}
-	if (res == 0 && off < 0) {
-		cdb_decode_rw(t->cdb, &rw);
-		res = lu_io_sync(io, BS_OP_WRITE, lu_io_write_flags(lu, rw.fua), offset, len,
-				 t->buf + len);
-		if (res < 0)
-			r = lu_io_reason(res, true);
-	} else if (res < 0) {
-		r = lu_io_reason(res, false);
-	}
-	lu_io_release(io);
-	if (res < 0) {
-		x.info_valid = res == -EIO;
-		x.info = t->lba;
-	} else if (off >= 0) {
-		/* SBC-3 5.2: MISCOMPARE, INFORMATION = offset of the first differing byte. */
-		r = SR_MISCOMPARE;
-		x.info_valid = true;
-		x.info = (uint64_t)off;
-	}
-	scsi_task_complete(t, r, &x);
-}
-
-/* The asynchronous form of caw_run, for a backstore that offers BS_OP_COMPARE_AND_WRITE but
- * not for this range (rbd: librbd compares and writes within one 512-byte sector only): the
- * same read, compare and write under the same exclusive range, each step completing on the
- * worker instead of waiting for it. Atomic against this daemon's writers only. */
+ * a match, write, so no other write of those blocks lands between the read and the write
+ * (SBC-3 5.2). Each step is asynchronous (lu_io_held_start): the worker serves other commands
+ * meanwhile. buf: verify data, write data, the medium. Atomic against this daemon's writers;
+ * a backstore shared with other daemons offers BS_OP_COMPARE_AND_WRITE instead (rbd). */
 static void caw_async_end(struct lu_io *io, int res, long off)
 {
 	struct scsi_task *t = io->priv;
@@ -780,8 +735,8 @@ void sbc_compare_and_write(struct scsi_task *t)
 		scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
 		return;
 	}
-	/* Writes to the range in flight, or waiting for it, go first; then caw_run (here, or
+	/* Writes to the range in flight, or waiting for it, go first; then caw_async_run (here, or
 	 * later on this worker). */
-	if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len, caw_run, t))
-		caw_run(&t->io);
+	if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len, caw_async_run, t))
+		caw_async_run(&t->io);
 }

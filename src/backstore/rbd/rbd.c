@@ -7,9 +7,8 @@
  * hands the request back with ev_call_post() on the submitting worker's loop (memory in the
  * request: the hand-off cannot fail); rbd_finish() then runs on that worker and calls done().
  * No worker waits for the cluster, except in the two places the backstore contract asks for a
- * synchronous answer: io->worker == NULL (backstore_io_sync: ORWRITE and WRITE ATOMIC hold a
- * range and run synchronously; COMPARE AND WRITE does not, it uses BS_OP_COMPARE_AND_WRITE)
- * and lba_status (GET LBA STATUS). Both are bounded by the timeout below.
+ * synchronous answer: io->worker == NULL (backstore_io_sync, which the SCSI core's commands no
+ * longer use) and lba_status (GET LBA STATUS). Both are bounded by the timeout below.
  *
  * Timeouts. librados fails an operation with -ETIMEDOUT once the OSDs (rados_osd_op_timeout)
  * or the monitors (rados_mon_op_timeout, client_mount_timeout at connect) have not answered
