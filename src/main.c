@@ -83,6 +83,8 @@ static void usage(FILE *f)
 		"  --lun SPEC           add the next LUN (0, 1, ...) to the target (repeatable):\n"
 		"                         ram:SIZE | null:SIZE | file:PATH[,size=SIZE]\n"
 		"                         | user:NAME,size=SIZE (served by a handler)\n"
+		"                         | rbd:POOL/IMAGE[,conf=PATH][,id=CLIENT][,namespace=NS]\n"
+		"                           [,timeout=S] (a Ceph RBD image)\n"
 		"                       then any of ,serial=S ,naa=HEX ,block_size=512|4096\n"
 		"                       ,profile=NAME ,readonly=0|1 ,removable=0|1. SIZE: 512, 64M, 1G, 1GiB,\n"
 		"                       10T (binary units).\n"

@@ -734,6 +734,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "target", "list", "target list", NULL, 0, 0, cmd_target_list },
 	{ "lun", "add", "lun add IQN SPEC [--lun N]",
 	  "SPEC: file:PATH[,size=SIZE] | ram:SIZE | null:SIZE | user:NAME,size=SIZE\n"
+	  "| rbd:POOL/IMAGE[,conf=PATH][,id=CLIENT][,namespace=NS][,timeout=S]\n"
 	  "then ,serial=S ,naa=HEX ,block_size=512|4096 ,profile=NAME\n"
 	  ",readonly=0|1 ,removable=0|1", 2, 4, cmd_lun_add },
 	{ "lun", "delete", "lun delete IQN LUN", NULL, 2, 2, cmd_lun_delete },
