@@ -48,6 +48,7 @@ struct rbd_dev {
 	rados_ioctx_t ioctx;
 	rbd_image_t image;
 	bool connected, have_ioctx, have_image, watching;
+	bool cache;				/* rbd_cache as librados has it after open */
 	uint64_t watch_handle;
 	struct rbd_spec spec;
 	char name[2 * RBD_NAME_MAX + 2];	/* "POOL/IMAGE", for messages */
@@ -172,7 +173,11 @@ static bool rbd_step_done(struct rbd_req *r, int *res)
 		log_warn("rbd %s: op %d at %" PRIu64 "+%" PRIu64 " failed: %s", r->dev->name,
 			 (int)io->op, io->offset, io->len, strerror((int)-r->res));
 	*res = rbd_errno(r->res);
-	if (*res == 0 && !r->flushing && (io->flags & BS_IO_FUA) && io->op != BS_OP_READ) {
+	/* FUA: with librbd's cache off (open forces it) a write completes only once every
+	 * replica has it, so it is already durable; a flush would only wait for the other writes
+	 * in flight. Were a cache on, the flush is what makes FUA hold. */
+	if (*res == 0 && !r->flushing && (io->flags & BS_IO_FUA) && io->op != BS_OP_READ &&
+	    r->dev->cache) {
 		r->flushing = true;
 		ret = rbd_start(r, BS_OP_FLUSH);
 		if (ret == 0)
@@ -427,6 +432,12 @@ static int rbd_open_bs(struct backstore *bs, const struct bs_config *cfg, char *
 	    (ret = rbd_conf(dev, "rbd_cache", "false", err, err_len)) < 0 ||
 	    (ret = rbd_conf(dev, "rbd_skip_partial_discard", "false", err, err_len)) < 0)
 		goto fail;
+	{
+		char v[16] = "";
+
+		dev->cache = rados_conf_get(dev->cluster, "rbd_cache", v, sizeof(v)) < 0 ||
+			     strcmp(v, "false") != 0;
+	}
 	ret = rados_connect(dev->cluster);
 	if (ret < 0) {
 		bs_fail(err, err_len, -ret, "rbd %s: cannot connect to the cluster%s%s: %s",
