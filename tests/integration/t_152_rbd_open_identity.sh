@@ -3,7 +3,8 @@
 #  - invard --lun on a missing image, or in a missing pool, exits with an error naming the pool
 #    and the image; a bad spec is refused before any connection;
 #  - `lun add` of a missing image returns the same error to invarctl and leaves the daemon
-#    serving; `lun add` of an existing image then serves it;
+#    serving; against an unreachable cluster it fails within about timeout=S; `lun add` of an
+#    existing image then serves it;
 #  - two daemons serving one image present the same device: VPD 0x80 serial and VPD 0x83 NAA
 #    equal (derived from the cluster fsid, pool id and image id), though their targets differ.
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +39,17 @@ out=$("${CTL[@]}" lun add "$TEST_IQN" "rbd:rbd/nosuch,conf=$CEPH_CONF" --lun 1 2
 echo "$out" | grep -qF "cannot open image 'nosuch' in pool 'rbd'" ||
 	fail "lun add error does not name the pool and image: $out"
 echo "  lun add rbd/nosuch: $out"
+# An unreachable cluster (a monitor address nobody listens on): refused within about timeout=S.
+dead=$(free_port) || fail "no free port"
+sed "s/^mon host = .*/mon host = v2:127.0.0.1:$dead/" "$CEPH_CONF" >"$TMP/dead.conf"
+s=$(date +%s%3N)
+out=$("${CTL[@]}" lun add "$TEST_IQN" "rbd:rbd/one,conf=$TMP/dead.conf,timeout=3" --lun 1 2>&1) &&
+	fail "lun add against an unreachable cluster succeeded: $out"
+ms=$(($(date +%s%3N) - s))
+echo "$out" | grep -qF "rbd rbd/one: cannot connect to the cluster" ||
+	fail "lun add against an unreachable cluster: $out"
+[ "$ms" -lt 15000 ] || fail "lun add against an unreachable cluster took $ms ms (timeout=3)"
+echo "  lun add, cluster unreachable: refused after $ms ms: $out"
 "${CTL[@]}" lun add "$TEST_IQN" "rbd:rbd/one,conf=$CEPH_CONF,timeout=15" --lun 1 >/dev/null ||
 	fail "lun add of rbd/one failed"
 "${CTL[@]}" lun list "$TEST_IQN" | grep -qF "rbd/one,conf=$CEPH_CONF,timeout=15" ||
