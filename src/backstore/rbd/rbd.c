@@ -310,6 +310,8 @@ static int rbd_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, 
 	struct rbd_lbas s;
 	int ret;
 
+	if (offset >= size)
+		return -EINVAL; /* shrunk since the caller looked */
 	s.start = offset;
 	s.end = offset + (size - offset < RBD_LBAS_WINDOW ? size - offset : RBD_LBAS_WINDOW);
 	s.first = s.run_end = s.end;
