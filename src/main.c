@@ -626,6 +626,9 @@ int main(int argc, char **argv)
 
 out_daemon:
 	metrics_stop(metrics);
+	/* I/O held outside the workers (rbd) ends before connections and workers go. */
+	if (daemon_up)
+		backstore_quiesce();
 	if (fabric_up && d->fabric && d->fabric->shutdown)
 		d->fabric->shutdown(d);
 	mig_ctx_free(d ? d->mig : NULL);	/* answers the lu_migrate calls under way */

@@ -257,6 +257,11 @@ int backstore_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, b
 	return 0;
 }
 
+void backstore_quiesce(void)
+{
+	bs_rbd_quiesce();
+}
+
 int backstore_identity(struct backstore *bs, char *buf, size_t len)
 {
 	const struct backstore_ops *ops = bs->ops;

@@ -123,6 +123,11 @@ void backstore_close(struct backstore *bs);
 void backstore_submit(struct backstore *bs, struct bs_io *io);
 /* GET LBA STATUS helper: ops->lba_status when the table has one, else "mapped" to the end. */
 int backstore_lba_status(struct backstore *bs, uint64_t offset, uint64_t *len, bool *mapped);
+/* Daemon shutdown, before the fabric closes connections and while the workers still run: waits
+ * (bounded) for the I/O that backstores hold outside the workers' loops (rbd: requests inside
+ * librbd, whose completions would otherwise reach freed tasks and loops) and refuses new such
+ * I/O with -EBUSY from then on. */
+void backstore_quiesce(void);
 /* ops->identity when the table has one; else -EOPNOTSUPP. */
 int backstore_identity(struct backstore *bs, char *buf, size_t len);
 /* Runs io to completion on this thread (io->worker is cleared so no ring is used; every

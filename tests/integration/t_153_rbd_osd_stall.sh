@@ -5,7 +5,8 @@
 #  - meanwhile the same worker (--workers 1) keeps answering other commands at once: a ram LU
 #    on the same daemon reads, and the RBD LU answers TEST UNIT READY and INQUIRY;
 #  - once the OSD runs again the same commands succeed, and what was acknowledged before the
-#    stall reads back intact.
+#    stall reads back intact;
+#  - SIGTERM during a stall: invard exits cleanly once the request has timed out.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../ceph/lib.sh"
 need xxd
@@ -65,4 +66,25 @@ got=$("$ISCSI_CMD" -n 4096 "$RBD" "$READ0" | awk '/^data/{print $2}')
 got=$("$ISCSI_CMD" -n 4096 "$RBD" "$READ8" | awk '/^data/{print $2}')
 [ "$got" = "$b" ] || fail "data written after the stall reads back wrong"
 echo "  data from before and after the stall read back intact"
-invar_stop
+
+# SIGTERM during a stall: invard waits for the request in the cluster (it ends BUSY after the
+# timeout), closes the image (each of librbd's closing steps also waits for the timeout) and
+# exits cleanly, bounded; nothing from librbd reaches freed memory afterwards (SAN=1 run).
+ceph_osd_pause
+"$ISCSI_CMD" "$RBD" "$WRITE8=$b" >"$TMP/term.out" 2>&1 &
+bg=$!
+sleep 1
+s=$(date +%s%3N)
+kill -TERM "$INVARD_PID"
+for _ in $(seq 1 900); do
+	kill -0 "$INVARD_PID" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$INVARD_PID" 2>/dev/null && fail "invard still running 90 s after SIGTERM during a stall"
+wait "$INVARD_PID"
+rc=$?
+INVARD_PID=
+[ "$rc" -eq 0 ] || fail "invard exited with status $rc after SIGTERM during a stall"
+echo "  SIGTERM during a stall: exit 0 after $(($(date +%s%3N) - s)) ms"
+wait "$bg"
+ceph_osd_resume

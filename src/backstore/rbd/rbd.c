@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <rados/librados.h>
 #include <rbd/librbd.h>
@@ -42,6 +44,13 @@
 #define RBD_LBAS_WINDOW (64ull << 20)
 /* librbd 16's compare_and_write: one 512-byte sector at most, not crossing one. */
 #define RBD_CAW_SECTOR 512u
+
+/* Requests submitted and not yet completed (done() returned), over every rbd LU, and whether
+ * the daemon is shutting down (bs_rbd_quiesce): "count, then read the flag" in submit against
+ * "raise the flag, then wait for the count" in quiesce, both sequentially consistent. */
+static atomic_uint rbd_inflight;
+static atomic_bool rbd_refusing;
+static atomic_uint rbd_max_timeout_s;
 
 struct rbd_dev {
 	rados_t cluster;
@@ -202,6 +211,7 @@ static void rbd_finish(void *arg)
 		return;
 	free(r);
 	io->done(io, res);
+	atomic_fetch_sub(&rbd_inflight, 1);
 }
 
 /* io->worker == NULL: the contract is completion before submit returns. */
@@ -232,6 +242,7 @@ static void rbd_submit_sync(struct rbd_req *r)
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 	io->done(io, res);
+	atomic_fetch_sub(&rbd_inflight, 1);
 }
 
 static void rbd_submit(struct backstore *bs, struct bs_io *io)
@@ -251,8 +262,15 @@ static void rbd_submit(struct backstore *bs, struct bs_io *io)
 		io->done(io, -EOPNOTSUPP);
 		return;
 	}
+	atomic_fetch_add(&rbd_inflight, 1);
+	if (atomic_load(&rbd_refusing)) {
+		atomic_fetch_sub(&rbd_inflight, 1);
+		io->done(io, -EBUSY); /* shutting down */
+		return;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
+		atomic_fetch_sub(&rbd_inflight, 1);
 		io->done(io, -ENOMEM);
 		return;
 	}
@@ -270,7 +288,28 @@ static void rbd_submit(struct backstore *bs, struct bs_io *io)
 			 (int)io->op, io->offset, io->len, strerror(-ret));
 		free(r);
 		io->done(io, rbd_errno(ret));
+		atomic_fetch_sub(&rbd_inflight, 1);
 	}
+}
+
+void bs_rbd_quiesce(void)
+{
+	/* librados fails a request after the LU's timeout; taking over a dead client's exclusive
+	 * lock waits for its watch to expire (30 s) on top. */
+	unsigned max_s = atomic_load(&rbd_max_timeout_s) + 35;
+	uint64_t waited_ms = 0;
+
+	atomic_store(&rbd_refusing, true);
+	while (atomic_load(&rbd_inflight) && waited_ms < max_s * 1000ull) {
+		if (waited_ms == 0)
+			log_info("rbd: waiting for %u requests in the cluster",
+				 atomic_load(&rbd_inflight));
+		usleep(10000);
+		waited_ms += 10;
+	}
+	if (atomic_load(&rbd_inflight))
+		log_warn("rbd: %u requests still in the cluster after %u s; stopping anyway",
+			 atomic_load(&rbd_inflight), max_s);
 }
 
 /* ---- GET LBA STATUS ------------------------------------------------------------------------ */
@@ -489,6 +528,8 @@ static int rbd_open_bs(struct backstore *bs, const struct bs_config *cfg, char *
 	}
 	dev->watching = true;
 
+	if (dev->spec.timeout_s > atomic_load(&rbd_max_timeout_s))
+		atomic_store(&rbd_max_timeout_s, dev->spec.timeout_s);
 	bs->priv = dev;
 	bs->size = size;
 	bs->can_unmap = true;
