@@ -258,7 +258,8 @@ static void rbd_submit(struct backstore *bs, struct bs_io *io)
 	}
 	/* librbd compares and writes atomically (one RADOS cmpext + write) only within one
 	 * 512-byte sector; the SCSI core emulates the rest under its own range lock. */
-	if (io->op == BS_OP_COMPARE_AND_WRITE && io->offset % RBD_CAW_SECTOR + io->len > RBD_CAW_SECTOR) {
+	if (io->op == BS_OP_COMPARE_AND_WRITE &&
+	    io->offset % RBD_CAW_SECTOR + io->len > RBD_CAW_SECTOR) {
 		io->done(io, -EOPNOTSUPP);
 		return;
 	}
