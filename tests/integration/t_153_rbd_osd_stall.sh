@@ -71,7 +71,8 @@ echo "  data from before and after the stall read back intact"
 # timeout), closes the image (each of librbd's closing steps also waits for the timeout) and
 # exits cleanly, bounded; nothing from librbd reaches freed memory afterwards (SAN=1 run).
 ceph_osd_pause
-"$ISCSI_CMD" "$RBD" "$WRITE8=$b" >"$TMP/term.out" 2>&1 &
+# (libiscsi's client retries for ever when the connection closes under a command: bounded.)
+timeout 120 "$ISCSI_CMD" "$RBD" "$WRITE8=$b" >"$TMP/term.out" 2>&1 &
 bg=$!
 sleep 1
 s=$(date +%s%3N)
@@ -87,4 +88,6 @@ INVARD_PID=
 [ "$rc" -eq 0 ] || fail "invard exited with status $rc after SIGTERM during a stall"
 echo "  SIGTERM during a stall: exit 0 after $(($(date +%s%3N) - s)) ms"
 wait "$bg"
+# The request in the cluster was answered (BUSY) before the connection closed.
+grep -qE '^status +0x08' "$TMP/term.out" || fail "the WRITE in flight at SIGTERM got: $(cat "$TMP/term.out")"
 ceph_osd_resume
