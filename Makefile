@@ -28,6 +28,8 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wfor
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS += -pthread $(SANFLAGS)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -ljansson -lcrypto -lmicrohttpd -lsystemd) -lisal
+# The rbd backstore (src/backstore/rbd): librbd and librados (Debian: librbd-dev, librados-dev).
+LDLIBS  += -lrbd -lrados
 
 # Library of everything but the program entry points, shared by programs and unit tests.
 LIB_SRCS  := $(shell find src -name '*.c' ! -name 'main.c' | sort)

@@ -87,6 +87,8 @@ static void usage(FILE *f)
 		"  --lun SPEC           add the next LUN (0, 1, ...) to the target (repeatable):\n"
 		"                         ram:SIZE | null:SIZE | file:PATH[,size=SIZE]\n"
 		"                         | user:NAME,size=SIZE (served by a handler)\n"
+		"                         | rbd:POOL/IMAGE[,conf=PATH][,id=CLIENT][,namespace=NS]\n"
+		"                           [,timeout=S] (a Ceph RBD image)\n"
 		"                       then any of ,serial=S ,naa=HEX ,block_size=512|4096\n"
 		"                       ,profile=NAME ,readonly=0|1 ,removable=0|1. SIZE: 512, 64M, 1G, 1GiB,\n"
 		"                       10T (binary units).\n"
@@ -378,7 +380,7 @@ static int config_from_cmdline(const struct opts *o, const char *data_dir, struc
 			return -EINVAL;
 		}
 		/* The saved config must not depend on the directory invard was started in. */
-		if (lc.path[0] && lc.path[0] != '/' && strcmp(lc.backstore, "user")) {
+		if (lc.path[0] && lc.path[0] != '/' && !strcmp(lc.backstore, "file")) {
 			char cwd[PATH_MAX];
 
 			if (!getcwd(cwd, sizeof(cwd)) ||
@@ -677,6 +679,9 @@ int main(int argc, char **argv)
 
 out_daemon:
 	metrics_stop(metrics);
+	/* I/O held outside the workers (rbd) ends before connections and workers go. */
+	if (daemon_up)
+		backstore_quiesce();
 	if (fabric_up && d->fabric && d->fabric->shutdown)
 		d->fabric->shutdown(d);
 	mig_ctx_free(d ? d->mig : NULL);	/* answers the lu_migrate calls under way */

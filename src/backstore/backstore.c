@@ -18,6 +18,7 @@ static const struct backstore_ops *const bs_registry[] = {
     &bs_ram_ops,
     &bs_null_ops,
     &bs_user_ops,
+    &bs_rbd_ops,
 };
 
 /* The smallest table that still holds every mandatory callback. New optional fields only ever
@@ -82,7 +83,7 @@ int backstore_open(const struct bs_config *cfg, struct backstore **out, char *er
 	ops = backstore_find(cfg->type);
 	if (!ops)
 		return bs_fail(err, err_len, ENOENT,
-			       "unknown backstore type (known: file, ram, null, user)");
+			       "unknown backstore type (known: file, ram, null, user, rbd)");
 	ret = bs_ops_check(ops, err, err_len);
 	if (ret < 0)
 		return ret;
@@ -285,6 +286,24 @@ void backstore_submit(struct backstore *bs, struct bs_io *io)
 		if (!bs_range_nonempty(bs, io))
 			return;
 		break;
+	case BS_OP_WRITE_SAME:
+	case BS_OP_COMPARE_AND_WRITE:
+		if (io->op == BS_OP_WRITE_SAME ? !bs->can_write_same : !bs->can_caw) {
+			io->done(io, -EOPNOTSUPP);
+			return;
+		}
+		if (bs->read_only) {
+			io->done(io, -EROFS);
+			return;
+		}
+		if (!io->buf || (io->op == BS_OP_WRITE_SAME &&
+				 (!io->same_len || io->len % io->same_len))) {
+			io->done(io, -EINVAL);
+			return;
+		}
+		if (!bs_range_nonempty(bs, io))
+			return;
+		break;
 	case BS_OP_WRITE:
 		if (bs->read_only) {
 			io->done(io, -EROFS);
@@ -386,6 +405,38 @@ int backstore_resize(struct backstore *bs, uint64_t bytes, char *err, size_t err
 	if (r == 0)
 		__atomic_store_n(&bs->size, bytes, __ATOMIC_RELEASE);
 	return r;
+}
+
+void backstore_quiesce(void)
+{
+	bs_rbd_quiesce();
+}
+
+void backstore_set_medium_watch(struct backstore *bs,
+				void (*fn)(struct backstore *bs, void *arg), void *arg)
+{
+	bs->medium_arg = arg;
+	__atomic_store_n(&bs->medium_changed, fn, __ATOMIC_RELEASE);
+}
+
+void backstore_medium_changed(struct backstore *bs)
+{
+	void (*fn)(struct backstore *, void *) =
+		__atomic_load_n(&bs->medium_changed, __ATOMIC_ACQUIRE);
+
+	if (fn)
+		fn(bs, bs->medium_arg);
+}
+
+int backstore_identity(struct backstore *bs, char *buf, size_t len)
+{
+	const struct backstore_ops *ops = bs->ops;
+	size_t need = offsetof(struct backstore_ops, identity) + sizeof(ops->identity);
+
+	if (ops->size < need || !ops->identity || !len)
+		return -EOPNOTSUPP;
+	buf[0] = '\0';
+	return ops->identity(bs, buf, len);
 }
 
 struct bs_sync_res {

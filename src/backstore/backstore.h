@@ -25,6 +25,17 @@ enum bs_opcode {
 	BS_OP_WRITE_ZEROES,	/* make [offset, offset+len) read as zeroes, still allocated */
 	BS_OP_PREFETCH,		/* start staging [offset, offset+len) for reading (PRE-FETCH); a
 				 * backstore that holds its data in memory answers -EOPNOTSUPP */
+	/* Optional, offered when the backstore sets the matching capability (the SCSI core
+	 * falls back to READ/WRITE otherwise). */
+	BS_OP_WRITE_SAME,	/* can_write_same: fill [offset, offset+len) with buf's same_len
+				 * bytes, repeated (len a multiple of same_len) */
+	BS_OP_COMPARE_AND_WRITE, /* can_caw: buf holds len bytes to compare, then len to write;
+				 * atomically: when the medium equals the first half, write the
+				 * second, else -EILSEQ with io->miscompare = the first differing
+				 * byte's offset from offset. Atomic against every other writer of the
+				 * medium, other gateways included (SBC-3 5.2). -EOPNOTSUPP: not
+				 * for this range (the core then reads, compares and writes under its
+				 * own range lock). */
 };
 
 #define BS_IO_FUA (1u << 0)	/* this write is durable before done() (FUA, or WCE=0) */
@@ -45,6 +56,8 @@ struct bs_io {
 	/* res: 0, or -errno (-EIO, -ENOSPC, -EDQUOT, -EROFS...). */
 	void (*done)(struct bs_io *io, int res);
 	void *priv;		/* the caller's */
+	uint32_t same_len;	/* BS_OP_WRITE_SAME: bytes in buf (one logical block) */
+	uint64_t miscompare;	/* BS_OP_COMPARE_AND_WRITE, -EILSEQ: set by the backstore */
 	/* BS_IO_LEND: set by the backstore when buf is its own; NULL when it filled nothing. */
 	void (*buf_return)(struct bs_io *io);
 	/* Scatter-gather data instead of buf (READ and WRITE only; buf is then NULL): iovcnt
@@ -62,8 +75,9 @@ struct bs_io {
 };
 
 struct bs_config {
-	const char *type;	/* "file", "ram", "null", "user" */
-	const char *path;	/* file: regular file or block device */
+	const char *type;	/* "file", "ram", "null", "user", "rbd" */
+	const char *path;	/* file: regular file or block device; user: the handler NAME;
+				 * rbd: POOL/IMAGE[,options] (backstore/rbd/rbd_spec.h) */
 	uint64_t size;		/* bytes; 0 = take it from the file (file) */
 	bool create;		/* file: create (sparse) if missing, with size */
 	bool read_only;		/* writes fail with -EROFS; file: opened O_RDONLY, never created
@@ -95,6 +109,11 @@ struct backstore_ops {
 	 * (they may return zeroes). Growth exposes zeroes. 0 or -errno with a reason in err.
 	 * NULL: the type cannot change size (-EOPNOTSUPP). */
 	int (*resize)(struct backstore *bs, uint64_t *size, char *err, size_t err_len);
+	/* A stable name of the medium that every daemon serving the same medium derives alike
+	 * (rbd: the cluster fsid, pool id, namespace and image id), NUL-terminated in buf. The LU
+	 * derives its serial and NAA designator from it instead of target + LUN, so gateways
+	 * serving one image present one device. 0 or -errno. NULL: no such name. */
+	int (*identity)(struct backstore *bs, char *buf, size_t len);
 };
 
 struct backstore {
@@ -111,7 +130,15 @@ struct backstore {
 	bool thin;			/* sparse: UNMAP really frees space (provisioning type thin) */
 	bool can_lend;			/* READs take BS_IO_LEND (zero-copy from the backstore's memory) */
 	bool can_iov;			/* READ/WRITE take io->iov (else backstore_submit bounces) */
+	bool can_write_same;		/* BS_OP_WRITE_SAME works */
+	bool can_caw;			/* BS_OP_COMPARE_AND_WRITE works, asynchronously */
 	void *priv;
+	/* The medium changed size outside invard (rbd: `rbd resize`, seen by the header watch):
+	 * a backstore that can tell calls backstore_medium_changed(), from any thread (librbd's).
+	 * The owner (target/target.c) sets it once, before I/O, with backstore_set_medium_watch;
+	 * it must not block: it posts the work (a capacity re-read) to the owner's thread. */
+	void (*medium_changed)(struct backstore *bs, void *arg);
+	void *medium_arg;
 };
 
 /* Looks the type up in the registry and opens it. On error returns -errno and a reason. */
@@ -133,6 +160,18 @@ static inline uint64_t backstore_size(const struct backstore *bs)
  * in its file. */
 int backstore_medium_size(struct backstore *bs, uint64_t *out, char *err, size_t err_len);
 int backstore_resize(struct backstore *bs, uint64_t bytes, char *err, size_t err_len);
+/* Daemon shutdown, before the fabric closes connections and while the workers still run: waits
+ * (bounded) for the I/O that backstores hold outside the workers' loops (rbd: requests inside
+ * librbd, whose completions would otherwise reach freed tasks and loops) and refuses new such
+ * I/O with -EBUSY from then on. */
+void backstore_quiesce(void);
+/* See struct backstore's medium_changed. set: the owner's thread, once; changed: any thread,
+ * a no-op until set. */
+void backstore_set_medium_watch(struct backstore *bs,
+				void (*fn)(struct backstore *bs, void *arg), void *arg);
+void backstore_medium_changed(struct backstore *bs);
+/* ops->identity when the table has one; else -EOPNOTSUPP. */
+int backstore_identity(struct backstore *bs, char *buf, size_t len);
 /* Runs io to completion on this thread (io->worker is cleared so no ring is used; every
  * backstore then completes before submit returns). io->done/priv are overwritten. Returns the
  * result (0 or -errno). For paths that must not leave an I/O in flight (COMPARE AND WRITE). */
@@ -150,5 +189,6 @@ extern const struct backstore_ops bs_file_ops;
 extern const struct backstore_ops bs_ram_ops;
 extern const struct backstore_ops bs_null_ops;
 extern const struct backstore_ops bs_user_ops;	/* out-of-process handler (backstore/user) */
+extern const struct backstore_ops bs_rbd_ops;	/* Ceph RBD images (backstore/rbd) */
 
 #endif

@@ -15,4 +15,7 @@ int bs_fail(char *err, size_t err_len, int errnum, const char *fmt, ...)
  * not a file backstore. */
 int bs_file_fd(const struct backstore *bs);
 
+/* The rbd backstore's part of backstore_quiesce(). */
+void bs_rbd_quiesce(void);
+
 #endif

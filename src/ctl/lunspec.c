@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backstore/rbd/rbd_spec.h"
 #include "scsi/limits.h"
 #include "util/hex.h"
 
@@ -113,14 +114,14 @@ void ctl_naa_format(const uint8_t *naa, unsigned naa_len, char *out, size_t out_
 int ctl_lu_set_backstore(struct lu_config *cfg, const char *type, char *err, size_t err_len)
 {
 	if (strcmp(type, "file") && strcmp(type, "ram") && strcmp(type, "null") &&
-	    strcmp(type, "user")) {
+	    strcmp(type, "user") && strcmp(type, "rbd")) {
 		char safe[32];
 		size_t i;
 
 		for (i = 0; i + 1 < sizeof(safe) && type[i]; i++)
 			safe[i] = isprint((unsigned char)type[i]) ? type[i] : '?';
 		safe[i] = '\0';
-		ERRF("backstore: unknown type '%s' (expected file, ram, null or user)", safe);
+		ERRF("backstore: unknown type '%s' (expected file, ram, null, user or rbd)", safe);
 		return -EINVAL;
 	}
 	snprintf(cfg->backstore, sizeof(cfg->backstore), "%s", type);
@@ -219,11 +220,26 @@ int ctl_lu_config_check(const struct lu_config *cfg, char *err, size_t err_len)
 	bool is_file = !strcmp(cfg->backstore, "file");
 	/* user: path holds the handler NAME (user:NAME). */
 	bool is_user = !strcmp(cfg->backstore, "user");
+	/* rbd: path holds POOL/IMAGE[,options] (backstore/rbd/rbd_spec.h); the size is the
+	 * image's. */
+	bool is_rbd = !strcmp(cfg->backstore, "rbd");
 
 	if (strcmp(cfg->backstore, "file") && strcmp(cfg->backstore, "ram") &&
-	    strcmp(cfg->backstore, "null") && !is_user) {
-		ERRF("backstore: missing or unknown (expected file, ram, null or user)");
+	    strcmp(cfg->backstore, "null") && !is_user && !is_rbd) {
+		ERRF("backstore: missing or unknown (expected file, ram, null, user or rbd)");
 		return -EINVAL;
+	}
+	if (is_rbd) {
+		struct rbd_spec rs;
+
+		if (!cfg->path[0]) {
+			ERRF("path: the rbd backstore needs POOL/IMAGE");
+			return -EINVAL;
+		}
+		/* A size here (the saved config records the LU's) is ignored: the image's wins.
+		 * lunspec_parse refuses one given by hand. */
+		if (rbd_spec_parse(cfg->path, &rs, err, err_len) < 0)
+			return -EINVAL;
 	}
 	if (is_file && !cfg->path[0]) {
 		ERRF("path: required for the file backstore");
@@ -233,11 +249,11 @@ int ctl_lu_config_check(const struct lu_config *cfg, char *err, size_t err_len)
 		ERRF("path: the user backstore needs the handler NAME");
 		return -EINVAL;
 	}
-	if (!is_file && !is_user && cfg->path[0]) {
+	if (!is_file && !is_user && !is_rbd && cfg->path[0]) {
 		ERRF("path: only the file backstore takes a path");
 		return -EINVAL;
 	}
-	if (!is_file && !cfg->size) {
+	if (!is_file && !is_rbd && !cfg->size) {
 		ERRF("size: required (and not 0) for the %s backstore", cfg->backstore);
 		return -EINVAL;
 	}
@@ -282,6 +298,22 @@ static int lunspec_option(struct lu_config *cfg, const char *key, const char *va
 			return -EINVAL;
 		}
 		*size_set = true;
+		return 0;
+	}
+	if (rbd_spec_is_option(key)) {
+		size_t n = strlen(cfg->path);
+		int w;
+
+		if (strcmp(cfg->backstore, "rbd")) {
+			ERRF("%s: only the rbd backstore takes it", key);
+			return -EINVAL;
+		}
+		/* Carried in the path (POOL/IMAGE,key=value...), checked by rbd_spec_parse. */
+		w = snprintf(cfg->path + n, sizeof(cfg->path) - n, ",%s=%s", key, val);
+		if (w < 0 || (size_t)w >= sizeof(cfg->path) - n) {
+			ERRF("%s: too long", key);
+			return -EINVAL;
+		}
 		return 0;
 	}
 	if (!strcmp(key, "serial"))
@@ -330,13 +362,14 @@ int lunspec_parse(const char *spec, struct lu_config *cfg, char *err, size_t err
 		*opts++ = '\0';
 	arg = strchr(buf, ':');
 	if (!arg) {
-		ERRF("expected ram:SIZE, null:SIZE, file:PATH[,size=SIZE] or user:NAME,size=SIZE");
+		ERRF("expected ram:SIZE, null:SIZE, file:PATH[,size=SIZE], user:NAME,size=SIZE or "
+		     "rbd:POOL/IMAGE");
 		goto out;
 	}
 	*arg++ = '\0';
 	if (ctl_lu_set_backstore(cfg, buf, err, err_len) < 0)
 		goto out;
-	if (!strcmp(buf, "file") || !strcmp(buf, "user")) {
+	if (!strcmp(buf, "file") || !strcmp(buf, "user") || !strcmp(buf, "rbd")) {
 		if (ctl_lu_set_path(cfg, arg, err, err_len) < 0)
 			goto out;
 	} else if (lunspec_option(cfg, "size", arg, &size_set, err, err_len) < 0) {
@@ -362,7 +395,21 @@ int lunspec_parse(const char *spec, struct lu_config *cfg, char *err, size_t err
 		if (lunspec_option(cfg, tok, val, &size_set, err, err_len) < 0)
 			goto out;
 	}
+	if (size_set && !strcmp(cfg->backstore, "rbd")) {
+		ERRF("size: the rbd backstore takes its size from the image");
+		goto out;
+	}
 	ret = ctl_lu_config_check(cfg, err, err_len);
+	if (ret == 0 && !strcmp(cfg->backstore, "rbd")) {
+		/* One canonical order, so the saved config and `lun list` read the same. */
+		struct rbd_spec rs;
+
+		if (rbd_spec_parse(cfg->path, &rs, err, err_len) < 0 ||
+		    rbd_spec_format(&rs, cfg->path, sizeof(cfg->path)) < 0) {
+			ERRF("path: too long");
+			ret = -EINVAL;
+		}
+	}
 out:
 	free(buf);
 	return ret;

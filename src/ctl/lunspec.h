@@ -36,7 +36,9 @@ int ctl_lu_set_flag(bool *flag, const char *name, const char *val, char *err, si
 int ctl_lu_config_check(const struct lu_config *cfg, char *err, size_t err_len);
 
 /* Parses a LUN spec:
- *   ram:SIZE | null:SIZE | file:PATH[,size=SIZE]
+ *   ram:SIZE | null:SIZE | file:PATH[,size=SIZE] | user:NAME,size=SIZE
+ *   | rbd:POOL/IMAGE[,conf=PATH][,id=CLIENT][,namespace=NS][,timeout=S] (the rbd options are
+ *   kept in the path, canonically ordered: backstore/rbd/rbd_spec.h)
  *   followed by any of ,serial=S ,naa=HEX ,block_size=512|4096 ,profile=NAME ,readonly=0|1
  *   ,removable=0|1 (and ,size=SIZE)
  * PATH may not contain ','. Fills *cfg (zeroed first). Returns 0 or -EINVAL with a reason. */

@@ -206,7 +206,8 @@ static int m_lun_add(struct rpc_call *c, const void *pv)
 						    sizeof(err)) < 0) ||
 	    (p->profile && ctl_lu_set_profile(&cfg, p->profile, err, sizeof(err)) < 0))
 		return rpc_fail(c, -EINVAL, "%s", err);
-	if (p->path && p->path[0] != '/' && strcmp(cfg.backstore, "user")) /* user: NAME */
+	/* Only a file's path is a path (user: the handler NAME, rbd: POOL/IMAGE,...). */
+	if (p->path && p->path[0] != '/' && !strcmp(cfg.backstore, "file"))
 		return rpc_fail(c, -EINVAL, "path: must be absolute (the daemon's working "
 					    "directory is not the client's)");
 	cfg.size = (uint64_t)p->size;

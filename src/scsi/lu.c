@@ -67,8 +67,13 @@ int lu_create_on(const struct lu_config *cfg, struct backstore *bs, const char *
 	const struct scsi_profile *p;
 	struct lu *lu;
 	uint32_t bsz = cfg->block_size ? cfg->block_size : 512;
+	char bs_ident[256];
 
 	*out = NULL;
+	/* A medium with a name of its own (an RBD image: cluster, pool, image id) gives the LU its
+	 * serial and NAA, so every daemon serving it presents the same device. */
+	if (backstore_identity(bs, bs_ident, sizeof(bs_ident)) == 0 && bs_ident[0])
+		identity_seed = bs_ident;
 	p = scsi_profile_find(cfg->profile);
 	if (!p) {
 		snprintf(err, err_len, "unknown behaviour profile '%.32s'", cfg->profile);

@@ -29,7 +29,8 @@ void lu_io_gate_fini(struct lu_io_gate *g)
 
 static bool op_changes_medium(enum bs_opcode op)
 {
-	return op == BS_OP_WRITE || op == BS_OP_UNMAP || op == BS_OP_WRITE_ZEROES;
+	return op == BS_OP_WRITE || op == BS_OP_UNMAP || op == BS_OP_WRITE_ZEROES ||
+	       op == BS_OP_WRITE_SAME || op == BS_OP_COMPARE_AND_WRITE;
 }
 
 /* The one place a bs_io is built. */
@@ -269,6 +270,8 @@ static void lu_io_go(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_
 {
 	struct lu_io_gate *g = &lu->io_gate;
 
+	if (op == BS_OP_WRITE_SAME)
+		io->bs.same_len = lu->block_size; /* buf: one logical block */
 	io->bs.done = lu_io_bs_done;
 	io->bs.priv = io;
 	io->lu = lu;
@@ -332,6 +335,23 @@ void lu_io_release(struct lu_io *io)
 {
 	gate_leave(&io->lu->io_gate, io);
 	io->gate = GATE_NONE;
+}
+
+static void lu_io_held_bs_done(struct bs_io *bs, int res)
+{
+	struct lu_io *io = container_of(bs, struct lu_io, bs);
+
+	io->done(io, res);
+}
+
+void lu_io_held_start(struct lu_io *io, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		      uint64_t len, void *buf, void (*done)(struct lu_io *io, int res))
+{
+	bs_io_build(&io->bs, io->worker, op, flags, offset, len, buf);
+	io->done = done;
+	io->bs.done = lu_io_held_bs_done;
+	io->bs.priv = io;
+	backstore_submit(io->lu->bs, &io->bs);
 }
 
 int lu_io_sync(struct lu_io *io, enum bs_opcode op, uint32_t flags, uint64_t offset,

@@ -7,8 +7,8 @@
  * The write gate. SBC-3 5.2 wants the read, compare and write of COMPARE AND WRITE atomic with
  * respect to every other command that writes the same logical blocks; ORWRITE (SBC-3 5.10) and
  * WRITE ATOMIC (SBC-4 5.48) want the same. Such a command holds its byte range exclusively
- * (lu_io_acquire() to lu_io_release()) and runs its backstore calls synchronously meanwhile
- * (lu_io_sync()). A write overlapping a range held, or waiting to be held, waits for it, queued
+ * (lu_io_acquire() to lu_io_release()) and runs its backstore calls meanwhile, asynchronously
+ * (lu_io_held_start(); lu_io_sync() is the synchronous form). A write overlapping a range held, or waiting to be held, waits for it, queued
  * (no thread blocks); other writes never wait.
  *
  * Writes are asynchronous, on every worker that has a session to the LU, so the gate must not
@@ -78,7 +78,8 @@ void lu_io_gate_fini(struct lu_io_gate *g);
 
 /* Start op on lu: [offset, offset + len) bytes, buf, bs flags (BS_IO_*), from worker w (NULL:
  * the backstore completes before this returns). done(io, res) runs on w, possibly before this
- * returns. WRITE, UNMAP and WRITE ZEROES pass the write gate; READ, FLUSH and PREFETCH do not. */
+ * returns. WRITE, UNMAP, WRITE ZEROES, WRITE SAME and COMPARE AND WRITE pass the write gate;
+ * READ, FLUSH and PREFETCH do not. WRITE SAME's buf is one logical block. */
 void lu_io_start(struct lu_io *io, struct lu *lu, struct worker *w, enum bs_opcode op,
 		 uint32_t flags, uint64_t offset, uint64_t len, void *buf,
 		 void (*done)(struct lu_io *io, int res), void *priv);
@@ -99,6 +100,11 @@ uint32_t lu_io_write_flags(const struct lu *lu, bool fua);
 bool lu_io_acquire(struct lu_io *io, struct lu *lu, struct worker *w, uint64_t offset,
 		   uint64_t len, void (*granted)(struct lu_io *io), void *priv);
 void lu_io_release(struct lu_io *io);
+/* One asynchronous backstore call by the holder of a range (io as acquired, the gate's state
+ * untouched): done(io, res) runs on the worker given to lu_io_acquire(), possibly before this
+ * returns. io->priv stays the caller's. */
+void lu_io_held_start(struct lu_io *io, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		      uint64_t len, void *buf, void (*done)(struct lu_io *io, int res));
 /* One synchronous backstore call by the holder of a range (io as acquired): 0 or -errno. */
 int lu_io_sync(struct lu_io *io, enum bs_opcode op, uint32_t flags, uint64_t offset,
 	       uint64_t len, void *buf);

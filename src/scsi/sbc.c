@@ -403,6 +403,19 @@ void sbc_write_same(struct scsi_task *t)
 		sbc_io(t, BS_OP_UNMAP, 0, off, len, NULL, CF_WRITE);
 		return;
 	}
+	/* A backstore that replicates the block itself (rbd: one request for the whole range). */
+	if (lu->bs->can_write_same) {
+		if (rw.ndob) {
+			if (scsi_task_alloc_buf(t, bsz) < 0) {
+				scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
+				return;
+			}
+			memset(t->buf, 0, bsz);
+		}
+		sbc_io(t, BS_OP_WRITE_SAME, lu_io_write_flags(lu, false), off, len, t->buf,
+		       CF_WRITE);
+		return;
+	}
 	if (!rw.ndob)
 		memcpy(blk, t->buf, bsz);
 	else
@@ -616,47 +629,96 @@ enum sense_reason sbc_setup_caw(struct scsi_task *t, struct sense_extra *x)
 }
 
 /* Once the task holds [LBA, LBA + NUMBER OF LOGICAL BLOCKS) (lu_io.h): read, compare and, on
- * a match, write, each a synchronous backstore call, so no other write of those blocks lands
- * between the read and the write (SBC-3 5.2). buf: verify data, write data, the medium. */
-static void caw_run(struct lu_io *io)
+ * a match, write, so no other write of those blocks lands between the read and the write
+ * (SBC-3 5.2). Each step is asynchronous (lu_io_held_start): the worker serves other commands
+ * meanwhile. buf: verify data, write data, the medium. Atomic against this daemon's writers;
+ * a backstore shared with other daemons offers BS_OP_COMPARE_AND_WRITE instead (rbd). */
+static void caw_async_end(struct lu_io *io, int res, long off)
+{
+	struct scsi_task *t = io->priv;
+	struct sense_extra x = { 0 };
+	enum sense_reason r = SR_OK;
+
+	lu_io_release(io);
+	if (res < 0) {
+		r = lu_io_reason(res, off == -2);
+		x.info_valid = res == -EIO;
+		x.info = t->lba;
+	} else if (off >= 0) {
+		r = SR_MISCOMPARE;
+		x.info_valid = true;
+		x.info = (uint64_t)off;
+	}
+	scsi_task_complete(t, r, &x);
+}
+
+static void caw_async_written(struct lu_io *io, int res)
+{
+	caw_async_end(io, res, -2);
+}
+
+static void caw_async_read(struct lu_io *io, int res)
 {
 	struct scsi_task *t = io->priv;
 	struct lu *lu = t->lu;
 	uint32_t len = t->nblocks * lu->block_size;
-	uint64_t offset = t->lba * lu->block_size;
-	struct sense_extra x = { 0 };
-	enum sense_reason r = SR_OK;
 	struct cdb_rw rw;
-	long off = -1;
-	int res;
 
-	res = lu_io_sync(io, BS_OP_READ, 0, offset, len, t->buf + 2 * len);
-	if (res == 0) {
-		for (uint32_t i = 0; i < len; i++) {
-			if (t->buf[i] != t->buf[2 * len + i]) {
-				off = (long)i;
-				break;
-			}
+	if (res < 0) {
+		caw_async_end(io, res, -1);
+		return;
+	}
+	for (uint32_t i = 0; i < len; i++) {
+		if (t->buf[i] != t->buf[2 * len + i]) {
+			caw_async_end(io, 0, (long)i);
+			return;
 		}
 	}
-	if (res == 0 && off < 0) {
-		cdb_decode_rw(t->cdb, &rw);
-		res = lu_io_sync(io, BS_OP_WRITE, lu_io_write_flags(lu, rw.fua), offset, len,
-				 t->buf + len);
-		if (res < 0)
-			r = lu_io_reason(res, true);
-	} else if (res < 0) {
-		r = lu_io_reason(res, false);
+	cdb_decode_rw(t->cdb, &rw);
+	lu_io_held_start(io, BS_OP_WRITE, lu_io_write_flags(lu, rw.fua), t->lba * lu->block_size,
+			 len, t->buf + len, caw_async_written);
+}
+
+static void caw_async_run(struct lu_io *io)
+{
+	struct scsi_task *t = io->priv;
+	uint32_t len = t->nblocks * t->lu->block_size;
+
+	lu_io_held_start(io, BS_OP_READ, 0, t->lba * t->lu->block_size, len, t->buf + 2 * len,
+			 caw_async_read);
+}
+
+/* BS_OP_COMPARE_AND_WRITE done: the backstore compared and wrote atomically, or (-EOPNOTSUPP)
+ * declined this range. */
+static void caw_backstore_done(struct lu_io *io, int res)
+{
+	struct scsi_task *t = io->priv;
+	struct lu *lu = t->lu;
+	uint32_t len = t->nblocks * lu->block_size;
+	struct sense_extra x = { 0 };
+	enum sense_reason r = SR_OK;
+
+	if (res == -EOPNOTSUPP) {
+		/* buf: verify data, write data, then the medium as read. */
+		if (scsi_task_alloc_buf(t, 3 * len) < 0) {
+			scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
+			return;
+		}
+		if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len,
+				  caw_async_run, t))
+			caw_async_run(&t->io);
+		return;
 	}
-	lu_io_release(io);
-	if (res < 0) {
-		x.info_valid = res == -EIO;
-		x.info = t->lba;
-	} else if (off >= 0) {
+
+	if (res == -EILSEQ) {
 		/* SBC-3 5.2: MISCOMPARE, INFORMATION = offset of the first differing byte. */
 		r = SR_MISCOMPARE;
 		x.info_valid = true;
-		x.info = (uint64_t)off;
+		x.info = io->bs.miscompare;
+	} else if (res < 0) {
+		r = lu_io_reason(res, true);
+		x.info_valid = res == -EIO;
+		x.info = t->lba;
 	}
 	scsi_task_complete(t, r, &x);
 }
@@ -665,6 +727,7 @@ void sbc_compare_and_write(struct scsi_task *t)
 {
 	struct lu *lu = t->lu;
 	uint32_t len = t->nblocks * lu->block_size;
+	struct cdb_rw rw;
 
 	if (len == 0) {
 		scsi_task_complete(t, SR_OK, NULL);
@@ -678,13 +741,22 @@ void sbc_compare_and_write(struct scsi_task *t)
 		scsi_task_complete(t, SR_INVALID_FIELD_IN_CDB, NULL);
 		return;
 	}
+	/* A backstore that compares and writes atomically itself (rbd: atomic across gateways,
+	 * asynchronous): buf is verify data then write data, as it arrived. */
+	if (lu->bs->can_caw) {
+		cdb_decode_rw(t->cdb, &rw);
+		lu_io_start(&t->io, lu, t->worker, BS_OP_COMPARE_AND_WRITE,
+			    lu_io_write_flags(lu, rw.fua), t->lba * lu->block_size, len, t->buf,
+			    caw_backstore_done, t);
+		return;
+	}
 	/* buf: verify data, write data, then the medium as read. */
 	if (scsi_task_alloc_buf(t, 3 * len) < 0) {
 		scsi_task_complete(t, SR_OUT_OF_RESOURCES, NULL);
 		return;
 	}
-	/* Writes to the range in flight, or waiting for it, go first; then caw_run (here, or
+	/* Writes to the range in flight, or waiting for it, go first; then caw_async_run (here, or
 	 * later on this worker). */
-	if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len, caw_run, t))
-		caw_run(&t->io);
+	if (lu_io_acquire(&t->io, lu, t->worker, t->lba * lu->block_size, len, caw_async_run, t))
+		caw_async_run(&t->io);
 }

@@ -43,32 +43,48 @@ enum sense_reason sbc3_setup_orwrite(struct scsi_task *t, struct sense_extra *x)
 }
 
 /* The range is held: buf is the data-out, then the medium as read; t->nblocks the blocks that
- * arrived. */
-static void orwrite_run(struct lu_io *io)
+ * arrived. The read and the write are asynchronous (lu_io_held_start): the worker serves other
+ * commands meanwhile, and no write of the range can interleave. */
+static void orwrite_end(struct lu_io *io, int res, bool write)
 {
 	struct scsi_task *t = io->priv;
-	uint32_t len = t->nblocks * t->lu->block_size;
-	uint64_t off = t->lba * t->lu->block_size;
 	struct sense_extra x = { 0 };
-	enum sense_reason r = SR_OK;
-	int res;
 
-	res = lu_io_sync(io, BS_OP_READ, 0, off, len, t->buf + len);
-	if (res == 0) {
-		for (uint32_t i = 0; i < len; i++)
-			t->buf[len + i] |= t->buf[i];
-		res = lu_io_sync(io, BS_OP_WRITE, write_flags(t), off, len, t->buf + len);
-		if (res < 0)
-			r = lu_io_reason(res, true);
-	} else {
-		r = lu_io_reason(res, false);
-	}
 	lu_io_release(io);
 	if (res == -EIO) {
 		x.info_valid = true;
 		x.info = t->lba;
 	}
-	scsi_task_complete(t, r, &x);
+	scsi_task_complete(t, res < 0 ? lu_io_reason(res, write) : SR_OK, &x);
+}
+
+static void orwrite_written(struct lu_io *io, int res)
+{
+	orwrite_end(io, res, true);
+}
+
+static void orwrite_read(struct lu_io *io, int res)
+{
+	struct scsi_task *t = io->priv;
+	uint32_t len = t->nblocks * t->lu->block_size;
+
+	if (res < 0) {
+		orwrite_end(io, res, false);
+		return;
+	}
+	for (uint32_t i = 0; i < len; i++)
+		t->buf[len + i] |= t->buf[i];
+	lu_io_held_start(io, BS_OP_WRITE, write_flags(t), t->lba * t->lu->block_size, len,
+			 t->buf + len, orwrite_written);
+}
+
+static void orwrite_run(struct lu_io *io)
+{
+	struct scsi_task *t = io->priv;
+	uint32_t len = t->nblocks * t->lu->block_size;
+
+	lu_io_held_start(io, BS_OP_READ, 0, t->lba * t->lu->block_size, len, t->buf + len,
+			 orwrite_read);
 }
 
 void sbc3_orwrite(struct scsi_task *t)
@@ -91,8 +107,8 @@ void sbc3_orwrite(struct scsi_task *t)
 }
 
 /* ---- WRITE ATOMIC(16), SBC-4 5.48 -----------------------------------------------------------
- * Limits from the profile (VPD 0xB0). The write is one synchronous backstore call while the
- * task holds its range (lu_io.h): no other write of those blocks can interleave with it.
+ * Limits from the profile (VPD 0xB0). The write is one backstore call while the task holds its
+ * range (lu_io.h): no other write of those blocks can interleave with it.
  * ATOMIC BOUNDARY is not supported (MAXIMUM ATOMIC BOUNDARY SIZE 0), so a non-zero one is an
  * invalid field. */
 
@@ -125,15 +141,12 @@ enum sense_reason sbc3_setup_write_atomic(struct scsi_task *t, struct sense_extr
 	return SR_OK;
 }
 
-static void write_atomic_run(struct lu_io *io)
+static void write_atomic_done(struct lu_io *io, int res)
 {
 	struct scsi_task *t = io->priv;
 	struct sense_extra x = { 0 };
 	enum sense_reason r = SR_OK;
-	int res;
 
-	res = lu_io_sync(io, BS_OP_WRITE, write_flags(t), t->lba * t->lu->block_size,
-			 t->data_out_len, t->buf);
 	lu_io_release(io);
 	if (res < 0) {
 		r = lu_io_reason(res, true);
@@ -141,6 +154,14 @@ static void write_atomic_run(struct lu_io *io)
 		x.info = t->lba;
 	}
 	scsi_task_complete(t, r, &x);
+}
+
+static void write_atomic_run(struct lu_io *io)
+{
+	struct scsi_task *t = io->priv;
+
+	lu_io_held_start(io, BS_OP_WRITE, write_flags(t), t->lba * t->lu->block_size,
+			 t->data_out_len, t->buf, write_atomic_done);
 }
 
 void sbc3_write_atomic(struct scsi_task *t)

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backstore/backstore.h"
+#include "rt/evloop.h"
 #include "scsi/lu.h"
+#include "scsi/lu_capacity.h"
 #include "target/daemon.h"
 #include "util/log.h"
 
@@ -154,6 +157,76 @@ void target_auth_changed(struct daemon *d, struct target *t)
 	target_access_changed(d, t);
 }
 
+/* A backstore saw its medium change size outside invard (rbd: `rbd resize`): told on one of
+ * its own threads, the LU's capacity follows on the main loop. The LU is found again there by
+ * its backstore (it may have been deleted meanwhile: then nothing happens; were the address
+ * reused by a new LU, re-reading that one's size changes nothing). */
+struct medium_change {
+	struct ev_call_item it;
+	struct daemon *d;
+	const struct backstore *bs;
+};
+
+static void medium_resize_done(void *arg, const struct lu_resize_result *r)
+{
+	struct daemon *d = arg;
+
+	if (r->res < 0) {
+		log_warn("capacity change after the medium changed: %s", r->msg);
+		return;
+	}
+	if (r->old_bytes != r->new_bytes) {
+		log_info("LU capacity follows its medium: %llu -> %llu bytes",
+			 (unsigned long long)r->old_bytes, (unsigned long long)r->new_bytes);
+		if (d->config_changed)
+			d->config_changed(d);
+	}
+}
+
+static void medium_changed_main(void *arg)
+{
+	struct medium_change *mc = arg;
+	struct daemon *d = mc->d;
+	struct lu_resize_result r;
+	struct list_node *pos;
+	struct lu *lu = NULL;
+
+	pthread_mutex_lock(&d->lock);
+	list_for_each(pos, &d->targets) {
+		struct target *t = container_of(pos, struct target, node);
+
+		for (unsigned l = 0; l < INVAR_MAX_LUNS && !lu; l++)
+			if (t->lus[l] && t->lus[l]->bs == mc->bs) {
+				lu = t->lus[l];
+				lu_get(lu);
+			}
+		if (lu)
+			break;
+	}
+	pthread_mutex_unlock(&d->lock);
+	free(mc);
+	if (!lu)
+		return;
+	if (lu_set_capacity(lu, 0, 0, d->main_loop, medium_resize_done, d, &r) == 0)
+		medium_resize_done(d, &r);
+	lu_put(lu);
+}
+
+static void medium_changed(struct backstore *bs, void *arg)
+{
+	struct medium_change *mc = calloc(1, sizeof(*mc));
+
+	if (!mc) {
+		log_warn("%s: the medium changed size, out of memory to follow it", bs->path);
+		return;
+	}
+	mc->d = arg;
+	mc->bs = bs;
+	mc->it.fn = medium_changed_main;
+	mc->it.arg = mc;
+	ev_call_post(mc->d->main_loop, &mc->it);
+}
+
 int target_lun_add(struct daemon *d, struct target *t, unsigned lun, struct lu *lu)
 {
 	if (lun >= INVAR_MAX_LUNS)
@@ -165,6 +238,7 @@ int target_lun_add(struct daemon *d, struct target *t, unsigned lun, struct lu *
 	}
 	t->lus[lun] = lu;
 	pthread_mutex_unlock(&d->lock);
+	backstore_set_medium_watch(lu->bs, medium_changed, d);
 	target_luns_changed(d, t);
 	return 0;
 }

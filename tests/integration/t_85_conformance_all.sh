@@ -3,12 +3,13 @@
 # (profile invar-2026.3), one through each of two portals in different target portal groups.
 # Fails on any failed test, when the MultipathIO tests did not run, or when more than
 # ${MAX_SKIPS:-10} SKIPPED messages remain; prints the summary and the distinct skipped tests.
+# CONFORMANCE_LUN replaces the file backstore (t_161 runs this against an RBD image).
 . "$(dirname "$0")/lib.sh"
 need iscsi-test-cu
 need iscsi-ls
 PORT2=$(free_port) || fail "no free port"
 invar_start --listen "127.0.0.1:$PORT2,tpg=2" --target "$TEST_IQN" \
-	--lun "file:$TMP/data/lun0.img,size=1G,profile=invar-2026.3,removable=1"
+	--lun "${CONFORMANCE_LUN:-file:$TMP/data/lun0.img,size=1G},profile=invar-2026.3,removable=1"
 wait_listening "$PORT2" || fail "invard did not listen on $PORT2"
 URL1="iscsi://127.0.0.1:$PORT/$TEST_IQN/0"
 URL2="iscsi://127.0.0.1:$PORT2/$TEST_IQN/0"

@@ -280,7 +280,7 @@ static void test_errors(void **state)
 	expect_error(LUN0(RAM_OK "," RAM_OK), "targets[0].luns[1].lun: LUN 0 given twice");
 	expect_error(LUN0("{\"lun\":0,\"size\":4096}"), "targets[0].luns[0].backstore: missing");
 	expect_error(LUN0("{\"lun\":0,\"backstore\":\"tape\",\"size\":4096}"),
-		     "targets[0].luns[0].backstore: unknown type 'tape' (expected file, ram, null or user)");
+		     "targets[0].luns[0].backstore: unknown type 'tape' (expected file, ram, null, user or rbd)");
 	expect_error(LUN0("{\"lun\":0,\"backstore\":\"file\"}"),
 		     "targets[0].luns[0].path: required for the file backstore");
 	expect_error(LUN0("{\"lun\":0,\"backstore\":\"ram\",\"path\":\"/x\",\"size\":4096}"),

@@ -150,8 +150,8 @@ static json_t *lun_add_params(const char *iqn, const struct lu_config *cfg, json
 	if (lun >= 0)
 		json_object_set_new(p, "lun", json_integer(lun));
 	if (cfg->path[0]) {
-		/* user: the path is the handler NAME, not a file. */
-		if (!strcmp(cfg->backstore, "user")) {
+		/* user: the path is the handler NAME, rbd: POOL/IMAGE,..., not a file. */
+		if (strcmp(cfg->backstore, "file")) {
 			snprintf(path, sizeof(path), "%s", cfg->path);
 		} else if (absolute_path(cfg->path, path, sizeof(path)) < 0) {
 			fprintf(stderr, "invarctl: path too long\n");
@@ -842,6 +842,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "target", "list", "target list", NULL, 0, 0, cmd_target_list },
 	{ "lun", "add", "lun add IQN SPEC [--lun N]",
 	  "SPEC: file:PATH[,size=SIZE] | ram:SIZE | null:SIZE | user:NAME,size=SIZE\n"
+	  "| rbd:POOL/IMAGE[,conf=PATH][,id=CLIENT][,namespace=NS][,timeout=S]\n"
 	  "then ,serial=S ,naa=HEX ,block_size=512|4096 ,profile=NAME\n"
 	  ",readonly=0|1 ,removable=0|1", 2, 4, cmd_lun_add },
 	{ "lun", "delete", "lun delete IQN LUN", NULL, 2, 2, cmd_lun_delete },

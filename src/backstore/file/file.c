@@ -566,6 +566,11 @@ static bool file_queue(struct file_bs *f, struct bs_io *io)
 	case BS_OP_PREFETCH:
 		io_uring_prep_fadvise(sqe, f->fd, io->offset, (off_t)io->len, POSIX_FADV_WILLNEED);
 		break;
+	case BS_OP_WRITE_SAME:
+	case BS_OP_COMPARE_AND_WRITE:
+		/* Not offered (can_write_same, can_caw): backstore_submit never passes them. */
+		io_uring_prep_nop(sqe);
+		break;
 	}
 	io->ureq.cb = file_uring_cb;
 	worker_ring_queue(w, sqe, &io->ureq);

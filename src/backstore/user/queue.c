@@ -149,6 +149,8 @@ static uint8_t user_opcode(enum bs_opcode op)
 	case BS_OP_UNMAP: return INVAR_OP_UNMAP;
 	case BS_OP_WRITE_ZEROES: return INVAR_OP_WRITE_ZEROES;
 	case BS_OP_PREFETCH: break;	/* answered in user_submit(), never queued */
+	case BS_OP_WRITE_SAME:
+	case BS_OP_COMPARE_AND_WRITE: break;	/* not offered (can_write_same, can_caw) */
 	}
 	return 0;
 }
