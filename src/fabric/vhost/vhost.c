@@ -381,6 +381,7 @@ static void vhost_reset(struct vu_dev *dev)
 	vu_mem_unmap(&dev->mem);
 	dev->features = 0;
 	dev->features_set = false;
+	vs_evq_init(&dev->evq);	/* events for the driver that is gone */
 }
 
 /* Eventfds come from the front-end: made non-blocking, so that no read or write of one can stall
