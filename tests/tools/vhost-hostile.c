@@ -468,6 +468,13 @@ static int luns(const char *dir)
 	}
 	printf("luns %d\n", report_luns(2));
 	fflush(stdout);
+	/* The event queue (1) with two 16-byte buffers: the LUN added next is announced there. */
+	setup_queue(fd, 1);
+	desc(1, 0, gpa(BUF + 0x8000), 16, 2, 0);
+	desc(1, 1, gpa(BUF + 0x8100), 16, 2, 0);
+	memset(ram + BUF + 0x8000, 0xee, 0x200);
+	offer(1, 0);
+	offer(1, 1);
 	snprintf(path, sizeof(path), "%s/ready", dir);
 	close(open(path, O_CREAT | O_WRONLY, 0600));
 	snprintf(path, sizeof(path), "%s/go", dir);
@@ -483,6 +490,18 @@ static int luns(const char *dir)
 		printf("tur status 0x%02x sense %02x/%02x/%02x\n", resp[10], resp[14] & 0xf,
 		       resp[24], resp[25]);
 	printf("luns %d\n", report_luns(2));
+	for (int i = 0; i < 200 && vu_get16(ram + RING(1) + 0x800 + 2) == 0; i++)
+		usleep(10000);
+	if (vu_get16(ram + RING(1) + 0x800 + 2) == 0) {
+		printf("no event\n");
+	} else {
+		const uint8_t *ev = ram + BUF + 0x8000;
+
+		/* event, LUN (virtio-scsi: 1, target, then the LUN), reason; the used length */
+		printf("event %u lun %u/%u/%u reason %u len %u\n", vu_get32(ev), ev[4], ev[5],
+		       (unsigned)(ev[6] << 8 | ev[7]), vu_get32(ev + 12),
+		       vu_get32(ram + RING(1) + 0x800 + 4 + 4));
+	}
 	close(fd);
 	return 0;
 }
