@@ -101,20 +101,26 @@ static int m_target_delete(struct rpc_call *c, const void *pv)
 {
 	const struct p_target *p = pv;
 	struct target *t = find_target(c, p->iqn);
-	int sessions = 0, closed = 0, ret;
+	int sessions = 0, frontends = 0, closed = 0, ret;
 
 	if (!t)
 		return c->code;
 	if (c->d->fabric && c->d->fabric->target_session_count)
 		sessions = c->d->fabric->target_session_count(c->d, t);
-	if (sessions > 0 && !p->force) {
+	/* A vhost-user-scsi front-end (a running guest's disk) counts as a session. */
+	if (c->d->vhost && c->d->vhost->target_frontends)
+		frontends = c->d->vhost->target_frontends(c->d->vhost_priv, t, false);
+	if (sessions + frontends > 0 && !p->force) {
 		target_put(t);
 		return rpc_fail(c, -EBUSY,
 				"target %s has %d session%s logged in; use force to close them",
-				p->iqn, sessions, sessions == 1 ? "" : "s");
+				p->iqn, sessions + frontends, sessions + frontends == 1 ? "" : "s");
 	}
 	if (sessions > 0 && c->d->fabric->target_close_sessions)
 		closed = c->d->fabric->target_close_sessions(c->d, t);
+	if (frontends > 0)
+		closed = (closed < 0 ? 0 : closed) +
+			 c->d->vhost->target_frontends(c->d->vhost_priv, t, true);
 	target_put(t);
 	ret = target_delete(c->d, p->iqn);
 	if (ret < 0)

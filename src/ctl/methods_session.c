@@ -66,6 +66,24 @@ static json_t *session_json(const struct fabric_session_info *i, time_t now)
 			 "age_s", (json_int_t)(now > t ? now - t : 0));
 }
 
+/* A vhost-user-scsi front-end (fabric "vhost"): one I_T nexus per connected QEMU; no login
+ * parameters; ended with `vhost delete`, not by id (0). */
+static json_t *vhost_session_json(const struct fabric_session_info *i, time_t now)
+{
+	char when[32];
+	struct tm tm;
+	time_t t = (time_t)i->login_time;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:s, s:I}",
+			 "fabric", i->fabric, "id", 0, "type", "normal", "initiator", i->initiator,
+			 "target", i->target, "portal", i->portal, "tpgt", (int)i->tpgt, "peer",
+			 i->peer, "max_cmds", (int)i->max_cmds, "in_flight", (int)i->in_flight,
+			 "worker", (int)i->worker, "login_time", when, "age_s",
+			 (json_int_t)(now > t ? now - t : 0));
+}
+
 static int m_session_list(struct rpc_call *c, const void *pv)
 {
 	const struct p_session *p = pv;
@@ -75,16 +93,24 @@ static int m_session_list(struct rpc_call *c, const void *pv)
 	unsigned n = 0;
 	int ret;
 
-	if (!c->d->fabric || !c->d->fabric->session_list)
+	if ((!c->d->fabric || !c->d->fabric->session_list) &&
+	    (!c->d->vhost || !c->d->vhost->session_list))
 		return rpc_fail(c, -EOPNOTSUPP, "no fabric lists sessions");
-	ret = c->d->fabric->session_list(c->d, &v, &n);
-	if (ret < 0)
+	ret = c->d->fabric && c->d->fabric->session_list ? c->d->fabric->session_list(c->d, &v, &n)
+							 : 0;
+	if (ret == 0 && c->d->vhost && c->d->vhost->session_list)
+		ret = c->d->vhost->session_list(c->d->vhost_priv, &v, &n);
+	if (ret < 0) {
+		free(v);
 		return rpc_fail(c, ret, "cannot list sessions: %s", strerror(-ret));
+	}
 	arr = json_array();
 	for (unsigned i = 0; arr && i < n; i++) {
 		if (p->iqn && strcmp(p->iqn, v[i].target))
 			continue;
-		if (json_array_append_new(arr, session_json(&v[i], now)) < 0) {
+		if (json_array_append_new(arr, strcmp(v[i].fabric, "vhost")
+						   ? session_json(&v[i], now)
+						   : vhost_session_json(&v[i], now)) < 0) {
 			json_decref(arr);
 			arr = NULL;
 		}

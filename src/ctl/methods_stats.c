@@ -98,7 +98,8 @@ static int m_stats(struct rpc_call *c, const void *pv)
 		json_t *o = stats_json(&f->stats);
 
 		hex_encode(isid, f->isid, sizeof(f->isid));
-		if (!o || json_object_set_new(o, "id", json_integer(f->id)) < 0 ||
+		if (!o || json_object_set_new(o, "fabric", json_string(f->fabric)) < 0 ||
+		    json_object_set_new(o, "id", json_integer(f->id)) < 0 ||
 		    json_object_set_new(o, "initiator", json_string(f->initiator)) < 0 ||
 		    json_object_set_new(o, "isid", json_string(isid)) < 0 ||
 		    json_object_set_new(o, "target", json_string(f->target)) < 0 ||

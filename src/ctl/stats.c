@@ -102,6 +102,15 @@ int ctl_stats_take(struct daemon *d, const char *iqn, int64_t lun, struct ctl_st
 			return ret;
 		}
 	}
+	/* vhost-user-scsi front-ends: one nexus each, statistics summed over their queues. */
+	if (d->vhost && d->vhost->session_list) {
+		ret = d->vhost->session_list(d->vhost_priv, &sv, &nsv);
+		if (ret < 0) {
+			free(sv);
+			ctl_stats_free(out);
+			return ret;
+		}
+	}
 	for (unsigned i = 0; i < nsv; i++) {
 		if (sv[i].discovery || (iqn && strcmp(iqn, sv[i].target)))
 			continue;

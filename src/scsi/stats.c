@@ -66,7 +66,10 @@ void scsi_stats_task_start(struct scsi_task *t)
 	t->lu_stats = t->lu ? lu_stats_slot(t->lu, t->worker) : NULL;
 	if (t->lu_stats)
 		scsi_stats_inc(&t->lu_stats->started, 1);
-	t->nexus_stats = t->nexus ? t->nexus->stats : NULL;
+	/* A fabric whose nexus runs on several workers names a struct of its own per queue
+	 * (fabric/vhost: one per virtqueue), each written by one worker; else the nexus's. */
+	if (!t->nexus_stats)
+		t->nexus_stats = t->nexus ? t->nexus->stats : NULL;
 	if (t->nexus_stats)
 		scsi_stats_inc(&t->nexus_stats->started, 1);
 }

@@ -109,7 +109,8 @@ struct scsi_task {
 	bool stats_started;
 	uint64_t start_ns;		/* CLOCK_MONOTONIC at setup */
 	struct scsi_stats *lu_stats;	/* the LU's slot of this worker, or NULL */
-	struct scsi_stats *nexus_stats;	/* nexus->stats at setup (the session outlives it) */
+	struct scsi_stats *nexus_stats;	/* nexus->stats at setup (the session outlives it);
+					 * a fabric may set it before setup instead */
 };
 
 /* Allocate (or grow) task->buf to len bytes, zeroed. Returns 0 or -ENOMEM. Released by

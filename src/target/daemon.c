@@ -149,6 +149,8 @@ static void daemon_lu_abort_tasks(void *ctx, struct lu *lu, const uint64_t *ids,
 
 	if (d && d->fabric && d->fabric->lu_abort_tasks)
 		d->fabric->lu_abort_tasks(d, lu, ids, n);
+	if (d && d->vhost && d->vhost->lu_abort_tasks)
+		d->vhost->lu_abort_tasks(d->vhost_priv, lu, ids, n);
 }
 
 const struct scsi_port_ops daemon_port_ops = {

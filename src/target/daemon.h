@@ -83,6 +83,14 @@ struct vhost_ctl_ops {
 	/* A target's LUN table or ACL changed: its connected front-ends get a new LUN view
 	 * (REPORTED LUNS DATA HAS CHANGED), a deleted LUN is no longer reachable. */
 	void (*target_luns_changed)(void *priv, struct target *t);
+	/* How many front-ends serve target t now; with drop, they are dropped (target delete). */
+	int (*target_frontends)(void *priv, struct target *t, bool drop);
+	/* Appends one entry per connected front-end (fabric "vhost", id 0) to the malloc'd array
+	 * *out of *n entries (fabric_ops.session_list's). 0 or -ENOMEM. */
+	int (*session_list)(void *priv, struct fabric_session_info **out, unsigned *n);
+	/* fabric_ops.lu_abort_tasks for the front-ends' nexuses: thread-safe, asynchronous; their
+	 * tasks on lu are answered VIRTIO_SCSI_S_ABORTED when they end. */
+	void (*lu_abort_tasks)(void *priv, struct lu *lu, const uint64_t *ids, unsigned n);
 };
 
 /* What the control plane needs from a fabric (iSCSI today). All run on the main thread

@@ -10,7 +10,9 @@
 #  - afterwards the daemon still serves the other controller, a reconnecting front-end on the
 #    attacked one, and iSCSI;
 #  - invarctl vhost add/list/delete at run time; controllers saved in the config and served
-#    again after a restart.
+#    again after a restart;
+#  - a LUN added under a connected front-end: unit attention, REPORT LUNS, and a RESCAN event
+#    in the buffer the front-end posted on the event queue.
 . "$(dirname "$0")/lib.sh"
 HOSTILE=$PWD/$BUILD/tests/tools/vhost-hostile
 [ -x "$HOSTILE" ] || fail "$HOSTILE is not built"
@@ -61,11 +63,13 @@ for _ in $(seq 1 300); do [ -e "$TMP/lc/ready" ] && break; sleep 0.02; done
 "${CTL[@]}" lun add "$TEST_IQN" ram:8M >/dev/null || fail "lun add"
 touch "$TMP/lc/go"
 wait $lc || fail "luns: $(cat "$TMP/lc/out")"
-[ "$(tr '\n' ' ' <"$TMP/lc/out")" = "luns 1 tur status 0x02 sense 06/3f/0e luns 2 " ] ||
+# The event queue: TRANSPORT_RESET (1) / RESCAN (1) for LUN 1 of target 0, 16 bytes written.
+[ "$(tr '\n' ' ' <"$TMP/lc/out")" = "luns 1 tur status 0x02 sense 06/3f/0e luns 2 event 1 lun 1/0/1 reason 1 len 16 " ] ||
 	fail "LUN added under a connected front-end: $(cat "$TMP/lc/out")"
 grep -q "LUN view refreshed (2 LUNs)" "$TMP/invard.log" || fail "no view refresh logged"
 "${CTL[@]}" lun delete "$TEST_IQN" 1 >/dev/null || fail "lun delete"
-echo "  lun add under a connected front-end: REPORTED LUNS DATA HAS CHANGED, REPORT LUNS lists 2"
+echo "  lun add under a connected front-end: REPORTED LUNS DATA HAS CHANGED, REPORT LUNS lists 2," \
+	"RESCAN event on the event queue"
 
 # Saved with the config (version 3) and served again after a restart from it.
 "${CTL[@]}" vhost add "$TMP/e.sock" "$TEST_IQN" >/dev/null || fail "vhost add e.sock"

@@ -468,6 +468,13 @@ static int luns(const char *dir)
 	}
 	printf("luns %d\n", report_luns(2));
 	fflush(stdout);
+	/* The event queue (1) with two 16-byte buffers: the LUN added next is announced there. */
+	setup_queue(fd, 1);
+	desc(1, 0, gpa(BUF + 0x8000), 16, 2, 0);
+	desc(1, 1, gpa(BUF + 0x8100), 16, 2, 0);
+	memset(ram + BUF + 0x8000, 0xee, 0x200);
+	offer(1, 0);
+	offer(1, 1);
 	snprintf(path, sizeof(path), "%s/ready", dir);
 	close(open(path, O_CREAT | O_WRONLY, 0600));
 	snprintf(path, sizeof(path), "%s/go", dir);
@@ -483,6 +490,100 @@ static int luns(const char *dir)
 		printf("tur status 0x%02x sense %02x/%02x/%02x\n", resp[10], resp[14] & 0xf,
 		       resp[24], resp[25]);
 	printf("luns %d\n", report_luns(2));
+	for (int i = 0; i < 200 && vu_get16(ram + RING(1) + 0x800 + 2) == 0; i++)
+		usleep(10000);
+	if (vu_get16(ram + RING(1) + 0x800 + 2) == 0) {
+		printf("no event\n");
+	} else {
+		const uint8_t *ev = ram + BUF + 0x8000;
+
+		/* event, LUN (virtio-scsi: 1, target, then the LUN), reason; the used length */
+		printf("event %u lun %u/%u/%u reason %u len %u\n", vu_get32(ev), ev[4], ev[5],
+		       (unsigned)(ev[6] << 8 | ev[7]), vu_get32(ev + 12),
+		       vu_get32(ram + RING(1) + 0x800 + 4 + 4));
+	}
+	close(fd);
+	return 0;
+}
+
+/* PERSISTENT RESERVE OUT on LUN 0 through queue q with 24 bytes of parameter data: the
+ * response header, or NULL. */
+static uint8_t *prout(unsigned q, uint8_t sa, uint8_t type, uint64_t key, uint64_t sark)
+{
+	uint8_t *req = ram + BUF + q * 0x1000, *used = ram + RING(q) + 0x800;
+	uint16_t head = (uint16_t)(vqs[q].avail_idx % QSZ);
+
+	memset(req, 0, 0x300);
+	req[0] = 1;
+	req[19] = 0x5f;
+	req[20] = sa;
+	req[21] = type;
+	req[27] = 24;
+	for (int i = 0; i < 8; i++) {
+		req[0x200 + i] = (uint8_t)(key >> (56 - 8 * i));
+		req[0x208 + i] = (uint8_t)(sark >> (56 - 8 * i));
+	}
+	desc(q, head, gpa(BUF + q * 0x1000), 51, 1, (uint16_t)((head + 1) % QSZ));
+	desc(q, (head + 1) % QSZ, gpa(BUF + q * 0x1000 + 0x200), 24, 1,
+	     (uint16_t)((head + 2) % QSZ));
+	desc(q, (head + 2) % QSZ, gpa(BUF + q * 0x1000 + 0x100), 108, 2, 0);
+	offer(q, head);
+	for (int i = 0; i < 200; i++) {
+		if (vu_get16(used + 2) != vqs[q].used_seen) {
+			vqs[q].used_seen++;
+			return req + 0x100;
+		}
+		usleep(10000);
+	}
+	return NULL;
+}
+
+/* PREEMPT AND ABORT reaching a task in flight (t_159): registers key 0xabc for this nexus,
+ * says "ready", sends a READ(10) of 8 blocks on queue 3 once DIR/go exists (the test holds the
+ * LU's handler meanwhile), says "sent", and prints the READ's virtio-scsi response code when it
+ * comes (up to 60 s). */
+static int abort_case(const char *dir)
+{
+	static const uint8_t tur[6] = { 0 }, rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0 };
+	uint8_t *resp, *used = ram + RING(3) + 0x800;
+	char path[4200];
+	int fd = session();
+
+	setup_queue(fd, 2);
+	setup_queue(fd, 3);
+	for (int i = 0; i < 8; i++) {
+		resp = command(2, tur, sizeof(tur), 16);
+		if (resp && resp[10] == 0)
+			break;
+	}
+	resp = prout(2, 0, 0, 0, 0xabc);
+	printf("register status 0x%02x\n", resp ? resp[10] : 0xff);
+	fflush(stdout);
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	snprintf(path, sizeof(path), "%s/go", dir);
+	for (int i = 0; i < 3000 && access(path, F_OK); i++)
+		usleep(10000);
+	{
+		uint8_t *req = ram + BUF + 3 * 0x1000;
+
+		memset(req, 0, 0x300);
+		req[0] = 1;
+		memcpy(req + 19, rd, sizeof(rd));
+		desc(3, 0, gpa(BUF + 3 * 0x1000), 51, 1, 1);
+		desc(3, 1, gpa(BUF + 3 * 0x1000 + 0x100), 108, 3, 2);
+		desc(3, 2, gpa(BUF + 0x10000), 4096, 2, 0);
+		offer(3, 0);
+	}
+	snprintf(path, sizeof(path), "%s/sent", dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	for (int i = 0; i < 6000 && vu_get16(used + 2) == 0; i++)
+		usleep(10000);
+	if (vu_get16(used + 2) == 0)
+		printf("read no answer\n");
+	else
+		printf("read response %u status 0x%02x\n", ram[BUF + 3 * 0x1000 + 0x100 + 11],
+		       ram[BUF + 3 * 0x1000 + 0x100 + 10]);
 	close(fd);
 	return 0;
 }
@@ -491,7 +592,7 @@ int main(int argc, char **argv)
 {
 	char vendor[32];
 
-	if (argc == 4 && !strcmp(argv[2], "luns")) {
+	if (argc == 4 && (!strcmp(argv[2], "luns") || !strcmp(argv[2], "abort"))) {
 		sock_path = argv[1];
 		ram_fd = memfd_create("vhost-hostile-ram", MFD_CLOEXEC);
 		if (ram_fd < 0 || ftruncate(ram_fd, RAM_SIZE) < 0)
@@ -499,10 +600,10 @@ int main(int argc, char **argv)
 		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ram_fd, 0);
 		if (ram == MAP_FAILED)
 			return 2;
-		return luns(argv[3]);
+		return !strcmp(argv[2], "luns") ? luns(argv[3]) : abort_case(argv[3]);
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: vhost-hostile SOCKET messages|rings|inquiry | SOCKET luns DIR\n");
+		fprintf(stderr, "usage: vhost-hostile SOCKET messages|rings|inquiry | SOCKET luns|abort DIR\n");
 		return 2;
 	}
 	sock_path = argv[1];

@@ -784,13 +784,17 @@ static int cmd_session_list(const struct ctl *c, const char *verb, int argc, cha
 	{
 		char digests[16], chap[40];
 
-		snprintf(digests, sizeof(digests), "%s/%s", jstr(v, "header_digest", "?"),
-			 jstr(v, "data_digest", "?"));
+		/* A vhost-user-scsi front-end has no ISID, digests or CHAP. */
+		if (json_object_get(v, "header_digest"))
+			snprintf(digests, sizeof(digests), "%s/%s", jstr(v, "header_digest", "?"),
+				 jstr(v, "data_digest", "?"));
+		else
+			snprintf(digests, sizeof(digests), "-");
 		snprintf(chap, sizeof(chap), "%s%s", jstr(v, "chap_user", "-"),
 			 json_is_true(json_object_get(v, "mutual_chap")) ? " (mutual)" : "");
 		printf("%-5lld %-9s %-34s %-12s %-21s %-21s %-13s %-10s ",
 		       (long long)json_integer_value(json_object_get(v, "id")), jstr(v, "type", "?"),
-		       jstr(v, "initiator", "?"), jstr(v, "isid", "?"), jstr(v, "portal", "?"),
+		       jstr(v, "initiator", "?"), jstr(v, "isid", "-"), jstr(v, "portal", "?"),
 		       jstr(v, "peer", "?"), digests, chap);
 		print_age((long long)json_integer_value(json_object_get(v, "age_s")));
 		printf(" %4lld\n", (long long)json_integer_value(json_object_get(v, "in_flight")));

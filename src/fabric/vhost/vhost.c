@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "scsi/lu.h"
@@ -22,10 +23,12 @@
 
 #define VHOST_FEATURES                                                                  \
 	((1ull << VU_F_VERSION_1) | (1ull << VU_F_INDIRECT_DESC) | (1ull << VU_F_EVENT_IDX) | \
-	 (1ull << VU_F_PROTOCOL_FEATURES))
+	 (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_SCSI_HOTPLUG) |                     \
+	 (1ull << VU_F_SCSI_CHANGE))
 /* QEMU passes the virtio-scsi device bits its own device model negotiated with the guest
- * (INOUT, HOTPLUG, CHANGE, T10_PI: bits 0-3) even when we did not offer them; they change
- * nothing here and are accepted. */
+ * (INOUT, HOTPLUG, CHANGE, T10_PI: bits 0-3) even when we did not offer them (7.2 filters
+ * HOTPLUG through what we offer, not CHANGE); INOUT and T10_PI change nothing here and are
+ * accepted. */
 #define VHOST_FEATURES_ACCEPTED (VHOST_FEATURES | 0xfull)
 #define VHOST_PFEATURES ((1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK))
 
@@ -220,6 +223,7 @@ static void vhost_dev_start_rings(struct vu_dev *dev)
 	for (unsigned i = 0; i < VHOST_MAX_QUEUES; i++)
 		if (vhost_vq_runnable(&dev->vq[i]))
 			vhost_vq_start(&dev->vq[i]);
+	vhost_evq_start(dev);
 }
 
 /* ---- the connection ---- */
@@ -236,6 +240,7 @@ static void vhost_dev_free(struct vu_dev *dev)
 	struct vhost_fabric *f;
 
 	log_info("vhost %s: front-end gone (%s)", dev->name, dev->close_why);
+	vhost_evq_free(dev);
 	for (unsigned i = 0; i < VHOST_MAX_QUEUES; i++) {
 		struct vu_vq *vq = &dev->vq[i];
 
@@ -277,6 +282,7 @@ static void vhost_dev_close(struct vu_dev *dev, const char *why)
 	snprintf(dev->close_why, sizeof(dev->close_why), "%s", why);
 	ev_fd_del(dev->d->main_loop, &dev->ev);
 	vhost_close_fd(&dev->fd);
+	vhost_evq_stop(dev);
 	if (dev->has_pending) {
 		for (unsigned i = 0; i < dev->pending.nfds; i++)
 			vhost_close_fd(&dev->pending.fds[i]);
@@ -375,6 +381,7 @@ static void vhost_reset(struct vu_dev *dev)
 	vu_mem_unmap(&dev->mem);
 	dev->features = 0;
 	dev->features_set = false;
+	vs_evq_init(&dev->evq);	/* events for the driver that is gone */
 }
 
 /* Eventfds come from the front-end: made non-blocking, so that no read or write of one can stall
@@ -399,6 +406,9 @@ static int vhost_handle(struct vu_dev *dev, struct vu_msg *m)
 	unsigned idx = 0;
 	int r;
 
+	/* The event queue runs on this thread: stopped for any message, started again with the
+	 * rings (vhost_dev_start_rings). */
+	vhost_evq_stop(dev);
 	switch (m->request) {
 	case VU_SET_VRING_NUM:
 	case VU_SET_VRING_BASE:
@@ -561,6 +571,8 @@ static void vhost_dev_swap_view(struct vu_dev *dev)
 			lu_ua_establish(nv->lus[i], dev->nexus.id, UA_LUNS_CHANGED);
 	old = dev->view;
 	dev->view = nv;
+	/* HOTPLUG: the guest learns of each LUN that came or went without a manual rescan. */
+	vhost_evq_view_changed(dev, old, nv);
 	lun_view_put(old);
 	log_info("vhost %s: LUN view refreshed (%u LUNs)", dev->name, nv->count);
 }
@@ -733,6 +745,7 @@ static struct vu_dev *vhost_dev_new(struct vhost_ctrl *ctrl, int fd)
 	dev->f = ctrl->f;
 	dev->d = d;
 	dev->fd = fd;
+	dev->connect_time = (int64_t)time(NULL);
 	snprintf(dev->name, sizeof(dev->name), "%s#%u", ctrl->path, ctrl->connections);
 	for (unsigned i = 0; i < VHOST_MAX_QUEUES; i++) {
 		dev->vq[i].dev = dev;
@@ -762,6 +775,12 @@ static struct vu_dev *vhost_dev_new(struct vhost_ctrl *ctrl, int fd)
 	dev->nexus.alua_slot = ALUA_MAX_GROUPS;
 	dev->view = lun_view_get(d, dev->target, dev->nexus.initiator);
 	if (!dev->view) {
+		target_put(dev->target);
+		free(dev);
+		return NULL;
+	}
+	if (vhost_evq_init(dev) < 0) {
+		lun_view_put(dev->view);
 		target_put(dev->target);
 		free(dev);
 		return NULL;
@@ -843,11 +862,48 @@ static void vhost_ops_luns_changed(void *priv, struct target *t)
 	}
 }
 
+/* target delete: the front-ends serving t are dropped (their rings drain first); the
+ * controllers stay, and refuse front-ends until a target of that name exists again. */
+static int vhost_ops_target_frontends(void *priv, struct target *t, bool drop)
+{
+	struct vhost_fabric *f = priv;
+	struct list_node *n;
+	int count = 0;
+
+	list_for_each(n, &f->ctrls)
+	{
+		struct vhost_ctrl *c = list_entry(n, struct vhost_ctrl, node);
+
+		if (!c->dev || c->dev->target != t || c->dev->closing)
+			continue;
+		count++;
+		if (drop) {
+			log_info("vhost %s: target %s deleted; dropping the front-end",
+				 c->dev->name, c->target);
+			vhost_dev_close(c->dev, "target deleted");
+		}
+	}
+	return count;
+}
+
+static int vhost_ops_session_list(void *priv, struct fabric_session_info **out, unsigned *n)
+{
+	return vhost_admin_session_list(priv, out, n);
+}
+
+static void vhost_ops_lu_abort_tasks(void *priv, struct lu *lu, const uint64_t *ids, unsigned n)
+{
+	vhost_admin_lu_abort_tasks(priv, lu, ids, n);
+}
+
 static const struct vhost_ctl_ops vhost_ctl_ops = {
 	.add = vhost_ops_add,
 	.del = vhost_ops_del,
 	.foreach = vhost_ops_foreach,
 	.target_luns_changed = vhost_ops_luns_changed,
+	.target_frontends = vhost_ops_target_frontends,
+	.session_list = vhost_ops_session_list,
+	.lu_abort_tasks = vhost_ops_lu_abort_tasks,
 };
 
 struct vhost_fabric *vhost_fabric_new(struct daemon *d)

@@ -21,12 +21,15 @@
 
 #include "fabric/vhost/vhost.h"
 #include "fabric/vhost/virtq.h"
+#include "fabric/vhost/vs_event.h"
 #include "fabric/vhost/vu_mem.h"
 #include "fabric/vhost/vu_msg.h"
 #include "rt/evloop.h"
 #include "rt/worker.h"
 #include "scsi/limits.h"
+#include "scsi/lu_capacity.h"
 #include "scsi/nexus.h"
+#include "scsi/stats.h"
 #include "scsi/task.h"
 #include "util/list.h"
 
@@ -36,6 +39,7 @@
 #define VHOST_MAX_QUEUES 66	/* control, event and up to 64 request queues */
 
 struct daemon;
+struct fabric_session_info;
 struct target;
 struct lun_view;
 struct vu_dev;
@@ -57,6 +61,7 @@ struct vs_req {
 	unsigned out_count;
 	uint32_t out_data_len;
 	bool tmf_logged;		/* control queue: the TMF's arrival is logged */
+	bool aborted;			/* PREEMPT AND ABORT: answer VIRTIO_SCSI_S_ABORTED */
 	uint64_t tmf_start_ms;
 };
 
@@ -86,9 +91,20 @@ struct vu_vq {
 	struct worker_defer notify;
 	bool notify_pending;
 	struct ev_call_item start_item, stop_item, stopped_item;
+	/* This queue's share of the nexus's I/O statistics (scsi/stats.h): written by w only,
+	 * summed by the main thread (session_list); kept for the connection's life. */
+	struct scsi_stats stats;
 	/* The control queue: a TMF waiting for the request queues to drain. */
 	struct vs_req *ctrl_wait;
 	struct ev_timer ctrl_timer;
+};
+
+/* A capacity listener on the LU behind one LUN of a device's view (vhost_evq.c). */
+struct vhost_lu_listener {
+	struct lu_listener l;
+	struct vu_dev *dev;
+	struct lu *lu;			/* registered on it; NULL: not registered */
+	uint16_t lun;
 };
 
 struct vhost_ctrl {
@@ -131,6 +147,15 @@ struct vu_dev {
 	struct it_nexus nexus;
 	struct target *target;
 	struct lun_view *view;
+	int64_t connect_time;		/* seconds since the epoch */
+
+	/* The event queue (vhost_evq.c), main thread: the ring is served there, not on a worker;
+	 * events wait in evq for the guest's buffers. */
+	struct vs_evq evq;
+	bool evq_live;			/* started: its kick is watched on the main loop */
+	struct ev_fd evq_kick;
+	struct virtq_elem *evq_elem;
+	struct vhost_lu_listener *listen;	/* INVAR_MAX_LUNS: one per LUN of the view */
 };
 
 struct vhost_fabric {
@@ -151,5 +176,26 @@ void vscsi_req_finish(struct vs_req *r, uint32_t written);
 void vhost_vq_broken(struct vu_vq *vq);
 /* vhost.c: the queue's in-flight count reached 0 while it is stopping. */
 void vhost_vq_drained(struct vu_vq *vq);
+
+/* vhost_admin.c, main thread: what the control plane asks (vhost_ctl_ops). */
+int vhost_admin_session_list(struct vhost_fabric *f, struct fabric_session_info **out,
+			     unsigned *n);
+/* Any thread: posts to the main thread, which has each matching device's running request
+ * queues mark their tasks on lu (on their workers). */
+void vhost_admin_lu_abort_tasks(struct vhost_fabric *f, struct lu *lu, const uint64_t *ids,
+				unsigned n);
+
+/* vhost_evq.c: the event queue, main thread. init after the view is taken (registers the
+ * capacity listeners), free before it is dropped. start/stop: the ring, when it can run (start
+ * does nothing otherwise); stopped around every vhost-user message. post: an event for the
+ * guest if it negotiated that kind (HOTPLUG, CHANGE), queued until it has a buffer.
+ * view_changed: a new LUN view replaces old: RESCAN/REMOVED events, listeners moved. */
+int vhost_evq_init(struct vu_dev *dev);
+void vhost_evq_free(struct vu_dev *dev);
+void vhost_evq_start(struct vu_dev *dev);
+void vhost_evq_stop(struct vu_dev *dev);
+void vhost_evq_post(struct vu_dev *dev, uint32_t event, uint16_t lun, uint32_t reason);
+void vhost_evq_view_changed(struct vu_dev *dev, const struct lun_view *old,
+			    const struct lun_view *nv);
 
 #endif

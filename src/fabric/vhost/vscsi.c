@@ -172,6 +172,13 @@ static void vs_task_done(struct scsi_task *st)
 	uint8_t resp[VS_RESP_SIZE] = { 0 };
 	uint32_t moved = 0, sense_len = st->sense_len;
 
+	if (r->aborted) {
+		/* PREEMPT AND ABORT by another nexus (vhost_admin.c): SPC-4 aborts the task; a
+		 * virtio request still needs an answer, and this is virtio-scsi's. */
+		scsi_task_release(st);
+		vs_respond_code(r, VS_S_ABORTED);
+		return;
+	}
 	if (st->dir == SCSI_DIR_READ && st->data_in_len) {
 		if (st->iov) {
 			moved = st->data_in_len;	/* already in guest memory */
@@ -220,6 +227,7 @@ static void vs_request(struct vu_vq *vq, struct vs_req *r)
 	unsigned nout = e->nout, nin = e->nin;
 	uint64_t lun;
 
+	r->aborted = false;
 	if (e->out_len < VS_REQ_SIZE || e->in_len < VS_RESP_SIZE) {
 		snprintf(vq->q.why, sizeof(vq->q.why), "request of %llu/%llu bytes (need %u/%u)",
 			 (unsigned long long)e->out_len, (unsigned long long)e->in_len, VS_REQ_SIZE,
@@ -262,6 +270,7 @@ static void vs_request(struct vu_vq *vq, struct vs_req *r)
 	memset(st, 0, sizeof(*st));
 	st->worker = vq->w;
 	st->nexus = &dev->nexus;
+	st->nexus_stats = &vq->stats;	/* the nexus's statistics, this queue's share */
 	st->view = dev->view;
 	st->lun = lun;
 	if (lun < INVAR_MAX_LUNS && dev->view->lus[lun]) {

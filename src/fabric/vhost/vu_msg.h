@@ -50,6 +50,10 @@ enum vu_request {
 };
 
 /* Feature bits (virtio 1.1 6; vhost-user.rst). */
+/* virtio-scsi device bits (virtio 1.1 5.6.3) */
+#define VU_F_SCSI_INOUT 0
+#define VU_F_SCSI_HOTPLUG 1
+#define VU_F_SCSI_CHANGE 2
 #define VU_F_INDIRECT_DESC 28
 #define VU_F_EVENT_IDX 29
 #define VU_F_PROTOCOL_FEATURES 30
