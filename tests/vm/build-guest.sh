@@ -17,6 +17,7 @@ PACKAGES=(
 	iproute2 procps util-linux e2fsprogs xfsprogs
 	open-iscsi fio sg3-utils multipath-tools
 	liburing2 libjansson4 libssl3 libisal2
+	libmicrohttpd12 libsystemd0
 )
 # Modules the initramfs loads to mount the root image; the rest load from the root itself.
 INITRD_MODULES=(virtio_pci virtio_blk ext4 crc32c_generic)
@@ -101,7 +102,8 @@ chmod 755 "$ird/init"
 # The root image: the tree plus room for what tests write (the guest writes to a snapshot
 # overlay, never to this file).
 size_mb=$(( $(du -sm "$root" | cut -f1) + 256 ))
-mkfs.ext4 -q -L invar-guest -d "$root" "$work/out/rootfs.img" "${size_mb}M"
+# (stderr: it tells of "Creating regular file" on stdout, which is the image's path here)
+mkfs.ext4 -q -L invar-guest -d "$root" "$work/out/rootfs.img" "${size_mb}M" >&2
 echo "$kver" >"$work/out/kernel-version"
 printf '%s\n' "${PACKAGES[@]}" >"$work/out/packages"
 echo "built in $(( $(date +%s) - start )) s on $(date -u +%FT%TZ)" >"$work/out/ready"
