@@ -61,6 +61,7 @@ struct prs {
 	uint64_t keys[PR_MAXKEYS];
 	uint64_t holder; /* 0: no reservation */
 	int type;
+	int aptpl; /* the last REGISTER's APTPL bit: the state survives a power cut only with it */
 };
 
 struct oracle {
@@ -206,7 +207,7 @@ static void pr_write(FILE *f, const char *tag, const struct prs *p)
 	fprintf(f, "%s %d", tag, p->nkeys);
 	for (int i = 0; i < p->nkeys; i++)
 		fprintf(f, " %llx", (unsigned long long)p->keys[i]);
-	fprintf(f, " %llx %d\n", (unsigned long long)p->holder, p->type);
+	fprintf(f, " %llx %d %d\n", (unsigned long long)p->holder, p->type, p->aptpl);
 }
 
 static int pr_read(FILE *f, const char *tag, struct prs *p)
@@ -223,7 +224,7 @@ static int pr_read(FILE *f, const char *tag, struct prs *p)
 			return -1;
 		p->keys[i] = k;
 	}
-	if (fscanf(f, "%llx %d", &k, &p->type) != 2)
+	if (fscanf(f, "%llx %d %d", &k, &p->type, &p->aptpl) != 3)
 		return -1;
 	p->holder = k;
 	return 0;
@@ -343,7 +344,9 @@ static struct iscsi_context *session(const char *url, const char *who, uint32_t 
 	struct iscsi_context *c;
 	struct iscsi_url *u;
 
-	snprintf(name, sizeof(name), "iqn.2026-12.org.invar:crash-%s", who);
+	/* One name per LU: loops on other LUs of the target run their own sessions. */
+	snprintf(name, sizeof(name), "iqn.2026-12.org.invar:crash-%s-%s", who,
+		 strrchr(url, '/') ? strrchr(url, '/') + 1 : "0");
 	c = iscsi_create_context(name);
 	if (!c)
 		die("no iSCSI context");
@@ -416,9 +419,9 @@ enum { PR_REGISTER = 0, PR_RESERVE = 1, PR_RELEASE = 2, PR_CLEAR = 3, PR_PREEMPT
        PR_REG_IGNORE = 6 };
 #define PR_TYPE_WE_RO 5
 
-/* PR OUT; the SCSI status (or -1: the cut). APTPL is always set. */
+/* PR OUT; the SCSI status (or -1: the cut). */
 static int pr_out(struct iscsi_context *c, int lun, int sa, int type, uint64_t key,
-		  uint64_t sakey)
+		  uint64_t sakey, int aptpl)
 {
 	uint8_t cdb[10] = { 0x5f, (uint8_t)sa, (uint8_t)type, 0, 0, 0, 0, 0, 24, 0 };
 	uint8_t p[24] = { 0 };
@@ -427,7 +430,7 @@ static int pr_out(struct iscsi_context *c, int lun, int sa, int type, uint64_t k
 
 	put64(p, key);
 	put64(p + 8, sakey);
-	p[20] = 1; /* APTPL */
+	p[20] = (uint8_t)(aptpl ? 1 : 0);
 	t = cmd(c, lun, cdb, 10, p, sizeof(p), 0);
 	if (!t)
 		return -1;
@@ -490,6 +493,14 @@ static bool pr_eq(struct prs a, struct prs b)
 	if (a.nkeys != b.nkeys || a.holder != b.holder || (a.holder && a.type != b.type))
 		return false;
 	return !memcmp(a.keys, b.keys, (size_t)a.nkeys * sizeof(a.keys[0]));
+}
+
+/* What a power cut leaves of state p: all of it with APTPL, else nothing. */
+static struct prs pr_after_cut(struct prs p)
+{
+	if (!p.aptpl)
+		memset(&p, 0, sizeof(p));
+	return p;
 }
 
 static void pr_str(const struct prs *p, char *s, size_t n)
@@ -623,10 +634,13 @@ static int do_check(const char *url, const char *state)
 	}
 	if (pr_in(d, lun, &got) < 0)
 		die("PERSISTENT RESERVE IN: the connection broke");
-	if (!pr_eq(got, O.pr) && !(O.pr_has_inflight && pr_eq(got, O.pr_inflight))) {
+	if (!pr_eq(got, pr_after_cut(O.pr)) &&
+	    !(O.pr_has_inflight && pr_eq(got, pr_after_cut(O.pr_inflight)))) {
+		struct prs a = pr_after_cut(O.pr), b = pr_after_cut(O.pr_inflight);
+
 		pr_str(&got, s1, sizeof(s1));
-		pr_str(&O.pr, s2, sizeof(s2));
-		pr_str(&O.pr_inflight, s3, sizeof(s3));
+		pr_str(&a, s2, sizeof(s2));
+		pr_str(&b, s3, sizeof(s3));
 		printf("BAD reservations: read %s; acknowledged %s; in flight %s\n", s1, s2,
 		       O.pr_has_inflight ? s3 : "none");
 		bad_pr = 1;
@@ -709,12 +723,13 @@ static int do_check(const char *url, const char *state)
 	O.wce = cur;
 	O.saved_wce = saved;
 	O.saved_wce_inflight = -1;
-	if (pr_out(d, lun, PR_REG_IGNORE, 0, 0, KEY_D) || pr_out(d, lun, PR_CLEAR, 0, KEY_D, 0) ||
-	    pr_out(d, lun, PR_REGISTER, 0, 0, KEY_D))
+	if (pr_out(d, lun, PR_REG_IGNORE, 0, 0, KEY_D, 1) ||
+	    pr_out(d, lun, PR_CLEAR, 0, KEY_D, 0, 1) || pr_out(d, lun, PR_REGISTER, 0, 0, KEY_D, 1))
 		die("cannot reset the reservations");
 	memset(&O.pr, 0, sizeof(O.pr));
 	O.pr.nkeys = 1;
 	O.pr.keys[0] = KEY_D;
+	O.pr.aptpl = 1;
 	O.pr_has_inflight = false;
 	O.ka = O.kb = 0;
 	state_save(state);
@@ -985,7 +1000,7 @@ static bool pr_step(void)
 {
 	struct iscsi_context *who[2] = { R.a, R.b };
 	uint64_t *key[2] = { &O.ka, &O.kb };
-	int x = (int)(rnd() & 1), y = 1 - x, st = 0, choice;
+	int x = (int)(rnd() & 1), y = 1 - x, st = 0, choice, aptpl = rnd() % 4 != 0;
 	uint64_t nk = (x ? 0xbb00000000000000ull : 0xaa00000000000000ull) | O.next_gen++;
 	struct prs next = O.pr;
 
@@ -1000,6 +1015,8 @@ static bool pr_step(void)
 	} else {
 		choice = 4;
 	}
+	if (choice == 0 || choice == 3 || choice == 4)
+		next.aptpl = aptpl; /* the last REGISTER sets it, for the whole LU */
 	switch (choice) {
 	case 0:
 	case 3: /* REGISTER AND IGNORE EXISTING KEY: a new key (the holder's too) */
@@ -1030,11 +1047,11 @@ static bool pr_step(void)
 	O.pr_has_inflight = true;
 	switch (choice) {
 	case 0:
-	case 3: st = pr_out(who[x], R.lun, PR_REG_IGNORE, 0, 0, nk); break;
-	case 1: st = pr_out(who[x], R.lun, PR_RESERVE, PR_TYPE_WE_RO, *key[x], 0); break;
-	case 2: st = pr_out(who[x], R.lun, PR_RELEASE, PR_TYPE_WE_RO, *key[x], 0); break;
-	case 4: st = pr_out(who[x], R.lun, PR_REGISTER, 0, *key[x], 0); break;
-	case 5: st = pr_out(who[x], R.lun, PR_PREEMPT, PR_TYPE_WE_RO, *key[x], *key[y]); break;
+	case 3: st = pr_out(who[x], R.lun, PR_REG_IGNORE, 0, 0, nk, aptpl); break;
+	case 1: st = pr_out(who[x], R.lun, PR_RESERVE, PR_TYPE_WE_RO, *key[x], 0, 1); break;
+	case 2: st = pr_out(who[x], R.lun, PR_RELEASE, PR_TYPE_WE_RO, *key[x], 0, 1); break;
+	case 4: st = pr_out(who[x], R.lun, PR_REGISTER, 0, *key[x], 0, aptpl); break;
+	case 5: st = pr_out(who[x], R.lun, PR_PREEMPT, PR_TYPE_WE_RO, *key[x], *key[y], 1); break;
 	}
 	if (st < 0)
 		return false;
