@@ -880,11 +880,15 @@ static bool pick_range(uint32_t n, uint64_t *lba)
 	return false;
 }
 
-/* Sends one data command of this kind (or a plain write); false if no range was free. */
-static bool submit(enum kind k)
+/* Sends one data command of this kind (or a plain write) on n blocks at lba, or (n 0) on a
+ * free range picked at random; false if none was free. */
+static bool submit_at(enum kind k, uint64_t lba, uint32_t n)
 {
 	struct op *op = calloc(1, sizeof(*op));
-	uint32_t n = k == K_CAW ? 1 : 1 + (uint32_t)(rnd() % MAX_RUN);
+	bool pick = !n;
+
+	if (pick)
+		n = k == K_CAW ? 1 : 1 + (uint32_t)(rnd() % MAX_RUN);
 
 	if (!op)
 		die("out of memory");
@@ -901,7 +905,8 @@ static bool submit(enum kind k)
 		R.sent++;
 		return true;
 	}
-	if (!pick_range(n, &op->lba)) {
+	op->lba = lba;
+	if (pick && !pick_range(n, &op->lba)) {
 		free(op);
 		return false;
 	}
@@ -978,6 +983,11 @@ static bool submit(enum kind k)
 	op_send(op);
 	R.sent++;
 	return true;
+}
+
+static bool submit(enum kind k)
+{
+	return submit_at(k, 0, 0);
 }
 
 static void pr_add(struct prs *p, uint64_t k)
@@ -1120,7 +1130,68 @@ static void service(int ms)
 			R.cut = true;
 }
 
-static int do_run(const char *url, const char *state, uint64_t seed, int qd)
+/* Waits until nothing is in flight; false at the cut. */
+static bool drain(void)
+{
+	while (R.inflight > 0 && !R.cut)
+		service(200);
+	return !R.cut;
+}
+
+/* The loop's seeds (tests/vm/crash-seeds): after the random workload, a fixed ending that
+ * once lost something, then nothing more until the cut (no later flush of the file system's
+ * journal can hide what invard did not make durable itself). false at the cut. */
+static bool scenario(const char *name)
+{
+	if (!drain())
+		return false;
+	if (!strcmp(name, "unmap-wce0")) {
+		/* UNMAP under WCE=0 is durable at GOOD: blocks 0..63 written FUA, then unmapped. */
+		if (O.wce && !mode_step())
+			return false;
+		for (uint64_t l = 0; l < 64; l += 8)
+			if (!submit_at(K_FUA, l, 8) || !drain())
+				return false;
+		for (uint64_t l = 0; l < 64; l += 8)
+			if (!submit_at(K_UNMAP, l, 8) || !drain())
+				return false;
+	} else if (!strcmp(name, "pr-aptpl0")) {
+		/* A REGISTER with APTPL=0 after a saved state: nothing survives the cut. */
+		for (int i = 0; i < 8; i++)
+			if (!pr_step())
+				return false;
+		O.pr_inflight = O.pr;
+		O.pr_inflight.aptpl = 0;
+		O.pr_has_inflight = true;
+		if (pr_out(R.a, R.lun, PR_REG_IGNORE, 0, 0, O.ka ? O.ka : 0xaa00000000000000ull | O.next_gen, 0) < 0)
+			return false;
+		if (!O.ka) {
+			O.ka = 0xaa00000000000000ull | O.next_gen++;
+			pr_add(&O.pr_inflight, O.ka);
+		}
+		O.pr = O.pr_inflight;
+		O.pr_has_inflight = false;
+	} else if (!strcmp(name, "sync-wce1")) {
+		/* Plain writes under WCE=1, then SYNCHRONIZE CACHE: all durable. */
+		if (!O.wce && !mode_step())
+			return false;
+		for (uint64_t l = 64; l < 128; l += 8)
+			if (!submit_at(K_WRITE, l, 8))
+				return false;
+		if (!drain() || !submit(K_SYNC) || !drain())
+			return false;
+	} else {
+		die("unknown scenario %s", name);
+	}
+	printf("quiet: %s done\n", name);
+	fflush(stdout);
+	while (!R.cut)
+		service(500);
+	return false;
+}
+
+static int do_run(const char *url, const char *state, uint64_t seed, int qd,
+		  const char *seedcase)
 {
 	enum kind barrier = K_WRITE; /* K_PR or K_MODE while one waits for the queue to drain */
 	double t0;
@@ -1140,6 +1211,8 @@ static int do_run(const char *url, const char *state, uint64_t seed, int qd)
 	printf("running: seed %llu, queue depth %d, wce %d\n", (unsigned long long)seed, qd, cur);
 	fflush(stdout);
 	while (!R.cut && now_s() - t0 < 1800) {
+		if (seedcase && R.sent >= 40 && barrier == K_WRITE && !scenario(seedcase))
+			break;
 		while (barrier == K_WRITE && R.inflight < qd) {
 			uint64_t r = rnd() % 100;
 			enum kind k = r < 40 ? K_WRITE : r < 52 ? K_FUA : r < 60 ? K_SYNC :
@@ -1184,9 +1257,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 4 && !strcmp(argv[1], "check"))
 		return do_check(argv[2], argv[3]);
-	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "run"))
+	if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "run"))
 		return do_run(argv[2], argv[3], strtoull(argv[4], NULL, 0),
-			      argc == 6 ? atoi(argv[5]) : 4);
-	fprintf(stderr, "usage: crashini check URL STATE | crashini run URL STATE SEED [QD]\n");
+			      argc >= 6 ? atoi(argv[5]) : 4, argc == 7 ? argv[6] : NULL);
+	fprintf(stderr, "usage: crashini check URL STATE | "
+			"crashini run URL STATE SEED [QD [SCENARIO]]\n");
 	return 2;
 }

@@ -13,6 +13,8 @@
 #   ext4  file backstore; invard "e" on /dev/vdb (ext4): data directory and LU file
 #   user  the user backstore (invar-handler-file, its file on the same ext4), a LUN of "e"
 #   xfs   file backstore; invard "x" on /dev/vdc (xfs): data directory and LU file
+# The first cuts end with the seed scenarios listed in tests/vm/crash-seeds (CRASH_SEEDS=FILE,
+# or none): cases the loop once found, each cut right after its scenario went quiet.
 # Environment: CRASH_SEED (the workloads and the cut moments; default random, printed),
 # CRASH_MAX_DELAY (longest workload before a cut, seconds, default 6), CRASH_KEEP=DIR (keep the
 # disk images, logs and oracles there). Prints a few lines per cut, then one summary line per
@@ -43,8 +45,9 @@ mkdir -p "$CD"
 # before any run-time change saved invar.json.
 declare -A DAEMON LUNNO SPEC URLS CIDX
 declare -A D_LUNS D_DEV D_FS D_MNT D_PORT D_HPORT
+ci=0
 for c in "${CONFIGS[@]}"; do
-	CIDX[$c]=${#CIDX[@]}
+	CIDX[$c]=$ci ci=$((ci + 1))
 	case $c in
 	ext4) DAEMON[$c]=e SPEC[$c]=file:/data/lu.img ;;
 	user) DAEMON[$c]=e SPEC[$c]=user:c1 ;;
@@ -80,7 +83,10 @@ for c in "${CONFIGS[@]}"; do
 	d=${DAEMON[$c]}
 	URLS[$c]=iscsi://127.0.0.1:${D_HPORT[$d]}/$IQN/${LUNNO[$c]}
 done
-echo "crash: seed $SEED, $CUTS cuts of ${CONFIGS[*]}"
+SEEDFILE=${CRASH_SEEDS:-$(dirname "$0")/crash-seeds}
+SCENARIOS=()
+[ "$SEEDFILE" = none ] || SCENARIOS=($(sed 's/#.*//' "$SEEDFILE" | awk 'NF { print $1 }'))
+echo "crash: seed $SEED, $CUTS cuts of ${CONFIGS[*]}; seed scenarios first: ${SCENARIOS[*]:-none}"
 
 # What the guest runs (sourced by every command; /out is $CD, /invar the build). A daemon is
 # named by its letter: D (data directory), C (invarctl) come from it.
@@ -228,12 +234,16 @@ boot
 check
 for cut in $(seq 1 "$CUTS"); do
 	tc=$(date +%s.%N)
-	for d in "${DAEMONS[@]}"; do
-		vm_spawn g "changes$d" ". /out/guest.sh; changes ${D_MNT[$d]} $d ${K[$d]}"
-	done
 	declare -A RUNPID=()
+	sc=${SCENARIOS[$((cut - 1))]:-}
+	# Configuration changes, except under a seed scenario: it ends in quiet (no fsync from
+	# anyone may make durable what invard did not).
+	for d in "${DAEMONS[@]}"; do
+		[ -n "$sc" ] || vm_spawn g "changes$d" ". /out/guest.sh; changes ${D_MNT[$d]} $d ${K[$d]}"
+	done
 	for c in "${CONFIGS[@]}"; do
-		"$CI" run "${URLS[$c]}" "$CD/state-$c" $((SEED * 4 + cut * 16 + ${CIDX[$c]})) >"$CD/run-$c.out" 2>&1 &
+		"$CI" run "${URLS[$c]}" "$CD/state-$c" $((SEED * 4 + cut * 16 + ${CIDX[$c]})) 4 $sc \
+			>"$CD/run-$c.out" 2>&1 &
 		RUNPID[$c]=$!
 	done
 	for c in "${CONFIGS[@]}"; do
@@ -244,9 +254,21 @@ for cut in $(seq 1 "$CUTS"); do
 		done
 		grep -q '^running' "$CD/run-$c.out" || { cat "$CD/run-$c.out" >&2; fail "crashini run $c did not start"; }
 	done
-	# The cut: somewhere in 0.5 .. MAX_DELAY s of workload.
+	# The cut: somewhere in 0.5 .. MAX_DELAY s of workload, or just after a seed scenario.
 	delay=$(awk -v r=$RANDOM -v m="$MAX_DELAY" 'BEGIN { printf "%.2f", 0.5 + (m - 0.5) * r / 32768 }')
-	sleep "$delay"
+	if [ -n "$sc" ]; then
+		for c in "${CONFIGS[@]}"; do
+			for _ in $(seq 1 1200); do
+				grep -q '^quiet' "$CD/run-$c.out" && break
+				kill -0 "${RUNPID[$c]}" 2>/dev/null || break
+				sleep 0.1
+			done
+		done
+		delay="scenario $sc, then 0.3"
+		sleep 0.3
+	else
+		sleep "$delay"
+	fi
 	for c in "${CONFIGS[@]}"; do
 		kill -0 "${RUNPID[$c]}" 2>/dev/null || { cat "$CD/run-$c.out" >&2; fail "crashini run $c ended before the cut"; }
 	done
@@ -257,7 +279,7 @@ for cut in $(seq 1 "$CUTS"); do
 		sed "s/^/    $c /" "$CD/run-$c.out"
 		[ "$rc" = 0 ] || fail "crashini run $c: status $rc (unexpected answers above)"
 	done
-	echo "  cut $cut after ${delay}s of workload; rebooting"
+	echo "  cut $cut after ${delay} s of workload; rebooting"
 	boot
 	check
 	DONE=$cut
