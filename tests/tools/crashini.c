@@ -690,16 +690,24 @@ static int do_check(const char *url, const char *state)
 			} else if (r < 0 || g >= O.next_gen) {
 				what = "garbage";
 			} else {
-				content(want, lba + i, g);
+				/* Whole (its pattern matches its key and generation); then this
+				 * block's, and one it may hold. The generation table keeps only the
+				 * generations the oracle still names, so an older one is judged by
+				 * its pattern alone: lost. */
+				fill(want, key, g);
+				now = g;
 				if (memcmp(want, p, BS)) {
-					what = "garbage"; /* another block's data, or a torn one */
-				} else if (allowed(b, g)) {
-					now = g;
+					what = "garbage"; /* torn */
+				} else if (allowed(b, g) &&
+					   key == (O.g[g].type == G_SAME ? O.g[g].key : lba + i) &&
+					   O.g[g].type != G_ZERO) {
 					ok++;
 					newer += g != b->dur;
+				} else if (g < b->dur && key <= lba + i &&
+					   lba + i - key < MAX_RUN) {
+					what = "lost";
 				} else {
-					now = g;
-					what = g < b->dur ? "lost" : "garbage";
+					what = "garbage"; /* another block's data, or never sent */
 				}
 			}
 			if (what) {
