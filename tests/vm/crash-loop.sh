@@ -85,7 +85,8 @@ for c in "${CONFIGS[@]}"; do
 done
 SEEDFILE=${CRASH_SEEDS:-$(dirname "$0")/crash-seeds}
 SCENARIOS=()
-[ "$SEEDFILE" = none ] || SCENARIOS=($(sed 's/#.*//' "$SEEDFILE" | awk 'NF { print $1 }'))
+# A scenario starts a line; lines that start with a blank continue its note.
+[ "$SEEDFILE" = none ] || SCENARIOS=($(awk '/^[^[:space:]#]/ { print $1 }' "$SEEDFILE"))
 echo "crash: seed $SEED, $CUTS cuts of ${CONFIGS[*]}; seed scenarios first: ${SCENARIOS[*]:-none}"
 
 # What the guest runs (sourced by every command; /out is $CD, /invar the build). A daemon is
