@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Power cuts (docs/design/durability.md): a few cuts of tests/vm/crash-loop.sh, the three
 # configurations (file backstore on ext4 and on xfs, the user backstore) in one QEMU guest with
-# invard inside it. Every acknowledged-durable block, APTPL reservation, saved mode page and
-# configuration change must survive each cut; no block may read as garbage. The long run is
-# `make crash-test CUTS=N`.
+# invard inside it: the seed scenarios of tests/vm/crash-seeds, then random cuts. Every
+# acknowledged-durable block, APTPL reservation, saved mode page and configuration change must
+# survive each cut; no block may read as garbage. The long run is `make crash-test CUTS=N`.
 export CRASH_MAX_DELAY=${CRASH_MAX_DELAY:-4}
-exec "$(dirname "$0")/../vm/crash-loop.sh" "${CRASH_CUTS:-2}"
+exec "$(dirname "$0")/../vm/crash-loop.sh" "${CRASH_CUTS:-3}"
