@@ -116,8 +116,8 @@ integration: all $(TOOL_BINS) $(BUILD)/invar-golden vm-guest
 
 # What make check runs once, on the normal build only: the kernel-initiator tests (each boots a
 # QEMU guest, 2-4 minutes under TCG) and the package and sandbox tests (they test the normal
-# build's binaries as installed), and the power-cut test (invard inside a guest: the guest
-# has no sanitizer run-time). `SAN=1 make integration` still runs (or skips) everything.
+# build's binaries as installed), and the power-cut test (a guest running invard; a few minutes).
+# `SAN=1 make integration` still runs (or skips) everything.
 ONCE_TESTS = _kernel_ _package _unit_sandbox _crash_
 SAN_TESTS = $(foreach t,$(sort $(wildcard tests/integration/t_*.sh)),\
 	$(if $(strip $(foreach o,$(ONCE_TESTS),$(findstring $(o),$(t)))),,$(t)))
