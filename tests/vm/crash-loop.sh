@@ -209,10 +209,14 @@ check() {
 		[ "$5" = ok ] || MODEBAD[$c]=$((MODEBAD[$c] + 1))
 	done
 	for d in "${DAEMONS[@]}"; do
+		# Since the last check (its base K): the last change acknowledged and the last sent;
+		# one that was in flight at an earlier cut and then found served is in K.
 		log=$CD/cfg-$d.log
 		ack=$(sed -n 's/^ack //p' "$log" 2>/dev/null | tail -n 1)
 		sub=$(sed -n 's/^sub //p' "$log" 2>/dev/null | tail -n 1)
-		ack=${ack:-${K[$d]}} sub=${sub:-${K[$d]}}
+		ack=${ack:-0} sub=${sub:-0}
+		[ "$ack" -ge "${K[$d]}" ] || ack=${K[$d]}
+		[ "$sub" -ge "$ack" ] || sub=$ack
 		got=$(served "$d")
 		if [ "$got" = "$(expect_after "$ack")" ]; then
 			K[$d]=$ack
@@ -222,7 +226,11 @@ check() {
 			echo "    BAD config of $d: acknowledged $ack changes (in flight: $sub); serves:"
 			echo "$got" | sed 's/^/      /'
 			CFGBAD[$d]=$((CFGBAD[$d] + 1))
-			K[$d]=$sub # go on from the newest change
+			# Go on from the state served, if it is one of the sequence.
+			K[$d]=$sub
+			for k in $(seq 0 "$sub"); do
+				[ "$got" = "$(expect_after "$k")" ] && K[$d]=$k
+			done
 		fi
 		echo "base ${K[$d]}" >>"$log"
 		echo "    config $d: ${K[$d]} changes served (acknowledged $ack, sent $sub)"
