@@ -11,17 +11,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 VM_CACHE=${VM_CACHE:-$here/../../build/vm}
 
 # What the tests run in the guest. invard's own run-time libraries are here so that a guest can
-# run the host's build/invard from a 9p share (the power-cut tests), and the sanitizers'
-# run-times for build-san/invard (SAN=1).
+# run the host's build/invard from a 9p share (the power-cut tests).
 PACKAGES=(
 	linux-image-amd64 tiny-initramfs kmod busybox-static
 	iproute2 procps util-linux e2fsprogs xfsprogs
 	open-iscsi fio sg3-utils multipath-tools
 	liburing2 libjansson4 libssl3 libisal2
-	libmicrohttpd12 libsystemd0 libasan8 libubsan1
 )
 # Modules the initramfs loads to mount the root image; the rest load from the root itself.
 INITRD_MODULES=(virtio_pci virtio_blk ext4 crc32c_generic)
+# The rest of invard's run-time libraries (the power-cut loop runs build/invard in the guest),
+# and the sanitizers' run-times for build-san/invard.
+PACKAGES+=(libmicrohttpd12 libsystemd0 libasan8 libubsan1)
 
 key=$(cat "$0" "$here/guest-init.sh" | sha256sum | cut -c1-16)
 out=$VM_CACHE/guest-$key
