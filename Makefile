@@ -8,6 +8,7 @@
 #   make abi-check  handler ABI: ring layout and libinvar-handler against tests/abi baselines
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   make vm-guest   build/vm/: the QEMU test guest (Debian kernel + image, once per machine)
+#   make crash-test CUTS=N [CONFIG="ext4 xfs user"]  the power-cut loop (docs/design/durability.md)
 #   SAN=1 make ...  AddressSanitizer + UndefinedBehaviorSanitizer build (into build-san/)
 #   make man        build/man/invard.8 and invarctl.8 from docs/man/*.scd (scdoc)
 #   make install    programs, libinvar-handler, headers, man pages, unit, completion into
@@ -49,7 +50,7 @@ TOOL_SRCS := $(filter-out tests/tools/rawini.c,$(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 .PHONY: all golden run check unit integration layer-check deps-build deps-test clean format vm-guest \
-        programs man install
+        programs man install crash-test
 
 all: $(BUILD)/invard $(BUILD)/invarctl handlers handler-tests
 
@@ -117,8 +118,9 @@ integration: all $(TOOL_BINS) $(BUILD)/invar-golden vm-guest
 
 # What make check runs once, on the normal build only: the kernel-initiator tests (each boots a
 # QEMU guest, 2-4 minutes under TCG) and the package and sandbox tests (they test the normal
-# build's binaries as installed). `SAN=1 make integration` still runs (or skips) everything.
-ONCE_TESTS = _kernel_ _package _unit_sandbox
+# build's binaries as installed), and the power-cut test (a guest running invard; a few minutes).
+# `SAN=1 make integration` still runs (or skips) everything.
+ONCE_TESTS = _kernel_ _package _unit_sandbox _crash_
 SAN_TESTS = $(foreach t,$(sort $(wildcard tests/integration/t_*.sh)),\
 	$(if $(strip $(foreach o,$(ONCE_TESTS),$(findstring $(o),$(t)))),,$(t)))
 
@@ -126,6 +128,12 @@ SAN_TESTS = $(foreach t,$(sort $(wildcard tests/integration/t_*.sh)),\
 # Debian packages into build/vm/ once per machine (about a minute), reused while unchanged.
 vm-guest:
 	@nice -n 10 ./tests/vm/build-guest.sh >/dev/null
+
+# The power-cut loop, long (docs/design/durability.md): CUTS cuts of the configurations in
+# CONFIG (default all: ext4 xfs user), a summary line each. make check runs a few (t_138).
+CUTS ?= 20
+crash-test: all $(BUILD)/tests/tools/crashini vm-guest
+	@BUILD=$(BUILD) ./tests/vm/crash-loop.sh $(CUTS) $(CONFIG)
 
 # The full suite: unit + integration on the normal build, both again under ASan/UBSan (the
 # kernel-initiator guests once only, above), then

@@ -575,7 +575,7 @@ int lu_state_remove(struct lu *lu, const char *name)
 
 	if (ret < 0)
 		return ret;
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	return atomic_file_remove(path);
 }
 
 /* ---- live migration ----------------------------------------------------------------------- */

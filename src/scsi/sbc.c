@@ -23,6 +23,16 @@
 #define CF_FLUSH (1u << 4)
 #define CF_NO_DATA_IN (1u << 5) /* read only to check the medium (VERIFY BYTCHK=0) */
 #define CF_UNMAP (1u << 6)	/* one UNMAP descriptor: go on with the next */
+#define CF_FLUSH_AFTER (1u << 7) /* a deallocation under WCE=0: a flush before GOOD */
+
+/* UNMAP and WRITE SAME's deallocation change the medium like a write, and under WCE=0 a write
+ * is on stable storage before GOOD (SBC-3 4.18, the caching page). A hole punch lives in the
+ * file system's metadata until something syncs it (a power cut brought the old data back:
+ * docs/design/durability.md), so under WCE=0 a flush follows it. */
+static bool dealloc_needs_flush(const struct lu *lu)
+{
+	return lu_io_write_flags(lu, false) & BS_IO_FUA;
+}
 
 /* The largest block size lu_create() accepts. */
 #define SBC_MAX_BLOCK 4096
@@ -99,6 +109,8 @@ static long verify_compare(const struct scsi_task *t, uint32_t out_len, uint32_t
 }
 
 static void sbc_unmap_next(struct scsi_task *t, int res);
+static void sbc_io(struct scsi_task *t, enum bs_opcode op, uint32_t flags, uint64_t offset,
+		   uint64_t len, void *buf, uint32_t cf);
 
 static void sbc_io_done(struct lu_io *lio, int res)
 {
@@ -110,6 +122,10 @@ static void sbc_io_done(struct lu_io *lio, int res)
 	t->core_flags = 0;
 	if (flags & CF_UNMAP) {
 		sbc_unmap_next(t, res);
+		return;
+	}
+	if ((flags & CF_FLUSH_AFTER) && res >= 0) {
+		sbc_io(t, BS_OP_FLUSH, 0, 0, 0, NULL, CF_FLUSH);
 		return;
 	}
 	if (res < 0) {
@@ -400,7 +416,8 @@ void sbc_write_same(struct scsi_task *t)
 	/* SBC-3 4.7.3.4: with UNMAP set the blocks may be deallocated when that reads back as
 	 * the data given, i.e. zero data on an LBPRZ backstore; otherwise they are written. */
 	if (zero && rw.unmap && lu->bs->unmap_zeroes) {
-		sbc_io(t, BS_OP_UNMAP, 0, off, len, NULL, CF_WRITE);
+		sbc_io(t, BS_OP_UNMAP, 0, off, len, NULL,
+		       CF_WRITE | (dealloc_needs_flush(lu) ? CF_FLUSH_AFTER : 0));
 		return;
 	}
 	/* A backstore that replicates the block itself (rbd: one request for the whole range). */
@@ -486,7 +503,8 @@ static enum sense_reason unmap_check(const struct lu *lu, const uint8_t *p, uint
 	return SR_OK;
 }
 
-/* The descriptors run one after the other: t->nblocks is the next one, t->lba the count. */
+/* The descriptors run one after the other: t->nblocks is the next one, t->lba the count; then,
+ * under WCE=0, a flush (t->nblocks past the count once it is sent). */
 static void sbc_unmap_next(struct scsi_task *t, int res)
 {
 	struct lu *lu = t->lu;
@@ -503,6 +521,11 @@ static void sbc_unmap_next(struct scsi_task *t, int res)
 			continue;
 		sbc_io(t, BS_OP_UNMAP, 0, lba * lu->block_size,
 				 (uint64_t)nb * lu->block_size, NULL, CF_UNMAP);
+		return;
+	}
+	if (t->nblocks == t->lba && dealloc_needs_flush(lu)) {
+		t->nblocks++;
+		sbc_io(t, BS_OP_FLUSH, 0, 0, 0, NULL, CF_UNMAP);
 		return;
 	}
 	scsi_task_complete(t, SR_OK, NULL);

@@ -45,6 +45,17 @@ static int fsync_dir_of(const char *path)
 	return ret;
 }
 
+int atomic_file_remove(const char *path)
+{
+	int ret;
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	/* Even when it was gone already: the unlink that removed it may not be durable yet. */
+	ret = fsync_dir_of(path);
+	return ret == -ENOENT ? 0 : ret;
+}
+
 int atomic_file_write(const char *path, const void *data, size_t len)
 {
 	char tmp[PATH_MAX];

@@ -10,6 +10,9 @@
 /* Replace path with len bytes of data (mode 0600). Returns 0 or -errno; on error the old
  * content is untouched and the temporary is removed. */
 int atomic_file_write(const char *path, const void *data, size_t len);
+/* Remove path durably: unlinked, then the directory fsync'd (else a power cut can bring the
+ * file back). A missing file is not an error. Returns 0 or -errno. */
+int atomic_file_remove(const char *path);
 /* Read a whole file of at most max bytes into a malloc'd, NUL-terminated buffer. Returns 0,
  * -ENOENT if it does not exist, -EFBIG if larger than max, or another -errno. */
 int file_read_all(const char *path, size_t max, char **out, size_t *len);

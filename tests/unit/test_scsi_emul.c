@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "backstore/fault.h"
 #include "scsi/cdb.h"
 #include "scsi/lu.h"
 #include "scsi/nexus.h"
@@ -639,6 +640,33 @@ static int unmap_list(const uint64_t (*d)[2], unsigned nd, uint8_t cdb1)
 	return run_out(cdb, p, len);
 }
 
+/* Under WCE=0 a deallocation is durable before GOOD like a write: UNMAP and WRITE SAME with
+ * UNMAP end with a flush (its failure is the command's); under WCE=1 they do not flush. */
+static void test_unmap_wce0_flushes(void **state)
+{
+	uint8_t ws[16] = { OP_WRITE_SAME_16, 0x08 }; /* UNMAP=1, zero data */
+	char err[128];
+
+	put_be64(ws + 2, 100);
+	put_be32(ws + 10, 8);
+	assert_int_equal(bs_fault_add("flush=eio", err, sizeof(err)), 0);
+	atomic_store(&lu->mode.wce, false);
+	assert_int_equal(unmap_list((const uint64_t[][2]){ { 1, 2 } }, 1, 0),
+			 SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_MEDIUM_ERROR, 0x0c, 0x00);
+	assert_int_equal(run_out(ws, (uint8_t[BS]){ 0 }, BS), SCSI_STATUS_CHECK_CONDITION);
+	assert_sense(SK_MEDIUM_ERROR, 0x0c, 0x00);
+	atomic_store(&lu->mode.wce, true);
+	assert_int_equal(unmap_list((const uint64_t[][2]){ { 1, 2 } }, 1, 0), SCSI_STATUS_GOOD);
+	assert_int_equal(run_out(ws, (uint8_t[BS]){ 0 }, BS), SCSI_STATUS_GOOD);
+	bs_fault_clear();
+	atomic_store(&lu->mode.wce, false);
+	assert_int_equal(unmap_list((const uint64_t[][2]){ { 1, 2 } }, 1, 0), SCSI_STATUS_GOOD);
+	assert_int_equal(run_out(ws, (uint8_t[BS]){ 0 }, BS), SCSI_STATUS_GOOD);
+	expect_blocks(1, 2, 0);
+	atomic_store(&lu->mode.wce, true);
+}
+
 static void test_unmap(void **state)
 {
 	write_blocks(0, 64, 0xa5);
@@ -914,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_report_opcodes),
 		cmocka_unit_test(test_vpd_2026_2),
 		cmocka_unit_test(test_unmap),
+		cmocka_unit_test(test_unmap_wce0_flushes),
 		cmocka_unit_test(test_write_same),
 		cmocka_unit_test(test_get_lba_status),
 		cmocka_unit_test(test_compare_and_write),

@@ -23,6 +23,9 @@ PACKAGES=(
 )
 # Modules the initramfs loads to mount the root image; the rest load from the root itself.
 INITRD_MODULES=(virtio_pci virtio_blk ext4 crc32c_generic)
+# The rest of invard's run-time libraries (the power-cut loop runs build/invard in the guest),
+# and the sanitizers' run-times for build-san/invard.
+PACKAGES+=(libmicrohttpd12 libsystemd0 libasan8 libubsan1)
 
 key=$(cat "$0" "$here/guest-init.sh" | sha256sum | cut -c1-16)
 out=$VM_CACHE/guest-$key
@@ -104,7 +107,8 @@ chmod 755 "$ird/init"
 # The root image: the tree plus room for what tests write (the guest writes to a snapshot
 # overlay, never to this file).
 size_mb=$(( $(du -sm "$root" | cut -f1) + 256 ))
-mkfs.ext4 -q -L invar-guest -d "$root" "$work/out/rootfs.img" "${size_mb}M"
+# (stderr: it tells of "Creating regular file" on stdout, which is the image's path here)
+mkfs.ext4 -q -L invar-guest -d "$root" "$work/out/rootfs.img" "${size_mb}M" >&2
 echo "$kver" >"$work/out/kernel-version"
 printf '%s\n' "${PACKAGES[@]}" >"$work/out/packages"
 echo "built in $(( $(date +%s) - start )) s on $(date -u +%FT%TZ)" >"$work/out/ready"

@@ -10,6 +10,7 @@
 #   --memfd (guest RAM shared: vhost-user) --disk FILE[,DRIVE_OPTS] (a virtio disk, cache=none
 #   unless given; /dev/vdb, vdc... in order) --share TAG=DIR (another 9p share: mount -t 9p
 #   -o trans=virtio,version=9p2000.L TAG DIR in the guest) --qemu ARG (passed through; repeat)
+#   --hostfwd HPORT:GPORT (the host's 127.0.0.1:HPORT forwarded to the guest's port GPORT)
 # The guest reaches the host's loopback as 10.0.2.2 (QEMU user networking) and nothing else:
 # it has no default route. Its console is $TMP/vm-NAME/console.log.
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,7 +65,8 @@ vm_accel() {
 # vm_start NAME [OPTIONS] [--script FILE]: without --script the guest runs an agent that
 # executes what vm_exec and vm_spawn hand it; vm_start then waits until it answers.
 vm_start() {
-	local name=$1 mem=1024 smp=2 tmo=900 memfd=0 script= extra=() disks=() shares=() d i
+	local name=$1 mem=1024 smp=2 tmo=900 memfd=0 script= extra=() disks=() shares=() d i nic
+	nic=user,model=virtio-net-pci
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -75,6 +77,7 @@ vm_start() {
 		--disk) disks+=("$2"); shift ;;
 		--share) shares+=("$2"); shift ;;
 		--qemu) extra+=("$2"); shift ;;
+		--hostfwd) nic+=",hostfwd=tcp:127.0.0.1:${2%%:*}-10.0.2.15:${2#*:}"; shift ;;
 		--script) script=$2; shift ;;
 		*) fail "vm_start: unknown option $1" ;;
 		esac
@@ -96,7 +99,7 @@ vm_start() {
 		-kernel "$VM_GUEST/vmlinuz" -initrd "$VM_GUEST/initrd.img"
 		-append "console=ttyS0 panic=-1 loglevel=4 random.trust_cpu=on tsc=reliable mitigations=off invar.accel=$VM_ACCEL"
 		-drive "file=$VM_GUEST/rootfs.img,if=virtio,format=raw,snapshot=on"
-		-nic user,model=virtio-net-pci
+		-nic "$nic"
 		-fsdev "local,id=hostfs,path=$w/share,security_model=none"
 		-device virtio-9p-pci,fsdev=hostfs,mount_tag=host
 		-device virtio-rng-pci
