@@ -49,6 +49,20 @@ static void vhost_vq_notify(struct worker_defer *df)
 			  strerror(errno));
 }
 
+/* A ring (re)started: one interrupt on its call fd, whatever the ring holds. A ring restarts
+ * when the front-end replaces its call fd (QEMU does, when the guest sets up MSI-X): a
+ * completion signalled on the old fd just before may never reach the guest, which then waits
+ * for it forever (seen: a guest hung in its SCSI scan with the used ring one entry ahead of
+ * what it had been told). A spurious interrupt costs the driver one look at the used ring. */
+void vhost_vq_signal_start(struct vu_vq *vq)
+{
+	uint64_t one = 1;
+
+	if (vq->call_fd >= 0 && write(vq->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug("vhost %s: queue %u: call: %s", vq->dev->name, vq->index,
+			  strerror(errno));
+}
+
 static void vhost_vq_kick_cb(struct ev_fd *e, uint32_t events)
 {
 	struct vu_vq *vq = container_of(e, struct vu_vq, kick_ev);
@@ -75,6 +89,7 @@ static void vhost_vq_start_cb(void *arg)
 		return;
 	}
 	vscsi_vq_kick(vq);	/* what arrived before we watched */
+	vhost_vq_signal_start(vq);
 }
 
 /* Worker: in-flight count reached 0 while stopping. Flushes the last notification and hands

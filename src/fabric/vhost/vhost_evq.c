@@ -106,6 +106,7 @@ void vhost_evq_start(struct vu_dev *dev)
 	}
 	dev->evq_live = true;
 	vhost_evq_flush(dev);	/* events that waited for the ring */
+	vhost_vq_signal_start(vq);
 }
 
 void vhost_evq_stop(struct vu_dev *dev)

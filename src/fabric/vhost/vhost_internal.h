@@ -168,6 +168,8 @@ struct vhost_fabric {
 	struct ev_timer quiesce_timer;
 };
 
+/* vhost.c: one interrupt on the ring's call fd, when it (re)starts (any thread owning it). */
+void vhost_vq_signal_start(struct vu_vq *vq);
 /* vscsi.c: the virtio-scsi device on a running queue (its worker). */
 void vscsi_vq_kick(struct vu_vq *vq);
 /* Completes a request (its response is written): used ring, slot free, stop check. */
