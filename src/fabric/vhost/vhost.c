@@ -165,20 +165,27 @@ static bool vhost_vq_runnable(const struct vu_vq *vq)
 	       vq->num && dev->mem.n && !vq->running && !vq->broken && !dev->closing;
 }
 
+bool vhost_vq_map(struct vu_dev *dev, const struct vu_vq *vq, uint8_t **desc, uint8_t **avail,
+		  uint8_t **used)
+{
+	uint64_t dl, al, ul;
+
+	virtq_ring_sizes(vq->num, &dl, &al, &ul);
+	*desc = vu_mem_uva(&dev->mem, vq->desc_uva, dl);
+	*avail = vu_mem_uva(&dev->mem, vq->avail_uva, al);
+	*used = vu_mem_uva(&dev->mem, vq->used_uva, ul);
+	return *desc && *avail && *used && !((uintptr_t)*desc & 15) &&
+	       !((uintptr_t)*avail & 1) && !((uintptr_t)*used & 3);
+}
+
 static void vhost_vq_start(struct vu_vq *vq)
 {
 	struct vu_dev *dev = vq->dev;
 	struct daemon *d = dev->d;
-	uint64_t dl, al, ul;
 	uint8_t *desc, *avail, *used;
 	unsigned widx;
 
-	virtq_ring_sizes(vq->num, &dl, &al, &ul);
-	desc = vu_mem_uva(&dev->mem, vq->desc_uva, dl);
-	avail = vu_mem_uva(&dev->mem, vq->avail_uva, al);
-	used = vu_mem_uva(&dev->mem, vq->used_uva, ul);
-	if (!desc || !avail || !used || ((uintptr_t)desc & 15) || ((uintptr_t)avail & 1) ||
-	    ((uintptr_t)used & 3)) {
+	if (!vhost_vq_map(dev, vq, &desc, &avail, &used)) {
 		uint64_t one = 1;
 
 		log_warn("vhost %s: queue %u: ring addresses outside guest memory or misaligned; "

@@ -78,18 +78,12 @@ static void vhost_evq_kick_cb(struct ev_fd *e, uint32_t events)
 void vhost_evq_start(struct vu_dev *dev)
 {
 	struct vu_vq *vq = &dev->vq[VHOST_EVENT_VQ];
-	uint64_t dl, al, ul;
 	uint8_t *desc, *avail, *used;
 
 	if (dev->evq_live || dev->closing || !vq->kicked || !vq->enabled || !vq->addr_set ||
 	    !vq->num || !dev->mem.n || vq->broken || vq->kick_fd < 0)
 		return;
-	virtq_ring_sizes(vq->num, &dl, &al, &ul);
-	desc = vu_mem_uva(&dev->mem, vq->desc_uva, dl);
-	avail = vu_mem_uva(&dev->mem, vq->avail_uva, al);
-	used = vu_mem_uva(&dev->mem, vq->used_uva, ul);
-	if (!desc || !avail || !used || ((uintptr_t)desc & 15) || ((uintptr_t)avail & 1) ||
-	    ((uintptr_t)used & 3)) {
+	if (!vhost_vq_map(dev, vq, &desc, &avail, &used)) {
 		log_warn("vhost %s: event queue: ring addresses outside guest memory or "
 			 "misaligned; not served",
 			 dev->name);

@@ -168,6 +168,9 @@ struct vhost_fabric {
 	struct ev_timer quiesce_timer;
 };
 
+/* vhost.c: the ring's three parts in guest memory, whole and aligned (virtio 1.1 2.6), or false. */
+bool vhost_vq_map(struct vu_dev *dev, const struct vu_vq *vq, uint8_t **desc, uint8_t **avail,
+		  uint8_t **used);
 /* vhost.c: one interrupt on the ring's call fd, when it (re)starts (any thread owning it). */
 void vhost_vq_signal_start(struct vu_vq *vq);
 /* vscsi.c: the virtio-scsi device on a running queue (its worker). */
